@@ -1,0 +1,144 @@
+"""Stage 1 (discover): paths → the QEMU root and the source files to analyse.
+
+Entry points: :func:`find_root` (walk up to the folder holding
+``include/hw/core/cpu.h``) and :func:`discover` (the ``.c``/``.h``/``.inc``
+files of the folders that matter, minus excludes).  Files that cannot be
+analysed — unreadable, binary, not UTF-8, empty, too large, symlink loops —
+are returned as problems naming the file, never as errors: the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from analyzer.errors import InputError
+from analyzer.source import SourceFile
+
+MARKER = os.path.join("include", "hw", "core", "cpu.h")
+SCAN_DIRS = ("hw", "include", "target")
+SUFFIXES = (".c", ".h", ".c.inc", ".h.inc")
+DEFAULT_EXCLUDES = (
+    "linux-headers/",
+    "include/standard-headers/",
+    "roms/",
+    "subprojects/",
+    "tests/",
+    "build/",
+)
+MAX_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def find_root(path: str) -> str:
+    """The QEMU source root containing ``path``.
+
+    :raise InputError: when ``path`` does not exist or no parent holds
+        ``include/hw/core/cpu.h``
+    """
+    if not os.path.exists(path):
+        raise InputError("no such file or directory", path)
+    cur = os.path.abspath(path)
+    if not os.path.isdir(cur):
+        cur = os.path.dirname(cur)
+    while True:
+        if os.path.isfile(os.path.join(cur, MARKER)):
+            return cur
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            raise InputError(
+                f"not a QEMU source tree: no {MARKER} in it or any parent folder", path
+            )
+        cur = parent
+
+
+def _excluded(rel: str, excludes: Sequence[str]) -> bool:
+    rel_dir = rel + "/"
+    for ex in excludes:
+        ex = ex.strip("/") + "/"
+        if rel_dir.startswith(ex):
+            return True
+        # build folders anywhere at the top: build/, build-foo/
+        if ex == "build/" and rel_dir.split("/", 1)[0].startswith("build"):
+            return True
+    return False
+
+
+def discover(
+    root: str, excludes: Sequence[str] = DEFAULT_EXCLUDES, max_bytes: int = MAX_BYTES
+) -> tuple[list[SourceFile], list[Skipped]]:
+    """List the files to analyse under ``root``.
+
+    :return: the files (sorted by path) and the files skipped with a reason
+    """
+    files: list[SourceFile] = []
+    skipped: list[Skipped] = []
+    tops: list[str] = []
+    for name in sorted(os.listdir(root)):
+        p = os.path.join(root, name)
+        if name.endswith(SUFFIXES) and os.path.isfile(p):
+            tops.append(name)
+    for rel in tops:
+        _add(root, rel, files, skipped, max_bytes)
+    for d in SCAN_DIRS:
+        top = os.path.join(root, d)
+        if not os.path.isdir(top):
+            continue
+        seen_dirs: set[tuple[int, int]] = set()
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=None):
+            st = os.stat(dirpath)
+            ident = (st.st_dev, st.st_ino)
+            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            if ident in seen_dirs:
+                skipped.append(Skipped(rel_dir, "symlink loop: folder already visited"))
+                dirnames[:] = []
+                continue
+            seen_dirs.add(ident)
+            dirnames[:] = sorted(
+                dn for dn in dirnames if not _excluded(f"{rel_dir}/{dn}", excludes)
+            )
+            for fn in sorted(filenames):
+                if fn.endswith(SUFFIXES):
+                    rel = f"{rel_dir}/{fn}"
+                    if not _excluded(rel, excludes):
+                        _add(root, rel, files, skipped, max_bytes)
+    files.sort(key=lambda f: f.path)
+    return files, skipped
+
+
+def _add(root: str, rel: str, files: list[SourceFile], skipped: list[Skipped], max_bytes: int) -> None:
+    p = os.path.join(root, rel)
+    try:
+        st = os.stat(p)
+    except OSError as e:  # dangling link, loop (ELOOP), permission
+        skipped.append(Skipped(rel, f"cannot stat: {e.strerror or e}"))
+        return
+    if st.st_size == 0:
+        skipped.append(Skipped(rel, "empty file"))
+        return
+    if st.st_size > max_bytes:
+        skipped.append(Skipped(rel, f"too large ({st.st_size} bytes > {max_bytes})"))
+        return
+    files.append(SourceFile(rel, p, st.st_size))
+
+
+def load(sf: SourceFile) -> bytes | str:
+    """Read a file; return its bytes, or a one-line reason it cannot be analysed."""
+    try:
+        with open(sf.abspath, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        return f"unreadable: {e.strerror or e}"
+    if b"\0" in data[:8192]:
+        return "binary file (NUL bytes)"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"not UTF-8 (invalid byte at offset {e.start})"
+    return data

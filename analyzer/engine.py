@@ -1,0 +1,169 @@
+"""The pipeline: discover → parse → extract (process pool) → model → rules → report.
+
+Entry points: :func:`collect_facts` (facts of every file of a tree, plus the
+problems met), :func:`run` (a whole ``check``: returns a
+:class:`~analyzer.findings.Report`) and :func:`run_model` (the model only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from analyzer import __version__
+from analyzer.config import Config
+from analyzer.discovery import discover, load
+from analyzer.facts import FileFacts
+from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
+from analyzer.model import Model, build_model
+from analyzer.rule import Diagnostic, Rule
+from analyzer.source import SourceFile
+from rules import ALL_RULES
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64
+
+
+@dataclass(frozen=True, slots=True)
+class FactsResult:
+    facts: tuple[FileFacts, ...]
+    problems: tuple[Problem, ...]
+    files: int
+    bytes: int
+
+
+def _extract_chunk(chunk: Sequence[SourceFile]) -> list[FileFacts | Problem]:
+    # Imported here so that worker processes load the parser lazily.
+    from analyzer.extract import extract_file
+    from analyzer.parse.treesitter import parse_bytes
+
+    out: list[FileFacts | Problem] = []
+    for sf in chunk:
+        data = load(sf)
+        if isinstance(data, str):
+            out.append(Problem(sf.path, f"skipped: {data}"))
+            continue
+        try:
+            out.append(extract_file(sf.path, data, parse_bytes(data)))
+        except RecursionError:
+            out.append(Problem(sf.path, "skipped: nesting too deep to analyse"))
+    return out
+
+
+def collect_facts(config: Config) -> FactsResult:
+    """Discover the tree's files and extract their facts, in parallel."""
+    if config.frontend != "tree-sitter":
+        from analyzer.errors import UsageError
+
+        raise UsageError(f"front-end '{config.frontend}' is not available yet (use tree-sitter)")
+    files, skipped = discover(config.root, config.excludes)
+    problems = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
+    jobs = config.jobs or min(os.cpu_count() or 1, 8)
+    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+    results: list[FileFacts | Problem] = []
+    if jobs <= 1 or len(chunks) <= 1:
+        for c in chunks:
+            results.extend(_extract_chunk(c))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for part in pool.map(_extract_chunk, chunks):
+                results.extend(part)
+    facts = tuple(r for r in results if isinstance(r, FileFacts))
+    problems.extend(r for r in results if isinstance(r, Problem))
+    return FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files))
+
+
+def run_model(config: Config) -> tuple[Model, FactsResult]:
+    fr = collect_facts(config)
+    model = build_model(config.root, fr.facts, hooks=config.hooks, presence_bit=config.presence_bit)
+    return model, fr
+
+
+def _selected(config: Config) -> list[Rule]:
+    rules = [r for r in ALL_RULES if not config.select or r.id in config.select]
+    return [r for r in rules if r.id not in config.ignore]
+
+
+def _frame(root: str, path: str, line: int, context: int = 2) -> tuple[tuple[int, str], ...]:
+    try:
+        with open(os.path.join(root, path), encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return ()
+    lo, hi = max(line - context, 1), min(line + context, len(lines))
+    return tuple((n, lines[n - 1]) for n in range(lo, hi + 1))
+
+
+def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
+    if not only:
+        return True
+    places = [d.span.path] + [s.file for s in d.path]
+
+    def inside(p: str) -> bool:
+        return any(p == o or p.startswith(o.rstrip("/") + "/") for o in only)
+
+    return any(inside(p) for p in places)
+
+
+def run(config: Config) -> Report:
+    """Run a whole check over ``config.root``."""
+    t0 = time.monotonic()
+    model, fr = run_model(config)
+    problems = list(fr.problems)
+    diags: list[tuple[Rule, Diagnostic]] = []
+    for rule in _selected(config):
+        opts = rule.options(hooks=config.hooks) if hasattr(rule.options, "hooks") else rule.options()  # type: ignore[call-arg]  # Options of this rule take hooks
+        try:
+            diags.extend((rule, d) for d in rule.check(model, opts))
+        except Exception as e:  # a rule crash must not kill the run
+            if config.strict:
+                raise
+            log.debug("rule %s crashed:\n%s", rule.id, traceback.format_exc())
+            problems.append(Problem("", f"rule {rule.id} crashed: {e!r}", "error"))
+    counts: dict[tuple[str, str, str, str], int] = {}
+    findings: list[Finding] = []
+    for rule, d in sorted(diags, key=lambda x: (x[1].span.path, x[1].span.line, x[1].span.col)):
+        if not _relevant(d, config.only):
+            continue
+        k = (rule.id, d.span.path, d.function, d.key)
+        occ = counts.get(k, 0)
+        counts[k] = occ + 1
+        findings.append(
+            Finding(
+                rule=rule.id,
+                severity=rule.severity.value,
+                kind=d.kind,
+                file=d.span.path,
+                line=d.span.line,
+                column=d.span.col,
+                end_line=d.span.end_line,
+                end_column=d.span.end_col,
+                function=d.function,
+                message=d.message,
+                archs=d.archs,
+                hook=d.hook,
+                path=d.path,
+                fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
+                arch_hooks=d.arch_hooks,
+                frame=_frame(config.root, d.span.path, d.span.line),
+            )
+        )
+    with_errors = [f for f in fr.facts if f.error_nodes]
+    stats = Stats(
+        files=len(fr.facts),
+        bytes=sum(f.size for f in fr.facts),
+        seconds=time.monotonic() - t0,
+        parsed_files=len(fr.facts),
+        skipped_files=sum(1 for p in fr.problems if p.message.startswith("skipped")),
+        files_with_errors=len(with_errors),
+        error_nodes=sum(f.error_nodes for f in fr.facts),
+        skipped_bytes=sum(f.skipped_bytes for f in fr.facts),
+    )
+    rules = tuple(RuleInfo(r.id, r.severity.value, r.summary, r.doc) for r in ALL_RULES)
+    return Report(config.root, tuple(findings), tuple(problems), stats, rules, __version__)

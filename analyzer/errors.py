@@ -1,0 +1,31 @@
+"""Errors shared by all stages (QAPI-style small hierarchy).
+
+A :class:`LintError` stops the run with exit status 2 and a one-line message
+naming the file and the cause; anything else escaping is an internal error.
+"""
+
+from __future__ import annotations
+
+
+class LintError(Exception):
+    """Base class: a run that cannot be trusted (exit status 2)."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(LintError):
+    """Bad configuration file, key or value."""
+
+
+class InputError(LintError):
+    """Bad input: not a QEMU tree, missing path, unreadable patch…"""
+
+
+class UsageError(LintError):
+    """Bad command-line usage."""

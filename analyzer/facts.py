@@ -1,0 +1,204 @@
+"""Stage 3 (facts): the intermediate representation both front-ends produce.
+
+Entry point: :class:`FileFacts`, one per source file, built by ``extract.py``
+(tree-sitter) or ``parse/clang.py`` (libclang).  Everything here is a frozen,
+slotted dataclass made of strings, ints and tuples: no parser object ever
+escapes a front-end, so facts can be pickled across processes and cached.
+
+Function bodies are kept as a small structured statement tree (:class:`Stmt`)
+whose conditions and effects are expression trees (:class:`Expr`).  That is
+enough for the model to resolve types, build the call graph and decide which
+statements are guarded by which conditions, without knowing the parser.
+
+Lines and columns are 1-based everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Bumped whenever the shape or meaning of facts changes (cache key).
+FACTS_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    """A C type as written, reduced to what the model needs.
+
+    ``name`` is the base type name with ``struct``/``union``/``enum`` dropped
+    (QEMU typedefs every struct to its tag), or ``"<fn>"`` for function
+    pointers (then ``signature`` holds ``"ret (params)"``).  ``pointers``
+    counts ``*`` levels; arrays count as one more level.
+    """
+
+    name: str
+    pointers: int = 0
+    signature: str | None = None
+
+    def deref(self) -> TypeRef:
+        return TypeRef(self.name, max(self.pointers - 1, 0), self.signature)
+
+    def addr(self) -> TypeRef:
+        return TypeRef(self.name, self.pointers + 1, self.signature)
+
+    def render(self) -> str:
+        if self.name == "<fn>":
+            return self.signature or "<fn>"
+        return self.name + (" " + "*" * self.pointers if self.pointers else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """An expression node.
+
+    ``kind`` is one of: ``name`` (``text`` = identifier), ``field``
+    (``text`` = member, ``op`` = ``->`` or ``.``, ``args`` = (base,)),
+    ``index`` (base, index), ``call`` (callee, *arguments), ``unary``
+    (``op`` in ``! - ~ & * ++ --``), ``binary`` (``op``; left, right),
+    ``ternary`` (cond, then, else), ``assign`` (``op`` = ``=``, ``|=``…;
+    lhs, rhs), ``cast`` (``type``; operand), ``const`` (``text`` =
+    ``0``/``1``/number literal/``NULL``/``true``/``false``), ``string``,
+    ``init`` (initializer list; ``args`` are ``designated`` items or values),
+    ``designated`` (``text`` = field name; value), ``compound`` (compound
+    literal: ``type``; init), ``comma``, ``sizeof``, ``opaque`` (anything
+    else; ``args`` hold its sub-expressions so nothing inside is lost).
+    """
+
+    kind: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    text: str = ""
+    op: str = ""
+    args: tuple[Expr, ...] = ()
+    type: TypeRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    """A statement node of the control skeleton.
+
+    ``kind`` is one of: ``block`` (``body``), ``if`` (``expr`` = condition,
+    ``body`` = then, ``orelse`` = else), ``switch`` (``expr``, ``body``),
+    ``case`` (``expr`` = label value or None for default), ``loop`` (``while``,
+    ``for`` and ``do``: ``expr`` = condition or None, ``body``; ``text`` is
+    the loop keyword), ``return`` (``expr`` or None), ``goto`` (``text`` =
+    label), ``label`` (``text``), ``break``, ``continue``, ``expr``
+    (``expr``), ``decl`` (``text`` = variable, ``type``, ``expr`` =
+    initializer or None).
+    """
+
+    kind: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    expr: Expr | None = None
+    body: tuple[Stmt, ...] = ()
+    orelse: tuple[Stmt, ...] = ()
+    text: str = ""
+    type: TypeRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    name: str
+    type: TypeRef
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    type: TypeRef
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class StructDef:
+    """A struct or union with a body.  ``name`` is the tag, else the typedef."""
+
+    name: str
+    fields: tuple[Field, ...]
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Typedef:
+    name: str
+    type: TypeRef
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Define:
+    """``#define NAME value`` or ``#define NAME(params) value`` (value as text)."""
+
+    name: str
+    params: tuple[str, ...] | None
+    value: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class MacroUse:
+    """A file-scope macro invocation such as ``OBJECT_DECLARE_TYPE(A, B, C)``."""
+
+    name: str
+    args: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDecl:
+    """A prototype: enough to type the result of a call."""
+
+    name: str
+    return_type: TypeRef
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDef:
+    name: str
+    return_type: TypeRef
+    params: tuple[Var, ...]
+    locals: tuple[Var, ...]
+    body: Stmt
+    line: int
+    col: int
+    end_line: int
+    is_static: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalVar:
+    name: str
+    type: TypeRef
+    init: Expr | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """Everything one front-end learnt from one file.
+
+    ``error_nodes`` counts regions the parser could not make sense of (QEMU's
+    macros make tree-sitter produce ERROR nodes); ``skipped_bytes`` is their
+    total size.  Facts are still extracted from the parts around them.
+    """
+
+    path: str
+    frontend: str
+    size: int
+    structs: tuple[StructDef, ...] = ()
+    typedefs: tuple[Typedef, ...] = ()
+    defines: tuple[Define, ...] = ()
+    macro_uses: tuple[MacroUse, ...] = ()
+    prototypes: tuple[FunctionDecl, ...] = ()
+    functions: tuple[FunctionDef, ...] = ()
+    globals: tuple[GlobalVar, ...] = ()
+    error_nodes: int = 0
+    skipped_bytes: int = 0

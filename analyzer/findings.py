@@ -1,0 +1,128 @@
+"""Stage 6 (findings): what the engine hands to reporters.
+
+Entry points: :class:`Finding` (a diagnostic stamped with rule id, severity and
+fingerprint), :class:`Problem` (something that limits trust in the run: a
+skipped file, a parse error region, a rule crash), :class:`Report`, and
+:func:`fingerprint`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.rule import PathStep
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: str
+    kind: str
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    function: str
+    message: str
+    archs: tuple[str, ...]
+    hook: str | None
+    path: tuple[PathStep, ...]
+    fingerprint: str
+    arch_hooks: Mapping[str, bool] = field(default_factory=dict)
+    #: source lines around the site, ``(line, text)``, for code frames
+    frame: tuple[tuple[int, str], ...] = ()
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column, self.rule)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "kind": self.kind,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "function": self.function,
+            "message": self.message,
+            "archs": list(self.archs),
+            "hook": self.hook,
+            "path": [
+                {"file": s.file, "line": s.line, "function": s.function, "note": s.note}
+                for s in self.path
+            ],
+            "fingerprint": self.fingerprint,
+            "arch_implements_hook": dict(sorted(self.arch_hooks.items())),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A limit on the run's trustworthiness, reported beside the findings."""
+
+    file: str
+    message: str
+    level: str = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    files: int
+    bytes: int
+    seconds: float
+    parsed_files: int = 0
+    skipped_files: int = 0
+    files_with_errors: int = 0
+    error_nodes: int = 0
+    skipped_bytes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "parsed_files": self.parsed_files,
+            "skipped_files": self.skipped_files,
+            "files_with_parse_errors": self.files_with_errors,
+            "error_nodes": self.error_nodes,
+            "skipped_bytes": self.skipped_bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    id: str
+    severity: str
+    summary: str
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    root: str
+    findings: tuple[Finding, ...]
+    problems: tuple[Problem, ...]
+    stats: Stats
+    rules: tuple[RuleInfo, ...]
+    tool_version: str
+
+
+_WS = re.compile(r"\s+")
+
+
+def fingerprint(rule: str, path: str, function: str, key: str, occurrence: int) -> str:
+    """A key stable across line shifts and whitespace changes.
+
+    :param key: the normalised text of the matched construct
+    :param occurrence: index among identical (rule, path, function, key) tuples
+    """
+    norm = _WS.sub("", key)
+    h = hashlib.sha256(f"{rule}\0{path}\0{function}\0{norm}\0{occurrence}".encode())
+    return h.hexdigest()[:32]

@@ -1,0 +1,361 @@
+"""Stage 4 (model): everything the rules ask about the tree.
+
+Entry point: :func:`build_model` (facts of every file → :class:`Model`).
+The model is built once per run; expensive questions (flow facts of a
+function, wrapper summaries, callers) are answered lazily and memoised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from analyzer.facts import Expr, FileFacts, FunctionDef
+from analyzer.model.acpi import AcpiFacts, Site, build_acpi
+from analyzer.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
+from analyzer.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
+from analyzer.model.qom import HookTable, Implementation, build_hook_tables, implementations
+from analyzer.model.types import TypeEnv, arch_of, build_type_env
+
+DEFAULT_HOOKS: tuple[str, ...] = (
+    "CPUClass::cpu_persistent_status",
+    "CPUState::acpi_persistent",
+    "CPUHotplugState::always_present_cpus",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """A persistence-hook design: a struct field (function pointer or flag) or a function."""
+
+    spec: str
+    struct: str | None
+    field: str | None
+    function: str | None
+    declared: bool
+    is_fnptr: bool
+    file: str = ""
+    line: int = 0
+
+
+State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
+
+
+@dataclass(frozen=True, slots=True)
+class GuardVerdict:
+    """Is a site guarded, and if not, along which call paths is it reached?"""
+
+    guarded: bool
+    hook: str | None
+    #: per architecture reaching the site unguarded: the call edges from that
+    #: architecture's entry function down to the site's function
+    chains: dict[str, tuple[tuple[CallEdge, FnRef], ...]] = field(default_factory=dict)
+    #: the hooks consulted somewhere on the way, even if not as a guard
+    consulted: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Model:
+    root: str
+    files: tuple[str, ...]
+    env: TypeEnv
+    index: CodeIndex
+    archs: tuple[str, ...]
+    hooks: tuple[Hook, ...]
+    acpi: AcpiFacts
+    hook_tables: tuple[HookTable, ...]
+    _flows: dict[FnRef, FlowFacts] = field(default_factory=dict)
+    _summaries: dict[FnRef, Formula | None] = field(default_factory=dict)
+    _in_progress: set[FnRef] = field(default_factory=set)
+    logic: GuardLogic | None = None
+
+    # -- hooks ---------------------------------------------------------------
+    def declared_hooks(self) -> tuple[Hook, ...]:
+        return tuple(h for h in self.hooks if h.declared)
+
+    def flow(self, ref: FnRef) -> FlowFacts:
+        f = self._flows.get(ref)
+        if f is None:
+            f = flow_facts(self.index.functions[ref])
+            self._flows[ref] = f
+        return f
+
+    def _resolve_atom(self, e: Expr, fn: FunctionDef, ctx: str) -> Formula | None:
+        """Meaning of a hook consultation or a wrapper call, else None."""
+        if e.kind == "call" and e.args:
+            callee = e.args[0]
+            if callee.kind == "field":
+                fr = self.index.field_ref(callee, fn, ctx)
+                if fr is not None:
+                    spec = f"{fr[0]}::{fr[1]}"
+                    for h in self.hooks:
+                        if h.spec == spec and h.is_fnptr:
+                            return ("atom", h.spec)
+                return None
+            if callee.kind == "name":
+                for h in self.hooks:
+                    if h.function == callee.text:
+                        return ("atom", h.spec)
+                for ref in self.index.resolve_name(callee.text, ctx):
+                    s = self.summary(ref)
+                    if s is not None:
+                        return s
+            return None
+        if e.kind == "field":
+            fr = self.index.field_ref(e, fn, ctx)
+            if fr is None:
+                return None
+            spec = f"{fr[0]}::{fr[1]}"
+            for h in self.hooks:
+                if h.spec == spec:
+                    return ("atom", h.spec + "#implemented") if h.is_fnptr else ("atom", h.spec)
+        return None
+
+    def summary(self, ref: FnRef) -> Formula | None:
+        """If ``ref`` returns a hook's verdict (or its negation), that formula."""
+        if ref in self._summaries:
+            return self._summaries[ref]
+        if ref in self._in_progress:
+            return None
+        self._in_progress.add(ref)
+        try:
+            result = self._compute_summary(ref)
+        finally:
+            self._in_progress.discard(ref)
+        self._summaries[ref] = result
+        return result
+
+    def _compute_summary(self, ref: FnRef) -> Formula | None:
+        fn = self.index.functions[ref]
+        rt = fn.return_type
+        if rt.pointers or rt.name in ("void", "<fn>"):
+            return None
+        flow = self.flow(ref)
+        if not flow.returns or any(e is None for e, _ in flow.returns):
+            return None
+        assert self.logic is not None
+        logic = self.logic
+        rets = [
+            (logic.facts_formula(facts, fn, ref[0], flow.single_defs),
+             logic.formula(e, fn, ref[0], flow.single_defs))
+            for e, facts in flow.returns
+            if e is not None
+        ]
+        for h in self.declared_hooks():
+            atom: Formula = ("atom", h.spec)
+            mentioned = any(h.spec in str(v) or h.spec in str(f) for f, v in rets)
+            if not mentioned:
+                continue
+            for target in (atom, ("not", atom)):
+                if all(logic.equivalent(f, v, target) for f, v in rets):
+                    return target
+        return None
+
+    # -- guards ----------------------------------------------------------------
+    def guarded_at(self, ref: FnRef, e: Expr) -> str | None:
+        """The hook whose "not persistent" verdict every path to ``e`` in ``ref`` carries."""
+        assert self.logic is not None
+        fn = self.index.functions[ref]
+        flow = self.flow(ref)
+        facts = flow.at.get((e.line, e.col, e.end_line, e.end_col), ())
+        if not facts:
+            return None
+        f = self.logic.facts_formula(facts, fn, ref[0], flow.single_defs)
+        for h in self.declared_hooks():
+            if self.logic.forces_false(f, h.spec):
+                return h.spec
+        return None
+
+    def consulted_at(self, ref: FnRef, e: Expr) -> tuple[str, ...]:
+        """Hooks mentioned by the conditions on the way to ``e`` (guarding or not)."""
+        assert self.logic is not None
+        fn = self.index.functions[ref]
+        flow = self.flow(ref)
+        facts = flow.at.get((e.line, e.col, e.end_line, e.end_col), ())
+        text = str(self.logic.facts_formula(facts, fn, ref[0], flow.single_defs))
+        return tuple(h.spec for h in self.declared_hooks() if h.spec in text)
+
+    def _backward(self, start: FnRef, stop_at_guards: bool) -> tuple[dict[State, tuple[State, CallEdge] | None], bool, set[str]]:
+        """Breadth-first search over callers from ``start``.
+
+        Code of one architecture (``hw/<a>/``, ``target/<a>/``) is only built
+        into ``qemu-system-<a>``, so a path never crosses from one
+        architecture's code into another's: each search state carries the
+        architecture its path is confined to.
+
+        :return: parent links per reached state, whether a function without
+            callers (an entry point) was reached, and the hooks consulted on
+            the way
+        """
+        first: State = (start, self.arch(start[0]))
+        parent: dict[State, tuple[State, CallEdge] | None] = {first: None}
+        queue = [first]
+        reaches_root = False
+        consulted: set[str] = set()
+        while queue:
+            state = queue.pop(0)
+            cur, color = state
+            edges = self.index.callers(cur)
+            if not edges:
+                reaches_root = True
+            for edge in edges:
+                a = self.arch(edge.caller[0])
+                if a is not None and color is not None and a != color:
+                    continue
+                if stop_at_guards:
+                    consulted.update(self.consulted_at(edge.caller, edge.call))
+                    if self.guarded_at(edge.caller, edge.call) is not None:
+                        continue
+                nxt: State = (edge.caller, a or color)
+                if nxt not in parent:
+                    parent[nxt] = (state, edge)
+                    queue.append(nxt)
+            if len(parent) > 50000:  # pragma: no cover - safety valve
+                reaches_root = True
+                break
+        return parent, reaches_root, consulted
+
+    def _is_cpu_typed(self, ref: FnRef) -> bool:
+        fn = self.index.functions[ref]
+        for v in fn.params + fn.locals:
+            t = self.env.canon(v.type, ref[0])
+            if t is not None and t.name in ("CPUState", "ArchCPU"):
+                return True
+        return False
+
+    def _chains(
+        self, parent: dict[State, tuple[State, CallEdge] | None]
+    ) -> dict[str, tuple[tuple[CallEdge, FnRef], ...]]:
+        depth: dict[State, int] = {}
+        for st in parent:  # insertion order is BFS order: parents come first
+            link = parent[st]
+            depth[st] = 0 if link is None else depth[link[0]] + 1
+        best: dict[str, State] = {}
+        for st in parent:
+            a = self.arch(st[0][0])
+            if a is None:
+                continue
+            key = (not self._is_cpu_typed(st[0]), depth[st], st[0])
+            if a not in best or key < (not self._is_cpu_typed(best[a][0]), depth[best[a]], best[a][0]):
+                best[a] = st
+        chains: dict[str, tuple[tuple[CallEdge, FnRef], ...]] = {}
+        for a, st in best.items():
+            edges: list[tuple[CallEdge, FnRef]] = []
+            cur = st
+            link = parent[cur]
+            while link is not None:
+                prev, edge = link
+                edges.append((edge, prev[0]))
+                cur = prev
+                link = parent[cur]
+            chains[a] = tuple(edges)
+        return chains
+
+    def verdict(self, site: Site) -> GuardVerdict:
+        """Decide whether ``site`` runs only where a hook said "not persistent"."""
+        hook = self.guarded_at(site.function_ref, site.expr)
+        consulted = set(self.consulted_at(site.function_ref, site.expr))
+        if hook is not None:
+            return GuardVerdict(True, hook, {}, tuple(sorted(consulted)))
+        parent, reaches_root, seen_hooks = self._backward(site.function_ref, stop_at_guards=True)
+        consulted |= seen_hooks
+        if not reaches_root:
+            return GuardVerdict(True, None, {}, tuple(sorted(consulted)))
+        return GuardVerdict(False, None, self._chains(parent), tuple(sorted(consulted)))
+
+    def reaching_archs(self, ref: FnRef) -> set[str]:
+        """Architectures whose code can reach ``ref`` along some call path."""
+        parent, _, _ = self._backward(ref, stop_at_guards=False)
+        return {a for a in (self.arch(st[0][0]) for st in parent) if a is not None}
+
+    def arch(self, path: str) -> str | None:
+        return arch_of(path, frozenset(self.archs))
+
+    def implements_hook(self, arch: str) -> bool:
+        return arch in self.acpi.hook_implementers
+
+    def implementations(self) -> list[Implementation]:
+        return implementations(self.index, self.hook_tables, frozenset(self.archs))
+
+
+def _hooks(specs: Sequence[str], env: TypeEnv, index: CodeIndex) -> tuple[Hook, ...]:
+    out = []
+    for spec in specs:
+        if "::" in spec:
+            struct, fld = spec.split("::", 1)
+            s = env.struct(struct)
+            f = next((x for x in s.fields if x.name == fld), None) if s is not None else None
+            loc = env.structs.get(struct, [])
+            out.append(
+                Hook(
+                    spec,
+                    struct,
+                    fld,
+                    None,
+                    f is not None,
+                    f is not None and f.type.name == "<fn>",
+                    loc[0].file if loc and f is not None else "",
+                    f.line if f is not None else 0,
+                )
+            )
+        else:
+            refs = index.by_name.get(spec, [])
+            out.append(
+                Hook(spec, None, None, spec, bool(refs), False,
+                     refs[0][0] if refs else "",
+                     index.functions[refs[0]].line if refs else 0)
+            )
+    return tuple(out)
+
+
+def discover_archs(files: Iterable[str]) -> tuple[str, ...]:
+    archs = set()
+    for p in files:
+        parts = p.split("/")
+        if len(parts) >= 3 and parts[0] == "target":
+            archs.add(parts[1])
+    return tuple(sorted(archs))
+
+
+def build_model(
+    root: str,
+    facts: Sequence[FileFacts],
+    hooks: Sequence[str] = DEFAULT_HOOKS,
+    presence_bit: int = 0,
+    cpu_aml_builder: str = "build_cpus_aml",
+) -> Model:
+    """Build the model of a tree from its files' facts.
+
+    :param root: absolute path of the QEMU source root
+    :param facts: every analysed file's facts
+    :param hooks: persistence-hook designs that count (``Struct::field`` or a function name)
+    :param presence_bit: the flags-register bit that ``_STA.Present`` is read from
+    :param cpu_aml_builder: the function that emits CPU hotplug AML
+    """
+    files = tuple(sorted(f.path for f in facts))
+    archs = discover_archs(files)
+    env = build_type_env(facts, frozenset(archs))
+    index = build_index(facts, env)
+    hook_objs = _hooks(hooks, env, index)
+    tables = build_hook_tables(env)
+    model = Model(
+        root=root,
+        files=files,
+        env=env,
+        index=index,
+        archs=archs,
+        hooks=hook_objs,
+        acpi=AcpiFacts(),
+        hook_tables=tables,
+    )
+    constraints = {
+        h.spec: ("or", ("not", ("atom", h.spec)), ("atom", h.spec + "#implemented"))
+        for h in hook_objs
+        if h.is_fnptr
+    }
+    model.logic = GuardLogic(model._resolve_atom, constraints)
+    model.acpi = build_acpi(index, env, hook_objs, frozenset(archs), presence_bit, cpu_aml_builder)
+    return model
+
+
+__all__ = ["DEFAULT_HOOKS", "GuardVerdict", "Hook", "Model", "Site", "build_model"]

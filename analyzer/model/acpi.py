@@ -1,0 +1,232 @@
+"""Stage 4 (model): ACPI vCPU hotplug facts.
+
+Entry point: :func:`build_acpi`.  It finds
+
+* the flags-register read handler: the function that packs ``AcpiCpuStatus``
+  fields into register bits (``val |= cdev->cpu ? 1 : 0``), and from it the
+  *presence fields*, those that feed the ``_STA.Present`` bit;
+* the *sites*: every release of ``AcpiCpuStatus::cpu`` (set to NULL/0, by
+  assignment, through a pointer alias, an array element, ``memset`` or a
+  setter function called with NULL) and every Present-toggle (another presence
+  field set to false/0).  Everything is typed: a ``cpu`` member of any other
+  struct is never a site;
+* the architectures whose board code emits CPU hotplug AML, and those that
+  implement a persistence hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyzer.facts import Expr
+from analyzer.model.callgraph import CodeIndex, FnRef
+from analyzer.model.guards import expr_key, iter_exprs, single_defs
+from analyzer.model.types import TypeEnv, arch_of, const_int, is_null_const
+
+STATUS_STRUCT = "AcpiCpuStatus"
+CPU_FIELD = "cpu"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    kind: str  # "release" | "presence-toggle"
+    field: str
+    function_ref: FnRef
+    expr: Expr
+    #: what the code does, e.g. "sets AcpiCpuStatus::cpu to NULL"
+    what: str
+    #: normalised text of the construct, for fingerprints
+    key: str
+
+    @property
+    def file(self) -> str:
+        return self.function_ref[0]
+
+    @property
+    def function(self) -> str:
+        return self.function_ref[1]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadHandler:
+    function: FnRef
+    line: int
+    #: field → bit mask it is packed into
+    bits: tuple[tuple[str, int], ...]
+
+
+@dataclass(slots=True)
+class AcpiFacts:
+    status_declared: bool = False
+    read_handler: ReadHandler | None = None
+    presence_bit: int = 0
+    presence_fields: tuple[str, ...] = (CPU_FIELD,)
+    sites: list[Site] = field(default_factory=list)
+    #: arch → [(file, line)] of calls to the CPU AML builder
+    emits_cpu_aml: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: arch → [(hook spec, file, line)] where the arch implements a hook
+    hook_implementers: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+
+
+def _status_fields_in(idx: CodeIndex, e: Expr, ref: FnRef) -> set[str]:
+    out = set()
+    fn = idx.functions[ref]
+    for sub in iter_exprs(e):
+        if sub.kind == "field":
+            fr = idx.field_ref(sub, fn, ref[0])
+            if fr is not None and fr[0] == STATUS_STRUCT:
+                out.add(fr[1])
+    return out
+
+
+def _read_handler(idx: CodeIndex, env: TypeEnv) -> ReadHandler | None:
+    best: ReadHandler | None = None
+    per_fn: dict[FnRef, list[tuple[str, int, int]]] = {}
+    for ref, e in idx.assigns:
+        if e.op != "|=" or len(e.args) != 2:
+            continue
+        rhs = e.args[1]
+        if rhs.kind == "ternary" and len(rhs.args) == 3:
+            mask = const_int(rhs.args[1])
+            other = const_int(rhs.args[2])
+            if mask is None or other != 0:
+                continue
+            for f in _status_fields_in(idx, rhs.args[0], ref):
+                per_fn.setdefault(ref, []).append((f, mask, e.line))
+    for ref, packed in sorted(per_fn.items()):
+        cand = ReadHandler(ref, min(p[2] for p in packed), tuple(sorted({(f, m) for f, m, _ in packed})))
+        if best is None or len(cand.bits) > len(best.bits):
+            best = cand
+    return best
+
+
+def _hook_implementers(
+    idx: CodeIndex, hooks: tuple[object, ...], archs: frozenset[str]
+) -> dict[str, list[tuple[str, str, int]]]:
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    specs = {}
+    for h in hooks:
+        if getattr(h, "struct", None) and getattr(h, "declared", False):
+            specs[(h.struct, h.field)] = h  # type: ignore[attr-defined]  # Hook duck type
+    for key, h in specs.items():
+        if h.is_fnptr:
+            for r in idx.registrations.get(key, []):
+                a = arch_of(r.file, archs)
+                if a is not None:
+                    out.setdefault(a, []).append((h.spec, r.file, r.line))
+    flag_fields = {k[1] for k, h in specs.items() if not h.is_fnptr}
+    if flag_fields:
+        for ref, e in idx.assigns:
+            if e.op != "=" or len(e.args) != 2 or e.args[0].kind != "field":
+                continue
+            if e.args[0].text not in flag_fields or is_null_const(e.args[1]):
+                continue
+            a = arch_of(ref[0], archs)
+            if a is None:
+                continue
+            fr = idx.field_ref(e.args[0], idx.functions[ref], ref[0])
+            if fr in specs:
+                out.setdefault(a, []).append((specs[fr].spec, ref[0], e.line))  # type: ignore[index]  # fr checked
+    return out
+
+
+def _describe(fld: str, rhs: Expr) -> str:
+    value = rhs
+    while value.kind == "cast" and value.args:
+        value = value.args[0]
+    return f"sets {STATUS_STRUCT}::{fld} to {value.text or '0'}"
+
+
+def build_acpi(
+    idx: CodeIndex,
+    env: TypeEnv,
+    hooks: tuple[object, ...],
+    archs: frozenset[str],
+    presence_bit: int,
+    cpu_aml_builder: str,
+) -> AcpiFacts:
+    """Find the read handler, presence fields, sites, AML emitters and hook implementers."""
+    acpi = AcpiFacts(status_declared=STATUS_STRUCT in env.structs, presence_bit=presence_bit)
+    rh = _read_handler(idx, env)
+    acpi.read_handler = rh
+    if rh is not None:
+        fields = {f for f, mask in rh.bits if mask & (1 << presence_bit)}
+        acpi.presence_fields = tuple(sorted(fields | {CPU_FIELD}))
+    watched = set(acpi.presence_fields)
+
+    for caller, call in idx.direct_calls.get(cpu_aml_builder, []):
+        a = arch_of(caller[0], archs)
+        if a is not None and caller[0].startswith("hw/"):
+            acpi.emits_cpu_aml.setdefault(a, []).append((caller[0], call.line))
+    acpi.hook_implementers = _hook_implementers(idx, hooks, archs)
+
+    if not acpi.status_declared:
+        return acpi
+    sites: list[Site] = []
+    setters: dict[FnRef, tuple[int, str]] = {}
+    alias_fns: set[FnRef] = set()
+    for ref, e in idx.assigns:
+        if e.op != "=" or len(e.args) != 2:
+            continue
+        lhs, rhs = e.args
+        fn = idx.functions[ref]
+        if lhs.kind == "field" and lhs.text in watched:
+            fr = idx.field_ref(lhs, fn, ref[0])
+            if fr != (STATUS_STRUCT, lhs.text):
+                continue
+            if is_null_const(rhs):
+                kind = "release" if lhs.text == CPU_FIELD else "presence-toggle"
+                sites.append(Site(kind, lhs.text, ref, e, _describe(lhs.text, rhs), expr_key(e)))
+            elif rhs.kind == "name":
+                for i, p in enumerate(fn.params):
+                    if p.name == rhs.text:
+                        setters[ref] = (i, lhs.text)
+        elif lhs.kind == "unary" and lhs.op == "*" and is_null_const(rhs):
+            alias_fns.add(ref)
+
+    for ref, e in idx.assigns:
+        if ref not in alias_fns or e.op != "=" or e.args[0].kind != "unary" or e.args[0].op != "*":
+            continue
+        fn = idx.functions[ref]
+        defs = single_defs(fn)
+        target = e.args[0].args[0] if e.args[0].args else None
+        if target is None or target.kind != "name" or target.text not in defs:
+            continue
+        d = defs[target.text]
+        if d.kind == "unary" and d.op == "&" and d.args and d.args[0].kind == "field":
+            fr = idx.field_ref(d.args[0], fn, ref[0])
+            if fr is not None and fr[0] == STATUS_STRUCT and fr[1] in watched and is_null_const(e.args[1]):
+                kind = "release" if fr[1] == CPU_FIELD else "presence-toggle"
+                sites.append(Site(
+                    kind, fr[1], ref, e,
+                    f"sets {STATUS_STRUCT}::{fr[1]} to NULL through the pointer "
+                    f"{target.text} = &{expr_key(d.args[0])}",
+                    expr_key(e) + "=" + expr_key(d),
+                ))
+
+    for caller, call in idx.direct_calls.get("memset", []):
+        if len(call.args) < 3 or const_int(call.args[2]) != 0:
+            continue
+        fn = idx.functions[caller]
+        t = env.type_of(call.args[1], fn, caller[0])
+        if t is not None and t.pointers == 1 and env.struct_name(t, caller[0]) == STATUS_STRUCT:
+            sites.append(Site("release", CPU_FIELD, caller, call,
+                              f"clears a whole {STATUS_STRUCT} with memset(), including ::{CPU_FIELD}",
+                              expr_key(call)))
+
+    for setter, (i, fld) in sorted(setters.items()):
+        for edge in idx.callers(setter):
+            if edge.via:
+                continue
+            args = edge.call.args[1:]
+            if i < len(args) and is_null_const(args[i]):
+                kind = "release" if fld == CPU_FIELD else "presence-toggle"
+                sites.append(Site(
+                    kind, fld, edge.caller, edge.call,
+                    f"calls {setter[1]}(), which stores its argument "
+                    f"{idx.functions[setter].params[i].name} in {STATUS_STRUCT}::{fld}, with {args[i].text or '0'}",
+                    expr_key(edge.call),
+                ))
+    uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
+    acpi.sites = sorted(uniq.values(), key=lambda s: (s.file, s.expr.line, s.expr.col))
+    return acpi

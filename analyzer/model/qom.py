@@ -1,0 +1,93 @@
+"""Stage 4 (model): the CPUClass hook tables and who implements them.
+
+Entry points: :func:`build_hook_tables` (``struct CPUClass`` and the hook
+tables it points to — ``SysemuCPUOps``, ``TCGCPUOps``, ``AccelCPUClass`` — each
+with its function-pointer fields) and :func:`implementations` (every
+registration of a function into one of those fields, by architecture; the
+registrations are typed, so an ``X86CPUClass *cc`` or another struct's
+``set_pc`` never counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analyzer.model.callgraph import CodeIndex
+from analyzer.model.types import TypeEnv, arch_of
+
+ROOT_TABLE = "CPUClass"
+
+
+@dataclass(frozen=True, slots=True)
+class HookDecl:
+    name: str
+    signature: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class HookTable:
+    struct: str
+    file: str
+    line: int
+    hooks: tuple[HookDecl, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation:
+    struct: str
+    hook: str
+    arch: str
+    function: str
+    file: str
+    line: int
+
+
+def build_hook_tables(env: TypeEnv) -> tuple[HookTable, ...]:
+    """``CPUClass`` plus every struct with function-pointer fields that it points to."""
+    root = env.structs.get(ROOT_TABLE)
+    if not root:
+        return ()
+    tables: list[HookTable] = []
+    todo = [ROOT_TABLE]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        loc = env.structs.get(name)
+        if not loc:
+            continue
+        s = loc[0].struct
+        hooks = tuple(
+            HookDecl(f.name, f.type.signature or "", f.line) for f in s.fields if f.type.name == "<fn>"
+        )
+        if not hooks:
+            continue
+        tables.append(HookTable(name, loc[0].file, s.line, hooks))
+        if name == ROOT_TABLE:
+            for f in s.fields:
+                if f.type.pointers >= 1 and f.type.name != "<fn>":
+                    target = env.struct_name(f.type)
+                    if target is not None and target not in seen:
+                        todo.append(target)
+    return tuple(tables)
+
+
+def implementations(
+    index: CodeIndex, tables: tuple[HookTable, ...], archs: frozenset[str]
+) -> list[Implementation]:
+    """Every hook registration, with ``arch`` = target name or ``common``."""
+    out: set[Implementation] = set()
+    for t in tables:
+        hook_names = {h.name for h in t.hooks}
+        for (struct, fld), regs in index.registrations.items():
+            if struct != t.struct or fld not in hook_names:
+                continue
+            for r in regs:
+                refs = index.resolve_name(r.function, r.file)
+                where = refs[0] if refs else (r.file, r.function)
+                arch = arch_of(r.file, archs) or "common"
+                out.add(Implementation(struct, fld, arch, r.function, where[0], index.functions[where].line if where in index.functions else r.line))
+    return sorted(out, key=lambda i: (i.struct, i.hook, i.arch, i.function, i.file))

@@ -1,0 +1,16 @@
+"""Stage 5 (rules): the rule registry.
+
+``ALL_RULES`` is an explicit tuple (no import-side-effect registration); each
+module in this package holds one rule whose id is its file name with ``-``.
+"""
+
+from __future__ import annotations
+
+from analyzer.rule import Rule
+from rules.acpi_cpu_persistence import RULE as ACPI_CPU_PERSISTENCE
+
+ALL_RULES: tuple[Rule, ...] = (ACPI_CPU_PERSISTENCE,)
+
+
+def by_id(rule_id: str) -> Rule | None:
+    return next((r for r in ALL_RULES if r.id == rule_id), None)

@@ -1,0 +1,55 @@
+"""Shared test helpers: sample discovery, tree overlay, real-QEMU trees."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
+
+MARKER = re.compile(r"/\*\s*(expect|todo-expect|todo-ok):\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)\s*\*/")
+
+
+def materialize(case: Path, dest: Path) -> Path:
+    """Copy a sample case into ``dest``: ``_base`` overlaid with the case's files."""
+    base = case.parent / "_base"
+    if base.is_dir() and case != base:
+        shutil.copytree(base, dest, dirs_exist_ok=True)
+    shutil.copytree(case, dest, dirs_exist_ok=True)
+    return dest
+
+
+def markers(tree: Path) -> dict[str, set[tuple[str, int, str]]]:
+    """``{kind: {(path, line, rule)}}`` from the ``/* expect: … */`` comments of a tree."""
+    out: dict[str, set[tuple[str, int, str]]] = {"expect": set(), "todo-expect": set(), "todo-ok": set()}
+    for p in sorted(tree.rglob("*")):
+        if p.suffix not in (".c", ".h", ".inc") or not p.is_file():
+            continue
+        rel = p.relative_to(tree).as_posix()
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            for m in MARKER.finditer(line):
+                for rule in m.group(2).split(","):
+                    out[m.group(1)].add((rel, n, rule.strip()))
+    return out
+
+
+def qemu_tree(version: str) -> Path:
+    """The path of a real QEMU tree, or skip the test with the reason."""
+    if os.environ.get("QEMU_LINT_SKIP_REAL"):
+        pytest.skip("QEMU_LINT_SKIP_REAL is set")
+    if not QEMU_SRC.exists():
+        pytest.skip(f"{QEMU_SRC} not found: real QEMU trees unavailable")
+    try:
+        r = subprocess.run([str(QEMU_SRC), version], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        pytest.skip(f"qemu-src {version} could not run: {e}")
+    if r.returncode != 0 or not r.stdout.strip():
+        pytest.skip(f"qemu-src {version} failed: {(r.stderr or r.stdout).strip()[-300:]}")
+    return Path(r.stdout.strip().splitlines()[-1])

@@ -1,0 +1,68 @@
+"""The generic rule test: every sample case, every expectation beside its site.
+
+For each case (``samples/rules/<rule>/<case>/`` overlaid on ``_base``, and each
+``samples/trees/<tree>/``) the engine runs with only that rule enabled and the
+set of ``(path, line, rule)`` it reports must equal the ``/* expect: … */``
+markers, give or take ``todo-expect`` (known misses) and ``todo-ok`` (tolerated
+false positives).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.config import Config
+from analyzer.engine import run
+from rules import ALL_RULES
+from tests.conftest import SAMPLES, markers, materialize
+
+
+def _cases() -> list[tuple[str, Path]]:
+    out = []
+    for rule in ALL_RULES:
+        folder = SAMPLES / "rules" / rule.id
+        for case in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if case.is_dir() and not case.name.startswith("_"):
+                out.append((rule.id, case))
+    for tree in sorted((SAMPLES / "trees").iterdir()):
+        if tree.is_dir():
+            for rule in ALL_RULES:
+                out.append((rule.id, tree))
+    return out
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(("rule_id", "case"), CASES, ids=[f"{r}/{c.name}" for r, c in CASES])
+def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
+    tree = materialize(case, tmp_path / "tree")
+    expected = markers(tree)
+    report = run(Config(root=str(tree), select=(rule_id,), jobs=1, strict=True))
+    actual = {(f.file, f.line, f.rule) for f in report.findings}
+    want = {m for m in expected["expect"] if m[2] == rule_id}
+    todo_miss = {m for m in expected["todo-expect"] if m[2] == rule_id}
+    todo_fp = {m for m in expected["todo-ok"] if m[2] == rule_id}
+    missed = sorted(want - actual)
+    unexpected = sorted(actual - want - todo_fp - todo_miss)
+    lines = [f"missed: {m[0]}:{m[1]} [{m[2]}]" for m in missed]
+    lines += [f"unexpected: {u[0]}:{u[1]} [{u[2]}]" for u in unexpected]
+    lines += [f"  {f.file}:{f.line}: {f.message}" for f in report.findings]
+    assert not missed and not unexpected, "\n".join(lines)
+    assert not [p for p in report.problems if p.level == "error"], report.problems
+
+
+def test_every_rule_has_positive_and_negative_cases() -> None:
+    for rule in ALL_RULES:
+        folder = SAMPLES / "rules" / rule.id
+        cases = [c for c in folder.iterdir() if c.is_dir() and not c.name.startswith("_")]
+        positives = negatives = 0
+        for case in cases:
+            case_markers = markers(materialize(case, Path(__import__("tempfile").mkdtemp()) / "t"))
+            if any(m[2] == rule.id for m in case_markers["expect"]):
+                positives += 1
+            else:
+                negatives += 1
+        assert positives and negatives, f"{rule.id}: {positives} positive, {negatives} negative cases"
