@@ -71,16 +71,31 @@ def _excluded(rel: str, excludes: Sequence[str]) -> bool:
 
 
 def discover(
-    root: str, excludes: Sequence[str] = DEFAULT_EXCLUDES, max_bytes: int = MAX_BYTES
+    root: str, excludes: Sequence[str] = DEFAULT_EXCLUDES, max_bytes: int | None = None
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """List the files to analyse under ``root``.
 
+    :param max_bytes: size above which a file is skipped (default: :data:`MAX_BYTES`,
+        read at call time so that callers and tests can lower it)
     :return: the files (sorted by path) and the files skipped with a reason
+    :raise InputError: when ``root`` itself cannot be listed
     """
+    if max_bytes is None:
+        max_bytes = MAX_BYTES
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
+
+    def unreadable_dir(e: OSError) -> None:
+        # os.walk drops folders it cannot list unless told; say which one.
+        where = os.path.relpath(e.filename or root, root).replace(os.sep, "/")
+        skipped.append(Skipped(where, f"unreadable folder: {e.strerror or e}"))
+
+    try:
+        names = sorted(os.listdir(root))
+    except OSError as e:
+        raise InputError(f"cannot list the source root: {e.strerror or e}", root) from e
     tops: list[str] = []
-    for name in sorted(os.listdir(root)):
+    for name in names:
         p = os.path.join(root, name)
         if name.endswith(SUFFIXES) and os.path.isfile(p):
             tops.append(name)
@@ -91,7 +106,7 @@ def discover(
         if not os.path.isdir(top):
             continue
         seen_dirs: set[tuple[int, int]] = set()
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=None):
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=unreadable_dir):
             st = os.stat(dirpath)
             ident = (st.st_dev, st.st_ino)
             rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
@@ -124,6 +139,12 @@ def _add(root: str, rel: str, files: list[SourceFile], skipped: list[Skipped], m
         return
     if st.st_size > max_bytes:
         skipped.append(Skipped(rel, f"too large ({st.st_size} bytes > {max_bytes})"))
+        return
+    # Check the content here, not only when a file is parsed: a run may parse
+    # only the files that matter, and every bad file must still be reported.
+    data = load(SourceFile(rel, p, st.st_size))
+    if isinstance(data, str):
+        skipped.append(Skipped(rel, data))
         return
     files.append(SourceFile(rel, p, st.st_size))
 

@@ -36,6 +36,8 @@ class FactsResult:
     problems: tuple[Problem, ...]
     files: int
     bytes: int
+    #: every discovered file, parsed or not
+    paths: tuple[str, ...] = ()
 
 
 def _extract_chunk(chunk: Sequence[SourceFile]) -> list[FileFacts | Problem]:
@@ -56,8 +58,34 @@ def _extract_chunk(chunk: Sequence[SourceFile]) -> list[FileFacts | Problem]:
     return out
 
 
-def collect_facts(config: Config) -> FactsResult:
-    """Discover the tree's files and extract their facts, in parallel."""
+def _extract_all(files: Sequence[SourceFile], jobs: int) -> list[FileFacts | Problem]:
+    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+    results: list[FileFacts | Problem] = []
+    if jobs <= 1 or len(chunks) <= 1:
+        for c in chunks:
+            results.extend(_extract_chunk(c))
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+            for part in pool.map(_extract_chunk, chunks):
+                results.extend(part)
+    return results
+
+
+#: Identifiers whose mention makes a file relevant from the start.
+SEED_TOKENS = ("AcpiCpuStatus", "CPUHotplugState", "build_cpus_aml", "CPUClass", "CPUState")
+
+
+def collect_facts(config: Config, whole_tree: bool = False) -> FactsResult:
+    """Discover the tree's files and extract the facts of those that can matter.
+
+    With ``whole_tree`` every file is parsed (``model`` needs every hook
+    implementation).  Otherwise the files are chosen by a closure: start
+    from the files mentioning the ACPI CPU hotplug state, the hooks and the
+    AML builder; build the model; ask it what it still lacks (callers of the
+    functions on the way to a site, dispatching field calls, definitions of
+    types and cast macros); parse the files that mention those; repeat until
+    nothing new is asked for.
+    """
     if config.frontend != "tree-sitter":
         from analyzer.errors import UsageError
 
@@ -65,23 +93,67 @@ def collect_facts(config: Config) -> FactsResult:
     files, skipped = discover(config.root, config.excludes)
     problems = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
     jobs = config.jobs or min(os.cpu_count() or 1, 8)
-    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
-    results: list[FileFacts | Problem] = []
-    if jobs <= 1 or len(chunks) <= 1:
-        for c in chunks:
-            results.extend(_extract_chunk(c))
+    if whole_tree:
+        results = _extract_all(files, jobs)
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for part in pool.map(_extract_chunk, chunks):
-                results.extend(part)
-    facts = tuple(r for r in results if isinstance(r, FileFacts))
+        results = _closure(config, files, jobs)
+    facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems.extend(r for r in results if isinstance(r, Problem))
-    return FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files))
+    return FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files), tuple(f.path for f in files))
 
 
-def run_model(config: Config) -> tuple[Model, FactsResult]:
-    fr = collect_facts(config)
-    model = build_model(config.root, fr.facts, hooks=config.hooks, presence_bit=config.presence_bit)
+def _closure(config: Config, files: Sequence[SourceFile], jobs: int) -> list[FileFacts | Problem]:
+    from analyzer.model import wanted
+    from analyzer.prefilter import TokenIndex
+
+    contents: list[bytes] = []
+    for sf in files:
+        try:
+            with open(sf.abspath, "rb") as fh:
+                contents.append(fh.read())
+        except OSError:
+            contents.append(b"")  # reported when the file is extracted
+    tokens = TokenIndex([f.path for f in files], contents)
+    chosen: set[int] = set()
+    for t in SEED_TOKENS[:3] + tuple(h.split("::")[-1] for h in config.hooks):
+        chosen |= tokens.files_with_word(t)
+    # the headers declaring the hook tables and the CPU types
+    for t in SEED_TOKENS[3:] + tuple(h.split("::")[0] for h in config.hooks if "::" in h):
+        chosen |= tokens.files_defining(t)
+    results: list[FileFacts | Problem] = []
+    done: set[int] = set()
+    rounds = 0
+    while True:
+        todo = sorted(chosen - done)
+        if not todo:
+            break
+        rounds += 1
+        results.extend(_extract_all([files[i] for i in todo], jobs if len(todo) > CHUNK else 1))
+        done.update(todo)
+        facts = [r for r in results if isinstance(r, FileFacts)]
+        model = build_model(config.root, facts, hooks=config.hooks, presence_bit=config.presence_bit,
+                            all_paths=[f.path for f in files])
+        w = wanted(model, SEED_TOKENS[:3])
+        nxt: set[int] = set()
+        for n in w.names | w.tokens:
+            nxt |= tokens.files_with_word(n)
+        for f in w.fields:
+            nxt |= tokens.files_calling_field(f)
+        for t in w.types | w.macros:
+            nxt |= tokens.files_defining(t)
+        for n in w.definitions:
+            nxt |= tokens.files_defining_function(n)
+        chosen |= nxt
+        if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
+            break
+    log.debug("closure: %d rounds, %d of %d files parsed", rounds, len(done), len(files))
+    return results
+
+
+def run_model(config: Config, whole_tree: bool = False) -> tuple[Model, FactsResult]:
+    fr = collect_facts(config, whole_tree)
+    model = build_model(config.root, fr.facts, hooks=config.hooks, presence_bit=config.presence_bit,
+                        all_paths=fr.paths)
     return model, fr
 
 

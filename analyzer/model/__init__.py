@@ -7,10 +7,11 @@ function, wrapper summaries, callers) are answered lazily and memoised.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from analyzer.facts import Expr, FileFacts, FunctionDef
+from analyzer.facts import Expr, FileFacts, FunctionDef, TypeRef
 from analyzer.model.acpi import AcpiFacts, Site, build_acpi
 from analyzer.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
 from analyzer.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
@@ -323,6 +324,7 @@ def build_model(
     hooks: Sequence[str] = DEFAULT_HOOKS,
     presence_bit: int = 0,
     cpu_aml_builder: str = "build_cpus_aml",
+    all_paths: Sequence[str] = (),
 ) -> Model:
     """Build the model of a tree from its files' facts.
 
@@ -331,9 +333,10 @@ def build_model(
     :param hooks: persistence-hook designs that count (``Struct::field`` or a function name)
     :param presence_bit: the flags-register bit that ``_STA.Present`` is read from
     :param cpu_aml_builder: the function that emits CPU hotplug AML
+    :param all_paths: every file of the tree, parsed or not (architecture names)
     """
     files = tuple(sorted(f.path for f in facts))
-    archs = discover_archs(files)
+    archs = discover_archs(list(files) + list(all_paths))
     env = build_type_env(facts, frozenset(archs))
     index = build_index(facts, env)
     hook_objs = _hooks(hooks, env, index)
@@ -358,4 +361,107 @@ def build_model(
     return model
 
 
-__all__ = ["DEFAULT_HOOKS", "GuardVerdict", "Hook", "Model", "Site", "build_model"]
+__all__ = ["DEFAULT_HOOKS", "GuardVerdict", "Hook", "Model", "Site", "Wanted", "build_model", "wanted"]
+
+
+_BUILTIN_TYPES = frozenset(
+    "void char short int long float double signed unsigned bool _Bool size_t ssize_t "
+    "uintptr_t intptr_t ptrdiff_t off_t hwaddr vaddr g_autofree g_autoptr gboolean gpointer "
+    "gchar guint gint".split()
+)
+_STDINT = re.compile(r"^u?int(8|16|32|64|128|ptr|max)_t$")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What the model still lacks: identifiers whose definitions or uses it needs.
+
+    The engine looks for files mentioning them (whole words) and parses those.
+    """
+
+    #: functions whose callers, registrations or definitions are needed
+    names: frozenset[str]
+    #: struct fields through which registered functions are called (``->unplug(``)
+    fields: frozenset[str]
+    #: type names not yet defined
+    types: frozenset[str]
+    #: cast macros (``CPU_GET_CLASS``…) not yet known
+    macros: frozenset[str]
+    #: plain tokens: containers of the ACPI CPU state and hook names
+    tokens: frozenset[str]
+    #: functions whose definitions are needed (wrappers called in conditions)
+    definitions: frozenset[str] = frozenset()
+
+
+def wanted(model: Model, seed_tokens: Sequence[str]) -> Wanted:
+    """What to look for next to complete the model around the sites."""
+    from analyzer.model.acpi import STATUS_STRUCT
+    from analyzer.model.guards import iter_stmts
+
+    idx, env = model.index, model.env
+    closure: set[FnRef] = set()
+    for site in model.acpi.sites:
+        parent, _, _ = model._backward(site.function_ref, stop_at_guards=False)
+        closure.update(st[0] for st in parent)
+    names: set[str] = {ref[1] for ref in closure}
+    names.update(ref[1] for ref in model.acpi.setters)
+    fields: set[str] = set()
+    for (struct, fld), regs in idx.registrations.items():
+        if any((r.file, r.function) in closure or r.function in names for r in regs):
+            fields.add(fld)
+    types: set[str] = set()
+    macros: set[str] = set()
+    definitions: set[str] = set()
+
+    def want_type(t: TypeRef | None, ctx: str) -> None:
+        if t is None or not t.name.isidentifier() or t.name in _BUILTIN_TYPES or _STDINT.match(t.name):
+            return
+        c = env.canon(t, ctx)
+        if c is not None and c.name not in env.structs:
+            types.add(c.name)
+
+    for ref in closure:
+        fn = idx.functions[ref]
+        for v in fn.params + fn.locals:
+            want_type(v.type, ref[0])
+        for st in iter_stmts(fn.body):
+            e = st.expr
+            if e is None:
+                continue
+            for sub in _calls(e):
+                callee = sub.args[0]
+                if callee.kind != "name":
+                    continue
+                if callee.text.isupper():
+                    if callee.text not in env.casts:
+                        macros.add(callee.text)
+                elif st.kind in ("if", "loop", "return", "decl", "switch") and callee.text not in idx.by_name:
+                    definitions.add(callee.text)
+    # one level of field types of the structs the closure uses
+    for name in list(types) + [STATUS_STRUCT]:
+        s = env.struct(name)
+        if s is not None:
+            for f in s.fields:
+                want_type(f.type, "")
+    tokens = set(seed_tokens)
+    containers = {STATUS_STRUCT, "CPUHotplugState"}
+    direct = set(containers)
+    for _ in range(3):
+        for sname, locs in env.structs.items():
+            for f in locs[0].struct.fields:
+                c = env.canon(f.type)
+                if c is not None and c.name in containers and sname not in containers:
+                    containers.add(sname)
+                    tokens.add(sname)
+                    if c.name in direct:  # e.g. AcpiGedState::cpuhp_state
+                        tokens.add(f.name)
+    for h in model.hooks:
+        tokens.update(x for x in (h.field, h.function) if x)
+    return Wanted(frozenset(names), frozenset(fields), frozenset(types), frozenset(macros),
+                  frozenset(tokens), frozenset(definitions - names))
+
+
+def _calls(e: Expr) -> Iterable[Expr]:
+    from analyzer.model.guards import iter_exprs
+
+    return (x for x in iter_exprs(e) if x.kind == "call" and x.args)

@@ -66,6 +66,8 @@ class AcpiFacts:
     emits_cpu_aml: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     #: arch → [(hook spec, file, line)] where the arch implements a hook
     hook_implementers: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    #: functions storing a parameter into a presence field: fn → (param index, field)
+    setters: dict[FnRef, tuple[int, str]] = field(default_factory=dict)
 
 
 def _status_fields_in(idx: CodeIndex, e: Expr, ref: FnRef) -> set[str]:
@@ -227,6 +229,7 @@ def build_acpi(
                     f"{idx.functions[setter].params[i].name} in {STATUS_STRUCT}::{fld}, with {args[i].text or '0'}",
                     expr_key(edge.call),
                 ))
+    acpi.setters = setters
     uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
     acpi.sites = sorted(uniq.values(), key=lambda s: (s.file, s.expr.line, s.expr.col))
     return acpi
