@@ -39,6 +39,9 @@ class Hook:
     line: int = 0
 
 
+#: how many calls above a site the search for guards and architectures goes
+MAX_DEPTH = 8
+
 State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
 
 
@@ -182,26 +185,38 @@ class Model:
         Code of one architecture (``hw/<a>/``, ``target/<a>/``) is only built
         into ``qemu-system-<a>``, so a path never crosses from one
         architecture's code into another's: each search state carries the
-        architecture its path is confined to.
+        architecture its path is confined to.  Paths confined to an
+        architecture that emits no CPU hotplug AML are not followed (no guest
+        of that binary sees ``_STA``), unless no architecture emits it at all.
+        Past ``MAX_DEPTH`` calls the search stops and counts the frontier as
+        an entry point: a guard further up is missed (a false positive),
+        never the reverse.
 
         :return: parent links per reached state, whether a function without
             callers (an entry point) was reached, and the hooks consulted on
             the way
         """
+        aml = set(self.acpi.emits_cpu_aml)
         first: State = (start, self.arch(start[0]))
         parent: dict[State, tuple[State, CallEdge] | None] = {first: None}
+        depth = {first: 0}
         queue = [first]
         reaches_root = False
         consulted: set[str] = set()
         while queue:
             state = queue.pop(0)
             cur, color = state
+            if depth[state] >= MAX_DEPTH:
+                reaches_root = True
+                continue
             edges = self.index.callers(cur)
             if not edges:
                 reaches_root = True
             for edge in edges:
                 a = self.arch(edge.caller[0])
                 if a is not None and color is not None and a != color:
+                    continue
+                if a is not None and aml and a not in aml and a != first[1]:
                     continue
                 if stop_at_guards:
                     consulted.update(self.consulted_at(edge.caller, edge.call))
@@ -210,10 +225,8 @@ class Model:
                 nxt: State = (edge.caller, a or color)
                 if nxt not in parent:
                     parent[nxt] = (state, edge)
+                    depth[nxt] = depth[state] + 1
                     queue.append(nxt)
-            if len(parent) > 50000:  # pragma: no cover - safety valve
-                reaches_root = True
-                break
         return parent, reaches_root, consulted
 
     def _is_cpu_typed(self, ref: FnRef) -> bool:
