@@ -137,7 +137,7 @@ def _model(args: argparse.Namespace) -> int:
     from analyzer.report.model import render_model_json, render_model_table
 
     cfg = _config(args, [args.paths])
-    model, _ = run_model(cfg, whole_tree=True)
+    model, _ = run_model(cfg, hook_tables=True)
     doc = model_to_json(model)
     if args.format == "json":
         render_model_json(doc, sys.stdout)

@@ -127,7 +127,9 @@ def discover(
     return files, skipped
 
 
-def _add(root: str, rel: str, files: list[SourceFile], skipped: list[Skipped], max_bytes: int) -> None:
+def _add(
+    root: str, rel: str, files: list[SourceFile], skipped: list[Skipped], max_bytes: int
+) -> None:
     p = os.path.join(root, rel)
     try:
         st = os.stat(p)

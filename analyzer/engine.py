@@ -75,11 +75,12 @@ def _extract_all(files: Sequence[SourceFile], jobs: int) -> list[FileFacts | Pro
 SEED_TOKENS = ("AcpiCpuStatus", "CPUHotplugState", "build_cpus_aml", "CPUClass", "CPUState")
 
 
-def collect_facts(config: Config, whole_tree: bool = False) -> FactsResult:
+def collect_facts(config: Config, whole_tree: bool = False, hook_tables: bool = False) -> FactsResult:
     """Discover the tree's files and extract the facts of those that can matter.
 
-    With ``whole_tree`` every file is parsed (``model`` needs every hook
-    implementation).  Otherwise the files are chosen by a closure: start
+    With ``whole_tree`` every file is parsed.  Otherwise the files are
+    chosen by a closure (with ``hook_tables``, it also takes in every file
+    naming a CPUClass hook table, where implementations are registered): start
     from the files mentioning the ACPI CPU hotplug state, the hooks and the
     AML builder; build the model; ask it what it still lacks (callers of the
     functions on the way to a site, dispatching field calls, definitions of
@@ -96,13 +97,15 @@ def collect_facts(config: Config, whole_tree: bool = False) -> FactsResult:
     if whole_tree:
         results = _extract_all(files, jobs)
     else:
-        results = _closure(config, files, jobs)
+        results = _closure(config, files, jobs, hook_tables)
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems.extend(r for r in results if isinstance(r, Problem))
     return FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files), tuple(f.path for f in files))
 
 
-def _closure(config: Config, files: Sequence[SourceFile], jobs: int) -> list[FileFacts | Problem]:
+def _closure(
+    config: Config, files: Sequence[SourceFile], jobs: int, hook_tables: bool
+) -> list[FileFacts | Problem]:
     from analyzer.model import wanted
     from analyzer.prefilter import TokenIndex
 
@@ -133,7 +136,7 @@ def _closure(config: Config, files: Sequence[SourceFile], jobs: int) -> list[Fil
         facts = [r for r in results if isinstance(r, FileFacts)]
         model = build_model(config.root, facts, hooks=config.hooks, presence_bit=config.presence_bit,
                             all_paths=[f.path for f in files])
-        w = wanted(model, SEED_TOKENS[:3])
+        w = wanted(model, SEED_TOKENS[:3], hook_tables)
         nxt: set[int] = set()
         for n in w.names | w.tokens:
             nxt |= tokens.files_with_word(n)
@@ -150,8 +153,10 @@ def _closure(config: Config, files: Sequence[SourceFile], jobs: int) -> list[Fil
     return results
 
 
-def run_model(config: Config, whole_tree: bool = False) -> tuple[Model, FactsResult]:
-    fr = collect_facts(config, whole_tree)
+def run_model(
+    config: Config, whole_tree: bool = False, hook_tables: bool = False
+) -> tuple[Model, FactsResult]:
+    fr = collect_facts(config, whole_tree, hook_tables)
     model = build_model(config.root, fr.facts, hooks=config.hooks, presence_bit=config.presence_bit,
                         all_paths=fr.paths)
     return model, fr

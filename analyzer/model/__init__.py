@@ -406,8 +406,12 @@ class Wanted:
     definitions: frozenset[str] = frozenset()
 
 
-def wanted(model: Model, seed_tokens: Sequence[str]) -> Wanted:
-    """What to look for next to complete the model around the sites."""
+def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) -> Wanted:
+    """What to look for next to complete the model around the sites.
+
+    :param hook_tables: also every file naming a hook table struct (where
+        implementations are registered), for the ``model`` command
+    """
     from analyzer.model.acpi import STATUS_STRUCT
     from analyzer.model.guards import iter_stmts
 
@@ -470,6 +474,12 @@ def wanted(model: Model, seed_tokens: Sequence[str]) -> Wanted:
                         tokens.add(f.name)
     for h in model.hooks:
         tokens.update(x for x in (h.field, h.function) if x)
+    if hook_tables:
+        tokens.update(t.struct for t in model.hook_tables)
+        root = env.struct("CPUClass")
+        for f in root.fields if root is not None else ():
+            if f.type.pointers and f.type.name != "<fn>":
+                want_type(f.type, "")
     return Wanted(frozenset(names), frozenset(fields), frozenset(types), frozenset(macros),
                   frozenset(tokens), frozenset(definitions - names))
 

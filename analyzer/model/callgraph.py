@@ -118,7 +118,10 @@ def _walk_init(
             _walk_init(idx, idx.env.struct_name(sub, path), value, path, line_fn)
             continue
         name = _function_name(value)
-        if struct is not None and name is not None and name in idx.by_name:
+        if struct is None or name is None:
+            continue
+        ftype = idx.env.field_type(TypeRef(struct), item.text, path)
+        if name in idx.by_name or name in idx.env.returns or (ftype is not None and ftype.name == "<fn>"):
             idx.registrations.setdefault((struct, item.text), []).append(
                 Registration(struct, item.text, name, path, item.line, line_fn)
             )
@@ -148,12 +151,16 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
         fn = idx.functions[ref]
         lhs, rhs = e.args[0], e.args[1]
         name = _function_name(rhs)
-        if name is None or name not in idx.by_name or lhs.kind != "field":
+        if name is None or lhs.kind != "field" or e.op != "=":
             continue
-        if fn.name == name or any(v.name == name for v in fn.locals + fn.params):
+        if any(v.name == name for v in fn.locals + fn.params) or name in env.globals:
             continue
         fr = idx.field_ref(lhs, fn, ref[0])
-        if fr is not None:
+        if fr is None:
+            continue
+        # A function is stored: known as one, or the field is a function pointer.
+        ftype = env.field_type(TypeRef(fr[0]), fr[1], ref[0])
+        if name in idx.by_name or name in env.returns or (ftype is not None and ftype.name == "<fn>"):
             idx.registrations.setdefault(fr, []).append(
                 Registration(fr[0], fr[1], name, ref[0], e.line, fn.name)
             )

@@ -86,8 +86,10 @@ def implementations(
             if struct != t.struct or fld not in hook_names:
                 continue
             for r in regs:
+                # Where the function is defined when that file was analysed,
+                # else where it is registered.
                 refs = index.resolve_name(r.function, r.file)
-                where = refs[0] if refs else (r.file, r.function)
+                file, line = (refs[0][0], index.functions[refs[0]].line) if refs else (r.file, r.line)
                 arch = arch_of(r.file, archs) or "common"
-                out.add(Implementation(struct, fld, arch, r.function, where[0], index.functions[where].line if where in index.functions else r.line))
+                out.add(Implementation(struct, fld, arch, r.function, file, line))
     return sorted(out, key=lambda i: (i.struct, i.hook, i.arch, i.function, i.file))
