@@ -86,9 +86,7 @@ def load_config(path: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key not in _KEYS:
-            raise ConfigError(
-                f"unknown key '{key}' (allowed: {', '.join(sorted(_KEYS))})", path
-            )
+            raise ConfigError(f"unknown key '{key}' (allowed: {', '.join(sorted(_KEYS))})", path)
         if key == "presence-bit":
             if not isinstance(value, int) or not 0 <= value < 32:
                 raise ConfigError(f"'{key}' must be an {_KEYS[key]}, not {value!r}", path)

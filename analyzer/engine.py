@@ -7,6 +7,7 @@ problems met), :func:`run` (a whole ``check``: returns a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -21,7 +22,7 @@ from analyzer.discovery import discover, load
 from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
 from analyzer.model import Model, build_model
-from analyzer.rule import Diagnostic, Rule
+from analyzer.rule import Diagnostic, Rule, RuleOptions
 from analyzer.source import SourceFile
 from rules import ALL_RULES
 
@@ -75,7 +76,9 @@ def _extract_all(files: Sequence[SourceFile], jobs: int) -> list[FileFacts | Pro
 SEED_TOKENS = ("AcpiCpuStatus", "CPUHotplugState", "build_cpus_aml", "CPUClass", "CPUState")
 
 
-def collect_facts(config: Config, whole_tree: bool = False, hook_tables: bool = False) -> FactsResult:
+def collect_facts(
+    config: Config, whole_tree: bool = False, hook_tables: bool = False
+) -> FactsResult:
     """Discover the tree's files and extract the facts of those that can matter.
 
     With ``whole_tree`` every file is parsed.  Otherwise the files are
@@ -100,7 +103,9 @@ def collect_facts(config: Config, whole_tree: bool = False, hook_tables: bool = 
         results = _closure(config, files, jobs, hook_tables)
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems.extend(r for r in results if isinstance(r, Problem))
-    return FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files), tuple(f.path for f in files))
+    return FactsResult(
+        facts, tuple(problems), len(files), sum(f.size for f in files), tuple(f.path for f in files)
+    )
 
 
 def _closure(
@@ -134,8 +139,13 @@ def _closure(
         results.extend(_extract_all([files[i] for i in todo], jobs if len(todo) > CHUNK else 1))
         done.update(todo)
         facts = [r for r in results if isinstance(r, FileFacts)]
-        model = build_model(config.root, facts, hooks=config.hooks, presence_bit=config.presence_bit,
-                            all_paths=[f.path for f in files])
+        model = build_model(
+            config.root,
+            facts,
+            hooks=config.hooks,
+            presence_bit=config.presence_bit,
+            all_paths=[f.path for f in files],
+        )
         w = wanted(model, SEED_TOKENS[:3], hook_tables)
         nxt: set[int] = set()
         for n in w.names | w.tokens:
@@ -157,9 +167,21 @@ def run_model(
     config: Config, whole_tree: bool = False, hook_tables: bool = False
 ) -> tuple[Model, FactsResult]:
     fr = collect_facts(config, whole_tree, hook_tables)
-    model = build_model(config.root, fr.facts, hooks=config.hooks, presence_bit=config.presence_bit,
-                        all_paths=fr.paths)
+    model = build_model(
+        config.root,
+        fr.facts,
+        hooks=config.hooks,
+        presence_bit=config.presence_bit,
+        all_paths=fr.paths,
+    )
     return model, fr
+
+
+def _options(rule: Rule, config: Config) -> RuleOptions:
+    """The rule's options from the configuration (only the keys it declares)."""
+    known = {f.name for f in dataclasses.fields(rule.options)}
+    settings: dict[str, object] = {"hooks": config.hooks}
+    return rule.options(**{k: v for k, v in settings.items() if k in known})
 
 
 def _selected(config: Config) -> list[Rule]:
@@ -195,7 +217,7 @@ def run(config: Config) -> Report:
     problems = list(fr.problems)
     diags: list[tuple[Rule, Diagnostic]] = []
     for rule in _selected(config):
-        opts = rule.options(hooks=config.hooks) if hasattr(rule.options, "hooks") else rule.options()  # type: ignore[call-arg]  # Options of this rule take hooks
+        opts = _options(rule, config)
         try:
             diags.extend((rule, d) for d in rule.check(model, opts))
         except Exception as e:  # a rule crash must not kill the run
@@ -236,6 +258,7 @@ def run(config: Config) -> Report:
         files=len(fr.facts),
         bytes=sum(f.size for f in fr.facts),
         seconds=time.monotonic() - t0,
+        tree_files=fr.files,
         parsed_files=len(fr.facts),
         skipped_files=sum(1 for p in fr.problems if p.message.startswith("skipped")),
         files_with_errors=len(with_errors),

@@ -132,7 +132,9 @@ class _Extractor:
             node = node.child_by_field_name("declarator")
         return "", pointers, params, is_fnptr
 
-    def type_of(self, type_node: Node | None, decl: Node | None) -> tuple[str, TypeRef, Node | None]:
+    def type_of(
+        self, type_node: Node | None, decl: Node | None
+    ) -> tuple[str, TypeRef, Node | None]:
         """The declared name, its type, and (for functions) the parameter list."""
         base = self.base_type(type_node)
         name, pointers, params, is_fnptr = self.declarator(decl)
@@ -149,7 +151,9 @@ class _Extractor:
         for p in plist.named_children:
             if p.type != "parameter_declaration":
                 continue
-            name, tref, _ = self.type_of(p.child_by_field_name("type"), p.child_by_field_name("declarator"))
+            name, tref, _ = self.type_of(
+                p.child_by_field_name("type"), p.child_by_field_name("declarator")
+            )
             if name:
                 out.append(Var(name, tref, p.start_point[0] + 1))
         return tuple(out)
@@ -268,7 +272,11 @@ class _Extractor:
                 continue
             tnode = fd.child_by_field_name("type")
             decls = fd.children_by_field_name("declarator")
-            if not decls and tnode is not None and tnode.type in ("struct_specifier", "union_specifier"):
+            if (
+                not decls
+                and tnode is not None
+                and tnode.type in ("struct_specifier", "union_specifier")
+            ):
                 inner = tnode.child_by_field_name("body")
                 if inner is not None:  # anonymous member struct/union: flatten
                     self.fields(inner, out)
@@ -338,7 +346,9 @@ class _Extractor:
                 continue
             if n.type == "labeled_statement":
                 lab = n.child_by_field_name("label")
-                out.append(Stmt("label", *self.pos(n), text=self.text(lab) if lab is not None else ""))
+                out.append(
+                    Stmt("label", *self.pos(n), text=self.text(lab) if lab is not None else "")
+                )
                 inner = [c for c in n.named_children if c.type != "statement_identifier"]
                 out.extend(self.stmts(inner))
                 continue
@@ -413,8 +423,10 @@ class _Extractor:
             if t == "for_statement":
                 init = n.child_by_field_name("initializer")
                 if init is not None:
-                    pre = self.stmts([init]) if init.type == "declaration" else (
-                        Stmt("expr", *self.pos(init), expr=self.expr(init)),
+                    pre = (
+                        self.stmts([init])
+                        if init.type == "declaration"
+                        else (Stmt("expr", *self.pos(init), expr=self.expr(init)),)
                     )
                 upd = n.child_by_field_name("update")
                 if upd is not None:
@@ -457,11 +469,22 @@ class _Extractor:
             ]
             return Stmt("block", *p, body=self.stmts(kids))
         if t == "attributed_statement":
-            return Stmt("block", *p, body=self.stmts([c for c in n.named_children if c.type != "attribute_declaration"]))
+            return Stmt(
+                "block",
+                *p,
+                body=self.stmts([c for c in n.named_children if c.type != "attribute_declaration"]),
+            )
         if t == "ERROR":
             self.note_error(n)
             return Stmt("block", *p, body=self.stmts(n.named_children))
-        if t in ("comment", "preproc_call", "preproc_def", "preproc_function_def", "preproc_include", ";"):
+        if t in (
+            "comment",
+            "preproc_call",
+            "preproc_def",
+            "preproc_function_def",
+            "preproc_include",
+            ";",
+        ):
             return None
         if n.is_named and t.endswith("_expression") or t in ("identifier", "call_expression"):
             return Stmt("expr", *p, expr=self.expr(n))
@@ -497,7 +520,11 @@ class _Extractor:
         if t == "call_expression":
             fn = n.child_by_field_name("function")
             al = n.child_by_field_name("arguments")
-            args = tuple(self.expr(a) for a in al.named_children if a.type != "comment") if al is not None else ()
+            args = (
+                tuple(self.expr(a) for a in al.named_children if a.type != "comment")
+                if al is not None
+                else ()
+            )
             callee = self.expr(fn) if fn is not None else Expr("opaque", *p)
             return Expr("call", *p, args=(callee, *args))
         if t in ("unary_expression", "pointer_expression", "update_expression"):
@@ -546,7 +573,11 @@ class _Extractor:
         if t in ("string_literal", "concatenated_string"):
             return Expr("string", *p, text=self.text(n))
         if t == "initializer_list":
-            return Expr("init", *p, args=tuple(self.expr(c) for c in n.named_children if c.type != "comment"))
+            return Expr(
+                "init",
+                *p,
+                args=tuple(self.expr(c) for c in n.named_children if c.type != "comment"),
+            )
         if t == "initializer_pair":
             des = n.children_by_field_name("designator")
             val = n.child_by_field_name("value")
@@ -555,7 +586,9 @@ class _Extractor:
                 d0 = des[-1]
                 fid = d0.named_children[0] if d0.named_children else None
                 name = self.text(fid) if fid is not None else self.text(d0)
-            return Expr("designated", *p, text=name, args=(self.expr(val),) if val is not None else ())
+            return Expr(
+                "designated", *p, text=name, args=(self.expr(val),) if val is not None else ()
+            )
         if t == "compound_literal_expression":
             tdesc = n.child_by_field_name("type")
             val = n.child_by_field_name("value")
@@ -573,7 +606,12 @@ class _Extractor:
             return Expr("sizeof", *p)
         if t == "ERROR":
             self.note_error(n)
-        return Expr("opaque", *p, text=t, args=tuple(self.expr(c) for c in n.named_children if c.type != "comment"))
+        return Expr(
+            "opaque",
+            *p,
+            text=t,
+            args=tuple(self.expr(c) for c in n.named_children if c.type != "comment"),
+        )
 
     def type_descriptor(self, tdesc: Node | None) -> TypeRef | None:
         if tdesc is None:

@@ -77,6 +77,8 @@ class Stats:
     files: int
     bytes: int
     seconds: float
+    #: files of the tree considered (the closure parses only those that can matter)
+    tree_files: int = 0
     parsed_files: int = 0
     skipped_files: int = 0
     files_with_errors: int = 0
@@ -88,6 +90,7 @@ class Stats:
             "files": self.files,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
+            "tree_files": self.tree_files,
             "parsed_files": self.parsed_files,
             "skipped_files": self.skipped_files,
             "files_with_parse_errors": self.files_with_errors,

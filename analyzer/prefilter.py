@@ -71,7 +71,11 @@ class TokenIndex:
                 k = i - 1
                 while k > 0 and buf[k] in b" \t\n":
                     k -= 1
-                if j < len(buf) and buf[j] == ord("(") and (buf[k] == ord(".") or buf[k - 1 : k + 1] == b"->"):
+                if (
+                    j < len(buf)
+                    and buf[j] == ord("(")
+                    and (buf[k] == ord(".") or buf[k - 1 : k + 1] == b"->")
+                ):
                     out.add(self._file_of(i))
             got = frozenset(out)
             self._words[key] = got
@@ -110,11 +114,21 @@ class TokenIndex:
         if got is None:
             base = re.sub(r"_(GET_CLASS|CLASS)$", "", name)
             pat = re.compile(
-                rb"(struct|union|enum)\s+" + re.escape(name.encode()) + rb"\s*\{"
-                + rb"|\}\s*" + re.escape(name.encode()) + rb"\s*;"
-                + rb"|typedef\b[^;{}]*\b" + re.escape(name.encode()) + rb"\s*;"
-                + rb"|#\s*define\s+" + re.escape(name.encode()) + rb"\b"
-                + rb"|DECLARE\w*\s*\([^;{}]*\b" + re.escape(base.encode()) + rb"\b"
+                rb"(struct|union|enum)\s+"
+                + re.escape(name.encode())
+                + rb"\s*\{"
+                + rb"|\}\s*"
+                + re.escape(name.encode())
+                + rb"\s*;"
+                + rb"|typedef\b[^;{}]*\b"
+                + re.escape(name.encode())
+                + rb"\s*;"
+                + rb"|#\s*define\s+"
+                + re.escape(name.encode())
+                + rb"\b"
+                + rb"|DECLARE\w*\s*\([^;{}]*\b"
+                + re.escape(base.encode())
+                + rb"\b"
             )
             out = set()
             for word in {name, base}:

@@ -104,7 +104,9 @@ def _site_note(model: Model, site: Site) -> str:
     return site.what
 
 
-def _path(model: Model, site: Site, chain: tuple[tuple[CallEdge, FnRef], ...]) -> tuple[PathStep, ...]:
+def _path(
+    model: Model, site: Site, chain: tuple[tuple[CallEdge, FnRef], ...]
+) -> tuple[PathStep, ...]:
     """Steps from an architecture's entry function down to the site."""
     steps: list[PathStep] = []
     for edge, callee in chain:
@@ -121,7 +123,7 @@ def _path(model: Model, site: Site, chain: tuple[tuple[CallEdge, FnRef], ...]) -
 
 
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
-    declared = model.declared_hooks()
+    declared = tuple(h for h in model.declared_hooks() if h.spec in opts.hooks)
     hook_name = declared[0].spec if declared else None
     for site in model.acpi.sites:
         verdict = model.verdict(site)
@@ -138,7 +140,8 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         if not declared:
             hook_text = (
                 "no CPU persistence hook is declared in this tree (looked for "
-                + ", ".join(h.spec for h in model.hooks) + ")"
+                + ", ".join(h.spec for h in model.hooks)
+                + ")"
             )
         elif verdict.consulted:
             hook_text = (
@@ -146,13 +149,17 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
                 "when it says the vCPU is persistent (or without its verdict)"
             )
         else:
-            hook_text = f"without consulting the persistence hook {', '.join(h.spec for h in declared)}"
+            hook_text = (
+                f"without consulting the persistence hook {', '.join(h.spec for h in declared)}"
+            )
         what = site.what
         if site.kind == "release" or site.field in model.acpi.presence_fields:
             what += ", which clears _STA.Present for the guest"
         reach = (
-            f"; reached by {', '.join(arch_list)}" if arch_list
-            else "; no call path from architecture code (hw/<arch>/, target/<arch>/) to it was found"
+            f"; reached by {', '.join(arch_list)}"
+            if arch_list
+            else "; no call path from architecture code (hw/<arch>/, target/<arch>/) to it "
+            "was found"
         )
         message = f"{what}: {hook_text}{reach}"
         e = site.expr

@@ -15,29 +15,9 @@ from analyzer.facts import Expr, FileFacts, FunctionDef, TypeRef
 from analyzer.model.acpi import AcpiFacts, Site, build_acpi
 from analyzer.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
 from analyzer.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
+from analyzer.model.hooks import DEFAULT_HOOKS, Hook
 from analyzer.model.qom import HookTable, Implementation, build_hook_tables, implementations
 from analyzer.model.types import TypeEnv, arch_of, build_type_env
-
-DEFAULT_HOOKS: tuple[str, ...] = (
-    "CPUClass::cpu_persistent_status",
-    "CPUState::acpi_persistent",
-    "CPUHotplugState::always_present_cpus",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Hook:
-    """A persistence-hook design: a struct field (function pointer or flag) or a function."""
-
-    spec: str
-    struct: str | None
-    field: str | None
-    function: str | None
-    declared: bool
-    is_fnptr: bool
-    file: str = ""
-    line: int = 0
-
 
 #: how many calls above a site the search for guards and architectures goes
 MAX_DEPTH = 8
@@ -140,8 +120,10 @@ class Model:
         assert self.logic is not None
         logic = self.logic
         rets = [
-            (logic.facts_formula(facts, fn, ref[0], flow.single_defs),
-             logic.formula(e, fn, ref[0], flow.single_defs))
+            (
+                logic.facts_formula(facts, fn, ref[0], flow.single_defs),
+                logic.formula(e, fn, ref[0], flow.single_defs),
+            )
             for e, facts in flow.returns
             if e is not None
         ]
@@ -179,7 +161,9 @@ class Model:
         text = str(self.logic.facts_formula(facts, fn, ref[0], flow.single_defs))
         return tuple(h.spec for h in self.declared_hooks() if h.spec in text)
 
-    def _backward(self, start: FnRef, stop_at_guards: bool) -> tuple[dict[State, tuple[State, CallEdge] | None], bool, set[str]]:
+    def _backward(
+        self, start: FnRef, stop_at_guards: bool
+    ) -> tuple[dict[State, tuple[State, CallEdge] | None], bool, set[str]]:
         """Breadth-first search over callers from ``start``.
 
         Code of one architecture (``hw/<a>/``, ``target/<a>/``) is only built
@@ -250,7 +234,11 @@ class Model:
             if a is None:
                 continue
             key = (not self._is_cpu_typed(st[0]), depth[st], st[0])
-            if a not in best or key < (not self._is_cpu_typed(best[a][0]), depth[best[a]], best[a][0]):
+            if a not in best or key < (
+                not self._is_cpu_typed(best[a][0]),
+                depth[best[a]],
+                best[a][0],
+            ):
                 best[a] = st
         chains: dict[str, tuple[tuple[CallEdge, FnRef], ...]] = {}
         for a, st in best.items():
@@ -315,9 +303,16 @@ def _hooks(specs: Sequence[str], env: TypeEnv, index: CodeIndex) -> tuple[Hook, 
         else:
             refs = index.by_name.get(spec, [])
             out.append(
-                Hook(spec, None, None, spec, bool(refs), False,
-                     refs[0][0] if refs else "",
-                     index.functions[refs[0]].line if refs else 0)
+                Hook(
+                    spec,
+                    None,
+                    None,
+                    spec,
+                    bool(refs),
+                    False,
+                    refs[0][0] if refs else "",
+                    index.functions[refs[0]].line if refs else 0,
+                )
             )
     return tuple(out)
 
@@ -374,7 +369,16 @@ def build_model(
     return model
 
 
-__all__ = ["DEFAULT_HOOKS", "GuardVerdict", "Hook", "Model", "Site", "Wanted", "build_model", "wanted"]
+__all__ = [
+    "DEFAULT_HOOKS",
+    "GuardVerdict",
+    "Hook",
+    "Model",
+    "Site",
+    "Wanted",
+    "build_model",
+    "wanted",
+]
 
 
 _BUILTIN_TYPES = frozenset(
@@ -423,7 +427,7 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
     names: set[str] = {ref[1] for ref in closure}
     names.update(ref[1] for ref in model.acpi.setters)
     fields: set[str] = set()
-    for (struct, fld), regs in idx.registrations.items():
+    for (_struct, fld), regs in idx.registrations.items():
         if any((r.file, r.function) in closure or r.function in names for r in regs):
             fields.add(fld)
     types: set[str] = set()
@@ -431,7 +435,12 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
     definitions: set[str] = set()
 
     def want_type(t: TypeRef | None, ctx: str) -> None:
-        if t is None or not t.name.isidentifier() or t.name in _BUILTIN_TYPES or _STDINT.match(t.name):
+        if (
+            t is None
+            or not t.name.isidentifier()
+            or t.name in _BUILTIN_TYPES
+            or _STDINT.match(t.name)
+        ):
             return
         c = env.canon(t, ctx)
         if c is not None and c.name not in env.structs:
@@ -452,7 +461,10 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
                 if callee.text.isupper():
                     if callee.text not in env.casts:
                         macros.add(callee.text)
-                elif st.kind in ("if", "loop", "return", "decl", "switch") and callee.text not in idx.by_name:
+                elif (
+                    st.kind in ("if", "loop", "return", "decl", "switch")
+                    and callee.text not in idx.by_name
+                ):
                     definitions.add(callee.text)
     # one level of field types of the structs the closure uses
     for name in list(types) + [STATUS_STRUCT]:
@@ -480,8 +492,14 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
         for f in root.fields if root is not None else ():
             if f.type.pointers and f.type.name != "<fn>":
                 want_type(f.type, "")
-    return Wanted(frozenset(names), frozenset(fields), frozenset(types), frozenset(macros),
-                  frozenset(tokens), frozenset(definitions - names))
+    return Wanted(
+        frozenset(names),
+        frozenset(fields),
+        frozenset(types),
+        frozenset(macros),
+        frozenset(tokens),
+        frozenset(definitions - names),
+    )
 
 
 def _calls(e: Expr) -> Iterable[Expr]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from analyzer.facts import Expr
 from analyzer.model.callgraph import CodeIndex, FnRef
 from analyzer.model.guards import expr_key, iter_exprs, single_defs
+from analyzer.model.hooks import Hook
 from analyzer.model.types import TypeEnv, arch_of, const_int, is_null_const
 
 STATUS_STRUCT = "AcpiCpuStatus"
@@ -96,20 +97,22 @@ def _read_handler(idx: CodeIndex, env: TypeEnv) -> ReadHandler | None:
             for f in _status_fields_in(idx, rhs.args[0], ref):
                 per_fn.setdefault(ref, []).append((f, mask, e.line))
     for ref, packed in sorted(per_fn.items()):
-        cand = ReadHandler(ref, min(p[2] for p in packed), tuple(sorted({(f, m) for f, m, _ in packed})))
+        cand = ReadHandler(
+            ref, min(p[2] for p in packed), tuple(sorted({(f, m) for f, m, _ in packed}))
+        )
         if best is None or len(cand.bits) > len(best.bits):
             best = cand
     return best
 
 
 def _hook_implementers(
-    idx: CodeIndex, hooks: tuple[object, ...], archs: frozenset[str]
+    idx: CodeIndex, hooks: tuple[Hook, ...], archs: frozenset[str]
 ) -> dict[str, list[tuple[str, str, int]]]:
     out: dict[str, list[tuple[str, str, int]]] = {}
-    specs = {}
+    specs: dict[tuple[str, str], Hook] = {}
     for h in hooks:
-        if getattr(h, "struct", None) and getattr(h, "declared", False):
-            specs[(h.struct, h.field)] = h  # type: ignore[attr-defined]  # Hook duck type
+        if h.struct and h.field and h.declared:
+            specs[(h.struct, h.field)] = h
     for key, h in specs.items():
         if h.is_fnptr:
             for r in idx.registrations.get(key, []):
@@ -128,7 +131,7 @@ def _hook_implementers(
                 continue
             fr = idx.field_ref(e.args[0], idx.functions[ref], ref[0])
             if fr in specs:
-                out.setdefault(a, []).append((specs[fr].spec, ref[0], e.line))  # type: ignore[index]  # fr checked
+                out.setdefault(a, []).append((specs[fr].spec, ref[0], e.line))
     return out
 
 
@@ -142,7 +145,7 @@ def _describe(fld: str, rhs: Expr) -> str:
 def build_acpi(
     idx: CodeIndex,
     env: TypeEnv,
-    hooks: tuple[object, ...],
+    hooks: tuple[Hook, ...],
     archs: frozenset[str],
     presence_bit: int,
     cpu_aml_builder: str,
@@ -197,14 +200,24 @@ def build_acpi(
         d = defs[target.text]
         if d.kind == "unary" and d.op == "&" and d.args and d.args[0].kind == "field":
             fr = idx.field_ref(d.args[0], fn, ref[0])
-            if fr is not None and fr[0] == STATUS_STRUCT and fr[1] in watched and is_null_const(e.args[1]):
+            if (
+                fr is not None
+                and fr[0] == STATUS_STRUCT
+                and fr[1] in watched
+                and is_null_const(e.args[1])
+            ):
                 kind = "release" if fr[1] == CPU_FIELD else "presence-toggle"
-                sites.append(Site(
-                    kind, fr[1], ref, e,
-                    f"sets {STATUS_STRUCT}::{fr[1]} to NULL through the pointer "
-                    f"{target.text} = &{expr_key(d.args[0])}",
-                    expr_key(e) + "=" + expr_key(d),
-                ))
+                sites.append(
+                    Site(
+                        kind,
+                        fr[1],
+                        ref,
+                        e,
+                        f"sets {STATUS_STRUCT}::{fr[1]} to NULL through the pointer "
+                        f"{target.text} = &{expr_key(d.args[0])}",
+                        expr_key(e) + "=" + expr_key(d),
+                    )
+                )
 
     for caller, call in idx.direct_calls.get("memset", []):
         if len(call.args) < 3 or const_int(call.args[2]) != 0:
@@ -212,9 +225,16 @@ def build_acpi(
         fn = idx.functions[caller]
         t = env.type_of(call.args[1], fn, caller[0])
         if t is not None and t.pointers == 1 and env.struct_name(t, caller[0]) == STATUS_STRUCT:
-            sites.append(Site("release", CPU_FIELD, caller, call,
-                              f"clears a whole {STATUS_STRUCT} with memset(), including ::{CPU_FIELD}",
-                              expr_key(call)))
+            sites.append(
+                Site(
+                    "release",
+                    CPU_FIELD,
+                    caller,
+                    call,
+                    f"clears a whole {STATUS_STRUCT} with memset(), including ::{CPU_FIELD}",
+                    expr_key(call),
+                )
+            )
 
     for setter, (i, fld) in sorted(setters.items()):
         for edge in idx.callers(setter):
@@ -223,12 +243,18 @@ def build_acpi(
             args = edge.call.args[1:]
             if i < len(args) and is_null_const(args[i]):
                 kind = "release" if fld == CPU_FIELD else "presence-toggle"
-                sites.append(Site(
-                    kind, fld, edge.caller, edge.call,
-                    f"calls {setter[1]}(), which stores its argument "
-                    f"{idx.functions[setter].params[i].name} in {STATUS_STRUCT}::{fld}, with {args[i].text or '0'}",
-                    expr_key(edge.call),
-                ))
+                sites.append(
+                    Site(
+                        kind,
+                        fld,
+                        edge.caller,
+                        edge.call,
+                        f"calls {setter[1]}(), which stores its argument "
+                        f"{idx.functions[setter].params[i].name} in {STATUS_STRUCT}::{fld}, "
+                        f"with {args[i].text or '0'}",
+                        expr_key(edge.call),
+                    )
+                )
     acpi.setters = setters
     uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
     acpi.sites = sorted(uniq.values(), key=lambda s: (s.file, s.expr.line, s.expr.col))

@@ -105,9 +105,7 @@ def _function_name(e: Expr) -> str | None:
     return e.text if e.kind == "name" else None
 
 
-def _walk_init(
-    idx: CodeIndex, struct: str | None, init: Expr, path: str, line_fn: str
-) -> None:
+def _walk_init(idx: CodeIndex, struct: str | None, init: Expr, path: str, line_fn: str) -> None:
     """Record ``.field = function`` items of a (possibly nested) initializer."""
     for item in init.args:
         if item.kind != "designated" or not item.args:
@@ -121,7 +119,11 @@ def _walk_init(
         if struct is None or name is None:
             continue
         ftype = idx.env.field_type(TypeRef(struct), item.text, path)
-        if name in idx.by_name or name in idx.env.returns or (ftype is not None and ftype.name == "<fn>"):
+        if (
+            name in idx.by_name
+            or name in idx.env.returns
+            or (ftype is not None and ftype.name == "<fn>")
+        ):
             idx.registrations.setdefault((struct, item.text), []).append(
                 Registration(struct, item.text, name, path, item.line, line_fn)
             )
@@ -160,7 +162,11 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
             continue
         # A function is stored: known as one, or the field is a function pointer.
         ftype = env.field_type(TypeRef(fr[0]), fr[1], ref[0])
-        if name in idx.by_name or name in env.returns or (ftype is not None and ftype.name == "<fn>"):
+        if (
+            name in idx.by_name
+            or name in env.returns
+            or (ftype is not None and ftype.name == "<fn>")
+        ):
             idx.registrations.setdefault(fr, []).append(
                 Registration(fr[0], fr[1], name, ref[0], e.line, fn.name)
             )

@@ -34,13 +34,21 @@ def model_to_json(model: Model) -> dict[str, Any]:
                 "struct": t.struct,
                 "file": t.file,
                 "line": t.line,
-                "hooks": [{"name": h.name, "signature": h.signature, "line": h.line} for h in t.hooks],
+                "hooks": [
+                    {"name": h.name, "signature": h.signature, "line": h.line} for h in t.hooks
+                ],
             }
             for t in model.hook_tables
         ],
         "implementations": [
-            {"struct": i.struct, "hook": i.hook, "arch": i.arch, "function": i.function,
-             "file": i.file, "line": i.line}
+            {
+                "struct": i.struct,
+                "hook": i.hook,
+                "arch": i.arch,
+                "function": i.function,
+                "file": i.file,
+                "line": i.line,
+            }
             for i in model.implementations()
         ],
         "archs": archs,
@@ -49,12 +57,20 @@ def model_to_json(model: Model) -> dict[str, Any]:
             for h in model.hooks
         ],
         "presence": {
-            "read_handler": None if rh is None else {"file": rh.function[0], "function": rh.function[1], "line": rh.line},
+            "read_handler": None
+            if rh is None
+            else {"file": rh.function[0], "function": rh.function[1], "line": rh.line},
             "bit": model.acpi.presence_bit,
             "fields": list(model.acpi.presence_fields),
         },
         "sites": [
-            {"kind": s.kind, "file": s.file, "line": s.expr.line, "function": s.function, "what": s.what}
+            {
+                "kind": s.kind,
+                "file": s.file,
+                "line": s.expr.line,
+                "function": s.function,
+                "what": s.what,
+            }
             for s in model.acpi.sites
         ],
     }

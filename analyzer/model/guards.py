@@ -195,12 +195,12 @@ def single_defs(fn: FunctionDef) -> dict[str, Expr]:
     for e in stmt_exprs(fn.body):
         if e.kind == "assign" and e.args and e.args[0].kind == "name" and e.args[0].text in defs:
             defs[e.args[0].text].append(e.args[1] if e.op == "=" and len(e.args) > 1 else None)
-        elif e.kind == "unary" and e.op in ("&", "++", "--") and e.args and e.args[0].kind == "name":
+        elif (
+            e.kind == "unary" and e.op in ("&", "++", "--") and e.args and e.args[0].kind == "name"
+        ):
             escaped.add(e.args[0].text)
     return {
-        n: v[0]
-        for n, v in defs.items()
-        if len(v) == 1 and v[0] is not None and n not in escaped
+        n: v[0] for n, v in defs.items() if len(v) == 1 and v[0] is not None and n not in escaped
     }
 
 
@@ -241,7 +241,9 @@ class GuardLogic:
     resolve: AtomResolver
     constraints: Mapping[str, Formula] = field(default_factory=dict)
 
-    def formula(self, e: Expr, fn: FunctionDef, ctx: str, defs: Mapping[str, Expr], depth: int = 0) -> Formula:  # noqa: C901
+    def formula(
+        self, e: Expr, fn: FunctionDef, ctx: str, defs: Mapping[str, Expr], depth: int = 0
+    ) -> Formula:  # noqa: C901
         if depth > 12:
             return ("atom", expr_key(e))
         k = e.kind
@@ -272,17 +274,19 @@ class GuardLogic:
                         f = self.formula(x, fn, ctx, defs, depth + 1)
                         return f if e.op == "==" else ("not", f)
         if k == "ternary" and len(e.args) == 3:
-            c = self.formula(e.args[0], fn, ctx, defs, depth + 1)
-            x = self.formula(e.args[1], fn, ctx, defs, depth + 1)
-            y = self.formula(e.args[2], fn, ctx, defs, depth + 1)
-            return ("or", ("and", c, x), ("and", ("not", c), y))
+            fc = self.formula(e.args[0], fn, ctx, defs, depth + 1)
+            ft = self.formula(e.args[1], fn, ctx, defs, depth + 1)
+            fe = self.formula(e.args[2], fn, ctx, defs, depth + 1)
+            return ("or", ("and", fc, ft), ("and", ("not", fc), fe))
         if k == "name" and e.text in defs:
             return self.formula(defs[e.text], fn, ctx, defs, depth + 1)
         if k == "assign" and e.op == "=" and len(e.args) == 2:
             return self.formula(e.args[1], fn, ctx, defs, depth + 1)
         return ("atom", expr_key(e))
 
-    def facts_formula(self, facts: Facts, fn: FunctionDef, ctx: str, defs: Mapping[str, Expr]) -> Formula:
+    def facts_formula(
+        self, facts: Facts, fn: FunctionDef, ctx: str, defs: Mapping[str, Expr]
+    ) -> Formula:
         f: Formula = TRUE
         for e, pol in facts:
             g = self.formula(e, fn, ctx, defs)

@@ -61,7 +61,9 @@ def build_hook_tables(env: TypeEnv) -> tuple[HookTable, ...]:
             continue
         s = loc[0].struct
         hooks = tuple(
-            HookDecl(f.name, f.type.signature or "", f.line) for f in s.fields if f.type.name == "<fn>"
+            HookDecl(f.name, f.type.signature or "", f.line)
+            for f in s.fields
+            if f.type.name == "<fn>"
         )
         if not hooks:
             continue
@@ -89,7 +91,9 @@ def implementations(
                 # Where the function is defined when that file was analysed,
                 # else where it is registered.
                 refs = index.resolve_name(r.function, r.file)
-                file, line = (refs[0][0], index.functions[refs[0]].line) if refs else (r.file, r.line)
+                file, line = (
+                    (refs[0][0], index.functions[refs[0]].line) if refs else (r.file, r.line)
+                )
                 arch = arch_of(r.file, archs) or "common"
                 out.add(Implementation(struct, fld, arch, r.function, file, line))
     return sorted(out, key=lambda i: (i.struct, i.hook, i.arch, i.function, i.file))

@@ -55,7 +55,9 @@ class TypeEnv:
     def canon(self, t: TypeRef | None, ctx: str = "") -> TypeRef | None:
         """Follow typedefs until a struct name or an unknown name is reached."""
         seen = 0
-        while t is not None and t.name in self.typedefs and t.name not in self.structs and seen < 16:
+        while (
+            t is not None and t.name in self.typedefs and t.name not in self.structs and seen < 16
+        ):
             target = self._pick(self.typedefs[t.name], ctx)
             if target.name == t.name:
                 break
