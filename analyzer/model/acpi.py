@@ -61,7 +61,8 @@ class AcpiFacts:
     status_declared: bool = False
     read_handler: ReadHandler | None = None
     presence_bit: int = 0
-    presence_fields: tuple[str, ...] = (CPU_FIELD,)
+    #: fields packed into the Present bit by the read handler (empty if not found)
+    presence_fields: tuple[str, ...] = ()
     sites: list[Site] = field(default_factory=list)
     #: arch → [(file, line)] of calls to the CPU AML builder
     emits_cpu_aml: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
@@ -156,8 +157,9 @@ def build_acpi(
     acpi.read_handler = rh
     if rh is not None:
         fields = {f for f, mask in rh.bits if mask & (1 << presence_bit)}
-        acpi.presence_fields = tuple(sorted(fields | {CPU_FIELD}))
-    watched = set(acpi.presence_fields)
+        acpi.presence_fields = tuple(sorted(fields))
+    # A release of ::cpu is a site whether or not it feeds the Present bit.
+    watched = set(acpi.presence_fields) | {CPU_FIELD}
 
     for caller, call in idx.direct_calls.get(cpu_aml_builder, []):
         a = arch_of(caller[0], archs)
