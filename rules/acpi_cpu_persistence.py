@@ -156,7 +156,10 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         if site.field in model.acpi.presence_fields:
             what += ", which clears _STA.Present for the guest"
         elif model.acpi.read_handler is None:
-            what += " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
+            what += (
+                " (no flags-register read handler found: which fields feed _STA.Present "
+                "is unknown)"
+            )
         reach = (
             f"; reached by {', '.join(arch_list)}"
             if arch_list

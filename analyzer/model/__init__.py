@@ -138,12 +138,17 @@ class Model:
         return None
 
     # -- guards ----------------------------------------------------------------
-    def guarded_at(self, ref: FnRef, e: Expr) -> str | None:
-        """The hook whose "not persistent" verdict every path to ``e`` in ``ref`` carries."""
+    def guarded_at(
+        self, ref: FnRef, e: Expr, extra: tuple[tuple[Expr, bool], ...] = ()
+    ) -> str | None:
+        """The hook whose "not persistent" verdict every path to ``e`` in ``ref`` carries.
+
+        :param extra: further conditions that hold when ``e`` has its effect
+        """
         assert self.logic is not None
         fn = self.index.functions[ref]
         flow = self.flow(ref)
-        facts = flow.at.get((e.line, e.col, e.end_line, e.end_col), ())
+        facts = flow.at.get((e.line, e.col, e.end_line, e.end_col), ()) + extra
         if not facts:
             return None
         f = self.logic.facts_formula(facts, fn, ref[0], flow.single_defs)
@@ -255,7 +260,7 @@ class Model:
 
     def verdict(self, site: Site) -> GuardVerdict:
         """Decide whether ``site`` runs only where a hook said "not persistent"."""
-        hook = self.guarded_at(site.function_ref, site.expr)
+        hook = self.guarded_at(site.function_ref, site.expr, site.extra)
         consulted = set(self.consulted_at(site.function_ref, site.expr))
         if hook is not None:
             return GuardVerdict(True, hook, {}, tuple(sorted(consulted)))

@@ -38,6 +38,9 @@ class Site:
     what: str
     #: normalised text of the construct, for fingerprints
     key: str
+    #: conditions under which the site releases, beyond its path (a ternary
+    #: ``c ? x : NULL`` releases only when ``c`` is false)
+    extra: tuple[tuple[Expr, bool], ...] = ()
 
     @property
     def file(self) -> str:
@@ -181,9 +184,26 @@ def build_acpi(
             fr = idx.field_ref(lhs, fn, ref[0])
             if fr != (STATUS_STRUCT, lhs.text):
                 continue
+            kind = "release" if lhs.text == CPU_FIELD else "presence-toggle"
             if is_null_const(rhs):
-                kind = "release" if lhs.text == CPU_FIELD else "presence-toggle"
                 sites.append(Site(kind, lhs.text, ref, e, _describe(lhs.text, rhs), expr_key(e)))
+            elif rhs.kind == "ternary" and len(rhs.args) == 3:
+                for branch, pol in ((rhs.args[1], True), (rhs.args[2], False)):
+                    if is_null_const(branch):
+                        sites.append(
+                            Site(
+                                kind,
+                                lhs.text,
+                                ref,
+                                e,
+                                _describe(lhs.text, branch)
+                                + " when "
+                                + expr_key(rhs.args[0])
+                                + (" holds" if pol else " does not hold"),
+                                expr_key(e),
+                                ((rhs.args[0], pol),),
+                            )
+                        )
             elif rhs.kind == "name":
                 for i, p in enumerate(fn.params):
                     if p.name == rhs.text:

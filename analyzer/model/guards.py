@@ -308,13 +308,17 @@ class GuardLogic:
     def forces_false(self, facts_f: Formula, hook_atom: str) -> bool | None:
         """Does ``facts_f`` (plus constraints) force ``hook_atom`` false?
 
+        A test of whether a function-pointer hook is implemented counts: an
+        unimplemented hook cannot say "persistent".
+
         :return: True/False, or None when the hook does not occur at all or
             there are too many atoms to decide
         """
-        if hook_atom not in _atoms(facts_f):
+        present = _atoms(facts_f)
+        if hook_atom not in present and hook_atom + "#implemented" not in present:
             return None
-        f = self._closure(facts_f)
-        atoms = sorted(_atoms(f))
+        f = self._closure(("and", facts_f, ("atom", hook_atom)), extra=facts_f)
+        atoms = sorted(_atoms(f) | {hook_atom})
         if len(atoms) > MAX_ATOMS:
             return None
         satisfiable = False
