@@ -42,13 +42,30 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--frontend", choices=("tree-sitter", "clang"), default="tree-sitter")
-        sp.add_argument("--config", metavar="FILE", help="configuration file (default: .qemu-lint.toml found upwards)")
-        sp.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help="worker processes (default: CPUs)")
-        sp.add_argument("--debug", action="store_true", help="re-raise internal errors with a traceback")
+        sp.add_argument(
+            "--config",
+            metavar="FILE",
+            help="configuration file (default: .qemu-lint.toml found upwards)",
+        )
+        sp.add_argument(
+            "--jobs",
+            "-j",
+            type=int,
+            default=0,
+            metavar="N",
+            help="worker processes (default: CPUs)",
+        )
+        sp.add_argument(
+            "--debug", action="store_true", help="re-raise internal errors with a traceback"
+        )
         sp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
-    c = sub.add_parser("check", help="check a tree (or files inside one)", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c = sub.add_parser(
+        "check",
+        help="check a tree (or files inside one)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     c.add_argument("paths", nargs="*", metavar="PATH", default=[])
     c.add_argument("--format", choices=("text", "json"), default="text")
     c.add_argument("--select", action="append", default=[], metavar="RULE")
@@ -56,8 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     common(c)
 
-    m = sub.add_parser("model", help="show the CPUClass hook model", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    m = sub.add_parser(
+        "model",
+        help="show the CPUClass hook model",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     m.add_argument("paths", nargs="?", metavar="PATH", default=".")
     m.add_argument("--format", choices=("table", "json"), default="table")
     common(m)
@@ -144,7 +165,9 @@ def _model(args: argparse.Namespace) -> int:
     else:
         color = _color(args.color, sys.stdout)
         width = os.get_terminal_size().columns if sys.stdout.isatty() else 120
-        render_model_table(doc, sys.stdout, RenderOptions(color=color, interactive=color, width=width))
+        render_model_table(
+            doc, sys.stdout, RenderOptions(color=color, interactive=color, width=width)
+        )
     return EXIT_CLEAN
 
 
@@ -201,5 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # internal error: one line unless --debug
         if getattr(args, "debug", False):
             raise
-        print(f"qemu-lint: internal error: {e!r} (rerun with --debug for a traceback)", file=sys.stderr)
+        print(
+            f"qemu-lint: internal error: {e!r} (rerun with --debug for a traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL

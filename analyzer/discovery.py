@@ -71,12 +71,17 @@ def _excluded(rel: str, excludes: Sequence[str]) -> bool:
 
 
 def discover(
-    root: str, excludes: Sequence[str] = DEFAULT_EXCLUDES, max_bytes: int | None = None
+    root: str,
+    excludes: Sequence[str] = DEFAULT_EXCLUDES,
+    max_bytes: int | None = None,
+    contents: dict[str, bytes] | None = None,
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """List the files to analyse under ``root``.
 
     :param max_bytes: size above which a file is skipped (default: :data:`MAX_BYTES`,
         read at call time so that callers and tests can lower it)
+    :param contents: if given, filled with each listed file's bytes (they are
+        read anyway to check them), so that nothing is read twice
     :return: the files (sorted by path) and the files skipped with a reason
     :raise InputError: when ``root`` itself cannot be listed
     """
@@ -100,7 +105,7 @@ def discover(
         if name.endswith(SUFFIXES) and os.path.isfile(p):
             tops.append(name)
     for rel in tops:
-        _add(root, rel, files, skipped, max_bytes)
+        _add(root, rel, files, skipped, max_bytes, contents)
     for d in SCAN_DIRS:
         top = os.path.join(root, d)
         if not os.path.isdir(top):
@@ -122,13 +127,18 @@ def discover(
                 if fn.endswith(SUFFIXES):
                     rel = f"{rel_dir}/{fn}"
                     if not _excluded(rel, excludes):
-                        _add(root, rel, files, skipped, max_bytes)
+                        _add(root, rel, files, skipped, max_bytes, contents)
     files.sort(key=lambda f: f.path)
     return files, skipped
 
 
 def _add(
-    root: str, rel: str, files: list[SourceFile], skipped: list[Skipped], max_bytes: int
+    root: str,
+    rel: str,
+    files: list[SourceFile],
+    skipped: list[Skipped],
+    max_bytes: int,
+    contents: dict[str, bytes] | None = None,
 ) -> None:
     p = os.path.join(root, rel)
     try:
@@ -148,6 +158,8 @@ def _add(
     if isinstance(data, str):
         skipped.append(Skipped(rel, data))
         return
+    if contents is not None:
+        contents[rel] = data
     files.append(SourceFile(rel, p, st.st_size))
 
 

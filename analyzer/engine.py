@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from analyzer import __version__
 from analyzer.config import Config
-from analyzer.discovery import discover, load
+from analyzer.discovery import discover
 from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
 from analyzer.model import Model, build_model
@@ -41,17 +41,13 @@ class FactsResult:
     paths: tuple[str, ...] = ()
 
 
-def _extract_chunk(chunk: Sequence[SourceFile]) -> list[FileFacts | Problem]:
+def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts | Problem]:
     # Imported here so that worker processes load the parser lazily.
     from analyzer.extract import extract_file
     from analyzer.parse.treesitter import parse_bytes
 
     out: list[FileFacts | Problem] = []
-    for sf in chunk:
-        data = load(sf)
-        if isinstance(data, str):
-            out.append(Problem(sf.path, f"skipped: {data}"))
-            continue
+    for sf, data in chunk:
         try:
             out.append(extract_file(sf.path, data, parse_bytes(data)))
         except RecursionError:
@@ -59,8 +55,10 @@ def _extract_chunk(chunk: Sequence[SourceFile]) -> list[FileFacts | Problem]:
     return out
 
 
-def _extract_all(files: Sequence[SourceFile], jobs: int) -> list[FileFacts | Problem]:
-    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+def _extract_all(
+    items: Sequence[tuple[SourceFile, bytes]], jobs: int
+) -> list[FileFacts | Problem]:
+    chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
     results: list[FileFacts | Problem] = []
     if jobs <= 1 or len(chunks) <= 1:
         for c in chunks:
@@ -94,13 +92,14 @@ def collect_facts(
         from analyzer.errors import UsageError
 
         raise UsageError(f"front-end '{config.frontend}' is not available yet (use tree-sitter)")
-    files, skipped = discover(config.root, config.excludes)
+    contents: dict[str, bytes] = {}
+    files, skipped = discover(config.root, config.excludes, contents=contents)
     problems = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
     jobs = config.jobs or min(os.cpu_count() or 1, 8)
     if whole_tree:
-        results = _extract_all(files, jobs)
+        results = _extract_all([(f, contents[f.path]) for f in files], jobs)
     else:
-        results = _closure(config, files, jobs, hook_tables)
+        results = _closure(config, files, [contents[f.path] for f in files], jobs, hook_tables)
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems.extend(r for r in results if isinstance(r, Problem))
     return FactsResult(
@@ -109,18 +108,16 @@ def collect_facts(
 
 
 def _closure(
-    config: Config, files: Sequence[SourceFile], jobs: int, hook_tables: bool
+    config: Config,
+    files: Sequence[SourceFile],
+    contents: Sequence[bytes],
+    jobs: int,
+    hook_tables: bool,
 ) -> list[FileFacts | Problem]:
     from analyzer.model import wanted
     from analyzer.prefilter import TokenIndex
 
-    contents: list[bytes] = []
-    for sf in files:
-        try:
-            with open(sf.abspath, "rb") as fh:
-                contents.append(fh.read())
-        except OSError:
-            contents.append(b"")  # reported when the file is extracted
+    results: list[FileFacts | Problem] = []
     tokens = TokenIndex([f.path for f in files], contents)
     chosen: set[int] = set()
     for t in SEED_TOKENS[:3] + tuple(h.split("::")[-1] for h in config.hooks):
@@ -128,7 +125,6 @@ def _closure(
     # the headers declaring the hook tables and the CPU types
     for t in SEED_TOKENS[3:] + tuple(h.split("::")[0] for h in config.hooks if "::" in h):
         chosen |= tokens.files_defining(t)
-    results: list[FileFacts | Problem] = []
     done: set[int] = set()
     rounds = 0
     while True:
@@ -136,7 +132,8 @@ def _closure(
         if not todo:
             break
         rounds += 1
-        results.extend(_extract_all([files[i] for i in todo], jobs if len(todo) > CHUNK else 1))
+        batch = [(files[i], contents[i]) for i in todo]
+        results.extend(_extract_all(batch, jobs if len(todo) > CHUNK else 1))
         done.update(todo)
         facts = [r for r in results if isinstance(r, FileFacts)]
         model = build_model(

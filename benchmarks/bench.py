@@ -13,6 +13,8 @@ For one QEMU tree, in one run, it measures:
 * OURS: wall time of ``python -m analyzer check ROOT --format json`` in a
   subprocess (with ``--no-cache`` when ``check --help`` lists it), and the
   ratio OURS/RAW;
+* how many files the check actually parsed (its ``stats.parsed_files``:
+  it may parse only the files that can matter, so OURS can beat RAW);
 * the subprocess's peak RSS (``getrusage(RUSAGE_CHILDREN).ru_maxrss``, the
   largest of the children waited for, so the pool workers of the check too).
 """
@@ -20,12 +22,14 @@ For one QEMU tree, in one run, it measures:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
@@ -55,9 +59,10 @@ def raw_parse(paths: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def ours(root: str) -> tuple[float, int, list[str]]:
-    """Wall seconds and exit status of a cold ``check --format json``, and its command."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+def ours(root: str) -> tuple[float, int, list[str], dict[str, Any]]:
+    """Wall seconds, exit status, command and ``stats`` of a cold ``check --format json``."""
+    pythonpath = [str(REPO), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in pythonpath if p))
     helptext = subprocess.run(
         [sys.executable, "-m", "analyzer", "check", "--help"],
         capture_output=True, text=True, env=env, check=True,
@@ -66,11 +71,12 @@ def ours(root: str) -> tuple[float, int, list[str]]:
     if "--no-cache" in helptext:
         cmd.append("--no-cache")
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0
     if r.returncode not in (0, 1):
         sys.exit(f"bench: {' '.join(cmd)} exited {r.returncode}:\n{r.stderr[-2000:]}")
-    return seconds, r.returncode, cmd
+    stats: dict[str, Any] = json.loads(r.stdout).get("stats", {})
+    return seconds, r.returncode, cmd, stats
 
 
 def main() -> int:
@@ -82,7 +88,7 @@ def main() -> int:
     files, skipped = discover(root)
     nbytes = sum(f.size for f in files)
     raw = raw_parse([f.abspath for f in files])
-    seconds, status, cmd = ours(root)
+    seconds, status, cmd, stats = ours(root)
     rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
 
     rows = [
@@ -91,6 +97,7 @@ def main() -> int:
         ("bytes (discovery)", f"{nbytes} ({nbytes / 2**20:.1f} MiB)"),
         ("RAW parse, 1 process", f"{raw:.2f} s"),
         ("OURS check --format json", f"{seconds:.2f} s (exit {status})"),
+        ("files parsed by OURS", str(stats.get("parsed_files", stats.get("files", "?")))),
         ("OURS / RAW", f"{seconds / raw:.2f}x" if raw else "n/a"),
         ("peak RSS (children)", f"{rss_kib / 1024:.0f} MiB"),
         ("command", " ".join(cmd[1:])),

@@ -8,6 +8,8 @@ problem naming the file, counted in ``stats``, and the run goes on.
 
 from __future__ import annotations
 
+import builtins
+import errno
 import json
 import os
 import re
@@ -21,6 +23,8 @@ from analyzer.cli import main
 from tests.conftest import SAMPLES, materialize
 
 CASES = SAMPLES / "rules" / "acpi-cpu-persistence"
+Capsys = pytest.CaptureFixture[str]
+
 HEADER = re.compile(r"^hw/acpi/cpu.c:\d+:\d+: error: .* \[acpi-cpu-persistence\]$")
 
 FINDING_KEYS = {
@@ -33,13 +37,13 @@ def _tree(tmp_path: Path, case: str) -> Path:
     return materialize(CASES / case, tmp_path / "tree")
 
 
-def _check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def _check(capsys: Capsys, *args: str) -> tuple[int, str, str]:
     status = main(["check", "--jobs", "1", "--color", "never", *args])
     out, err = capsys.readouterr()
     return status, out, err
 
 
-def _check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+def _check_json(capsys: Capsys, *args: str) -> tuple[int, dict[str, Any]]:
     status, out, _ = _check(capsys, "--format", "json", *args)
     return status, json.loads(out)
 
@@ -47,7 +51,7 @@ def _check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, di
 # --- check ------------------------------------------------------------------
 
 
-def test_check_unguarded_reports_the_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_unguarded_reports_the_release(tmp_path: Path, capsys: Capsys) -> None:
     tree = _tree(tmp_path, "unguarded")
     status, out, err = _check(capsys, str(tree))
     assert status == 1
@@ -56,14 +60,14 @@ def test_check_unguarded_reports_the_release(tmp_path: Path, capsys: pytest.Capt
     assert "Found 1 finding in 1 file." in err
 
 
-def test_check_guarded_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_guarded_is_clean(tmp_path: Path, capsys: Capsys) -> None:
     tree = _tree(tmp_path, "d1-if")
     status, out, _ = _check(capsys, str(tree))
     assert status == 0
     assert ": error: " not in out
 
 
-def test_check_json_follows_the_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_json_follows_the_contract(tmp_path: Path, capsys: Capsys) -> None:
     tree = _tree(tmp_path, "unguarded")
     status, doc = _check_json(capsys, str(tree))
     assert status == 1
@@ -109,7 +113,7 @@ def test_named_unrelated_file_drops_the_finding(
     assert doc["findings"] == []
 
 
-def test_not_a_qemu_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_a_qemu_root(tmp_path: Path, capsys: Capsys) -> None:
     (tmp_path / "hw").mkdir()
     (tmp_path / "hw" / "x.c").write_text("int x;\n")
     status, out, err = _check(capsys, str(tmp_path))
@@ -119,14 +123,14 @@ def test_not_a_qemu_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(lines) == 1 and str(tmp_path) in lines[0], err
 
 
-def test_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_path(tmp_path: Path, capsys: Capsys) -> None:
     missing = tmp_path / "no-such-dir"
     status, _, err = _check(capsys, str(missing))
     assert status == 2
     assert str(missing) in err
 
 
-def test_unknown_rule_in_select(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_rule_in_select(tmp_path: Path, capsys: Capsys) -> None:
     tree = _tree(tmp_path, "unguarded")
     status, out, err = _check(capsys, "--select", "no-such-rule", str(tree))
     assert status == 2
@@ -159,7 +163,7 @@ def test_explain_unknown_rule(capsys: pytest.CaptureFixture[str]) -> None:
 # --- model ------------------------------------------------------------------
 
 
-def test_model_json_has_the_contract_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_json_has_the_contract_keys(tmp_path: Path, capsys: Capsys) -> None:
     tree = _tree(tmp_path, "unguarded")
     assert main(["model", str(tree), "--format", "json", "--jobs", "1"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -175,7 +179,7 @@ def test_model_json_has_the_contract_keys(tmp_path: Path, capsys: pytest.Capture
     assert i386["implements_persistence_hook"] is False
 
 
-def test_model_table_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_table_renders(tmp_path: Path, capsys: Capsys) -> None:
     tree = _tree(tmp_path, "unguarded")
     assert main(["model", str(tree), "--format", "table", "--jobs", "1", "--color", "never"]) == 0
     out = capsys.readouterr().out
@@ -187,8 +191,29 @@ def test_model_table_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 # --- bad input --------------------------------------------------------------
 
 
+def _deny(monkeypatch: pytest.MonkeyPatch, file: Path, folder: Path) -> None:
+    """Make opening ``file`` and listing ``folder`` fail with EACCES, as for a non-root user."""
+    real_open, real_scandir = builtins.open, os.scandir
+
+    def open_(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.fspath(path) == str(file):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    def scandir(path: Any = ".") -> Any:
+        if os.fspath(path) == str(folder):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(discovery, "open", open_, raising=False)  # discovery.load's open()
+    monkeypatch.setattr(os, "scandir", scandir)  # what os.walk lists folders with
+
+
 def test_bad_files_are_skipped_and_counted(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     tree = _tree(tmp_path, "unguarded")
     largest = max(p.stat().st_size for p in tree.rglob("*") if p.is_file())
@@ -211,10 +236,18 @@ def test_bad_files_are_skipped_and_counted(
         "hw/bad/self.c": "",
         "hw/bad/loop": "loop",
     }
-    if os.geteuid() != 0:  # root reads a mode-000 file anyway
-        (bad / "unreadable.c").write_text("int y;\n")
+    (bad / "unreadable.c").write_text("int y;\n")
+    (bad / "secret").mkdir()
+    (bad / "secret" / "hidden.c").write_text("int z;\n")
+    expected["hw/bad/unreadable.c"] = "unreadable: Permission denied"
+    expected["hw/bad/secret"] = "unreadable folder: Permission denied"
+    if os.geteuid() != 0:
         (bad / "unreadable.c").chmod(0)
-        expected["hw/bad/unreadable.c"] = "unreadable"
+        (bad / "secret").chmod(0)
+        # tmp_path cleanup needs to get back in
+        request.addfinalizer(lambda: (bad / "secret").chmod(0o755))
+    else:  # root reads mode-000 files and folders anyway: make them fail as they would
+        _deny(monkeypatch, bad / "unreadable.c", bad / "secret")
 
     status, doc = _check_json(capsys, str(tree))
 

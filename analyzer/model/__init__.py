@@ -451,14 +451,26 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
         if c is not None and c.name not in env.structs:
             types.add(c.name)
 
+    # A closure function stored into a struct field is called through it:
+    # want the dispatching calls, and the base's type to type the store.
+    for ref, e in idx.assigns:
+        lhs, rhs = e.args[0], e.args[1]
+        if lhs.kind == "field" and rhs.kind in ("name", "unary") and lhs.args:
+            target = rhs.args[0] if rhs.kind == "unary" and rhs.args else rhs
+            if target.kind == "name" and target.text in names:
+                fields.add(lhs.text)
+                base = lhs.args[0]
+                if base.kind == "name":
+                    fn = idx.functions[ref]
+                    want_type(env.var_type(base.text, base.line, fn, ref[0]), ref[0])
     for ref in closure:
         fn = idx.functions[ref]
         for v in fn.params + fn.locals:
             want_type(v.type, ref[0])
         for st in iter_stmts(fn.body):
-            e = st.expr
-            if e is None:
+            if st.expr is None:
                 continue
+            e = st.expr
             for sub in _calls(e):
                 callee = sub.args[0]
                 if callee.kind != "name":

@@ -1,0 +1,394 @@
+"""Integration tests on real QEMU trees (10.0.13, 10.0.2, 7.2) and variants of 10.0.13.
+
+The trees come from ``../shared/scripts/qemu-src`` (via ``conftest.qemu_tree``,
+which skips with a visible reason when they are unavailable; set
+``QEMU_LINT_SKIP_REAL=1`` to skip on purpose).  Nothing of QEMU is committed:
+variants are hard-linked copies made at test time, edited by exact string
+replacement (see ``tests/qemu_variants.py``).  Each analysis of a tree runs
+once per module (they take tens of seconds each).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analyzer.config import Config
+from analyzer.engine import run, run_model
+from analyzer.findings import Finding, Report
+from analyzer.model.export import model_to_json
+from tests import qemu_variants as qv
+from tests.conftest import qemu_tree
+
+RULE = "acpi-cpu-persistence"
+HOOK_D1 = "CPUClass::cpu_persistent_status"
+
+#: Seconds per analysis, for the curious (``pytest -s`` prints them at the end).
+TIMINGS: dict[str, float] = {}
+
+
+# --------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------
+
+
+def _timed(label: str, fn: Callable[[], Any]) -> Any:
+    t0 = time.monotonic()
+    try:
+        return fn()
+    finally:
+        TIMINGS[label] = time.monotonic() - t0
+
+
+def _check(root: Path, label: str) -> Report:
+    report: Report = _timed(f"check {label}", lambda: run(Config(root=str(root))))
+    errors = [p for p in report.problems if p.level == "error"]
+    assert not errors, errors
+    return report
+
+
+def _model(root: Path, label: str) -> dict[str, Any]:
+    model, _ = _timed(f"model {label}", lambda: run_model(Config(root=str(root))))
+    return model_to_json(model)
+
+
+@pytest.fixture(scope="module")
+def tree_10013() -> Path:
+    return qemu_tree("10.0.13")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def real_tree_guard(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """sha256 of the real files the variants edit, taken before any test runs."""
+    try:
+        root = qemu_tree("10.0.13")
+    except pytest.skip.Exception:
+        yield {}
+        return
+    hashes = {rel: qv.sha256(root / rel) for rel in qv.EDITED_FILES}
+    yield hashes
+    if TIMINGS:
+        lines = [f"  {v:7.1f}s  {k}" for k, v in TIMINGS.items()]
+        print(f"\nqemu-lint analyses ({sum(TIMINGS.values()):.0f}s in all):\n" + "\n".join(lines))
+
+
+_REPORTS: dict[str, Report] = {}
+
+
+@pytest.fixture(scope="module")
+def real_report() -> Callable[[str], tuple[Path, Report]]:
+    """``real_report(version)``: the tree and its check report, computed once."""
+
+    def get(version: str) -> tuple[Path, Report]:
+        root = qemu_tree(version)
+        if version not in _REPORTS:
+            _REPORTS[version] = _check(root, version)
+        return root, _REPORTS[version]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def model_10013(tree_10013: Path) -> dict[str, Any]:
+    return _model(tree_10013, "10.0.13")
+
+
+@dataclass
+class Variant:
+    name: str
+    root: Path
+    report: Report
+
+    def release_line(self, needle: str = "cdev->cpu = NULL;", rel: str = qv.ACPI_CPU_C) -> int:
+        return qv.line_of(self.root / rel, needle)
+
+
+@pytest.fixture(scope="module")
+def variant(
+    tree_10013: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Variant]:
+    """``variant(name)``: a variant of 10.0.13 (see qemu_variants.VARIANTS), checked once."""
+    cache: dict[str, Variant] = {}
+
+    def get(name: str) -> Variant:
+        if name not in cache:
+            dest = tmp_path_factory.mktemp(f"qemu-{name}")
+            root = qv.make_variant(tree_10013, dest, qv.VARIANTS[name])
+            cache[name] = Variant(name, root, _check(root, name))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def model_d1_guarded(variant: Callable[[str], Variant]) -> dict[str, Any]:
+    return _model(variant("d1-guarded").root, "d1-guarded")
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+
+def _describe(findings: tuple[Finding, ...] | list[Finding]) -> str:
+    return "\n".join(
+        f"  {f.file}:{f.line}: [{f.kind}] {f.function} archs={f.archs} hook={f.hook}: {f.message}"
+        for f in findings
+    ) or "  (no findings)"
+
+
+def _ours(report: Report) -> list[Finding]:
+    return [f for f in report.findings if f.rule == RULE]
+
+
+def _one(report: Report) -> Finding:
+    found = _ours(report)
+    assert len(found) == 1, "expected exactly one finding, got:\n" + _describe(found)
+    return found[0]
+
+
+def _none(report: Report) -> None:
+    found = _ours(report)
+    assert not found, "expected no finding, got:\n" + _describe(found)
+
+
+_NULL_CPU = re.compile(r"(->|\.)cpu\s*=\s*(NULL|0)\s*;")
+
+
+def _null_cpu_assignments(root: Path) -> set[tuple[str, int]]:
+    """Every ``…->cpu = NULL;`` / ``….cpu = NULL;`` of the tree's C sources (tests/ excluded)."""
+    r = subprocess.run(
+        ["grep", "-rnE", "--include=*.c", "--include=*.h", _NULL_CPU.pattern, "."],
+        cwd=root, capture_output=True, text=True, errors="replace", check=False,
+    )
+    assert r.returncode in (0, 1), r.stderr
+    out = set()
+    for hit in r.stdout.splitlines():
+        path, line, _ = hit.split(":", 2)
+        path = path.removeprefix("./")
+        if not path.startswith("tests/"):
+            out.add((path, int(line)))
+    return out
+
+
+def _impl_archs(model: dict[str, Any], struct: str, hook: str) -> set[str]:
+    return {i["arch"] for i in model["implementations"] if i["struct"] == struct and i["hook"] == hook}
+
+
+# --------------------------------------------------------------------------
+# 1. Real trees: exactly the one release in acpi_cpu_unplug_cb()
+# --------------------------------------------------------------------------
+
+REAL = [
+    ("10.0.13", ("i386", "loongarch")),
+    ("10.0.2", ("i386", "loongarch")),
+    ("7.2", ("i386",)),
+]
+
+#: other `->cpu = NULL` assignments, known to exist (not AcpiCpuStatus: never findings)
+DECOYS = {
+    "10.0.13": {"hw/intc/loongarch_extioi_common.c", "hw/intc/loongarch_ipi.c",
+                "hw/i386/x86-common.c", "hw/loongarch/virt.c", "hw/ppc/spapr.c",
+                "accel/tcg/translate-all.c"},
+    "10.0.2": {"hw/intc/loongarch_extioi_common.c", "hw/intc/loongarch_ipi.c",
+               "hw/i386/x86-common.c", "hw/loongarch/virt.c", "hw/ppc/spapr.c",
+               "accel/tcg/translate-all.c"},
+    "7.2": {"hw/i386/x86.c", "hw/ppc/spapr.c", "accel/tcg/translate-all.c"},
+}
+
+
+@pytest.mark.parametrize(("version", "archs"), REAL, ids=[v for v, _ in REAL])
+def test_real_tree_single_release(
+    version: str, archs: tuple[str, ...], real_report: Callable[[str], tuple[Path, Report]]
+) -> None:
+    root, report = real_report(version)
+    f = _one(report)
+    line = qv.line_of(root / qv.ACPI_CPU_C, "cdev->cpu = NULL;")
+    assert (f.file, f.line, f.function, f.kind) == (qv.ACPI_CPU_C, line, "acpi_cpu_unplug_cb", "release")
+    assert f.archs == archs
+    assert f.hook is None
+    assert dict(f.arch_hooks) == {a: False for a in archs}
+    assert re.search(r"no (CPU )?persistence hook is declared", f.message), f.message
+    assert f.column == 5
+    assert f.fingerprint
+
+
+@pytest.mark.parametrize("version", [v for v, _ in REAL])
+def test_real_tree_other_cpu_null_not_reported(
+    version: str, real_report: Callable[[str], tuple[Path, Report]]
+) -> None:
+    root, report = real_report(version)
+    sites = _null_cpu_assignments(root)
+    release = (qv.ACPI_CPU_C, qv.line_of(root / qv.ACPI_CPU_C, "cdev->cpu = NULL;"))
+    assert release in sites
+    # the negative check means something only if the decoys are really there
+    assert DECOYS[version] <= {p for p, _ in sites}, sorted(sites)
+    reported = {(f.file, f.line) for f in _ours(report)}
+    assert reported & sites == {release}, _describe(_ours(report))
+
+
+@pytest.mark.parametrize("version", [v for v, _ in REAL])
+def test_real_tree_path(version: str, real_report: Callable[[str], tuple[Path, Report]]) -> None:
+    root, report = real_report(version)
+    f = _one(report)
+    assert len(f.path) >= 2, f.path
+    last, first = f.path[-1], f.path[0]
+    assert (last.file, last.line, last.function) == (f.file, f.line, f.function)
+    assert first.file.startswith(("hw/i386/", "hw/loongarch/")), f.path
+    # every step names a real line of a real file
+    for step in f.path:
+        assert (root / step.file).is_file(), step
+        assert 1 <= step.line <= len(qv.read_text(root / step.file).splitlines()), step
+
+
+# --------------------------------------------------------------------------
+# 2. The CPUClass hook model of 10.0.13
+# --------------------------------------------------------------------------
+
+
+def test_model_get_arch_id(model_10013: dict[str, Any]) -> None:
+    assert _impl_archs(model_10013, "CPUClass", "get_arch_id") == {"common", "i386", "loongarch", "riscv"}
+
+
+def test_model_gdb_arch_name(model_10013: dict[str, Any]) -> None:
+    assert _impl_archs(model_10013, "CPUClass", "gdb_arch_name") == {
+        "arm", "i386", "loongarch", "ppc", "riscv", "s390x", "tricore"}
+
+
+def test_model_hook_tables(model_10013: dict[str, Any]) -> None:
+    tables = {t["struct"]: t for t in model_10013["hook_tables"]}
+    assert tables["CPUClass"]["file"] == qv.CPU_H
+    assert "SysemuCPUOps" in tables
+    names = {h["name"] for h in tables["CPUClass"]["hooks"]}
+    assert {"get_arch_id", "set_pc", "dump_state", "gdb_arch_name"} <= names
+    assert "cpu_persistent_status" not in names
+
+
+def test_model_acpi_facts(model_10013: dict[str, Any]) -> None:
+    archs = model_10013["archs"]
+    assert archs["i386"]["emits_cpu_aml"] is True
+    assert archs["loongarch"]["emits_cpu_aml"] is True
+    assert archs["arm"]["emits_cpu_aml"] is False
+    assert "hw/acpi/cpu.c:acpi_cpu_unplug_cb" in archs["i386"]["unplug_reaches"]
+    assert "hw/acpi/cpu.c:acpi_cpu_unplug_cb" in archs["loongarch"]["unplug_reaches"]
+    assert not [a for a, v in archs.items() if v["implements_persistence_hook"]]
+    assert not [h for h in model_10013["persistence_hooks"] if h["declared"]]
+
+
+def test_model_generic_loader_decoy(model_10013: dict[str, Any], tree_10013: Path) -> None:
+    decoy = tree_10013 / "hw/core/generic-loader.c"
+    assert "s->set_pc = " in qv.read_text(decoy)  # the decoy is really there
+    from_loader = [i for i in model_10013["implementations"] if i["file"] == "hw/core/generic-loader.c"]
+    assert not from_loader, from_loader
+
+
+# --------------------------------------------------------------------------
+# 3. Variants of 10.0.13
+# --------------------------------------------------------------------------
+
+
+def test_d1_guarded(variant: Callable[[str], Variant]) -> None:
+    _none(variant("d1-guarded").report)
+
+
+def test_d1_guarded_model(model_d1_guarded: dict[str, Any]) -> None:
+    archs = model_d1_guarded["archs"]
+    assert archs["arm"]["implements_persistence_hook"] is True
+    assert archs["i386"]["implements_persistence_hook"] is False
+    assert archs["loongarch"]["implements_persistence_hook"] is False
+    impls = [i for i in model_d1_guarded["implementations"] if i["hook"] == "cpu_persistent_status"]
+    assert [(i["struct"], i["arch"], i["function"], i["file"]) for i in impls] == [
+        ("CPUClass", "arm", "arm_cpu_persistent_status", qv.ARM_CPU_C)]
+    declared = {h["hook"]: h for h in model_d1_guarded["persistence_hooks"] if h["declared"]}
+    assert set(declared) == {HOOK_D1}
+    assert declared[HOOK_D1]["file"] == qv.CPU_H
+
+
+def _assert_release_finding(v: Variant, hook: str | None = HOOK_D1) -> Finding:
+    f = _one(v.report)
+    assert (f.file, f.line, f.function, f.kind) == (
+        qv.ACPI_CPU_C, v.release_line(), "acpi_cpu_unplug_cb", "release"), _describe([f])
+    assert f.archs == ("i386", "loongarch")
+    assert f.hook == hook
+    return f
+
+
+def test_d1_wrong_polarity(variant: Callable[[str], Variant]) -> None:
+    f = _assert_release_finding(variant("d1-wrong-polarity"))
+    assert dict(f.arch_hooks) == {"i386": False, "loongarch": False}
+
+
+def test_d1_ignored(variant: Callable[[str], Variant]) -> None:
+    _assert_release_finding(variant("d1-ignored"))
+
+
+def test_d1_different_hook(variant: Callable[[str], Variant]) -> None:
+    _assert_release_finding(variant("d1-different-hook"))
+
+
+def test_d1_early_return_goto(variant: Callable[[str], Variant]) -> None:
+    _none(variant("d1-early-return-goto").report)
+
+
+def test_d2_helper(variant: Callable[[str], Variant]) -> None:
+    _none(variant("d2-helper").report)
+
+
+def test_d3(variant: Callable[[str], Variant]) -> None:
+    _none(variant("d3").report)
+
+
+def test_d3_wrong_polarity(variant: Callable[[str], Variant]) -> None:
+    _assert_release_finding(variant("d3-wrong-polarity"), hook="CPUHotplugState::always_present_cpus")
+
+
+def test_guards_in_callers(variant: Callable[[str], Variant]) -> None:
+    _none(variant("guards-in-callers").report)
+
+
+def test_one_caller_unguarded(variant: Callable[[str], Variant]) -> None:
+    v = variant("one-caller-unguarded")
+    f = _one(v.report)
+    assert (f.file, f.line, f.function, f.kind) == (
+        qv.ACPI_CPU_C, v.release_line(), "acpi_cpu_unplug_cb", "release")
+    assert "i386" in f.archs
+    assert f.hook == HOOK_D1
+
+
+def test_release_in_board(variant: Callable[[str], Variant]) -> None:
+    v = variant("release-in-board")
+    f = _one(v.report)
+    line = v.release_line(qv.BOARD_RELEASE.strip(), qv.LOONGARCH_VIRT_C)
+    assert (f.file, f.line, f.function, f.kind) == (qv.LOONGARCH_VIRT_C, line, "virt_cpu_unplug", "release")
+    assert f.archs == ("loongarch",)
+    assert f.hook == HOOK_D1
+
+
+def test_presence_flag(variant: Callable[[str], Variant]) -> None:
+    v = variant("presence-flag")
+    f = _one(v.report)
+    line = v.release_line(qv.PRESENCE_CLEAR.strip())
+    assert (f.file, f.line, f.function, f.kind) == (
+        qv.ACPI_CPU_C, line, "acpi_cpu_unplug_cb", "presence-toggle"), _describe([f])
+    assert f.archs == ("i386", "loongarch")
+    assert f.hook == HOOK_D1
+    inserting = v.release_line(qv.INSERTING_CLEAR.strip())
+    assert inserting not in {g.line for g in _ours(v.report)}
+
+
+# --------------------------------------------------------------------------
+# Last: the real tree was not modified by any variant
+# --------------------------------------------------------------------------
+
+
+def test_zz_real_tree_unchanged(tree_10013: Path, real_tree_guard: dict[str, str]) -> None:
+    assert {qv.ACPI_CPU_C, qv.CPU_H} <= set(real_tree_guard)
+    now = {rel: qv.sha256(tree_10013 / rel) for rel in real_tree_guard}
+    assert now == real_tree_guard
