@@ -14,7 +14,10 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
 
-MARKER = re.compile(r"/\*\s*(expect|todo-expect|todo-ok):\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)\s*\*/")
+MARKER = re.compile(
+    r"/\*\s*(expect|todo-expect|todo-ok):\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)"
+    r"((?:\s+[a-z]+=[^\s*]*)*)\s*\*/"
+)
 
 
 def materialize(case: Path, dest: Path) -> Path:
@@ -29,14 +32,27 @@ def materialize(case: Path, dest: Path) -> Path:
 def markers(tree: Path) -> dict[str, set[tuple[str, int, str]]]:
     """``{kind: {(path, line, rule)}}`` from the ``/* expect: … */`` comments of a tree."""
     out: dict[str, set[tuple[str, int, str]]] = {"expect": set(), "todo-expect": set(), "todo-ok": set()}
+    for key in marker_attrs(tree):
+        out[key[0]].add(key[1:])
+    return out
+
+
+def marker_attrs(tree: Path) -> dict[tuple[str, str, int, str], dict[str, str]]:
+    """Every marker with its optional attributes.
+
+    ``/* expect: RULE archs=i386,loongarch kind=release */`` pins, besides the
+    line, the finding's architectures (``archs=-`` for none) and kind.
+    """
+    out: dict[tuple[str, str, int, str], dict[str, str]] = {}
     for p in sorted(tree.rglob("*")):
         if p.suffix not in (".c", ".h", ".inc") or not p.is_file():
             continue
         rel = p.relative_to(tree).as_posix()
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
             for m in MARKER.finditer(line):
+                attrs = dict(a.split("=", 1) for a in m.group(3).split())
                 for rule in m.group(2).split(","):
-                    out[m.group(1)].add((rel, n, rule.strip()))
+                    out[(m.group(1), rel, n, rule.strip())] = attrs
     return out
 
 

@@ -16,7 +16,7 @@ import pytest
 from analyzer.config import Config
 from analyzer.engine import run
 from rules import ALL_RULES
-from tests.conftest import SAMPLES, markers, materialize
+from tests.conftest import SAMPLES, marker_attrs, markers, materialize
 
 
 def _cases() -> list[tuple[str, Path]]:
@@ -51,6 +51,16 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     lines += [f"unexpected: {u[0]}:{u[1]} [{u[2]}]" for u in unexpected]
     lines += [f"  {f.file}:{f.line}: {f.message}" for f in report.findings]
     assert not missed and not unexpected, "\n".join(lines)
+    by_site = {(f.file, f.line, f.rule): f for f in report.findings}
+    for (kind, path, line, rule), attrs in marker_attrs(tree).items():
+        if kind != "expect" or rule != rule_id:
+            continue
+        f = by_site[(path, line, rule)]
+        if "archs" in attrs:
+            want_archs = [] if attrs["archs"] == "-" else attrs["archs"].split(",")
+            assert list(f.archs) == want_archs, f"{path}:{line}: archs {list(f.archs)}"
+        if "kind" in attrs:
+            assert f.kind == attrs["kind"], f"{path}:{line}: kind {f.kind}"
     assert not [p for p in report.problems if p.level == "error"], report.problems
 
 

@@ -151,7 +151,7 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev,
     if (!cdev) {
         return;
     }
-    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */
+    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence archs=i386,loongarch kind=release */
 }
 
 void build_cpus_aml(Aml *table, MachineState *machine, CPUHotplugFeatures opts,

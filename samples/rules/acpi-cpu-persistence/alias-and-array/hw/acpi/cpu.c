@@ -53,7 +53,7 @@ static void acpi_cpu_status_wipe(AcpiCpuStatus *cdev)
 {
     uint64_t arch_id = cdev->arch_id;
 
-    memset(cdev, 0, sizeof(*cdev));  /* expect: acpi-cpu-persistence */
+    memset(cdev, 0, sizeof(*cdev));  /* expect: acpi-cpu-persistence kind=release */
     cdev->arch_id = arch_id;
 }
 
@@ -65,7 +65,7 @@ static void acpi_cpu_eject(AcpiCpuStatus *cdev)
 
     hotplug_handler_unplug(qdev_get_hotplug_handler(dev), dev, NULL);
     object_unparent(OBJECT(dev));
-    *slot = NULL;  /* expect: acpi-cpu-persistence */
+    *slot = NULL;  /* expect: acpi-cpu-persistence kind=release */
 }
 
 static void cpu_hotplug_wr(void *opaque, hwaddr addr, uint64_t data,
@@ -111,7 +111,7 @@ static void acpi_cpu_hotplug_reset(void *opaque)
 
     for (i = 0; i < cpu_st->dev_count; i++) {
         if (cpu_st->devs[i].is_removing) {
-            cpu_st->devs[i].cpu = NULL;  /* expect: acpi-cpu-persistence */
+            cpu_st->devs[i].cpu = NULL;  /* expect: acpi-cpu-persistence kind=release */
             cpu_st->devs[i].is_removing = false;
         }
     }
@@ -191,7 +191,7 @@ void acpi_cpu_unplug_request_cb(HotplugHandler *hotplug_dev,
     }
     if (!dev->realized) {
         /* never ran: no need to ask OSPM */
-        acpi_cpu_status_set_cpu(cdev, NULL);  /* expect: acpi-cpu-persistence */
+        acpi_cpu_status_set_cpu(cdev, NULL);  /* expect: acpi-cpu-persistence kind=release */
         return;
     }
     cdev->is_removing = true;

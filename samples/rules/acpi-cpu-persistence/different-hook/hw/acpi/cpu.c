@@ -154,7 +154,7 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev,
         return;
     }
     if (!cc->has_work(cpu)) {
-        cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */
+        cdev->cpu = NULL;  /* expect: acpi-cpu-persistence archs=i386,loongarch */
     }
 }
 

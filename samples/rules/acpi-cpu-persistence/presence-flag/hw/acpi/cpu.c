@@ -71,7 +71,7 @@ static void cpu_hotplug_wr(void *opaque, hwaddr addr, uint64_t data,
         dev = DEVICE(cdev->cpu);
         hotplug_handler_unplug(qdev_get_hotplug_handler(dev), dev, NULL);
         object_unparent(OBJECT(dev));
-        cdev->is_present = false;  /* expect: acpi-cpu-persistence */
+        cdev->is_present = false;  /* expect: acpi-cpu-persistence kind=presence-toggle */
         cdev->fw_remove = false;
     } else if (data & 16) {
         cdev->fw_remove = true;

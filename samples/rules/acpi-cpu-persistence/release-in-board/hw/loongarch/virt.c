@@ -35,7 +35,7 @@ static void virt_cpu_unplug(HotplugHandler *hotplug_dev,
         AcpiCpuStatus *cdev = &ged->cpuhp_state.devs[i];
 
         if (cdev->arch_id == arch_id) {
-            cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */
+            cdev->cpu = NULL;  /* expect: acpi-cpu-persistence archs=loongarch kind=release */
         }
     }
 

@@ -160,7 +160,7 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev,
         return;
     }
     should_remain_acpi_present(dev);
-    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */
+    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence archs=i386,loongarch */
 }
 
 void build_cpus_aml(Aml *table, MachineState *machine, CPUHotplugFeatures opts,
