@@ -68,6 +68,15 @@ or an early return on `cpu_st->always_present_cpus`, or on
 - Function pointers stored in local variables are not followed.
 - With the tree-sitter front-end, macros are not expanded: a release written
   inside a macro body is invisible (the clang front-end sees it).
+- The search for guards and architectures goes at most 8 calls above a site;
+  past that the path counts as reaching an entry point (a guard placed higher
+  is missed: a false positive, never a silent miss).
+- Paths confined to an architecture that emits no CPU hotplug AML are not
+  followed (its guests never see `_STA`), unless no architecture emits it.
+- Only call paths link a site to a board: MMIO handlers reached by the guest
+  (the eject path of the register block, `cpu_hotplug_wr()`) and devices
+  created by QOM type name are not, so a release there names no architecture
+  unless it lies in architecture code.
 
 ## References
 - QEMU commit 2d6cfbaf17 "hw/acpi: Make CPUs ACPI `presence` conditional
