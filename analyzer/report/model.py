@@ -107,11 +107,13 @@ def render_model_table(model_json: Mapping[str, Any], out: TextIO, opts: RenderO
         for table in _hook_tables(impls, hooks, archs, opts):
             print_block(console, table, opts)
         unimplemented = sum(1 for h in hooks if not impls.get(h))
-        console.print(
-            Text(
-                f"{unimplemented} of {len(hooks)} hooks implemented by no architecture (not shown)"
+        if unimplemented:
+            console.print(
+                Text(
+                    f"{unimplemented} of {len(hooks)} hooks implemented by no architecture "
+                    "(not shown)"
+                )
             )
-        )
         console.print()
     console.print(Text("ACPI CPU hotplug", style="bold"))
     print_block(console, _arch_table(model_json["archs"], opts), opts)
