@@ -1,0 +1,53 @@
+"""End-to-end golden files: the whole pipeline over ``samples/trees/demo``.
+
+Pins the exact text and JSON a user sees for the README's demo (the run's
+``seconds`` and absolute ``root`` are normalised).  Regenerate with
+``QEMU_TEST_REGENERATE=1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from analyzer.config import Config
+from analyzer.engine import run
+from analyzer.findings import Report
+from analyzer.report import json as json_report
+from analyzer.report import text as text_report
+from analyzer.report.base import RenderOptions
+from tests.conftest import SAMPLES
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    r = run(Config(root=str(SAMPLES / "trees" / "demo"), jobs=1, strict=True))
+    return dataclasses.replace(r, root="<root>", stats=dataclasses.replace(r.stats, seconds=0.0))
+
+
+def _check(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("QEMU_TEST_REGENERATE"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs; QEMU_TEST_REGENERATE=1 to accept"
+
+
+def test_demo_text(report: Report) -> None:
+    out = io.StringIO()
+    text_report.render(report, out, RenderOptions())
+    _check("demo.txt", out.getvalue() + text_report.summary_line(report) + "\n")
+
+
+def test_demo_json(report: Report) -> None:
+    out = io.StringIO()
+    json_report.render(report, out, RenderOptions())
+    doc = json.loads(out.getvalue())
+    assert [f["function"] for f in doc["findings"]] == ["acpi_cpu_eject"]
+    _check("demo.json", out.getvalue())
