@@ -143,7 +143,10 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         if site_arch is not None:
             archs.add(site_arch)
         arch_list = tuple(sorted(archs))
-        chain = next((verdict.chains[a] for a in arch_list if a in verdict.chains), ())
+        chain = next(
+            (verdict.chains[a] for a in arch_list if a in verdict.chains),
+            verdict.chains.get("", ()),
+        )
         path = _path(model, site, chain)
 
         if not declared:

@@ -32,7 +32,8 @@ class GuardVerdict:
     guarded: bool
     hook: str | None
     #: per architecture reaching the site unguarded: the call edges from that
-    #: architecture's entry function down to the site's function
+    #: architecture's entry function down to the site's function; under ""
+    #: the chain from the nearest entry point (a function nobody calls)
     chains: dict[str, tuple[tuple[CallEdge, FnRef], ...]] = field(default_factory=dict)
     #: the hooks consulted somewhere on the way, even if not as a guard
     consulted: tuple[str, ...] = ()
@@ -234,6 +235,9 @@ class Model:
             link = parent[st]
             depth[st] = 0 if link is None else depth[link[0]] + 1
         best: dict[str, State] = {}
+        for st in parent:  # "" : the nearest entry point (a function nobody calls)
+            if "" not in best and st[0] != next(iter(parent))[0] and not self.index.callers(st[0]):
+                best[""] = st
         for st in parent:
             a = self.arch(st[0][0])
             if a is None:
