@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--format", choices=("table", "json"), default="table")
     common(m)
 
+    d = sub.add_parser("dump-facts", help="print the facts extracted from files (debugging)")
+    d.add_argument("files", nargs="+", metavar="FILE")
+
     sub.add_parser("rules", help="list the rules")
     e = sub.add_parser("explain", help="show a rule's documentation")
     e.add_argument("rule")
@@ -171,6 +174,14 @@ def _model(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _dump_facts(paths: Sequence[str]) -> int:
+    from analyzer.engine import dump_facts
+
+    for p in paths:
+        sys.stdout.write(dump_facts(p))
+    return EXIT_CLEAN
+
+
 def _rules() -> int:
     from rules import ALL_RULES
 
@@ -214,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _model(args)
         if args.command == "rules":
             return _rules()
+        if args.command == "dump-facts":
+            return _dump_facts(args.files)
         return _explain(args.rule)
     except LintError as e:
         print(f"qemu-lint: error: {e}", file=sys.stderr)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from analyzer import __version__
 from analyzer.config import Config
-from analyzer.discovery import discover
+from analyzer.discovery import discover, load
 from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
 from analyzer.model import Model, build_model
@@ -55,9 +55,7 @@ def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts 
     return out
 
 
-def _extract_all(
-    items: Sequence[tuple[SourceFile, bytes]], jobs: int
-) -> list[FileFacts | Problem]:
+def _extract_all(items: Sequence[tuple[SourceFile, bytes]], jobs: int) -> list[FileFacts | Problem]:
     chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
     results: list[FileFacts | Problem] = []
     if jobs <= 1 or len(chunks) <= 1:
@@ -264,3 +262,24 @@ def run(config: Config) -> Report:
     )
     rules = tuple(RuleInfo(r.id, r.severity.value, r.summary, r.doc) for r in ALL_RULES)
     return Report(config.root, tuple(findings), tuple(problems), stats, rules, __version__)
+
+
+def dump_facts(path: str) -> str:
+    """The facts of one file as indented JSON (the equivalent of an AST dump).
+
+    :raise InputError: when the file cannot be read or analysed
+    """
+    import json
+
+    from analyzer.errors import InputError
+    from analyzer.extract import extract_file
+    from analyzer.parse.treesitter import parse_bytes
+    from analyzer.source import SourceFile
+
+    if not os.path.isfile(path):
+        raise InputError("no such file", path)
+    data = load(SourceFile(path, path, os.path.getsize(path)))
+    if isinstance(data, str):
+        raise InputError(data, path)
+    facts = extract_file(path, data, parse_bytes(data))
+    return json.dumps(dataclasses.asdict(facts), indent=1) + "\n"

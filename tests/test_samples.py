@@ -50,6 +50,12 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     lines = [f"missed: {m[0]}:{m[1]} [{m[2]}]" for m in missed]
     lines += [f"unexpected: {u[0]}:{u[1]} [{u[2]}]" for u in unexpected]
     lines += [f"  {f.file}:{f.line}: {f.message}" for f in report.findings]
+    if missed or unexpected:
+        from analyzer.engine import dump_facts
+
+        for path in sorted({m[0] for m in missed + unexpected}):
+            lines.append(f"facts of {path} (qemu-lint dump-facts):")
+            lines.append(dump_facts(str(tree / path))[:20000])
     assert not missed and not unexpected, "\n".join(lines)
     by_site = {(f.file, f.line, f.rule): f for f in report.findings}
     for (kind, path, line, rule), attrs in marker_attrs(tree).items():
