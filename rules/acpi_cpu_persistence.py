@@ -65,6 +65,9 @@ or an early return on `cpu_st->always_present_cpus`, or on
   other unplug paths.
 - The hook's argument is not checked: consulting the hook about another vCPU
   counts as consulting it.
+- A `switch` on the hook's verdict guards the statements of its matching
+  `case`, but what a returning `case` rules out is not carried past the
+  `switch` (a release after it is reported).
 - Function pointers stored in local variables are not followed.
 - With the tree-sitter front-end, macros are not expanded: a release written
   inside a macro body is invisible (the clang front-end sees it).

@@ -159,11 +159,29 @@ ARM_IMPL: Edits = {
     ],
 }
 
+_LA_CLASS_INIT = "static void loongarch_cpu_class_init(ObjectClass *c,"
+_LA_ARCH_ID = "    cc->get_arch_id = loongarch_cpu_get_arch_id;\n"
+LOONGARCH_IMPL: Edits = {
+    "target/loongarch/cpu.c": [
+        (
+            _LA_CLASS_INIT,
+            "static bool loongarch_cpu_persistent_status(CPUState *cs)\n"
+            "{\n"
+            "    return false;\n"
+            "}\n"
+            "\n" + _LA_CLASS_INIT,
+        ),
+        (
+            _LA_ARCH_ID,
+            _LA_ARCH_ID + "    cc->cpu_persistent_status = loongarch_cpu_persistent_status;\n",
+        ),
+    ],
+}
+
 
 def _wrapper(static: bool) -> str:
     return (
-        ("static " if static else "")
-        + "bool should_remain_acpi_present(DeviceState *dev)\n"
+        ("static " if static else "") + "bool should_remain_acpi_present(DeviceState *dev)\n"
         "{\n"
         "    CPUClass *k = CPU_GET_CLASS(dev);\n"
         "\n"
@@ -177,8 +195,13 @@ def wrapper(static: bool = True) -> Edits:
     """``should_remain_acpi_present()`` defined just before acpi_cpu_unplug_cb()."""
     out: dict[str, list[Edit]] = {ACPI_CPU_C: [(UNPLUG_CB_DEF, _wrapper(static) + UNPLUG_CB_DEF)]}
     if not static:
-        proto = "void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st,\n                        DeviceState *dev, Error **errp);\n"
-        out[ACPI_CPU_H] = [(proto, proto + "\nbool should_remain_acpi_present(DeviceState *dev);\n")]
+        proto = (
+            "void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st,\n"
+            "                        DeviceState *dev, Error **errp);\n"
+        )
+        out[ACPI_CPU_H] = [
+            (proto, proto + "\nbool should_remain_acpi_present(DeviceState *dev);\n")
+        ]
     return out
 
 
@@ -187,35 +210,39 @@ def release(replacement: str) -> Edits:
     return {ACPI_CPU_C: [(RELEASE, replacement)]}
 
 
-GUARDED_RELEASE = (
-    "    if (!should_remain_acpi_present(dev)) {\n"
-    "        cdev->cpu = NULL;\n"
-    "    }\n"
-)
+GUARDED_RELEASE = "    if (!should_remain_acpi_present(dev)) {\n        cdev->cpu = NULL;\n    }\n"
 
 D1_GUARDED = merge(HOOK_DECL, ARM_IMPL, wrapper(), release(GUARDED_RELEASE))
 
 D1_WRONG_POLARITY = merge(
-    HOOK_DECL, ARM_IMPL, wrapper(),
+    HOOK_DECL,
+    ARM_IMPL,
+    wrapper(),
     release("    if (should_remain_acpi_present(dev)) {\n        cdev->cpu = NULL;\n    }\n"),
 )
 
+#: as D1_WRONG_POLARITY, and loongarch (which reaches the site) implements the hook
+D1_WRONG_POLARITY_LA = merge(D1_WRONG_POLARITY, LOONGARCH_IMPL)
+
 D1_IGNORED = merge(
-    HOOK_DECL, ARM_IMPL, wrapper(),
+    HOOK_DECL,
+    ARM_IMPL,
+    wrapper(),
     release("    should_remain_acpi_present(dev);\n    cdev->cpu = NULL;\n"),
 )
 
 D1_DIFFERENT_HOOK = merge(
-    HOOK_DECL, ARM_IMPL,
+    HOOK_DECL,
+    ARM_IMPL,
     release(
-        "    if (CPU(dev)->cc->get_arch_id(CPU(dev)) != 0) {\n"
-        "        cdev->cpu = NULL;\n"
-        "    }\n"
+        "    if (CPU(dev)->cc->get_arch_id(CPU(dev)) != 0) {\n        cdev->cpu = NULL;\n    }\n"
     ),
 )
 
 D1_EARLY_GOTO = merge(
-    HOOK_DECL, ARM_IMPL, wrapper(),
+    HOOK_DECL,
+    ARM_IMPL,
+    wrapper(),
     release(
         "    if (should_remain_acpi_present(dev)) {\n"
         "        goto out;\n"
@@ -232,19 +259,27 @@ _REALIZEFN_PROTO = "bool cpu_exec_realizefn(CPUState *cpu, Error **errp);\n"
 
 
 D2_HELPER = merge(
-    {CPU_H: [
-        (_UNPLUG_FIELD, _UNPLUG_FIELD + "    bool acpi_persistent;\n"),
-        (_REALIZEFN_PROTO, _REALIZEFN_PROTO + "bool qemu_persistent_cpu(CPUState *cpu);\n"),
-    ]},
-    {CPU_COMMON_C: [(
-        APPEND,
-        "\n"
-        "bool qemu_persistent_cpu(CPUState *cpu)\n"
-        "{\n"
-        "    return cpu->acpi_persistent;\n"
-        "}\n",
-    )]},
-    release("    if (qemu_persistent_cpu(CPU(dev))) {\n        return;\n    }\n    cdev->cpu = NULL;\n"),
+    {
+        CPU_H: [
+            (_UNPLUG_FIELD, _UNPLUG_FIELD + "    bool acpi_persistent;\n"),
+            (_REALIZEFN_PROTO, _REALIZEFN_PROTO + "bool qemu_persistent_cpu(CPUState *cpu);\n"),
+        ]
+    },
+    {
+        CPU_COMMON_C: [
+            (
+                APPEND,
+                "\n"
+                "bool qemu_persistent_cpu(CPUState *cpu)\n"
+                "{\n"
+                "    return cpu->acpi_persistent;\n"
+                "}\n",
+            )
+        ]
+    },
+    release(
+        "    if (qemu_persistent_cpu(CPU(dev))) {\n        return;\n    }\n    cdev->cpu = NULL;\n"
+    ),
 )
 
 # Design 3: CPUHotplugState::always_present_cpus with an early return.
@@ -253,12 +288,16 @@ _D3_DECL: Edits = {ACPI_CPU_H: [(_DEVS_FIELD, _DEVS_FIELD + "    bool always_pre
 
 D3 = merge(
     _D3_DECL,
-    release("    if (cpu_st->always_present_cpus) {\n        return;\n    }\n    cdev->cpu = NULL;\n"),
+    release(
+        "    if (cpu_st->always_present_cpus) {\n        return;\n    }\n    cdev->cpu = NULL;\n"
+    ),
 )
 
 D3_WRONG_POLARITY = merge(
     _D3_DECL,
-    release("    if (!cpu_st->always_present_cpus) {\n        return;\n    }\n    cdev->cpu = NULL;\n"),
+    release(
+        "    if (!cpu_st->always_present_cpus) {\n        return;\n    }\n    cdev->cpu = NULL;\n"
+    ),
 )
 
 # Guards in the three callers of acpi_cpu_unplug_cb() instead of in it.
@@ -271,17 +310,28 @@ CALLER_LINES = {
 
 def guard_caller(rel: str) -> Edits:
     call = CALLER_LINES[rel]
-    return {rel: [(call, "        if (!should_remain_acpi_present(dev)) {\n    " + call + "        }\n")]}
+    return {
+        rel: [
+            (call, "        if (!should_remain_acpi_present(dev)) {\n    " + call + "        }\n")
+        ]
+    }
 
 
 GUARDS_IN_CALLERS = merge(
-    HOOK_DECL, ARM_IMPL, wrapper(static=False),
-    guard_caller(ICH9_C), guard_caller(PIIX4_C), guard_caller(GED_C),
+    HOOK_DECL,
+    ARM_IMPL,
+    wrapper(static=False),
+    guard_caller(ICH9_C),
+    guard_caller(PIIX4_C),
+    guard_caller(GED_C),
 )
 
 ONE_CALLER_UNGUARDED = merge(
-    HOOK_DECL, ARM_IMPL, wrapper(static=False),
-    guard_caller(ICH9_C), guard_caller(GED_C),
+    HOOK_DECL,
+    ARM_IMPL,
+    wrapper(static=False),
+    guard_caller(ICH9_C),
+    guard_caller(GED_C),
 )
 
 # A release written in loongarch board code, through the GED's hotplug state.
@@ -297,10 +347,15 @@ _GED_NOTIFY = (
 BOARD_RELEASE = "    ged->cpuhp_state.devs[0].cpu = NULL;\n"
 RELEASE_IN_BOARD = merge(
     D1_GUARDED,
-    {LOONGARCH_VIRT_C: [
-        (_LVMS, _LVMS.replace("\n\n", "\n    AcpiGedState *ged = ACPI_GED(lvms->acpi_ged);\n\n", 1)),
-        (_GED_NOTIFY, _GED_NOTIFY + BOARD_RELEASE),
-    ]},
+    {
+        LOONGARCH_VIRT_C: [
+            (
+                _LVMS,
+                _LVMS.replace("\n\n", "\n    AcpiGedState *ged = ACPI_GED(lvms->acpi_ged);\n\n", 1),
+            ),
+            (_GED_NOTIFY, _GED_NOTIFY + BOARD_RELEASE),
+        ]
+    },
 )
 
 # An explicit presence flag read into the Present bit.
@@ -310,18 +365,82 @@ _PLUG = "    cdev->cpu = CPU(dev);\n"
 PRESENCE_CLEAR = "    cdev->is_present = false;\n"
 INSERTING_CLEAR = "    cdev->is_inserting = false;\n"
 PRESENCE_FLAG = merge(
-    HOOK_DECL, ARM_IMPL, wrapper(),
+    HOOK_DECL,
+    ARM_IMPL,
+    wrapper(),
     {ACPI_CPU_H: [(_FW_REMOVE, _FW_REMOVE + "    bool is_present;\n")]},
-    {ACPI_CPU_C: [
-        (_READ_CPU, "        val |= (cdev->cpu && cdev->is_present) ? 1 : 0;\n"),
-        (_PLUG, _PLUG + "    cdev->is_present = true;\n"),
-        (RELEASE + "}\n", GUARDED_RELEASE + PRESENCE_CLEAR + INSERTING_CLEAR + "}\n"),
-    ]},
+    {
+        ACPI_CPU_C: [
+            (_READ_CPU, "        val |= (cdev->cpu && cdev->is_present) ? 1 : 0;\n"),
+            (_PLUG, _PLUG + "    cdev->is_present = true;\n"),
+            (RELEASE + "}\n", GUARDED_RELEASE + PRESENCE_CLEAR + INSERTING_CLEAR + "}\n"),
+        ]
+    },
+)
+
+# Beyond the three designs' plain shapes (BRIEF.md: "a local bool holding the
+# result", "wrappers of any depth, including wrappers that negate").
+D1_LOCAL_BOOL = merge(
+    HOOK_DECL,
+    ARM_IMPL,
+    wrapper(),
+    release(
+        "    bool keep = should_remain_acpi_present(dev);\n"
+        "\n"
+        "    if (!keep) {\n"
+        "        cdev->cpu = NULL;\n"
+        "    }\n"
+    ),
+)
+
+_MAY_RELEASE = (
+    "\n"
+    "bool cpu_acpi_may_release(DeviceState *dev)\n"
+    "{\n"
+    "    CPUClass *k = CPU_GET_CLASS(dev);\n"
+    "\n"
+    "    return !(k->cpu_persistent_status && k->cpu_persistent_status(CPU(dev)));\n"
+    "}\n"
+)
+#: a negating wrapper in hw/core/cpu-common.c, called from hw/acpi/cpu.c
+D1_NEGATING_WRAPPER_ELSEWHERE = merge(
+    HOOK_DECL,
+    ARM_IMPL,
+    {
+        CPU_H: [
+            (_REALIZEFN_PROTO, _REALIZEFN_PROTO + "bool cpu_acpi_may_release(DeviceState *dev);\n")
+        ]
+    },
+    {CPU_COMMON_C: [(APPEND, _MAY_RELEASE)]},
+    release("    if (cpu_acpi_may_release(dev)) {\n        cdev->cpu = NULL;\n    }\n"),
+)
+
+# A release in a file that names none of the ACPI CPU hotplug types, the hooks
+# or build_cpus_aml (the check must still find it), reached by no architecture.
+OUTSIDE_FILE = "hw/misc/unimp.c"
+OUTSIDE_RELEASE = "    ged->cpuhp_state.devs[i].cpu = NULL;\n"
+RELEASE_OUTSIDE_ACPI = merge(
+    D1_GUARDED,
+    {
+        OUTSIDE_FILE: [
+            (
+                APPEND,
+                "\n"
+                '#include "hw/acpi/generic_event_device.h"\n'
+                "\n"
+                "void ged_forget_cpu(AcpiGedState *ged, int i);\n"
+                "\n"
+                "void ged_forget_cpu(AcpiGedState *ged, int i)\n"
+                "{\n" + OUTSIDE_RELEASE + "}\n",
+            )
+        ]
+    },
 )
 
 VARIANTS: dict[str, dict[str, list[Edit]]] = {
     "d1-guarded": D1_GUARDED,
     "d1-wrong-polarity": D1_WRONG_POLARITY,
+    "d1-wrong-polarity-loongarch-implements": D1_WRONG_POLARITY_LA,
     "d1-ignored": D1_IGNORED,
     "d1-different-hook": D1_DIFFERENT_HOOK,
     "d1-early-return-goto": D1_EARLY_GOTO,
@@ -332,6 +451,9 @@ VARIANTS: dict[str, dict[str, list[Edit]]] = {
     "one-caller-unguarded": ONE_CALLER_UNGUARDED,
     "release-in-board": RELEASE_IN_BOARD,
     "presence-flag": PRESENCE_FLAG,
+    "d1-local-bool": D1_LOCAL_BOOL,
+    "d1-negating-wrapper-elsewhere": D1_NEGATING_WRAPPER_ELSEWHERE,
+    "release-outside-acpi": RELEASE_OUTSIDE_ACPI,
 }
 
 #: every file some variant edits (their real copies are checked to stay unchanged)

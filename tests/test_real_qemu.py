@@ -5,11 +5,12 @@ which skips with a visible reason when they are unavailable; set
 ``QEMU_LINT_SKIP_REAL=1`` to skip on purpose).  Nothing of QEMU is committed:
 variants are hard-linked copies made at test time, edited by exact string
 replacement (see ``tests/qemu_variants.py``).  Each analysis of a tree runs
-once per module (they take tens of seconds each).
+once per module (a check takes seconds; the whole-tree model about a minute).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import time
@@ -54,8 +55,16 @@ def _check(root: Path, label: str) -> Report:
     return report
 
 
-def _model(root: Path, label: str) -> dict[str, Any]:
-    model, _ = _timed(f"model {label}", lambda: run_model(Config(root=str(root))))
+def _run_model(root: Path, **kw: bool) -> Any:
+    # As ``qemu-lint model`` does: the check's file closure leaves out the
+    # files registering hook implementations unless asked for hook tables.
+    accepted = inspect.signature(run_model).parameters
+    return run_model(Config(root=str(root)), **{k: v for k, v in kw.items() if k in accepted})
+
+
+def _model(root: Path, label: str, **kw: bool) -> dict[str, Any]:
+    kw = kw or {"hook_tables": True}
+    model, _ = _timed(f"model {label} {sorted(kw)}", lambda: _run_model(root, **kw))
     return model_to_json(model)
 
 
@@ -65,7 +74,7 @@ def tree_10013() -> Path:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def real_tree_guard(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+def real_tree_guard() -> Iterator[dict[str, str]]:
     """sha256 of the real files the variants edit, taken before any test runs."""
     try:
         root = qemu_tree("10.0.13")
@@ -79,18 +88,16 @@ def real_tree_guard(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         print(f"\nqemu-lint analyses ({sum(TIMINGS.values()):.0f}s in all):\n" + "\n".join(lines))
 
 
-_REPORTS: dict[str, Report] = {}
-
-
 @pytest.fixture(scope="module")
 def real_report() -> Callable[[str], tuple[Path, Report]]:
     """``real_report(version)``: the tree and its check report, computed once."""
+    cache: dict[str, Report] = {}
 
     def get(version: str) -> tuple[Path, Report]:
         root = qemu_tree(version)
-        if version not in _REPORTS:
-            _REPORTS[version] = _check(root, version)
-        return root, _REPORTS[version]
+        if version not in cache:
+            cache[version] = _check(root, version)
+        return root, cache[version]
 
     return get
 
@@ -111,9 +118,7 @@ class Variant:
 
 
 @pytest.fixture(scope="module")
-def variant(
-    tree_10013: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], Variant]:
+def variant(tree_10013: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Variant]:
     """``variant(name)``: a variant of 10.0.13 (see qemu_variants.VARIANTS), checked once."""
     cache: dict[str, Variant] = {}
 
@@ -138,10 +143,14 @@ def model_d1_guarded(variant: Callable[[str], Variant]) -> dict[str, Any]:
 
 
 def _describe(findings: tuple[Finding, ...] | list[Finding]) -> str:
-    return "\n".join(
-        f"  {f.file}:{f.line}: [{f.kind}] {f.function} archs={f.archs} hook={f.hook}: {f.message}"
-        for f in findings
-    ) or "  (no findings)"
+    return (
+        "\n".join(
+            f"  {f.file}:{f.line}: [{f.kind}] {f.function} archs={f.archs} hook={f.hook}: "
+            f"{f.message}"
+            for f in findings
+        )
+        or "  (no findings)"
+    )
 
 
 def _ours(report: Report) -> list[Finding]:
@@ -166,7 +175,11 @@ def _null_cpu_assignments(root: Path) -> set[tuple[str, int]]:
     """Every ``…->cpu = NULL;`` / ``….cpu = NULL;`` of the tree's C sources (tests/ excluded)."""
     r = subprocess.run(
         ["grep", "-rnE", "--include=*.c", "--include=*.h", _NULL_CPU.pattern, "."],
-        cwd=root, capture_output=True, text=True, errors="replace", check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
     )
     assert r.returncode in (0, 1), r.stderr
     out = set()
@@ -179,7 +192,9 @@ def _null_cpu_assignments(root: Path) -> set[tuple[str, int]]:
 
 
 def _impl_archs(model: dict[str, Any], struct: str, hook: str) -> set[str]:
-    return {i["arch"] for i in model["implementations"] if i["struct"] == struct and i["hook"] == hook}
+    return {
+        i["arch"] for i in model["implementations"] if i["struct"] == struct and i["hook"] == hook
+    }
 
 
 # --------------------------------------------------------------------------
@@ -194,12 +209,22 @@ REAL = [
 
 #: other `->cpu = NULL` assignments, known to exist (not AcpiCpuStatus: never findings)
 DECOYS = {
-    "10.0.13": {"hw/intc/loongarch_extioi_common.c", "hw/intc/loongarch_ipi.c",
-                "hw/i386/x86-common.c", "hw/loongarch/virt.c", "hw/ppc/spapr.c",
-                "accel/tcg/translate-all.c"},
-    "10.0.2": {"hw/intc/loongarch_extioi_common.c", "hw/intc/loongarch_ipi.c",
-               "hw/i386/x86-common.c", "hw/loongarch/virt.c", "hw/ppc/spapr.c",
-               "accel/tcg/translate-all.c"},
+    "10.0.13": {
+        "hw/intc/loongarch_extioi_common.c",
+        "hw/intc/loongarch_ipi.c",
+        "hw/i386/x86-common.c",
+        "hw/loongarch/virt.c",
+        "hw/ppc/spapr.c",
+        "accel/tcg/translate-all.c",
+    },
+    "10.0.2": {
+        "hw/intc/loongarch_extioi_common.c",
+        "hw/intc/loongarch_ipi.c",
+        "hw/i386/x86-common.c",
+        "hw/loongarch/virt.c",
+        "hw/ppc/spapr.c",
+        "accel/tcg/translate-all.c",
+    },
     "7.2": {"hw/i386/x86.c", "hw/ppc/spapr.c", "accel/tcg/translate-all.c"},
 }
 
@@ -211,7 +236,12 @@ def test_real_tree_single_release(
     root, report = real_report(version)
     f = _one(report)
     line = qv.line_of(root / qv.ACPI_CPU_C, "cdev->cpu = NULL;")
-    assert (f.file, f.line, f.function, f.kind) == (qv.ACPI_CPU_C, line, "acpi_cpu_unplug_cb", "release")
+    assert (f.file, f.line, f.function, f.kind) == (
+        qv.ACPI_CPU_C,
+        line,
+        "acpi_cpu_unplug_cb",
+        "release",
+    )
     assert f.archs == archs
     assert f.hook is None
     assert dict(f.arch_hooks) == {a: False for a in archs}
@@ -254,12 +284,24 @@ def test_real_tree_path(version: str, real_report: Callable[[str], tuple[Path, R
 
 
 def test_model_get_arch_id(model_10013: dict[str, Any]) -> None:
-    assert _impl_archs(model_10013, "CPUClass", "get_arch_id") == {"common", "i386", "loongarch", "riscv"}
+    assert _impl_archs(model_10013, "CPUClass", "get_arch_id") == {
+        "common",
+        "i386",
+        "loongarch",
+        "riscv",
+    }
 
 
 def test_model_gdb_arch_name(model_10013: dict[str, Any]) -> None:
     assert _impl_archs(model_10013, "CPUClass", "gdb_arch_name") == {
-        "arm", "i386", "loongarch", "ppc", "riscv", "s390x", "tricore"}
+        "arm",
+        "i386",
+        "loongarch",
+        "ppc",
+        "riscv",
+        "s390x",
+        "tricore",
+    }
 
 
 def test_model_hook_tables(model_10013: dict[str, Any]) -> None:
@@ -285,8 +327,26 @@ def test_model_acpi_facts(model_10013: dict[str, Any]) -> None:
 def test_model_generic_loader_decoy(model_10013: dict[str, Any], tree_10013: Path) -> None:
     decoy = tree_10013 / "hw/core/generic-loader.c"
     assert "s->set_pc = " in qv.read_text(decoy)  # the decoy is really there
-    from_loader = [i for i in model_10013["implementations"] if i["file"] == "hw/core/generic-loader.c"]
+    from_loader = [
+        i for i in model_10013["implementations"] if i["file"] == "hw/core/generic-loader.c"
+    ]
     assert not from_loader, from_loader
+
+
+def test_model_closure_matches_whole_tree(model_10013: dict[str, Any], tree_10013: Path) -> None:
+    """The model built from the chosen files equals the one built from every file."""
+    if "whole_tree" not in inspect.signature(run_model).parameters:
+        pytest.skip("run_model() always parses the whole tree")
+    whole = _model(tree_10013, "10.0.13", whole_tree=True)
+
+    def impls(m: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+        return {(i["struct"], i["hook"], i["arch"], i["function"]) for i in m["implementations"]}
+
+    assert impls(model_10013) == impls(whole)
+    assert model_10013["hook_tables"] == whole["hook_tables"]
+    assert model_10013["archs"] == whole["archs"]
+    assert model_10013["persistence_hooks"] == whole["persistence_hooks"]
+    assert model_10013["sites"] == whole["sites"]
 
 
 # --------------------------------------------------------------------------
@@ -305,7 +365,8 @@ def test_d1_guarded_model(model_d1_guarded: dict[str, Any]) -> None:
     assert archs["loongarch"]["implements_persistence_hook"] is False
     impls = [i for i in model_d1_guarded["implementations"] if i["hook"] == "cpu_persistent_status"]
     assert [(i["struct"], i["arch"], i["function"], i["file"]) for i in impls] == [
-        ("CPUClass", "arm", "arm_cpu_persistent_status", qv.ARM_CPU_C)]
+        ("CPUClass", "arm", "arm_cpu_persistent_status", qv.ARM_CPU_C)
+    ]
     declared = {h["hook"]: h for h in model_d1_guarded["persistence_hooks"] if h["declared"]}
     assert set(declared) == {HOOK_D1}
     assert declared[HOOK_D1]["file"] == qv.CPU_H
@@ -314,7 +375,11 @@ def test_d1_guarded_model(model_d1_guarded: dict[str, Any]) -> None:
 def _assert_release_finding(v: Variant, hook: str | None = HOOK_D1) -> Finding:
     f = _one(v.report)
     assert (f.file, f.line, f.function, f.kind) == (
-        qv.ACPI_CPU_C, v.release_line(), "acpi_cpu_unplug_cb", "release"), _describe([f])
+        qv.ACPI_CPU_C,
+        v.release_line(),
+        "acpi_cpu_unplug_cb",
+        "release",
+    ), _describe([f])
     assert f.archs == ("i386", "loongarch")
     assert f.hook == hook
     return f
@@ -323,6 +388,14 @@ def _assert_release_finding(v: Variant, hook: str | None = HOOK_D1) -> Finding:
 def test_d1_wrong_polarity(variant: Callable[[str], Variant]) -> None:
     f = _assert_release_finding(variant("d1-wrong-polarity"))
     assert dict(f.arch_hooks) == {"i386": False, "loongarch": False}
+
+
+def test_d1_finding_says_which_archs_implement_the_hook(variant: Callable[[str], Variant]) -> None:
+    # The check parses only the files that can matter: it must still find the
+    # implementation registered in target/loongarch/cpu.c.
+    f = _assert_release_finding(variant("d1-wrong-polarity-loongarch-implements"))
+    assert dict(f.arch_hooks) == {"i386": False, "loongarch": True}
+    assert f.to_json()["arch_implements_hook"] == {"i386": False, "loongarch": True}
 
 
 def test_d1_ignored(variant: Callable[[str], Variant]) -> None:
@@ -346,7 +419,9 @@ def test_d3(variant: Callable[[str], Variant]) -> None:
 
 
 def test_d3_wrong_polarity(variant: Callable[[str], Variant]) -> None:
-    _assert_release_finding(variant("d3-wrong-polarity"), hook="CPUHotplugState::always_present_cpus")
+    _assert_release_finding(
+        variant("d3-wrong-polarity"), hook="CPUHotplugState::always_present_cpus"
+    )
 
 
 def test_guards_in_callers(variant: Callable[[str], Variant]) -> None:
@@ -357,7 +432,11 @@ def test_one_caller_unguarded(variant: Callable[[str], Variant]) -> None:
     v = variant("one-caller-unguarded")
     f = _one(v.report)
     assert (f.file, f.line, f.function, f.kind) == (
-        qv.ACPI_CPU_C, v.release_line(), "acpi_cpu_unplug_cb", "release")
+        qv.ACPI_CPU_C,
+        v.release_line(),
+        "acpi_cpu_unplug_cb",
+        "release",
+    )
     assert "i386" in f.archs
     assert f.hook == HOOK_D1
 
@@ -366,7 +445,12 @@ def test_release_in_board(variant: Callable[[str], Variant]) -> None:
     v = variant("release-in-board")
     f = _one(v.report)
     line = v.release_line(qv.BOARD_RELEASE.strip(), qv.LOONGARCH_VIRT_C)
-    assert (f.file, f.line, f.function, f.kind) == (qv.LOONGARCH_VIRT_C, line, "virt_cpu_unplug", "release")
+    assert (f.file, f.line, f.function, f.kind) == (
+        qv.LOONGARCH_VIRT_C,
+        line,
+        "virt_cpu_unplug",
+        "release",
+    )
     assert f.archs == ("loongarch",)
     assert f.hook == HOOK_D1
 
@@ -376,11 +460,37 @@ def test_presence_flag(variant: Callable[[str], Variant]) -> None:
     f = _one(v.report)
     line = v.release_line(qv.PRESENCE_CLEAR.strip())
     assert (f.file, f.line, f.function, f.kind) == (
-        qv.ACPI_CPU_C, line, "acpi_cpu_unplug_cb", "presence-toggle"), _describe([f])
+        qv.ACPI_CPU_C,
+        line,
+        "acpi_cpu_unplug_cb",
+        "presence-toggle",
+    ), _describe([f])
     assert f.archs == ("i386", "loongarch")
     assert f.hook == HOOK_D1
     inserting = v.release_line(qv.INSERTING_CLEAR.strip())
     assert inserting not in {g.line for g in _ours(v.report)}
+
+
+def test_d1_local_bool(variant: Callable[[str], Variant]) -> None:
+    _none(variant("d1-local-bool").report)
+
+
+def test_d1_negating_wrapper_elsewhere(variant: Callable[[str], Variant]) -> None:
+    _none(variant("d1-negating-wrapper-elsewhere").report)
+
+
+def test_release_outside_acpi_files(variant: Callable[[str], Variant]) -> None:
+    v = variant("release-outside-acpi")
+    f = _one(v.report)
+    line = v.release_line(qv.OUTSIDE_RELEASE.strip(), qv.OUTSIDE_FILE)
+    assert (f.file, f.line, f.function, f.kind) == (
+        qv.OUTSIDE_FILE,
+        line,
+        "ged_forget_cpu",
+        "release",
+    )
+    assert f.archs == ()
+    assert "no call path" in f.message, f.message
 
 
 # --------------------------------------------------------------------------

@@ -160,12 +160,29 @@ class _Walker:
             return facts, False
         if k == "switch":
             self.record(s.expr, facts)
+            fallthrough = False
             for c in s.body:
-                if c.kind == "case":
-                    self.record(c.expr, facts)
-                    self.seq(c.body, facts)
-                else:
+                if c.kind != "case":
                     self.stmt(c, facts)
+                    fallthrough = True
+                    continue
+                self.record(c.expr, facts)
+                inner = facts
+                if s.expr is not None and c.expr is not None and not fallthrough:
+                    # Entered only when the value matches this label (no
+                    # fall-through from the case above).
+                    match = Expr(
+                        "binary",
+                        c.line,
+                        c.col,
+                        c.end_line,
+                        c.end_col,
+                        op="==",
+                        args=(s.expr, c.expr),
+                    )
+                    inner = facts + ((match, True),)
+                _, exits = self.seq(c.body, inner)
+                fallthrough = not exits
             return facts, False
         if k == "case":
             self.seq(s.body, facts)
