@@ -113,22 +113,10 @@ class TokenIndex:
         got = self._words.get(key)
         if got is None:
             base = re.sub(r"_(GET_CLASS|CLASS)$", "", name)
+            n, b = re.escape(name.encode()), re.escape(base.encode())
             pat = re.compile(
-                rb"(struct|union|enum)\s+"
-                + re.escape(name.encode())
-                + rb"\s*\{"
-                + rb"|\}\s*"
-                + re.escape(name.encode())
-                + rb"\s*;"
-                + rb"|typedef\b[^;{}]*\b"
-                + re.escape(name.encode())
-                + rb"\s*;"
-                + rb"|#\s*define\s+"
-                + re.escape(name.encode())
-                + rb"\b"
-                + rb"|DECLARE\w*\s*\([^;{}]*\b"
-                + re.escape(base.encode())
-                + rb"\b"
+                rb"(struct|union|enum)\s+%s\s*\{|\}\s*%s\s*;|typedef\b[^;{}]*\b%s\s*;"
+                rb"|#\s*define\s+%s\b|DECLARE\w*\s*\([^;{}]*\b%s\b" % (n, n, n, n, b)
             )
             out = set()
             for word in {name, base}:
