@@ -23,7 +23,7 @@ from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
 from analyzer.model import Model, build_model
 from analyzer.rule import Diagnostic, Rule, RuleOptions
-from analyzer.source import SourceFile
+from analyzer.source import SourceFile, snippet
 from rules import ALL_RULES
 
 log = logging.getLogger(__name__)
@@ -191,11 +191,9 @@ def _selected(config: Config) -> list[Rule]:
 def _frame(root: str, path: str, line: int, context: int = 2) -> tuple[tuple[int, str], ...]:
     try:
         with open(os.path.join(root, path), encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
+            return tuple(snippet(fh.read(), line, context))
     except OSError:
         return ()
-    lo, hi = max(line - context, 1), min(line + context, len(lines))
-    return tuple((n, lines[n - 1]) for n in range(lo, hi + 1))
 
 
 def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
@@ -278,7 +276,6 @@ def dump_facts(path: str) -> str:
     from analyzer.errors import InputError
     from analyzer.extract import extract_file
     from analyzer.parse.treesitter import parse_bytes
-    from analyzer.source import SourceFile
 
     if not os.path.isfile(path):
         raise InputError("no such file", path)

@@ -37,9 +37,6 @@ class Finding:
     #: source lines around the site, ``(line, text)``, for code frames
     frame: tuple[tuple[int, str], ...] = ()
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.file, self.line, self.column, self.rule)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "rule": self.rule,

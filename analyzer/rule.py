@@ -21,10 +21,6 @@ class Severity(enum.Enum):
     WARNING = "warning"
     ERROR = "error"
 
-    @property
-    def rank(self) -> int:
-        return {"note": 0, "warning": 1, "error": 2}[self.value]
-
 
 @dataclass(frozen=True, slots=True)
 class PathStep:

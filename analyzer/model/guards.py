@@ -383,8 +383,3 @@ def _eval(f: Formula, env: Mapping[str, bool]) -> bool:
     if tag == "and":
         return _eval(f[1], env) and _eval(f[2], env)  # type: ignore[arg-type]  # sub-formulas
     return _eval(f[1], env) or _eval(f[2], env)  # type: ignore[arg-type]  # sub-formulas
-
-
-def atoms_of(f: Formula) -> set[str]:
-    """The atom keys a formula mentions."""
-    return _atoms(f)
