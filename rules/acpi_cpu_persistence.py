@@ -163,6 +163,12 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
                 f"{', '.join(verdict.consulted)} is consulted on the way, but the site also runs "
                 "when it says the vCPU is persistent (or without its verdict)"
             )
+        elif calls := model.hook_calls(site.function_ref):
+            line, spec, callee = calls[0]
+            hook_text = (
+                f"{callee}() at line {line} computes the {spec} verdict, "
+                "but it does not decide whether the site runs"
+            )
         else:
             hook_text = (
                 f"without consulting the persistence hook {', '.join(h.spec for h in declared)}"
@@ -172,8 +178,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             what += ", which clears _STA.Present for the guest"
         elif model.acpi.read_handler is None:
             what += (
-                " (no flags-register read handler found: which fields feed _STA.Present "
-                "is unknown)"
+                " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
             )
         reach = (
             f"; reached by {', '.join(arch_list)}"

@@ -262,6 +262,24 @@ class Model:
             chains[a] = tuple(edges)
         return chains
 
+    def hook_calls(self, ref: FnRef) -> list[tuple[int, str, str]]:
+        """Calls in ``ref`` whose value is a hook's verdict (or its negation):
+        ``(line, hook, callee)``, whether or not the verdict is then used."""
+        from analyzer.model.guards import stmt_exprs
+
+        fn = self.index.functions[ref]
+        out = []
+        for e in stmt_exprs(fn.body):
+            if e.kind != "call" or not e.args:
+                continue
+            f = self._resolve_atom(e, fn, ref[0])
+            if f is None:
+                continue
+            callee = e.args[0]
+            name = callee.text if callee.kind == "name" else f"->{callee.text}"
+            out.extend((e.line, h.spec, name) for h in self.declared_hooks() if h.spec in str(f))
+        return sorted(set(out))
+
     def verdict(self, site: Site) -> GuardVerdict:
         """Decide whether ``site`` runs only where a hook said "not persistent"."""
         hook = self.guarded_at(site.function_ref, site.expr, site.extra)
