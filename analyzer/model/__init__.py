@@ -268,7 +268,7 @@ class Model:
         from analyzer.model.guards import stmt_exprs
 
         fn = self.index.functions[ref]
-        out = []
+        out: list[tuple[int, str, str]] = []
         for e in stmt_exprs(fn.body):
             if e.kind != "call" or not e.args:
                 continue
