@@ -69,12 +69,22 @@ def _extract_all(items: Sequence[tuple[SourceFile, bytes]], jobs: int) -> list[F
 
 
 #: Identifiers whose mention makes a file relevant from the start.
-SEED_TOKENS = ("AcpiCpuStatus", "CPUHotplugState", "build_cpus_aml", "CPUClass", "CPUState")
+SEED_WORDS = ("AcpiCpuStatus", "CPUHotplugState", "build_cpus_aml")
+#: Types whose defining headers are relevant from the start.
+SEED_TYPES = ("CPUClass", "CPUState")
 
 
 def collect_facts(
     config: Config, whole_tree: bool = False, hook_tables: bool = False
 ) -> FactsResult:
+    """Discover the tree's files and extract the facts of those that can matter
+    (see :func:`_collect`)."""
+    return _collect(config, whole_tree, hook_tables)[0]
+
+
+def _collect(
+    config: Config, whole_tree: bool, hook_tables: bool
+) -> tuple[FactsResult, Model | None]:
     """Discover the tree's files and extract the facts of those that can matter.
 
     With ``whole_tree`` every file is parsed.  Otherwise the files are
@@ -85,6 +95,9 @@ def collect_facts(
     functions on the way to a site, dispatching field calls, definitions of
     types and cast macros); parse the files that mention those; repeat until
     nothing new is asked for.
+
+    :return: the facts, and the closure's last model (built from exactly
+        those facts), or None for the whole tree
     """
     if config.frontend != "tree-sitter":
         from analyzer.errors import UsageError
@@ -100,13 +113,16 @@ def collect_facts(
         # tree is extracted in one process unless --jobs asks otherwise.
         items = [(f, contents[f.path]) for f in files]
         results = _extract_all(items, config.jobs or 1)
+        model = None
     else:
-        results = _closure(config, files, [contents[f.path] for f in files], jobs, hook_tables)
+        results, model = _closure(
+            config, files, [contents[f.path] for f in files], jobs, hook_tables
+        )
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems.extend(r for r in results if isinstance(r, Problem))
-    return FactsResult(
-        facts, tuple(problems), len(files), sum(f.size for f in files), tuple(f.path for f in files)
-    )
+    paths = tuple(f.path for f in files)
+    fr = FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files), paths)
+    return fr, model
 
 
 def _closure(
@@ -115,19 +131,20 @@ def _closure(
     contents: Sequence[bytes],
     jobs: int,
     hook_tables: bool,
-) -> list[FileFacts | Problem]:
+) -> tuple[list[FileFacts | Problem], Model | None]:
     from analyzer.model import wanted
     from analyzer.prefilter import TokenIndex
 
     results: list[FileFacts | Problem] = []
     tokens = TokenIndex([f.path for f in files], contents)
     chosen: set[int] = set()
-    for t in SEED_TOKENS[:3] + tuple(h.split("::")[-1] for h in config.hooks):
+    for t in SEED_WORDS + tuple(h.split("::")[-1] for h in config.hooks):
         chosen |= tokens.files_with_word(t)
     # the headers declaring the hook tables and the CPU types
-    for t in SEED_TOKENS[3:] + tuple(h.split("::")[0] for h in config.hooks if "::" in h):
+    for t in SEED_TYPES + tuple(h.split("::")[0] for h in config.hooks if "::" in h):
         chosen |= tokens.files_defining(t)
     done: set[int] = set()
+    model: Model | None = None
     rounds = 0
     while True:
         todo = sorted(chosen - done)
@@ -137,7 +154,7 @@ def _closure(
         batch = [(files[i], contents[i]) for i in todo]
         results.extend(_extract_all(batch, jobs if len(todo) > CHUNK else 1))
         done.update(todo)
-        facts = [r for r in results if isinstance(r, FileFacts)]
+        facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
         model = build_model(
             config.root,
             facts,
@@ -145,7 +162,7 @@ def _closure(
             presence_bit=config.presence_bit,
             all_paths=[f.path for f in files],
         )
-        w = wanted(model, SEED_TOKENS[:3], hook_tables)
+        w = wanted(model, SEED_WORDS, hook_tables)
         nxt: set[int] = set()
         for n in w.names | w.tokens:
             nxt |= tokens.files_with_word(n)
@@ -159,20 +176,21 @@ def _closure(
         if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
             break
     log.debug("closure: %d rounds, %d of %d files parsed", rounds, len(done), len(files))
-    return results
+    return results, model
 
 
 def run_model(
     config: Config, whole_tree: bool = False, hook_tables: bool = False
 ) -> tuple[Model, FactsResult]:
-    fr = collect_facts(config, whole_tree, hook_tables)
-    model = build_model(
-        config.root,
-        fr.facts,
-        hooks=config.hooks,
-        presence_bit=config.presence_bit,
-        all_paths=fr.paths,
-    )
+    fr, model = _collect(config, whole_tree, hook_tables)
+    if model is None:  # the closure's last model already covers exactly fr.facts
+        model = build_model(
+            config.root,
+            fr.facts,
+            hooks=config.hooks,
+            presence_bit=config.presence_bit,
+            all_paths=fr.paths,
+        )
     return model, fr
 
 

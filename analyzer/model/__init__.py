@@ -139,33 +139,27 @@ class Model:
         return None
 
     # -- guards ----------------------------------------------------------------
-    def guarded_at(
+    def guard(
         self, ref: FnRef, e: Expr, extra: tuple[tuple[Expr, bool], ...] = ()
-    ) -> str | None:
-        """The hook whose "not persistent" verdict every path to ``e`` in ``ref`` carries.
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """What the conditions on every path to ``e`` in ``ref`` say about the hooks.
 
         :param extra: further conditions that hold when ``e`` has its effect
+        :return: the hook whose "not persistent" verdict they carry (or None),
+            and the hooks they mention at all (guarding or not)
         """
         assert self.logic is not None
-        fn = self.index.functions[ref]
-        flow = self.flow(ref)
-        facts = flow.at.get((e.line, e.col, e.end_line, e.end_col), ()) + extra
+        facts = self.flow(ref).at.get((e.line, e.col, e.end_line, e.end_col), ()) + extra
         if not facts:
-            return None
-        f = self.logic.facts_formula(facts, fn, ref[0], flow.single_defs)
-        for h in self.declared_hooks():
-            if self.logic.forces_false(f, h.spec):
-                return h.spec
-        return None
-
-    def consulted_at(self, ref: FnRef, e: Expr) -> tuple[str, ...]:
-        """Hooks mentioned by the conditions on the way to ``e`` (guarding or not)."""
-        assert self.logic is not None
-        fn = self.index.functions[ref]
+            return None, ()
         flow = self.flow(ref)
-        facts = flow.at.get((e.line, e.col, e.end_line, e.end_col), ())
-        text = str(self.logic.facts_formula(facts, fn, ref[0], flow.single_defs))
-        return tuple(h.spec for h in self.declared_hooks() if h.spec in text)
+        f = self.logic.facts_formula(facts, self.index.functions[ref], ref[0], flow.single_defs)
+        text = str(f)
+        mentioned = tuple(h.spec for h in self.declared_hooks() if h.spec in text)
+        for spec in mentioned:
+            if self.logic.forces_false(f, spec):
+                return spec, mentioned
+        return None, mentioned
 
     def _backward(
         self, start: FnRef, stop_at_guards: bool
@@ -209,8 +203,9 @@ class Model:
                 if a is not None and aml and a not in aml and a != first[1]:
                     continue
                 if stop_at_guards:
-                    consulted.update(self.consulted_at(edge.caller, edge.call))
-                    if self.guarded_at(edge.caller, edge.call) is not None:
+                    hook, mentioned = self.guard(edge.caller, edge.call)
+                    consulted.update(mentioned)
+                    if hook is not None:
                         continue
                 nxt: State = (edge.caller, a or color)
                 if nxt not in parent:
@@ -282,8 +277,8 @@ class Model:
 
     def verdict(self, site: Site) -> GuardVerdict:
         """Decide whether ``site`` runs only where a hook said "not persistent"."""
-        hook = self.guarded_at(site.function_ref, site.expr, site.extra)
-        consulted = set(self.consulted_at(site.function_ref, site.expr))
+        hook, mentioned = self.guard(site.function_ref, site.expr, site.extra)
+        consulted = set(mentioned)
         if hook is not None:
             return GuardVerdict(True, hook, {}, tuple(sorted(consulted)))
         parent, reaches_root, seen_hooks = self._backward(site.function_ref, stop_at_guards=True)
