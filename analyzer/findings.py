@@ -36,6 +36,8 @@ class Finding:
     arch_hooks: Mapping[str, bool] = field(default_factory=dict)
     #: source lines around the site, ``(line, text)``, for code frames
     frame: tuple[tuple[int, str], ...] = ()
+    #: the reason given by the inline suppression that silences it, if any
+    suppression: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +114,9 @@ class Report:
     stats: Stats
     rules: tuple[RuleInfo, ...]
     tool_version: str
+    #: findings silenced by an inline suppression (each with ``suppression`` set);
+    #: reporters leave them out unless asked
+    suppressed: tuple[Finding, ...] = ()
 
 
 _WS = re.compile(r"\s+")
