@@ -59,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
             "--debug", action="store_true", help="re-raise internal errors with a traceback"
         )
         sp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        sp.add_argument(
+            "--cache-dir",
+            metavar="DIR",
+            help="facts cache folder (default: $QEMU_LINT_CACHE_DIR, else "
+            "$XDG_CACHE_HOME/qemu-lint, else ~/.cache/qemu-lint)",
+        )
+        sp.add_argument(
+            "--no-cache", action="store_true", help="neither read nor write the facts cache"
+        )
 
     c = sub.add_parser(
         "check",
@@ -104,6 +113,19 @@ def _color(choice: str, stream: TextIO) -> bool:
     return stream.isatty()
 
 
+def _cache_dir(args: argparse.Namespace) -> str | None:
+    """The cache folder: --cache-dir, else the environment, else the XDG default."""
+    if args.no_cache:
+        return None
+    if args.cache_dir:
+        return str(args.cache_dir)
+    env = os.environ.get("QEMU_LINT_CACHE_DIR")
+    if env:
+        return env
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "qemu-lint")
+
+
 def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     first = paths[0] if paths else "."
     root = find_root(first)
@@ -135,6 +157,7 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         presence_bit=settings.get("presence-bit", 0),
         excludes=tuple(settings.get("exclude", DEFAULT_EXCLUDES)),
         source=cfg_path or "defaults",
+        cache_dir=_cache_dir(args),
     )
 
 
@@ -233,6 +256,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("qemu-lint: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (`qemu-lint check | head`): not an error of
+        # ours.  Point stdout at devnull so the interpreter's final flush
+        # does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
     except Exception as e:  # internal error: one line unless --debug
         if getattr(args, "debug", False):

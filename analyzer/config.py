@@ -35,6 +35,8 @@ class Config:
     excludes: tuple[str, ...] = DEFAULT_EXCLUDES
     strict: bool = False
     source: str = "defaults"
+    #: folder of the facts cache, or None for no cache
+    cache_dir: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
