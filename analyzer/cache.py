@@ -121,8 +121,10 @@ class Cache:
         d = self.directory
         if os.path.exists(d) and not os.path.isdir(d):
             raise InputError("cache folder is not a folder", d)
-        if os.path.isdir(d) and os.listdir(d) and not os.path.isfile(
-            os.path.join(d, "CACHEDIR.TAG")
+        if (
+            os.path.isdir(d)
+            and os.listdir(d)
+            and not os.path.isfile(os.path.join(d, "CACHEDIR.TAG"))
         ):
             raise InputError(
                 "not a cache folder (it is not empty and has no CACHEDIR.TAG); "

@@ -121,6 +121,7 @@ def discover(
         p = os.path.join(root, name)
         if name.endswith(SUFFIXES) and os.path.isfile(p):
             tops.append(name)
+
     def add(rel: str) -> None:
         _add(root, rel, files, skipped, max_bytes, contents, known, stats)
 

@@ -247,9 +247,7 @@ class _Session:
         jobs = config.jobs or min(os.cpu_count() or 1, 8)
         self.files = _Files(files, contents, stats, self.prev, self.cache, jobs)
         #: nothing changed since the run the cache recorded
-        self.unchanged = (
-            self.prev is not None and not self.files.changed and not self.files.removed
-        )
+        self.unchanged = self.prev is not None and not self.files.changed and not self.files.removed
         self.state = self.files.state(skipped, started_ns)
         if self.prev is not None and self.unchanged:
             self.state.answers = dict(self.prev.answers)

@@ -228,4 +228,4 @@ for _cls in (
     GlobalVar,
     FileFacts,
 ):
-    _cls.__reduce__ = _reduce  # type: ignore[method-assign, assignment]  # see _reduce
+    _cls.__reduce__ = _reduce  # type: ignore[method-assign]  # see _reduce

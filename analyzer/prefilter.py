@@ -177,7 +177,7 @@ class MemoIndex:
             if self._full is None:
                 self._full = TokenIndex(self.paths, [self._read(i) for i in range(len(self.paths))])
             self.full_searches += 1
-            res = getattr(self._full, kind)(arg)
+            res: frozenset[int] = getattr(self._full, kind)(arg)
         else:
             if self._delta is None:
                 self._delta = TokenIndex(
