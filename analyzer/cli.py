@@ -7,6 +7,7 @@ Entry point: :func:`main`.  The only module that touches ``sys.argv``,
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -233,6 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
+    # The analysis allocates millions of small acyclic objects (facts, model
+    # indexes) and the process ends with the run: the cyclic collector only
+    # rescans them.  Measured on QEMU 10.0.13: cold check 3.82 s -> 3.30 s,
+    # check after a one-line edit 1.32 s -> 0.74 s, peak RSS +2 %.
+    gc.disable()
     from rich.console import Console
     from rich.logging import RichHandler
 
