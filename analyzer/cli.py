@@ -7,17 +7,22 @@ Entry point: :func:`main`.  The only module that touches ``sys.argv``,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
+import io
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from analyzer import __version__
 from analyzer.config import Config, find_config, load_config
 from analyzer.discovery import DEFAULT_EXCLUDES, find_root
 from analyzer.errors import LintError, UsageError
+
+if TYPE_CHECKING:
+    from analyzer.findings import Report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -77,7 +82,24 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("paths", nargs="*", metavar="PATH", default=[])
-    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "gitlab", "github"),
+        default="text",
+        help="text (default), json, sarif (GitHub code scanning), gitlab (Code Quality), "
+        "github (Actions annotations)",
+    )
+    c.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE (atomically) instead of stdout",
+    )
+    c.add_argument(
+        "--sarif-include-suppressed",
+        action="store_true",
+        help="sarif: also list suppressed findings, marked as suppressed",
+    )
     c.add_argument("--select", action="append", default=[], metavar="RULE")
     c.add_argument("--ignore", action="append", default=[], metavar="RULE")
     c.add_argument("-q", "--quiet", action="store_true", help="no summary line")
@@ -162,18 +184,78 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     )
 
 
+#: the variable naming the CI checkout that reported paths must be relative to
+CHECKOUT_VARS = {"gitlab": "CI_PROJECT_DIR", "github": "GITHUB_WORKSPACE"}
+
+
+def _path_prefix(root: str, checkout: str | None) -> str:
+    """``sub/dir/`` when ``root`` lies below ``checkout``; "" when it is the
+    checkout itself, lies outside it, or no checkout is named."""
+    if not checkout:
+        return ""
+    rel = os.path.relpath(os.path.realpath(root), os.path.realpath(checkout))
+    if rel == "." or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return ""
+    return rel.replace(os.sep, "/") + "/"
+
+
+def _step_summary(report: Report, prefix: str) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``, within its size limit."""
+    from analyzer.report.github import SUMMARY_LIMIT, render_summary
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        used = os.path.getsize(path) if os.path.exists(path) else 0
+        text = render_summary(report, SUMMARY_LIMIT - used, prefix)
+        if text:
+            with open(path, "a", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+    except OSError as e:
+        print(
+            f"qemu-lint: warning: {path}: step summary not written: {e.strerror or e}",
+            file=sys.stderr,
+        )
+
+
 def _check(args: argparse.Namespace) -> int:
     from analyzer.engine import run
+    from analyzer.output import check_writable, write_atomic
     from analyzer.report.base import REPORTERS, RenderOptions
     from analyzer.report.text import summary_line
 
     cfg = _config(args, args.paths or ["."])
+    to_file = args.output is not None
+    if to_file:
+        check_writable(args.output)
     report = run(cfg)
-    color = _color(args.color, sys.stdout) and args.format == "text"
-    opts = RenderOptions(color=color, interactive=color and sys.stdout.isatty(), quiet=args.quiet)
-    REPORTERS[args.format].render(report, sys.stdout, opts)
-    sys.stdout.flush()
-    if not args.quiet and args.format == "text":
+    fmt = args.format
+    if fmt == "sarif":  # SARIF wants symlinks resolved in the root's file:// URI
+        report = dataclasses.replace(report, root=os.path.realpath(report.root))
+    # Machine formats never carry colour or rich markup, whatever --color or FORCE_COLOR say.
+    color = fmt == "text" and _color(args.color, io.StringIO() if to_file else sys.stdout)
+    prefix = _path_prefix(report.root, os.environ.get(CHECKOUT_VARS.get(fmt, "")))
+    opts = RenderOptions(
+        color=color,
+        interactive=color and not to_file and sys.stdout.isatty(),
+        quiet=args.quiet,
+        include_suppressed=args.sarif_include_suppressed,
+        path_prefix=prefix,
+    )
+    if to_file:
+        buf = io.StringIO()
+        REPORTERS[fmt].render(report, buf, opts)
+        write_atomic(args.output, buf.getvalue())
+    else:
+        REPORTERS[fmt].render(report, sys.stdout, opts)
+        sys.stdout.flush()
+    if fmt == "gitlab":  # Code Quality has no place for them: say them in the log
+        for p in report.problems:
+            print(f"{p.file or 'qemu-lint'}: {p.level}: {p.message}", file=sys.stderr)
+    if fmt == "github":
+        _step_summary(report, prefix)
+    if not args.quiet and (fmt in ("text", "github") or to_file):
         print(summary_line(report), file=sys.stderr)
     return EXIT_FINDINGS if report.findings else EXIT_CLEAN
 

@@ -22,6 +22,7 @@ from analyzer.config import Config
 from analyzer.discovery import Skipped, StatKey, discover, load
 from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
+from analyzer.linehash import line_hash
 from analyzer.model import Model, build_model
 from analyzer.prefilter import Query
 from analyzer.rule import Diagnostic, Rule, RuleOptions
@@ -409,12 +410,17 @@ def _selected(config: Config) -> list[Rule]:
     return [r for r in rules if r.id not in config.ignore]
 
 
-def _frame(root: str, path: str, line: int, context: int = 2) -> tuple[tuple[int, str], ...]:
+def _frame(
+    root: str, path: str, line: int, context: int = 2
+) -> tuple[tuple[tuple[int, str], ...], str | None]:
+    """The code frame around ``line`` and GitHub's line hash of it ((), None if unreadable)."""
     try:
-        with open(os.path.join(root, path), encoding="utf-8", errors="replace") as fh:
-            return tuple(snippet(fh.read(), line, context))
+        with open(os.path.join(root, path), "rb") as fh:
+            # decoded as upload-sarif reads it: invalid bytes become U+FFFD, line ends kept
+            text = fh.read().decode("utf-8", errors="replace")
     except OSError:
-        return ()
+        return (), None
+    return tuple(snippet(text, line, context)), line_hash(text, line)
 
 
 def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
@@ -470,6 +476,7 @@ def run(config: Config) -> Report:
         k = (rule.id, d.span.path, d.function, d.key)
         occ = counts.get(k, 0)
         counts[k] = occ + 1
+        frame, lhash = _frame(config.root, d.span.path, d.span.line)
         findings.append(
             Finding(
                 rule=rule.id,
@@ -487,7 +494,9 @@ def run(config: Config) -> Report:
                 path=d.path,
                 fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
                 arch_hooks=d.arch_hooks,
-                frame=_frame(config.root, d.span.path, d.span.line),
+                frame=frame,
+                related=d.related,
+                line_hash=lhash,
             )
         )
     stats = Stats(
@@ -501,7 +510,9 @@ def run(config: Config) -> Report:
         error_nodes=summary.error_nodes,
         skipped_bytes=summary.skipped_bytes,
     )
-    rules = tuple(RuleInfo(r.id, r.severity.value, r.summary, r.doc) for r in ALL_RULES)
+    rules = tuple(
+        RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision) for r in ALL_RULES
+    )
     return Report(config.root, tuple(findings), tuple(problems), stats, rules, __version__)
 
 

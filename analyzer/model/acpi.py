@@ -67,6 +67,8 @@ class AcpiFacts:
     #: fields packed into the Present bit by the read handler (empty if not found)
     presence_fields: tuple[str, ...] = ()
     sites: list[Site] = field(default_factory=list)
+    #: the function that emits the CPU hotplug AML (``build_cpus_aml``)
+    cpu_aml_builder: str = ""
     #: arch → [(file, line)] of calls to the CPU AML builder
     emits_cpu_aml: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     #: arch → [(hook spec, file, line)] where the arch implements a hook
@@ -155,7 +157,11 @@ def build_acpi(
     cpu_aml_builder: str,
 ) -> AcpiFacts:
     """Find the read handler, presence fields, sites, AML emitters and hook implementers."""
-    acpi = AcpiFacts(status_declared=STATUS_STRUCT in env.structs, presence_bit=presence_bit)
+    acpi = AcpiFacts(
+        status_declared=STATUS_STRUCT in env.structs,
+        presence_bit=presence_bit,
+        cpu_aml_builder=cpu_aml_builder,
+    )
     rh = _read_handler(idx, env)
     acpi.read_handler = rh
     if rh is not None:
