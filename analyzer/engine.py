@@ -24,6 +24,7 @@ from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerp
 from analyzer.model import Model, build_model
 from analyzer.rule import Diagnostic, Rule, RuleOptions
 from analyzer.source import SourceFile, snippet
+from analyzer.suppress import UNUSED, Suppression, judge, scan_tree, silence
 from rules import ALL_RULES
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class FactsResult:
     bytes: int
     #: every discovered file, parsed or not
     paths: tuple[str, ...] = ()
+    #: the inline suppressions of every discovered file, parsed or not
+    suppressions: tuple[Suppression, ...] = ()
 
 
 def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts | Problem]:
@@ -121,7 +124,14 @@ def _collect(
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems.extend(r for r in results if isinstance(r, Problem))
     paths = tuple(f.path for f in files)
-    fr = FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files), paths)
+    fr = FactsResult(
+        facts,
+        tuple(problems),
+        len(files),
+        sum(f.size for f in files),
+        paths,
+        scan_tree(contents),
+    )
     return fr, model
 
 
@@ -214,10 +224,10 @@ def _frame(root: str, path: str, line: int, context: int = 2) -> tuple[tuple[int
         return ()
 
 
-def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
+def _relevant(f: Finding, only: Sequence[str]) -> bool:
     if not only:
         return True
-    places = [d.span.path] + [s.file for s in d.path]
+    places = [f.file] + [s.file for s in f.path]
 
     def inside(p: str) -> bool:
         return any(p == o or p.startswith(o.rstrip("/") + "/") for o in only)
@@ -225,30 +235,19 @@ def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
     return any(inside(p) for p in places)
 
 
-def run(config: Config) -> Report:
-    """Run a whole check over ``config.root``."""
-    t0 = time.monotonic()
-    model, fr = run_model(config)
-    problems = list(fr.problems)
-    diags: list[tuple[Rule, Diagnostic]] = []
-    for rule in _selected(config):
-        opts = _options(rule, config)
-        try:
-            diags.extend((rule, d) for d in rule.check(model, opts))
-        except Exception as e:  # a rule crash must not kill the run
-            if config.strict:
-                raise
-            log.debug("rule %s crashed:\n%s", rule.id, traceback.format_exc())
-            problems.append(Problem("", f"rule {rule.id} crashed: {e!r}", "error"))
+def _stamp(diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
+    """Findings from diagnostics: rule id, severity and fingerprint.
+
+    The occurrence index of each fingerprint counts over every diagnostic of
+    the tree, so that naming files on the command line does not change it.
+    """
     counts: dict[tuple[str, str, str, str], int] = {}
-    findings: list[Finding] = []
+    out: list[Finding] = []
     for rule, d in sorted(diags, key=lambda x: (x[1].span.path, x[1].span.line, x[1].span.col)):
-        if not _relevant(d, config.only):
-            continue
         k = (rule.id, d.span.path, d.function, d.key)
         occ = counts.get(k, 0)
         counts[k] = occ + 1
-        findings.append(
+        out.append(
             Finding(
                 rule=rule.id,
                 severity=rule.severity.value,
@@ -265,9 +264,74 @@ def run(config: Config) -> Report:
                 path=d.path,
                 fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
                 arch_hooks=d.arch_hooks,
-                frame=_frame(config.root, d.span.path, d.span.line),
             )
         )
+    return out
+
+
+def _suppress(
+    findings: Sequence[Finding],
+    suppressions: Sequence[Suppression],
+    ran: set[str],
+    unused_rule: Rule | None,
+) -> tuple[list[Finding], list[Finding]]:
+    """Apply the inline suppressions, and add the ``unused-suppression``
+    findings when that rule ran.
+
+    :param ran: the rules that ran to completion
+    :return: the active and the suppressed findings
+    """
+    known = {r.id for r in ALL_RULES}
+    done = silence(findings, suppressions, ran - {UNUSED})
+    active, suppressed = list(done.active), list(done.suppressed)
+    if unused_rule is None:
+        return active, suppressed
+    # Judge the suppressions of the other rules, then let suppressions naming
+    # unused-suppression silence those findings; their own use is judged last
+    # (and what that finds cannot be silenced).
+    first = judge(suppressions, done.used, ran - {UNUSED}, known)
+    second = silence(_stamp([(unused_rule, d) for d in first]), suppressions, {UNUSED})
+    last = judge(suppressions, second.used, {UNUSED}, known, syntax=False)
+    active += second.active
+    active += _stamp([(unused_rule, d) for d in last])
+    suppressed += second.suppressed
+    return active, suppressed
+
+
+def _order(f: Finding) -> tuple[str, int, int, str]:
+    return (f.file, f.line, f.column, f.rule)
+
+
+def run(config: Config) -> Report:
+    """Run a whole check over ``config.root``."""
+    t0 = time.monotonic()
+    model, fr = run_model(config)
+    problems = list(fr.problems)
+    diags: list[tuple[Rule, Diagnostic]] = []
+    ran: set[str] = set()
+    unused_rule: Rule | None = None
+    for rule in _selected(config):
+        if rule.id == UNUSED:
+            unused_rule = rule
+        opts = _options(rule, config)
+        try:
+            diags.extend((rule, d) for d in rule.check(model, opts))
+        except Exception as e:  # a rule crash must not kill the run
+            if config.strict:
+                raise
+            log.debug("rule %s crashed:\n%s", rule.id, traceback.format_exc())
+            problems.append(Problem("", f"rule {rule.id} crashed: {e!r}", "error"))
+        else:
+            ran.add(rule.id)
+    if unused_rule is not None and UNUSED not in ran:
+        unused_rule = None
+    active, suppressed = _suppress(_stamp(diags), fr.suppressions, ran, unused_rule)
+    findings = [
+        dataclasses.replace(f, frame=_frame(config.root, f.file, f.line))
+        for f in sorted(active, key=_order)
+        if _relevant(f, config.only)
+    ]
+    silenced = [f for f in sorted(suppressed, key=_order) if _relevant(f, config.only)]
     with_errors = [f for f in fr.facts if f.error_nodes]
     stats = Stats(
         files=len(fr.facts),
@@ -279,9 +343,18 @@ def run(config: Config) -> Report:
         files_with_errors=len(with_errors),
         error_nodes=sum(f.error_nodes for f in fr.facts),
         skipped_bytes=sum(f.skipped_bytes for f in fr.facts),
+        suppressed=len(silenced),
     )
     rules = tuple(RuleInfo(r.id, r.severity.value, r.summary, r.doc) for r in ALL_RULES)
-    return Report(config.root, tuple(findings), tuple(problems), stats, rules, __version__)
+    return Report(
+        config.root,
+        tuple(findings),
+        tuple(problems),
+        stats,
+        rules,
+        __version__,
+        suppressed=tuple(silenced),
+    )
 
 
 def dump_facts(path: str) -> str:
