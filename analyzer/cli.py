@@ -71,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--select", action="append", default=[], metavar="RULE")
     c.add_argument("--ignore", action="append", default=[], metavar="RULE")
     c.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    c.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report only findings not listed in this baseline file",
+    )
+    c.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="record every current finding in FILE (JSON) and exit 0",
+    )
     common(c)
 
     m = sub.add_parser(
@@ -139,12 +149,23 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from analyzer.baseline import hide, load_baseline, write_baseline
     from analyzer.engine import run
     from analyzer.report.base import REPORTERS, RenderOptions
     from analyzer.report.text import summary_line
 
     cfg = _config(args, args.paths or ["."])
+    known = load_baseline(args.baseline) if args.baseline and not args.write_baseline else None
     report = run(cfg)
+    if args.write_baseline:
+        n = write_baseline(args.write_baseline, report.findings)
+        print(
+            f"qemu-lint: wrote {n} finding{'' if n == 1 else 's'} to {args.write_baseline}",
+            file=sys.stderr,
+        )
+        return EXIT_CLEAN
+    if known is not None:
+        report = hide(report, known, "baselined")
     color = _color(args.color, sys.stdout) and args.format == "text"
     opts = RenderOptions(color=color, interactive=color and sys.stdout.isatty(), quiet=args.quiet)
     REPORTERS[args.format].render(report, sys.stdout, opts)
