@@ -81,6 +81,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="record every current finding in FILE (JSON) and exit 0",
     )
+    c.add_argument(
+        "--diff-base",
+        metavar="REV",
+        help="report only findings absent at git revision REV (both states are analysed; "
+        "default under pre-commit with a FROM ref: PRE_COMMIT_FROM_REF)",
+    )
+    c.add_argument(
+        "--no-diff-base",
+        action="store_true",
+        help="ignore PRE_COMMIT_FROM_REF: report findings whatever the base has",
+    )
     common(c)
 
     m = sub.add_parser(
@@ -148,14 +159,46 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     )
 
 
+def _diff_base(args: argparse.Namespace) -> str | None:
+    """The revision to compare with: ``--diff-base``, else pre-commit's FROM ref.
+
+    pre-commit sets ``PRE_COMMIT_FROM_REF`` only when it runs on a range of
+    commits (pre-push, or ``pre-commit run --from-ref A --to-ref B`` in CI).
+    The findings already present at that ref are not the pushed commits'
+    doing, and every QEMU tree today has one, so the range is what to report
+    on.  ``--no-diff-base`` turns this off.
+    """
+    if args.diff_base is not None:
+        if args.no_diff_base:
+            raise UsageError("--diff-base and --no-diff-base contradict each other")
+        return str(args.diff_base)
+    if args.no_diff_base or os.environ.get("PRE_COMMIT") != "1":
+        return None
+    return os.environ.get("PRE_COMMIT_FROM_REF") or None
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # Unwind like Ctrl-C, so that temporary trees are removed.
+    raise KeyboardInterrupt
+
+
 def _check(args: argparse.Namespace) -> int:
-    from analyzer.baseline import hide, load_baseline, write_baseline
+    import dataclasses
+    import signal
+
+    from analyzer.baseline import hide, keys, load_baseline, write_baseline
     from analyzer.engine import run
     from analyzer.report.base import REPORTERS, RenderOptions
     from analyzer.report.text import summary_line
+    from analyzer.revision import resolve, tree_at
 
     cfg = _config(args, args.paths or ["."])
+    rev = _diff_base(args)
+    if args.write_baseline and rev is not None:
+        raise UsageError("--write-baseline records every finding; drop --diff-base")
     known = load_baseline(args.baseline) if args.baseline and not args.write_baseline else None
+    if rev is not None:
+        resolve(cfg.root, rev)  # a bad revision fails before the analysis, not after
     report = run(cfg)
     if args.write_baseline:
         n = write_baseline(args.write_baseline, report.findings)
@@ -166,6 +209,14 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_CLEAN
     if known is not None:
         report = hide(report, known, "baselined")
+    if rev is not None:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            with tree_at(cfg.root, rev) as old_root:
+                old = run(dataclasses.replace(cfg, root=old_root))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        report = hide(report, keys(old.findings), "preexisting")
     color = _color(args.color, sys.stdout) and args.format == "text"
     opts = RenderOptions(color=color, interactive=color and sys.stdout.isatty(), quiet=args.quiet)
     REPORTERS[args.format].render(report, sys.stdout, opts)
