@@ -185,6 +185,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 def _check(args: argparse.Namespace) -> int:
     import dataclasses
     import signal
+    import threading
 
     from analyzer.baseline import hide, keys, load_baseline, write_baseline
     from analyzer.engine import run
@@ -210,12 +211,16 @@ def _check(args: argparse.Namespace) -> int:
     if known is not None:
         report = hide(report, known, "baselined")
     if rev is not None:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        # Signal handlers can only be set from the main thread (main() may be
+        # called from another one, as a library).
+        on_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
         try:
             with tree_at(cfg.root, rev) as old_root:
                 old = run(dataclasses.replace(cfg, root=old_root))
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            if on_main:
+                signal.signal(signal.SIGTERM, previous)
         report = hide(report, keys(old.findings), "preexisting")
     color = _color(args.color, sys.stdout) and args.format == "text"
     opts = RenderOptions(color=color, interactive=color and sys.stdout.isatty(), quiet=args.quiet)

@@ -13,8 +13,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +264,26 @@ def test_diff_base_and_write_baseline_do_not_mix(repo: Path, capsys: Capsys) -> 
     assert status == 2
     assert "--write-baseline records every finding; drop --diff-base" in err
     assert not (repo / "bl.json").exists()
+
+
+def test_temporary_tree_is_removed_on_sigterm(
+    repo: Path, capsys: Capsys, tmpdir_watch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_run = engine.run
+    seen: list[str] = []
+
+    def run(config: Any) -> Any:
+        if config.root.startswith(str(tmpdir_watch)):
+            seen.append(config.root)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts this
+            raise AssertionError("SIGTERM did not interrupt the run")
+        return real_run(config)
+
+    monkeypatch.setattr(engine, "run", run)
+    handler = signal.getsignal(signal.SIGTERM)
+    status, _, err = _check(capsys, "--diff-base", "HEAD~1", str(repo / "qemu"))
+    assert status == 2 and "interrupted" in err
+    assert seen and not Path(seen[0]).exists()
+    assert list(tmpdir_watch.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is handler  # restored
