@@ -194,9 +194,9 @@ def _check(args: argparse.Namespace) -> int:
     from analyzer.revision import resolve, tree_at
 
     cfg = _config(args, args.paths or ["."])
-    rev = _diff_base(args)
-    if args.write_baseline and rev is not None:
+    if args.write_baseline and args.diff_base is not None:
         raise UsageError("--write-baseline records every finding; drop --diff-base")
+    rev = None if args.write_baseline else _diff_base(args)
     known = load_baseline(args.baseline) if args.baseline and not args.write_baseline else None
     if rev is not None:
         resolve(cfg.root, rev)  # a bad revision fails before the analysis, not after

@@ -251,6 +251,10 @@ def test_pre_commit_from_ref_is_the_default_diff_base(
     assert len(doc["findings"]) == 2
     status, doc = _json(capsys, "--diff-base", "HEAD", str(repo / "qemu"))
     assert doc["findings"] == [] and doc["stats"]["preexisting"] == 2
+    # writing a baseline records everything, FROM ref or not
+    bl = repo / "bl.json"
+    assert _check(capsys, "--write-baseline", str(bl), str(repo / "qemu"))[0] == 0
+    assert json.loads(bl.read_text())["counts"] == {"hw/acpi/cpu.c": 2}
     # without PRE_COMMIT=1 the FROM ref alone means nothing
     monkeypatch.delenv("PRE_COMMIT")
     status, doc = _json(capsys, str(repo / "qemu"))
