@@ -86,6 +86,8 @@ class TreeState:
     results: dict[str, tuple[object, ...]] = field(default_factory=dict)
     #: the engine's summary of the facts behind ``results``
     summary: object | None = None
+    #: path → the inline suppressions found in it (files with none are left out)
+    suppressions: dict[str, tuple[object, ...]] = field(default_factory=dict)
 
 
 class Cache:

@@ -103,6 +103,27 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--select", action="append", default=[], metavar="RULE")
     c.add_argument("--ignore", action="append", default=[], metavar="RULE")
     c.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    c.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report only findings not listed in this baseline file",
+    )
+    c.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="record every current finding in FILE (JSON) and exit 0",
+    )
+    c.add_argument(
+        "--diff-base",
+        metavar="REV",
+        help="report only findings absent at git revision REV (both states are analysed; "
+        "default under pre-commit with a FROM ref: PRE_COMMIT_FROM_REF)",
+    )
+    c.add_argument(
+        "--no-diff-base",
+        action="store_true",
+        help="ignore PRE_COMMIT_FROM_REF: report findings whatever the base has",
+    )
     common(c)
 
     m = sub.add_parser(
@@ -219,17 +240,78 @@ def _step_summary(report: Report, prefix: str) -> None:
         )
 
 
+def _diff_base(args: argparse.Namespace) -> str | None:
+    """The revision to compare with: ``--diff-base``, else pre-commit's FROM ref.
+
+    pre-commit sets ``PRE_COMMIT_FROM_REF`` only when it runs on a range of
+    commits (pre-push, or ``pre-commit run --from-ref A --to-ref B`` in CI).
+    The findings already present at that ref are not the pushed commits'
+    doing, and every QEMU tree today has one, so the range is what to report
+    on.  ``--no-diff-base`` turns this off.
+    """
+    if args.diff_base is not None:
+        if args.no_diff_base:
+            raise UsageError("--diff-base and --no-diff-base contradict each other")
+        return str(args.diff_base)
+    if args.no_diff_base or os.environ.get("PRE_COMMIT") != "1":
+        return None
+    return os.environ.get("PRE_COMMIT_FROM_REF") or None
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # Unwind like Ctrl-C, so that temporary trees are removed.
+    raise KeyboardInterrupt
+
+
 def _check(args: argparse.Namespace) -> int:
+    import dataclasses
+    import signal
+    import threading
+
+    from analyzer.baseline import hide, keys, load_baseline, write_baseline
     from analyzer.engine import run
     from analyzer.output import check_writable, write_atomic
     from analyzer.report.base import REPORTERS, RenderOptions
     from analyzer.report.text import summary_line
+    from analyzer.revision import resolve, tree_at
 
     cfg = _config(args, args.paths or ["."])
+    if args.write_baseline and args.diff_base is not None:
+        raise UsageError("--write-baseline records every finding; drop --diff-base")
+    rev = None if args.write_baseline else _diff_base(args)
+    known = load_baseline(args.baseline) if args.baseline and not args.write_baseline else None
+    if rev is not None:
+        resolve(cfg.root, rev)  # a bad revision fails before the analysis, not after
     to_file = args.output is not None
     if to_file:
         check_writable(args.output)
     report = run(cfg)
+    if args.write_baseline:
+        n = write_baseline(args.write_baseline, report.findings)
+        print(
+            f"qemu-lint: wrote {n} finding{'' if n == 1 else 's'} to {args.write_baseline}",
+            file=sys.stderr,
+        )
+        return EXIT_CLEAN
+    if known is not None:
+        report = hide(report, known, "baselined")
+    if rev is not None:
+        # Signal handlers can only be set from the main thread (main() may be
+        # called from another one, as a library).
+        on_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
+        try:
+            with tree_at(cfg.root, rev) as old_root:
+                # One cache record for "the tree at the diff base", whatever
+                # temporary folder holds it this time.
+                old_cfg = dataclasses.replace(
+                    cfg, root=old_root, cache_key=f"{cfg.root}@diff-base"
+                )
+                old = run(old_cfg)
+        finally:
+            if on_main:
+                signal.signal(signal.SIGTERM, previous)
+        report = hide(report, keys(old.findings), "preexisting")
     fmt = args.format
     if fmt == "sarif":  # SARIF wants symlinks resolved in the root's file:// URI
         report = dataclasses.replace(report, root=os.path.realpath(report.root))

@@ -37,6 +37,8 @@ class Config:
     source: str = "defaults"
     #: folder of the facts cache, or None for no cache
     cache_dir: str | None = None
+    #: what the cache records this tree's last run under (default: the root)
+    cache_key: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -12,7 +12,7 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -27,6 +27,7 @@ from analyzer.model import Model, build_model
 from analyzer.prefilter import Query
 from analyzer.rule import Diagnostic, Rule, RuleOptions
 from analyzer.source import SourceFile, snippet
+from analyzer.suppress import UNUSED, Suppression, judge, scan_tree, silence
 from rules import ALL_RULES
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class FactsResult:
     bytes: int
     #: every discovered file, parsed or not
     paths: tuple[str, ...] = ()
+    #: the inline suppressions of every discovered file, parsed or not
+    suppressions: tuple[Suppression, ...] = ()
 
     def summary(self) -> FactsSummary:
         return FactsSummary(
@@ -127,7 +130,16 @@ def _salt(frontend: str) -> str:
 def _tree_key(config: Config) -> str:
     """The tree and every setting that can change which files are chosen."""
     neutral = dataclasses.replace(
-        config, only=(), jobs=0, select=(), ignore=(), strict=False, source="", cache_dir=None
+        config,
+        root=config.cache_key or config.root,
+        only=(),
+        jobs=0,
+        select=(),
+        ignore=(),
+        strict=False,
+        source="",
+        cache_dir=None,
+        cache_key="",
     )
     return repr(neutral)
 
@@ -250,11 +262,27 @@ class _Session:
         #: nothing changed since the run the cache recorded
         self.unchanged = self.prev is not None and not self.files.changed and not self.files.removed
         self.state = self.files.state(skipped, started_ns)
+        self.suppressions = self._suppressions(contents)
         if self.prev is not None and self.unchanged:
             self.state.answers = dict(self.prev.answers)
             self.state.chosen = dict(self.prev.chosen)
             self.state.results = dict(self.prev.results)
             self.state.summary = self.prev.summary
+
+    def _suppressions(self, contents: Mapping[str, bytes]) -> tuple[Suppression, ...]:
+        """The inline suppressions of every discovered file: scanned in the
+        files read this run, remembered from the last run for the others."""
+        prev = self.prev.suppressions if self.prev is not None else {}
+        found: dict[str, tuple[Suppression, ...]] = {}
+        for p in self.files.paths:
+            if p in contents:
+                got: tuple[object, ...] = scan_tree({p: contents[p]})
+            else:
+                got = prev.get(p, ())
+            if got:
+                found[p] = tuple(s for s in got if isinstance(s, Suppression))
+        self.state.suppressions = dict(found)
+        return tuple(s for p in sorted(found) for s in found[p])
 
     def collect(self, whole_tree: bool, hook_tables: bool) -> tuple[FactsResult, Model | None]:
         """Extract the facts of the files that can matter.
@@ -299,7 +327,12 @@ class _Session:
         problems = self.skipped + [r for r in results if isinstance(r, Problem)]
         self.state.chosen[mode] = tuple(f.path for f in facts)
         fr = FactsResult(
-            facts, tuple(problems), len(tf.paths), sum(f.size for f in tf.files), tuple(tf.paths)
+            facts,
+            tuple(problems),
+            len(tf.paths),
+            sum(f.size for f in tf.files),
+            tuple(tf.paths),
+            self.suppressions,
         )
         return fr, model
 
@@ -423,15 +456,83 @@ def _frame(
     return tuple(snippet(text, line, context)), line_hash(text, line)
 
 
-def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
+def _relevant(f: Finding, only: Sequence[str]) -> bool:
     if not only:
         return True
-    places = [d.span.path] + [s.file for s in d.path]
+    places = [f.file] + [s.file for s in f.path]
 
     def inside(p: str) -> bool:
         return any(p == o or p.startswith(o.rstrip("/") + "/") for o in only)
 
     return any(inside(p) for p in places)
+
+
+def _stamp(diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
+    """Findings from diagnostics: rule id, severity and fingerprint.
+
+    The occurrence index of each fingerprint counts over every diagnostic of
+    the tree, so that naming files on the command line does not change it.
+    """
+    counts: dict[tuple[str, str, str, str], int] = {}
+    out: list[Finding] = []
+    for rule, d in sorted(diags, key=lambda x: (x[1].span.path, x[1].span.line, x[1].span.col)):
+        k = (rule.id, d.span.path, d.function, d.key)
+        occ = counts.get(k, 0)
+        counts[k] = occ + 1
+        out.append(
+            Finding(
+                rule=rule.id,
+                severity=rule.severity.value,
+                kind=d.kind,
+                file=d.span.path,
+                line=d.span.line,
+                column=d.span.col,
+                end_line=d.span.end_line,
+                end_column=d.span.end_col,
+                function=d.function,
+                message=d.message,
+                archs=d.archs,
+                hook=d.hook,
+                path=d.path,
+                fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
+                arch_hooks=d.arch_hooks,
+                related=d.related,
+            )
+        )
+    return out
+
+
+def _suppress(
+    findings: Sequence[Finding],
+    suppressions: Sequence[Suppression],
+    ran: set[str],
+    unused_rule: Rule | None,
+) -> tuple[list[Finding], list[Finding]]:
+    """Apply the inline suppressions, and add the ``unused-suppression``
+    findings when that rule ran.
+
+    :param ran: the rules that ran to completion
+    :return: the active and the suppressed findings
+    """
+    known = {r.id for r in ALL_RULES}
+    done = silence(findings, suppressions, ran - {UNUSED})
+    active, suppressed = list(done.active), list(done.suppressed)
+    if unused_rule is None:
+        return active, suppressed
+    # Judge the suppressions of the other rules, then let suppressions naming
+    # unused-suppression silence those findings; their own use is judged last
+    # (and what that finds cannot be silenced).
+    first = judge(suppressions, done.used, ran - {UNUSED}, known)
+    second = silence(_stamp([(unused_rule, d) for d in first]), suppressions, {UNUSED})
+    last = judge(suppressions, second.used, {UNUSED}, known, syntax=False)
+    active += second.active
+    active += _stamp([(unused_rule, d) for d in last])
+    suppressed += second.suppressed
+    return active, suppressed
+
+
+def _order(f: Finding) -> tuple[str, int, int, str]:
+    return (f.file, f.line, f.column, f.rule)
 
 
 def run(config: Config) -> Report:
@@ -443,12 +544,14 @@ def run(config: Config) -> Report:
     summary = session.state.summary
     diags: list[tuple[Rule, Diagnostic]] = []
     crashes: list[Problem] = []
+    ran: set[str] = set()
     if isinstance(summary, FactsSummary) and all(r.id in cached for r in selected):
         # Nothing changed since a run that checked these rules: the same
         # facts would give the same model and the same diagnostics.
         log.debug("cache: unchanged tree, diagnostics reused")
         for rule in selected:
             diags.extend((rule, d) for d in cached[rule.id] if isinstance(d, Diagnostic))
+            ran.add(rule.id)
     else:
         fr, model = session.collect(whole_tree=False, hook_tables=False)
         model = model or _build(config, fr)
@@ -466,39 +569,17 @@ def run(config: Config) -> Report:
                 continue
             session.state.results[rule.id] = got
             diags.extend((rule, d) for d in got)
+            ran.add(rule.id)
     session.save()
     problems = list(summary.problems) + crashes
-    counts: dict[tuple[str, str, str, str], int] = {}
-    findings: list[Finding] = []
-    for rule, d in sorted(diags, key=lambda x: (x[1].span.path, x[1].span.line, x[1].span.col)):
-        if not _relevant(d, config.only):
-            continue
-        k = (rule.id, d.span.path, d.function, d.key)
-        occ = counts.get(k, 0)
-        counts[k] = occ + 1
-        frame, lhash = _frame(config.root, d.span.path, d.span.line)
-        findings.append(
-            Finding(
-                rule=rule.id,
-                severity=rule.severity.value,
-                kind=d.kind,
-                file=d.span.path,
-                line=d.span.line,
-                column=d.span.col,
-                end_line=d.span.end_line,
-                end_column=d.span.end_col,
-                function=d.function,
-                message=d.message,
-                archs=d.archs,
-                hook=d.hook,
-                path=d.path,
-                fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
-                arch_hooks=d.arch_hooks,
-                frame=frame,
-                related=d.related,
-                line_hash=lhash,
-            )
-        )
+    unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
+    active, suppressed = _suppress(_stamp(diags), session.suppressions, ran, unused_rule)
+    findings = []
+    for f in sorted(active, key=_order):
+        if _relevant(f, config.only):
+            frame, lhash = _frame(config.root, f.file, f.line)
+            findings.append(dataclasses.replace(f, frame=frame, line_hash=lhash))
+    silenced = [f for f in sorted(suppressed, key=_order) if _relevant(f, config.only)]
     stats = Stats(
         files=summary.parsed_files,
         bytes=summary.parsed_bytes,
@@ -509,11 +590,20 @@ def run(config: Config) -> Report:
         files_with_errors=summary.files_with_errors,
         error_nodes=summary.error_nodes,
         skipped_bytes=summary.skipped_bytes,
+        suppressed=len(silenced),
     )
     rules = tuple(
         RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision) for r in ALL_RULES
     )
-    return Report(config.root, tuple(findings), tuple(problems), stats, rules, __version__)
+    return Report(
+        config.root,
+        tuple(findings),
+        tuple(problems),
+        stats,
+        rules,
+        __version__,
+        suppressed=tuple(silenced),
+    )
 
 
 def dump_facts(path: str) -> str:

@@ -92,6 +92,12 @@ class Stats:
     files_with_errors: int = 0
     error_nodes: int = 0
     skipped_bytes: int = 0
+    #: findings silenced by inline suppressions (they are in Report.suppressed)
+    suppressed: int = 0
+    #: findings left out because the --baseline file lists them
+    baselined: int = 0
+    #: findings left out because they already exist at the --diff-base revision
+    preexisting: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +110,9 @@ class Stats:
             "files_with_parse_errors": self.files_with_errors,
             "error_nodes": self.error_nodes,
             "skipped_bytes": self.skipped_bytes,
+            "suppressed": self.suppressed,
+            "baselined": self.baselined,
+            "preexisting": self.preexisting,
         }
 
 

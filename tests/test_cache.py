@@ -147,6 +147,26 @@ def test_new_and_removed_files(demo: Path, tmp_path: Path) -> None:
     assert _key(_check(demo, cache)) == _key(before)
 
 
+def test_suppressions_with_a_warm_cache(demo: Path, tmp_path: Path) -> None:
+    """Suppressions are found in files a warm run does not read (their record
+    is kept with the tree's), and an edit that removes one is seen."""
+    cache = tmp_path / "cache"
+    (site,) = _check(demo, cache).findings
+    target = demo / site.file
+    original = target.read_text()
+    lines = original.splitlines(keepends=True)
+    allow = "    /* qemu-lint: allow acpi-cpu-persistence -- test: never unplugged */\n"
+    target.write_text("".join(lines[: site.line - 1]) + allow + "".join(lines[site.line - 1 :]))
+    _age(demo)
+    for _ in range(2):  # the second run reads nothing: the record must carry it
+        r = _check(demo, cache)
+        assert not r.findings and [f.file for f in r.suppressed] == [site.file]
+    target.write_text(original)
+    r = _check(demo, cache)
+    assert [(f.file, f.line) for f in r.findings] == [(site.file, site.line)]
+    assert not r.suppressed
+
+
 def test_corrupted_entries_are_rebuilt(demo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cold = _check(demo, cache)

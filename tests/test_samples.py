@@ -1,10 +1,11 @@
 """The generic rule test: every sample case, every expectation beside its site.
 
 For each case (``samples/rules/<rule>/<case>/`` overlaid on ``_base``, and each
-``samples/trees/<tree>/``) the engine runs with only that rule enabled and the
-set of ``(path, line, rule)`` it reports must equal the ``/* expect: … */``
-markers, give or take ``todo-expect`` (known misses) and ``todo-ok`` (tolerated
-false positives).
+``samples/trees/<tree>/``) the engine runs with only that rule enabled, plus
+the rules the case's inline suppressions name (judging a suppression of rule X
+needs X's findings), and the set of ``(path, line, rule)`` it reports for
+those rules must equal the ``/* expect: … */`` markers, give or take
+``todo-expect`` (known misses) and ``todo-ok`` (tolerated false positives).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 
 from analyzer.config import Config
 from analyzer.engine import run
-from rules import ALL_RULES
+from analyzer.suppress import scan
+from rules import ALL_RULES, by_id
 from tests.conftest import SAMPLES, marker_attrs, markers, materialize
 
 
@@ -36,15 +38,26 @@ def _cases() -> list[tuple[str, Path]]:
 CASES = _cases()
 
 
+def _rules_for(rule_id: str, tree: Path) -> tuple[str, ...]:
+    """``rule_id`` and the known rules named by the tree's suppressions."""
+    named: set[str] = set()
+    for p in sorted(tree.rglob("*")):
+        if p.is_file() and p.suffix in (".c", ".h", ".inc"):
+            for sup in scan(p.relative_to(tree).as_posix(), p.read_bytes()):
+                named.update(r for r in sup.rules if by_id(r) is not None)
+    return (rule_id, *sorted(named - {rule_id}))
+
+
 @pytest.mark.parametrize(("rule_id", "case"), CASES, ids=[f"{r}/{c.name}" for r, c in CASES])
 def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     tree = materialize(case, tmp_path / "tree")
     expected = markers(tree)
-    report = run(Config(root=str(tree), select=(rule_id,), jobs=1, strict=True))
+    selected = _rules_for(rule_id, tree)
+    report = run(Config(root=str(tree), select=selected, jobs=1, strict=True))
     actual = {(f.file, f.line, f.rule) for f in report.findings}
-    want = {m for m in expected["expect"] if m[2] == rule_id}
-    todo_miss = {m for m in expected["todo-expect"] if m[2] == rule_id}
-    todo_fp = {m for m in expected["todo-ok"] if m[2] == rule_id}
+    want = {m for m in expected["expect"] if m[2] in selected}
+    todo_miss = {m for m in expected["todo-expect"] if m[2] in selected}
+    todo_fp = {m for m in expected["todo-ok"] if m[2] in selected}
     missed = sorted(want - actual)
     unexpected = sorted(actual - want - todo_fp - todo_miss)
     lines = [f"missed: {m[0]}:{m[1]} [{m[2]}]" for m in missed]
@@ -59,7 +72,7 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     assert not missed and not unexpected, "\n".join(lines)
     by_site = {(f.file, f.line, f.rule): f for f in report.findings}
     for (kind, path, line, rule), attrs in marker_attrs(tree).items():
-        if kind != "expect" or rule != rule_id:
+        if kind != "expect" or rule not in selected:
             continue
         f = by_site[(path, line, rule)]
         if "archs" in attrs:
@@ -81,4 +94,6 @@ def test_every_rule_has_positive_and_negative_cases() -> None:
                 positives += 1
             else:
                 negatives += 1
-        assert positives and negatives, f"{rule.id}: {positives} positive, {negatives} negative cases"
+        assert positives and negatives, (
+            f"{rule.id}: {positives} positive, {negatives} negative cases"
+        )
