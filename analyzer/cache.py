@@ -48,6 +48,10 @@ CACHEDIR_TAG = (
 )
 
 
+#: the names a cache folder holds (besides temporary files being renamed into place)
+OWN_NAMES = frozenset({"CACHEDIR.TAG", ".gitignore", "facts-v1", "trees-v1"})
+
+
 def digest(data: bytes) -> str:
     """The content key of a file's bytes."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -117,17 +121,20 @@ class Cache:
         The cache folder gets a ``.gitignore`` and a ``CACHEDIR.TAG``; writing
         those into, say, the root of a source tree would modify the user's tree.
 
-        :raise InputError: when the folder exists, is not empty and has no
-            ``CACHEDIR.TAG``, or is not a folder
+        :raise InputError: when the folder has no ``CACHEDIR.TAG`` and holds
+            something a cache does not hold, or is not a folder
         """
         d = self.directory
         if os.path.exists(d) and not os.path.isdir(d):
             raise InputError("cache folder is not a folder", d)
-        if (
-            os.path.isdir(d)
-            and os.listdir(d)
-            and not os.path.isfile(os.path.join(d, "CACHEDIR.TAG"))
-        ):
+        if os.path.isdir(d) and not os.path.isfile(os.path.join(d, "CACHEDIR.TAG")):
+            # Another run may be creating the cache right now: what it writes
+            # before the tag is ours too.
+            names = os.listdir(d)
+            foreign = [n for n in names if n not in OWN_NAMES and not n.startswith(".tmp-")]
+        else:
+            foreign = []
+        if foreign:
             raise InputError(
                 "not a cache folder (it is not empty and has no CACHEDIR.TAG); "
                 "name an empty or new folder",

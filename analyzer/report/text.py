@@ -4,7 +4,8 @@ Entry points: :func:`render` and :func:`summary_line` (the CLI decides where the
 summary goes, usually stderr, so that stdout stays parseable).
 
 Each finding is a header ``file:line:col: error: message [rule]`` followed by
-``note:`` continuation lines (the evidence path, then the architectures), as
+``note:`` continuation lines (the evidence path, the architectures, then the
+related places: the hook's declaration, where each architecture comes in), as
 clang-tidy prints them.  Plain lines are written whole and never wrapped, so
 vim, Emacs and the gcc problem matchers can parse them.  With
 ``opts.interactive`` a code frame follows each header and a summary table ends
@@ -74,6 +75,12 @@ def _notes(f: Finding) -> list[Text]:
     ]
     if f.archs:
         notes.append(_line(f.file, f.line, f.column, "note", _arch_note(f)))
+    # related places (the hook's declaration, where an architecture comes in):
+    # the same continuation lines, after the path
+    notes += [
+        _line(r.file, r.line, 1, "note", f"{r.note} (in {r.function})" if r.function else r.note)
+        for r in f.related
+    ]
     return notes
 
 
