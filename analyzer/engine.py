@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from analyzer import __version__
-from analyzer.config import Config
+from analyzer.config import Config, check_against_tree
 from analyzer.discovery import discover, load
 from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
@@ -143,6 +143,11 @@ def _closure(
     # the headers declaring the hook tables and the CPU types
     for t in SEED_TYPES + tuple(h.split("::")[0] for h in config.hooks if "::" in h):
         chosen |= tokens.files_defining(t)
+    # the CPU class_init of each required architecture (persistence-hook-required)
+    for arch in config.required_archs:
+        own = f"target/{arch}/"
+        for t in ("CPUClass", "CPU_CLASS"):
+            chosen |= {i for i in tokens.files_with_word(t) if files[i].path.startswith(own)}
     done: set[int] = set()
     model: Model | None = None
     rounds = 0
@@ -161,6 +166,7 @@ def _closure(
             hooks=config.hooks,
             presence_bit=config.presence_bit,
             all_paths=[f.path for f in files],
+            presence_fields=config.presence_fields,
         )
         w = wanted(model, SEED_WORDS, hook_tables)
         nxt: set[int] = set()
@@ -190,6 +196,7 @@ def run_model(
             hooks=config.hooks,
             presence_bit=config.presence_bit,
             all_paths=fr.paths,
+            presence_fields=config.presence_fields,
         )
     return model, fr
 
@@ -197,7 +204,10 @@ def run_model(
 def _options(rule: Rule, config: Config) -> RuleOptions:
     """The rule's options from the configuration (only the keys it declares)."""
     known = {f.name for f in dataclasses.fields(rule.options)}
-    settings: dict[str, object] = {"hooks": config.hooks}
+    settings: dict[str, object] = {
+        "hooks": config.hooks,
+        "required_archs": config.required_archs,
+    }
     return rule.options(**{k: v for k, v in settings.items() if k in known})
 
 
@@ -229,7 +239,17 @@ def run(config: Config) -> Report:
     """Run a whole check over ``config.root``."""
     t0 = time.monotonic()
     model, fr = run_model(config)
+    check_against_tree(config, model.archs)
     problems = list(fr.problems)
+    if model.acpi.unknown_presence_fields:
+        problems.append(
+            Problem(
+                config.origin_of("presence-fields"),
+                "'presence-fields': AcpiCpuStatus declares no field "
+                + ", ".join(repr(f) for f in model.acpi.unknown_presence_fields)
+                + " in this tree",
+            )
+        )
     diags: list[tuple[Rule, Diagnostic]] = []
     for rule in _selected(config):
         opts = _options(rule, config)
@@ -251,7 +271,7 @@ def run(config: Config) -> Report:
         findings.append(
             Finding(
                 rule=rule.id,
-                severity=rule.severity.value,
+                severity=config.severity_of(rule.id, rule.severity.value),
                 kind=d.kind,
                 file=d.span.path,
                 line=d.span.line,

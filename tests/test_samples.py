@@ -4,16 +4,18 @@ For each case (``samples/rules/<rule>/<case>/`` overlaid on ``_base``, and each
 ``samples/trees/<tree>/``) the engine runs with only that rule enabled and the
 set of ``(path, line, rule)`` it reports must equal the ``/* expect: … */``
 markers, give or take ``todo-expect`` (known misses) and ``todo-ok`` (tolerated
-false positives).
+false positives).  A case that needs settings carries its own
+``.qemu-lint.toml`` (read as qemu-lint reads it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from analyzer.config import Config
+from analyzer.config import CONFIG_NAME, Config, build_config, resolve_settings
 from analyzer.engine import run
 from rules import ALL_RULES
 from tests.conftest import SAMPLES, marker_attrs, markers, materialize
@@ -36,11 +38,20 @@ def _cases() -> list[tuple[str, Path]]:
 CASES = _cases()
 
 
+def case_config(tree: Path, rule_id: str) -> Config:
+    """The engine's configuration for a case: its own ``.qemu-lint.toml`` if it
+    has one (``required-archs``, ``presence-fields``…), and only ``rule_id``."""
+    cfg = tree / CONFIG_NAME
+    settings = resolve_settings(str(cfg) if cfg.is_file() else None)
+    config = build_config(str(tree), settings, jobs=1, strict=True)
+    return dataclasses.replace(config, select=(rule_id,), ignore=())
+
+
 @pytest.mark.parametrize(("rule_id", "case"), CASES, ids=[f"{r}/{c.name}" for r, c in CASES])
 def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     tree = materialize(case, tmp_path / "tree")
     expected = markers(tree)
-    report = run(Config(root=str(tree), select=(rule_id,), jobs=1, strict=True))
+    report = run(case_config(tree, rule_id))
     actual = {(f.file, f.line, f.rule) for f in report.findings}
     want = {m for m in expected["expect"] if m[2] == rule_id}
     todo_miss = {m for m in expected["todo-expect"] if m[2] == rule_id}
@@ -81,4 +92,6 @@ def test_every_rule_has_positive_and_negative_cases() -> None:
                 positives += 1
             else:
                 negatives += 1
-        assert positives and negatives, f"{rule.id}: {positives} positive, {negatives} negative cases"
+        assert positives and negatives, (
+            f"{rule.id}: {positives} positive, {negatives} negative cases"
+        )
