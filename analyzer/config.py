@@ -379,12 +379,23 @@ def build_config(
     )
 
 
-def check_against_tree(config: Config, archs: Sequence[str]) -> None:
+def tree_archs(root: str) -> tuple[str, ...]:
+    """The architectures of a tree: the folders of ``target/``."""
+    try:
+        names = os.listdir(os.path.join(root, "target"))
+    except OSError:
+        return ()
+    return tuple(sorted(n for n in names if os.path.isdir(os.path.join(root, "target", n))))
+
+
+def check_against_tree(config: Config, archs: Sequence[str] | None = None) -> None:
     """Settings that name things of the tree must find them there.
 
-    :param archs: the tree's architectures (``target/<arch>/``)
+    :param archs: the tree's architectures (default: :func:`tree_archs`)
     :raise ConfigError: for a required architecture the tree does not have
     """
+    if archs is None:
+        archs = tree_archs(config.root)
     for a in config.required_archs:
         if a not in archs:
             raise ConfigError(

@@ -238,8 +238,8 @@ def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
 def run(config: Config) -> Report:
     """Run a whole check over ``config.root``."""
     t0 = time.monotonic()
+    check_against_tree(config)
     model, fr = run_model(config)
-    check_against_tree(config, model.archs)
     problems = list(fr.problems)
     if model.acpi.unknown_presence_fields:
         problems.append(
