@@ -7,17 +7,22 @@ Entry point: :func:`main`.  The only module that touches ``sys.argv``,
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gc
+import io
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from analyzer import __version__
 from analyzer.config import Config, Settings, build_config, find_config, resolve_settings
 from analyzer.discovery import find_root
 from analyzer.errors import InputError, LintError, UsageError
-from analyzer.findings import Report
+
+if TYPE_CHECKING:
+    from analyzer.findings import Report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -75,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
             help="auto (default): colour when stdout is a terminal, unless NO_COLOR is set "
             "and non-empty; a non-empty FORCE_COLOR turns it on; the flag beats both",
         )
+        sp.add_argument(
+            "--cache-dir",
+            metavar="DIR",
+            help="facts cache folder (default: $QEMU_LINT_CACHE_DIR, else "
+            "$XDG_CACHE_HOME/qemu-lint, else ~/.cache/qemu-lint)",
+        )
+        sp.add_argument(
+            "--no-cache", action="store_true", help="neither read nor write the facts cache"
+        )
 
     c = sub.add_parser(
         "check",
@@ -83,12 +97,32 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("paths", nargs="*", metavar="PATH", default=[])
-    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "gitlab", "github"),
+        default="text",
+        help="text (default), json, sarif (GitHub code scanning), gitlab (Code Quality), "
+        "github (Actions annotations)",
+    )
+    c.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE (atomically) instead of stdout",
+    )
+    c.add_argument(
+        "--sarif-include-suppressed",
+        action="store_true",
+        help="sarif: also list suppressed findings, marked as suppressed",
+    )
     c.add_argument("--select", action="append", default=[], metavar="RULE")
     c.add_argument("--ignore", action="append", default=[], metavar="RULE")
     c.add_argument("-q", "--quiet", action="store_true", help="no summary")
     c.add_argument(
-        "-s", "--silent", action="store_true", help="no output at all: the exit status only"
+        "-s",
+        "--silent",
+        action="store_true",
+        help="no output at all, only the exit status (-o FILE is still written)",
     )
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     c.add_argument(
@@ -107,6 +141,27 @@ def _parser() -> argparse.ArgumentParser:
         "--show-config",
         action="store_true",
         help="print the resolved settings (value and origin of every key) and exit",
+    )
+    c.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report only findings not listed in this baseline file",
+    )
+    c.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="record every current finding in FILE (JSON) and exit 0",
+    )
+    c.add_argument(
+        "--diff-base",
+        metavar="REV",
+        help="report only findings absent at git revision REV (both states are analysed; "
+        "default under pre-commit with a FROM ref: PRE_COMMIT_FROM_REF)",
+    )
+    c.add_argument(
+        "--no-diff-base",
+        action="store_true",
+        help="ignore PRE_COMMIT_FROM_REF: report findings whatever the base has",
     )
     common(c)
 
@@ -139,6 +194,19 @@ def _color(choice: str, stream: TextIO) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     return stream.isatty()
+
+
+def _cache_dir(args: argparse.Namespace) -> str | None:
+    """The cache folder: --cache-dir, else the environment, else the XDG default."""
+    if args.no_cache:
+        return None
+    if args.cache_dir:
+        return str(args.cache_dir)
+    env = os.environ.get("QEMU_LINT_CACHE_DIR")
+    if env:
+        return env
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "qemu-lint")
 
 
 def _settings(args: argparse.Namespace, paths: Sequence[str]) -> Settings:
@@ -189,7 +257,8 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         rel = os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")
         if rel != ".":
             only.append(rel)
-    return build_config(root, settings, only=tuple(only), frontend=args.frontend, jobs=args.jobs)
+    config = build_config(root, settings, only=tuple(only), frontend=args.frontend, jobs=args.jobs)
+    return dataclasses.replace(config, cache_dir=_cache_dir(args))
 
 
 def _show_config(args: argparse.Namespace, paths: Sequence[str]) -> int:
@@ -214,11 +283,76 @@ def _exit_status(args: argparse.Namespace, report: Report) -> int:
     return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
+#: the variable naming the CI checkout that reported paths must be relative to
+CHECKOUT_VARS = {"gitlab": "CI_PROJECT_DIR", "github": "GITHUB_WORKSPACE"}
+
+
+def _path_prefix(root: str, checkout: str | None) -> str:
+    """``sub/dir/`` when ``root`` lies below ``checkout``; "" when it is the
+    checkout itself, lies outside it, or no checkout is named."""
+    if not checkout:
+        return ""
+    rel = os.path.relpath(os.path.realpath(root), os.path.realpath(checkout))
+    if rel == "." or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return ""
+    return rel.replace(os.sep, "/") + "/"
+
+
+def _step_summary(report: Report, prefix: str) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``, within its size limit."""
+    from analyzer.report.github import SUMMARY_LIMIT, render_summary
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        used = os.path.getsize(path) if os.path.exists(path) else 0
+        text = render_summary(report, SUMMARY_LIMIT - used, prefix)
+        if text:
+            with open(path, "a", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+    except OSError as e:
+        print(
+            f"qemu-lint: warning: {path}: step summary not written: {e.strerror or e}",
+            file=sys.stderr,
+        )
+
+
+def _diff_base(args: argparse.Namespace) -> str | None:
+    """The revision to compare with: ``--diff-base``, else pre-commit's FROM ref.
+
+    pre-commit sets ``PRE_COMMIT_FROM_REF`` only when it runs on a range of
+    commits (pre-push, or ``pre-commit run --from-ref A --to-ref B`` in CI).
+    The findings already present at that ref are not the pushed commits'
+    doing, and every QEMU tree today has one, so the range is what to report
+    on.  ``--no-diff-base`` turns this off.
+    """
+    if args.diff_base is not None:
+        if args.no_diff_base:
+            raise UsageError("--diff-base and --no-diff-base contradict each other")
+        return str(args.diff_base)
+    if args.no_diff_base or os.environ.get("PRE_COMMIT") != "1":
+        return None
+    return os.environ.get("PRE_COMMIT_FROM_REF") or None
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # Unwind like Ctrl-C, so that temporary trees are removed.
+    raise KeyboardInterrupt
+
+
 def _check(args: argparse.Namespace) -> int:
+    import dataclasses
+    import signal
+    import threading
+
+    from analyzer.baseline import hide, keys, load_baseline, write_baseline
     from analyzer.engine import run
+    from analyzer.output import check_writable, write_atomic
     from analyzer.report import statistics
     from analyzer.report.base import REPORTERS, RenderOptions
     from analyzer.report.text import summary_line
+    from analyzer.revision import resolve, tree_at
 
     paths = args.paths or ["."]
     if args.show_config:
@@ -226,19 +360,72 @@ def _check(args: argparse.Namespace) -> int:
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError(f"--statistics prints text or json, not {args.format}")
     cfg = _config(args, paths)
+    if args.write_baseline and args.diff_base is not None:
+        raise UsageError("--write-baseline records every finding; drop --diff-base")
+    rev = None if args.write_baseline else _diff_base(args)
+    known = load_baseline(args.baseline) if args.baseline and not args.write_baseline else None
+    if rev is not None:
+        resolve(cfg.root, rev)  # a bad revision fails before the analysis, not after
+    to_file = args.output is not None
+    if to_file:
+        check_writable(args.output)
     report = run(cfg)
-    if not args.silent:
-        color = _color(args.color, sys.stdout) and args.format == "text"
+    if args.write_baseline:
+        n = write_baseline(args.write_baseline, report.findings)
+        print(
+            f"qemu-lint: wrote {n} finding{'' if n == 1 else 's'} to {args.write_baseline}",
+            file=sys.stderr,
+        )
+        return EXIT_CLEAN
+    if known is not None:
+        report = hide(report, known, "baselined")
+    if rev is not None:
+        # Signal handlers can only be set from the main thread (main() may be
+        # called from another one, as a library).
+        on_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
+        try:
+            with tree_at(cfg.root, rev) as old_root:
+                # One cache record for "the tree at the diff base", whatever
+                # temporary folder holds it this time.
+                old_cfg = dataclasses.replace(cfg, root=old_root, cache_key=f"{cfg.root}@diff-base")
+                old = run(old_cfg)
+        finally:
+            if on_main:
+                signal.signal(signal.SIGTERM, previous)
+        report = hide(report, keys(old.findings), "preexisting")
+    fmt = args.format
+    if fmt == "sarif":  # SARIF wants symlinks resolved in the root's file:// URI
+        report = dataclasses.replace(report, root=os.path.realpath(report.root))
+    # Machine formats never carry colour or rich markup, whatever --color or FORCE_COLOR say.
+    color = fmt == "text" and _color(args.color, io.StringIO() if to_file else sys.stdout)
+    prefix = _path_prefix(report.root, os.environ.get(CHECKOUT_VARS.get(fmt, "")))
+    opts = RenderOptions(
+        color=color,
+        interactive=color and not to_file and sys.stdout.isatty(),
+        quiet=args.quiet,
+        include_suppressed=args.sarif_include_suppressed,
+        path_prefix=prefix,
+    )
+    if to_file or not args.silent:
+        out = io.StringIO() if to_file else sys.stdout
         if args.statistics:
-            statistics.render(report, sys.stdout, args.format)
+            statistics.render(report, out, fmt)
         else:
-            opts = RenderOptions(
-                color=color, interactive=color and sys.stdout.isatty(), quiet=args.quiet
-            )
-            REPORTERS[args.format].render(report, sys.stdout, opts)
-        sys.stdout.flush()
-        if not args.quiet and args.format == "text":
-            print(summary_line(report), file=sys.stderr)
+            REPORTERS[fmt].render(report, out, opts)
+        if to_file:
+            assert isinstance(out, io.StringIO)
+            write_atomic(args.output, out.getvalue())
+        else:
+            sys.stdout.flush()
+    if fmt == "gitlab" and not args.silent:  # Code Quality has no place for them: say them
+        for p in report.problems:
+            print(f"{p.file or 'qemu-lint'}: {p.level}: {p.message}", file=sys.stderr)
+    if fmt == "github":
+        _step_summary(report, prefix)
+    quiet = args.quiet or args.silent
+    if not quiet and (fmt in ("text", "github") or to_file):
+        print(summary_line(report), file=sys.stderr)
     return _exit_status(args, report)
 
 
@@ -298,6 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
+    # The analysis allocates millions of small acyclic objects (facts, model
+    # indexes) and the process ends with the run: the cyclic collector only
+    # rescans them.  Measured on QEMU 10.0.13: cold check 3.82 s -> 3.30 s,
+    # check after a one-line edit 1.32 s -> 0.74 s, peak RSS +2 %.
+    gc.disable()
     from rich.console import Console
     from rich.logging import RichHandler
 
@@ -325,6 +517,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("qemu-lint: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (`qemu-lint check | head`): not an error of
+        # ours.  Point stdout at devnull so the interpreter's final flush
+        # does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
     except Exception as e:  # internal error: one line unless --debug
         if getattr(args, "debug", False):

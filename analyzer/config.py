@@ -59,6 +59,10 @@ class Config:
     #: key → where its value came from (a file path or "command line"); keys
     #: left at their default are absent
     origins: tuple[tuple[str, str], ...] = ()
+    #: folder of the facts cache, or None for no cache
+    cache_dir: str | None = None
+    #: what the cache records this tree's last run under (default: the root)
+    cache_key: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def severity_of(self, rule_id: str, default: str) -> str:

@@ -10,7 +10,7 @@ are returned as problems naming the file, never as errors: the run goes on.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from analyzer.errors import InputError
@@ -30,6 +30,15 @@ DEFAULT_EXCLUDES = (
 MAX_BYTES = 4 * 1024 * 1024
 #: a folder holding one of these is a build folder (meson/ninja), never source
 BUILD_MARKERS = ("meson-private", "build.ninja")
+
+
+#: What says a file is unchanged since an earlier run without reading it:
+#: (size, mtime in ns, ctime in ns, inode), as git's index and mypy's cache do.
+StatKey = tuple[int, int, int, int]
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,8 @@ def discover(
     excludes: Sequence[str] = DEFAULT_EXCLUDES,
     max_bytes: int | None = None,
     contents: dict[str, bytes] | None = None,
+    known: Mapping[str, tuple[StatKey, str | None]] | None = None,
+    stats: dict[str, StatKey] | None = None,
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """List the files to analyse under ``root``.
 
@@ -89,6 +100,12 @@ def discover(
         read at call time so that callers and tests can lower it)
     :param contents: if given, filled with each listed file's bytes (they are
         read anyway to check them), so that nothing is read twice
+    :param known: what an earlier run saw: path → (its :func:`stat_key`, the
+        reason it was skipped or None).  A file whose stat key is unchanged
+        is not read again: it is listed (without an entry in ``contents``)
+        or skipped for the same reason as before
+    :param stats: if given, filled with the stat key of every file listed or
+        skipped after a successful stat
     :return: the files (sorted by path) and the files skipped with a reason
     :raise InputError: when ``root`` itself cannot be listed
     """
@@ -111,8 +128,12 @@ def discover(
         p = os.path.join(root, name)
         if name.endswith(SUFFIXES) and os.path.isfile(p):
             tops.append(name)
+
+    def add(rel: str) -> None:
+        _add(root, rel, files, skipped, max_bytes, contents, known, stats)
+
     for rel in tops:
-        _add(root, rel, files, skipped, max_bytes, contents)
+        add(rel)
     for d in SCAN_DIRS:
         top = os.path.join(root, d)
         if not os.path.isdir(top):
@@ -137,7 +158,7 @@ def discover(
                 if fn.endswith(SUFFIXES):
                     rel = f"{rel_dir}/{fn}"
                     if not _excluded(rel, excludes):
-                        _add(root, rel, files, skipped, max_bytes, contents)
+                        add(rel)
     files.sort(key=lambda f: f.path)
     return files, skipped
 
@@ -148,7 +169,9 @@ def _add(
     files: list[SourceFile],
     skipped: list[Skipped],
     max_bytes: int,
-    contents: dict[str, bytes] | None = None,
+    contents: dict[str, bytes] | None,
+    known: Mapping[str, tuple[StatKey, str | None]] | None,
+    stats: dict[str, StatKey] | None,
 ) -> None:
     p = os.path.join(root, rel)
     try:
@@ -156,6 +179,17 @@ def _add(
     except OSError as e:  # dangling link, loop (ELOOP), permission
         skipped.append(Skipped(rel, f"cannot stat: {e.strerror or e}"))
         return
+    key = stat_key(st)
+    if stats is not None:
+        stats[rel] = key
+    if known is not None:
+        seen = known.get(rel)
+        if seen is not None and seen[0] == key:
+            if seen[1] is None:
+                files.append(SourceFile(rel, p, st.st_size))
+            else:
+                skipped.append(Skipped(rel, seen[1]))
+            return
     if st.st_size == 0:
         skipped.append(Skipped(rel, "empty file"))
         return

@@ -12,18 +12,22 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from analyzer import __version__
+from analyzer.cache import Cache, TreeState, digest
 from analyzer.config import Config, check_against_tree
-from analyzer.discovery import discover, load
+from analyzer.discovery import Skipped, StatKey, discover, load
 from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
+from analyzer.linehash import line_hash
 from analyzer.model import Model, build_model
+from analyzer.prefilter import Query
 from analyzer.rule import Diagnostic, Rule, RuleOptions
 from analyzer.source import SourceFile, snippet
+from analyzer.suppress import UNUSED, Suppression, judge, scan_tree, silence
 from rules import ALL_RULES
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,32 @@ class FactsResult:
     bytes: int
     #: every discovered file, parsed or not
     paths: tuple[str, ...] = ()
+    #: the inline suppressions of every discovered file, parsed or not
+    suppressions: tuple[Suppression, ...] = ()
+
+    def summary(self) -> FactsSummary:
+        return FactsSummary(
+            tree_files=self.files,
+            parsed_files=len(self.facts),
+            parsed_bytes=sum(f.size for f in self.facts),
+            files_with_errors=sum(1 for f in self.facts if f.error_nodes),
+            error_nodes=sum(f.error_nodes for f in self.facts),
+            skipped_bytes=sum(f.skipped_bytes for f in self.facts),
+            problems=self.problems,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FactsSummary:
+    """What the report says of the facts (kept in the cache with the results)."""
+
+    tree_files: int
+    parsed_files: int
+    parsed_bytes: int
+    files_with_errors: int
+    error_nodes: int
+    skipped_bytes: int
+    problems: tuple[Problem, ...]
 
 
 def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts | Problem]:
@@ -82,61 +112,261 @@ def collect_facts(
     return _collect(config, whole_tree, hook_tables)[0]
 
 
+def _salt(frontend: str) -> str:
+    """What facts depend on besides a file's path and bytes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from analyzer.cache import code_digest
+
+    parts = [frontend, code_digest()]
+    for dist in ("tree-sitter", "tree-sitter-c"):
+        try:
+            parts.append(f"{dist}={version(dist)}")
+        except PackageNotFoundError:  # pragma: no cover - installed with us
+            parts.append(f"{dist}=?")
+    return "\0".join(parts)
+
+
+def _tree_key(config: Config) -> str:
+    """The tree and every setting that can change which files are chosen."""
+    neutral = dataclasses.replace(
+        config,
+        root=config.cache_key or config.root,
+        only=(),
+        jobs=0,
+        select=(),
+        ignore=(),
+        strict=False,
+        source="",
+        severity=(),
+        origins=(),
+        cache_dir=None,
+        cache_key="",
+    )
+    return repr(neutral)
+
+
+class _Files:
+    """The discovered files of one run: their bytes (read lazily when an
+    earlier run's record says they are unchanged), digests and facts."""
+
+    def __init__(
+        self,
+        files: Sequence[SourceFile],
+        contents: dict[str, bytes],
+        stats: dict[str, StatKey],
+        prev: TreeState | None,
+        cache: Cache | None,
+        jobs: int,
+    ) -> None:
+        self.files = files
+        self.paths = [f.path for f in files]
+        self.contents = contents
+        self.stats = stats
+        self.cache = cache
+        self.jobs = jobs
+        self.problems: list[Problem] = []
+        self.digests: dict[str, str] = {}
+        for f in files:
+            if f.path in contents:
+                self.digests[f.path] = digest(contents[f.path])
+            else:  # unchanged since prev: discovery did not read it
+                assert prev is not None
+                self.digests[f.path] = prev.files[f.path][1] or ""
+        self.changed = [
+            i
+            for i, p in enumerate(self.paths)
+            if prev is None or p not in prev.files or prev.files[p][1] != self.digests[p]
+        ]
+        self.removed = bool(prev and set(prev.files) - set(self.digests))
+
+    def read(self, i: int) -> bytes:
+        f = self.files[i]
+        data = self.contents.get(f.path)
+        if data is None:
+            got = load(f)
+            # Changed since discovery saw it unchanged: analyse what is there.
+            data = b"" if isinstance(got, str) else got
+            self.contents[f.path] = data
+        return data
+
+    def facts(self, indexes: Sequence[int]) -> list[FileFacts | Problem]:
+        """The facts of the files ``indexes``: from the cache, else extracted
+        (in parallel when there are many) and stored."""
+        out: list[FileFacts | Problem] = []
+        todo: list[int] = []
+        for i in indexes:
+            got = None
+            if self.cache is not None:
+                got = self.cache.get_facts(self.paths[i], self.digests[self.paths[i]])
+            if got is None:
+                todo.append(i)
+            else:
+                out.append(got)
+        items = [(self.files[i], self.read(i)) for i in todo]
+        jobs = self.jobs if len(items) > CHUNK else 1
+        for r in _extract_all(items, jobs):
+            out.append(r)
+            if isinstance(r, FileFacts) and self.cache is not None:
+                self.cache.put_facts(self.digests[r.path], r)
+        return out
+
+    def state(self, skipped: Sequence[Skipped], started_ns: int) -> TreeState:
+        """What to record for the next run.  A file modified less than two
+        seconds before this run started may be modified again within the same
+        timestamp tick, so its stat key is not trusted (git's "racy clean")."""
+        st = TreeState()
+        horizon = started_ns - 2_000_000_000
+
+        def trusted(p: str) -> StatKey | None:
+            key = self.stats.get(p)
+            return key if key is not None and key[1] < horizon and key[2] < horizon else None
+
+        for p in self.paths:
+            st.files[p] = (trusted(p), self.digests[p], None)
+        for sk in skipped:
+            if sk.path in self.stats:
+                st.files[sk.path] = (trusted(sk.path), None, sk.reason)
+        return st
+
+
+class _Session:
+    """One run over a tree: discovery, the cache's record of the last run,
+    and what this run will record (see :func:`_open`)."""
+
+    def __init__(self, config: Config) -> None:
+        if config.frontend != "tree-sitter":
+            from analyzer.errors import UsageError
+
+            raise UsageError(
+                f"front-end '{config.frontend}' is not available yet (use tree-sitter)"
+            )
+        self.config = config
+        started_ns = time.time_ns()
+        self.cache: Cache | None = None
+        self.prev: TreeState | None = None
+        self.key = _tree_key(config)
+        if config.cache_dir:
+            self.cache = Cache(config.cache_dir, _salt(config.frontend))
+            self.cache.validate()
+            self.prev = self.cache.get_tree(self.key)
+        contents: dict[str, bytes] = {}
+        stats: dict[str, StatKey] = {}
+        known = None
+        if self.prev is not None:
+            known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
+        files, skipped = discover(
+            config.root, config.excludes, contents=contents, known=known, stats=stats
+        )
+        self.skipped = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
+        jobs = config.jobs or min(os.cpu_count() or 1, 8)
+        self.files = _Files(files, contents, stats, self.prev, self.cache, jobs)
+        #: nothing changed since the run the cache recorded
+        self.unchanged = self.prev is not None and not self.files.changed and not self.files.removed
+        self.state = self.files.state(skipped, started_ns)
+        self.suppressions = self._suppressions(contents)
+        if self.prev is not None and self.unchanged:
+            self.state.answers = dict(self.prev.answers)
+            self.state.chosen = dict(self.prev.chosen)
+            self.state.results = dict(self.prev.results)
+            self.state.summary = self.prev.summary
+
+    def _suppressions(self, contents: Mapping[str, bytes]) -> tuple[Suppression, ...]:
+        """The inline suppressions of every discovered file: scanned in the
+        files read this run, remembered from the last run for the others."""
+        prev = self.prev.suppressions if self.prev is not None else {}
+        found: dict[str, tuple[Suppression, ...]] = {}
+        for p in self.files.paths:
+            if p in contents:
+                got: tuple[object, ...] = scan_tree({p: contents[p]})
+            else:
+                got = prev.get(p, ())
+            if got:
+                found[p] = tuple(s for s in got if isinstance(s, Suppression))
+        self.state.suppressions = dict(found)
+        return tuple(s for p in sorted(found) for s in found[p])
+
+    def collect(self, whole_tree: bool, hook_tables: bool) -> tuple[FactsResult, Model | None]:
+        """Extract the facts of the files that can matter.
+
+        With ``whole_tree`` every file is parsed.  Otherwise the files are
+        chosen by a closure (with ``hook_tables``, it also takes in every file
+        naming a CPUClass hook table, where implementations are registered):
+        start from the files mentioning the ACPI CPU hotplug state, the hooks
+        and the AML builder; build the model; ask it what it still lacks
+        (callers of the functions on the way to a site, dispatching field
+        calls, definitions of types and cast macros); parse the files that
+        mention those; repeat until nothing new is asked for.
+
+        With a cache, facts come from it when a file's bytes are unchanged,
+        files whose stat is unchanged since the last run are not read, the
+        closure's questions are answered from the last run's answers plus a
+        search of the changed files, and with nothing changed the last run's
+        choice of files stands (see :mod:`analyzer.cache`).
+
+        :return: the facts, and the closure's last model (built from exactly
+            those facts), or None when no model was built on the way
+        """
+        tf, prev = self.files, self.prev
+        mode = "tree" if whole_tree else ("hooks" if hook_tables else "check")
+        model = None
+        if whole_tree:
+            # Shipping every file's facts back from worker processes costs
+            # about as much as extracting them (measured on QEMU 10.0.13), so
+            # the whole tree is extracted in one process unless --jobs asks.
+            tf.jobs = self.config.jobs or 1
+            results = tf.facts(range(len(tf.paths)))
+        elif prev is not None and self.unchanged and mode in prev.chosen:
+            pos = {p: i for i, p in enumerate(tf.paths)}
+            results = tf.facts([pos[p] for p in prev.chosen[mode]])
+            log.debug("closure: unchanged tree, %d files reused", len(results))
+        else:
+            results, model, answers = _closure(self.config, tf, prev, hook_tables)
+            self.state.answers.update(answers)
+        facts = tuple(
+            sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
+        )
+        problems = self.skipped + [r for r in results if isinstance(r, Problem)]
+        self.state.chosen[mode] = tuple(f.path for f in facts)
+        fr = FactsResult(
+            facts,
+            tuple(problems),
+            len(tf.paths),
+            sum(f.size for f in tf.files),
+            tuple(tf.paths),
+            self.suppressions,
+        )
+        return fr, model
+
+    def save(self) -> None:
+        """Record this run for the next one."""
+        if self.cache is not None:
+            self.cache.put_tree(self.key, self.state)
+            log.debug("cache: %d facts hits, %d misses", self.cache.hits, self.cache.misses)
+
+
 def _collect(
     config: Config, whole_tree: bool, hook_tables: bool
 ) -> tuple[FactsResult, Model | None]:
-    """Discover the tree's files and extract the facts of those that can matter.
-
-    With ``whole_tree`` every file is parsed.  Otherwise the files are
-    chosen by a closure (with ``hook_tables``, it also takes in every file
-    naming a CPUClass hook table, where implementations are registered): start
-    from the files mentioning the ACPI CPU hotplug state, the hooks and the
-    AML builder; build the model; ask it what it still lacks (callers of the
-    functions on the way to a site, dispatching field calls, definitions of
-    types and cast macros); parse the files that mention those; repeat until
-    nothing new is asked for.
-
-    :return: the facts, and the closure's last model (built from exactly
-        those facts), or None for the whole tree
-    """
-    if config.frontend != "tree-sitter":
-        from analyzer.errors import UsageError
-
-        raise UsageError(f"front-end '{config.frontend}' is not available yet (use tree-sitter)")
-    contents: dict[str, bytes] = {}
-    files, skipped = discover(config.root, config.excludes, contents=contents)
-    problems = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
-    jobs = config.jobs or min(os.cpu_count() or 1, 8)
-    if whole_tree:
-        # Shipping every file's facts back from worker processes costs about
-        # as much as extracting them (measured on QEMU 10.0.13), so the whole
-        # tree is extracted in one process unless --jobs asks otherwise.
-        items = [(f, contents[f.path]) for f in files]
-        results = _extract_all(items, config.jobs or 1)
-        model = None
-    else:
-        results, model = _closure(
-            config, files, [contents[f.path] for f in files], jobs, hook_tables
-        )
-    facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
-    problems.extend(r for r in results if isinstance(r, Problem))
-    paths = tuple(f.path for f in files)
-    fr = FactsResult(facts, tuple(problems), len(files), sum(f.size for f in files), paths)
-    return fr, model
+    """Discover the tree and extract the facts that can matter (see
+    :meth:`_Session.collect`)."""
+    session = _Session(config)
+    got = session.collect(whole_tree, hook_tables)
+    session.save()
+    return got
 
 
 def _closure(
     config: Config,
-    files: Sequence[SourceFile],
-    contents: Sequence[bytes],
-    jobs: int,
+    tf: _Files,
+    prev: TreeState | None,
     hook_tables: bool,
-) -> tuple[list[FileFacts | Problem], Model | None]:
+) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
     from analyzer.model import wanted
-    from analyzer.prefilter import TokenIndex
+    from analyzer.prefilter import MemoIndex
 
     results: list[FileFacts | Problem] = []
-    tokens = TokenIndex([f.path for f in files], contents)
+    tokens = MemoIndex(tf.paths, tf.read, prev.answers if prev else {}, tf.changed)
     chosen: set[int] = set()
     for t in SEED_WORDS + tuple(h.split("::")[-1] for h in config.hooks):
         chosen |= tokens.files_with_word(t)
@@ -147,7 +377,7 @@ def _closure(
     for arch in config.required_archs:
         own = f"target/{arch}/"
         for t in ("CPUClass", "CPU_CLASS"):
-            chosen |= {i for i in tokens.files_with_word(t) if files[i].path.startswith(own)}
+            chosen |= {i for i in tokens.files_with_word(t) if tf.paths[i].startswith(own)}
     done: set[int] = set()
     model: Model | None = None
     rounds = 0
@@ -156,8 +386,7 @@ def _closure(
         if not todo:
             break
         rounds += 1
-        batch = [(files[i], contents[i]) for i in todo]
-        results.extend(_extract_all(batch, jobs if len(todo) > CHUNK else 1))
+        results.extend(tf.facts(todo))
         done.update(todo)
         facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
         model = build_model(
@@ -165,7 +394,7 @@ def _closure(
             facts,
             hooks=config.hooks,
             presence_bit=config.presence_bit,
-            all_paths=[f.path for f in files],
+            all_paths=tf.paths,
             presence_fields=config.presence_fields,
         )
         w = wanted(model, SEED_WORDS, hook_tables)
@@ -181,24 +410,34 @@ def _closure(
         chosen |= nxt
         if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
             break
-    log.debug("closure: %d rounds, %d of %d files parsed", rounds, len(done), len(files))
-    return results, model
+    log.debug(
+        "closure: %d rounds, %d of %d files parsed, %d changed, %d full searches",
+        rounds,
+        len(done),
+        len(tf.paths),
+        len(tf.changed),
+        tokens.full_searches,
+    )
+    return results, model, tokens.answers
 
 
 def run_model(
     config: Config, whole_tree: bool = False, hook_tables: bool = False
 ) -> tuple[Model, FactsResult]:
+    """Build the model of ``config.root`` (see :meth:`_Session.collect`)."""
     fr, model = _collect(config, whole_tree, hook_tables)
-    if model is None:  # the closure's last model already covers exactly fr.facts
-        model = build_model(
-            config.root,
-            fr.facts,
-            hooks=config.hooks,
-            presence_bit=config.presence_bit,
-            all_paths=fr.paths,
-            presence_fields=config.presence_fields,
-        )
-    return model, fr
+    return model or _build(config, fr), fr
+
+
+def _build(config: Config, fr: FactsResult) -> Model:
+    return build_model(
+        config.root,
+        fr.facts,
+        hooks=config.hooks,
+        presence_bit=config.presence_bit,
+        all_paths=fr.paths,
+        presence_fields=config.presence_fields,
+    )
 
 
 def _options(rule: Rule, config: Config) -> RuleOptions:
@@ -216,18 +455,23 @@ def _selected(config: Config) -> list[Rule]:
     return [r for r in rules if r.id not in config.ignore]
 
 
-def _frame(root: str, path: str, line: int, context: int = 2) -> tuple[tuple[int, str], ...]:
+def _frame(
+    root: str, path: str, line: int, context: int = 2
+) -> tuple[tuple[tuple[int, str], ...], str | None]:
+    """The code frame around ``line`` and GitHub's line hash of it ((), None if unreadable)."""
     try:
-        with open(os.path.join(root, path), encoding="utf-8", errors="replace") as fh:
-            return tuple(snippet(fh.read(), line, context))
+        with open(os.path.join(root, path), "rb") as fh:
+            # decoded as upload-sarif reads it: invalid bytes become U+FFFD, line ends kept
+            text = fh.read().decode("utf-8", errors="replace")
     except OSError:
-        return ()
+        return (), None
+    return tuple(snippet(text, line, context)), line_hash(text, line)
 
 
-def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
+def _relevant(f: Finding, only: Sequence[str]) -> bool:
     if not only:
         return True
-    places = [d.span.path] + [s.file for s in d.path]
+    places = [f.file] + [s.file for s in f.path]
 
     def inside(p: str) -> bool:
         return any(p == o or p.startswith(o.rstrip("/") + "/") for o in only)
@@ -235,40 +479,20 @@ def _relevant(d: Diagnostic, only: Sequence[str]) -> bool:
     return any(inside(p) for p in places)
 
 
-def run(config: Config) -> Report:
-    """Run a whole check over ``config.root``."""
-    t0 = time.monotonic()
-    check_against_tree(config)
-    model, fr = run_model(config)
-    problems = list(fr.problems)
-    if model.acpi.unknown_presence_fields:
-        problems.append(
-            Problem(
-                config.origin_of("presence-fields"),
-                "'presence-fields': AcpiCpuStatus declares no field "
-                + ", ".join(repr(f) for f in model.acpi.unknown_presence_fields)
-                + " in this tree",
-            )
-        )
-    diags: list[tuple[Rule, Diagnostic]] = []
-    for rule in _selected(config):
-        opts = _options(rule, config)
-        try:
-            diags.extend((rule, d) for d in rule.check(model, opts))
-        except Exception as e:  # a rule crash must not kill the run
-            if config.strict:
-                raise
-            log.debug("rule %s crashed:\n%s", rule.id, traceback.format_exc())
-            problems.append(Problem("", f"rule {rule.id} crashed: {e!r}", "error"))
+def _stamp(config: Config, diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
+    """Findings from diagnostics: rule id, severity (the configured one, else
+    the rule's) and fingerprint.
+
+    The occurrence index of each fingerprint counts over every diagnostic of
+    the tree, so that naming files on the command line does not change it.
+    """
     counts: dict[tuple[str, str, str, str], int] = {}
-    findings: list[Finding] = []
+    out: list[Finding] = []
     for rule, d in sorted(diags, key=lambda x: (x[1].span.path, x[1].span.line, x[1].span.col)):
-        if not _relevant(d, config.only):
-            continue
         k = (rule.id, d.span.path, d.function, d.key)
         occ = counts.get(k, 0)
         counts[k] = occ + 1
-        findings.append(
+        out.append(
             Finding(
                 rule=rule.id,
                 severity=config.severity_of(rule.id, rule.severity.value),
@@ -285,23 +509,126 @@ def run(config: Config) -> Report:
                 path=d.path,
                 fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
                 arch_hooks=d.arch_hooks,
-                frame=_frame(config.root, d.span.path, d.span.line),
+                related=d.related,
             )
         )
-    with_errors = [f for f in fr.facts if f.error_nodes]
-    stats = Stats(
-        files=len(fr.facts),
-        bytes=sum(f.size for f in fr.facts),
-        seconds=time.monotonic() - t0,
-        tree_files=fr.files,
-        parsed_files=len(fr.facts),
-        skipped_files=sum(1 for p in fr.problems if p.message.startswith("skipped")),
-        files_with_errors=len(with_errors),
-        error_nodes=sum(f.error_nodes for f in fr.facts),
-        skipped_bytes=sum(f.skipped_bytes for f in fr.facts),
+    return out
+
+
+def _suppress(
+    config: Config,
+    findings: Sequence[Finding],
+    suppressions: Sequence[Suppression],
+    ran: set[str],
+    unused_rule: Rule | None,
+) -> tuple[list[Finding], list[Finding]]:
+    """Apply the inline suppressions, and add the ``unused-suppression``
+    findings when that rule ran.
+
+    :param ran: the rules that ran to completion
+    :return: the active and the suppressed findings
+    """
+    known = {r.id for r in ALL_RULES}
+    done = silence(findings, suppressions, ran - {UNUSED})
+    active, suppressed = list(done.active), list(done.suppressed)
+    if unused_rule is None:
+        return active, suppressed
+    # Judge the suppressions of the other rules, then let suppressions naming
+    # unused-suppression silence those findings; their own use is judged last
+    # (and what that finds cannot be silenced).
+    first = judge(suppressions, done.used, ran - {UNUSED}, known)
+    second = silence(_stamp(config, [(unused_rule, d) for d in first]), suppressions, {UNUSED})
+    last = judge(suppressions, second.used, {UNUSED}, known, syntax=False)
+    active += second.active
+    active += _stamp(config, [(unused_rule, d) for d in last])
+    suppressed += second.suppressed
+    return active, suppressed
+
+
+def _order(f: Finding) -> tuple[str, int, int, str]:
+    return (f.file, f.line, f.column, f.rule)
+
+
+def run(config: Config) -> Report:
+    """Run a whole check over ``config.root``."""
+    t0 = time.monotonic()
+    check_against_tree(config)
+    session = _Session(config)
+    selected = _selected(config)
+    cached = session.state.results
+    summary = session.state.summary
+    diags: list[tuple[Rule, Diagnostic]] = []
+    crashes: list[Problem] = []
+    ran: set[str] = set()
+    if isinstance(summary, FactsSummary) and all(r.id in cached for r in selected):
+        # Nothing changed since a run that checked these rules: the same
+        # facts would give the same model and the same diagnostics.
+        log.debug("cache: unchanged tree, diagnostics reused")
+        for rule in selected:
+            diags.extend((rule, d) for d in cached[rule.id] if isinstance(d, Diagnostic))
+            ran.add(rule.id)
+    else:
+        fr, model = session.collect(whole_tree=False, hook_tables=False)
+        model = model or _build(config, fr)
+        summary = fr.summary()
+        if model.acpi.unknown_presence_fields:
+            warning = Problem(
+                config.origin_of("presence-fields"),
+                "'presence-fields': AcpiCpuStatus declares no field "
+                + ", ".join(repr(f) for f in model.acpi.unknown_presence_fields)
+                + " in this tree",
+            )
+            summary = dataclasses.replace(summary, problems=summary.problems + (warning,))
+        session.state.summary = summary
+        for rule in selected:
+            opts = _options(rule, config)
+            try:
+                got = tuple(rule.check(model, opts))
+            except Exception as e:  # a rule crash must not kill the run
+                if config.strict:
+                    raise
+                log.debug("rule %s crashed:\n%s", rule.id, traceback.format_exc())
+                crashes.append(Problem("", f"rule {rule.id} crashed: {e!r}", "error"))
+                continue
+            session.state.results[rule.id] = got
+            diags.extend((rule, d) for d in got)
+            ran.add(rule.id)
+    session.save()
+    problems = list(summary.problems) + crashes
+    unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
+    active, suppressed = _suppress(
+        config, _stamp(config, diags), session.suppressions, ran, unused_rule
     )
-    rules = tuple(RuleInfo(r.id, r.severity.value, r.summary, r.doc) for r in ALL_RULES)
-    return Report(config.root, tuple(findings), tuple(problems), stats, rules, __version__)
+    findings = []
+    for f in sorted(active, key=_order):
+        if _relevant(f, config.only):
+            frame, lhash = _frame(config.root, f.file, f.line)
+            findings.append(dataclasses.replace(f, frame=frame, line_hash=lhash))
+    silenced = [f for f in sorted(suppressed, key=_order) if _relevant(f, config.only)]
+    stats = Stats(
+        files=summary.parsed_files,
+        bytes=summary.parsed_bytes,
+        seconds=time.monotonic() - t0,
+        tree_files=summary.tree_files,
+        parsed_files=summary.parsed_files,
+        skipped_files=sum(1 for p in summary.problems if p.message.startswith("skipped")),
+        files_with_errors=summary.files_with_errors,
+        error_nodes=summary.error_nodes,
+        skipped_bytes=summary.skipped_bytes,
+        suppressed=len(silenced),
+    )
+    rules = tuple(
+        RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision) for r in ALL_RULES
+    )
+    return Report(
+        config.root,
+        tuple(findings),
+        tuple(problems),
+        stats,
+        rules,
+        __version__,
+        suppressed=tuple(silenced),
+    )
 
 
 def dump_facts(path: str) -> str:

@@ -16,9 +16,18 @@ Lines and columns are 1-based everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 #: Bumped whenever the shape or meaning of facts changes (cache key).
 FACTS_VERSION = 1
+
+
+def _reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
+    # Unpickle by calling the constructor with the field values.  The
+    # __setstate__ that dataclass(slots=True) generates looks the fields up
+    # again for every object, which made loading cached facts 2.5x slower
+    # (0.94 s against 0.37 s for the 124 files QEMU 10.0.13 needs).
+    return (type(self), tuple([getattr(self, n) for n in self.__slots__]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,3 +211,21 @@ class FileFacts:
     globals: tuple[GlobalVar, ...] = ()
     error_nodes: int = 0
     skipped_bytes: int = 0
+
+
+for _cls in (
+    TypeRef,
+    Expr,
+    Stmt,
+    Var,
+    Field,
+    StructDef,
+    Typedef,
+    Define,
+    MacroUse,
+    FunctionDecl,
+    FunctionDef,
+    GlobalVar,
+    FileFacts,
+):
+    _cls.__reduce__ = _reduce  # type: ignore[method-assign]  # see _reduce

@@ -38,6 +38,11 @@ class Finding:
     frame: tuple[tuple[int, str], ...] = ()
     #: the reason given by the inline suppression that silences it, if any
     suppression: str | None = None
+    #: secondary places that explain the finding (the hook, the architectures)
+    related: tuple[PathStep, ...] = ()
+    #: GitHub's ``primaryLocationLineHash`` of the site's line (see
+    #: :mod:`analyzer.linehash`), or None when the file could not be read
+    line_hash: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +64,10 @@ class Finding:
             ],
             "fingerprint": self.fingerprint,
             "arch_implements_hook": dict(sorted(self.arch_hooks.items())),
+            "related": [
+                {"file": s.file, "line": s.line, "function": s.function, "note": s.note}
+                for s in self.related
+            ],
         }
 
 
@@ -83,6 +92,12 @@ class Stats:
     files_with_errors: int = 0
     error_nodes: int = 0
     skipped_bytes: int = 0
+    #: findings silenced by inline suppressions (they are in Report.suppressed)
+    suppressed: int = 0
+    #: findings left out because the --baseline file lists them
+    baselined: int = 0
+    #: findings left out because they already exist at the --diff-base revision
+    preexisting: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +110,9 @@ class Stats:
             "files_with_parse_errors": self.files_with_errors,
             "error_nodes": self.error_nodes,
             "skipped_bytes": self.skipped_bytes,
+            "suppressed": self.suppressed,
+            "baselined": self.baselined,
+            "preexisting": self.preexisting,
         }
 
 
@@ -104,6 +122,8 @@ class RuleInfo:
     severity: str
     summary: str
     doc: str
+    tags: tuple[str, ...] = ()
+    precision: str = "high"
 
 
 @dataclass(frozen=True, slots=True)

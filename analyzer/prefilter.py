@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -128,3 +128,74 @@ class TokenIndex:
             got = frozenset(out)
             self._words[key] = got
         return got
+
+
+#: A question put to a token index: (method name, its argument).
+Query = tuple[str, str]
+
+
+class MemoIndex:
+    """A :class:`TokenIndex` that reuses the answers of an earlier run.
+
+    A question asked in an earlier run is answered from its recorded answer
+    for the files unchanged since, plus a search of the changed files only.
+    A new question is searched in every file (their bytes are read then, once).
+    The answers given in this run are in :attr:`answers`, ready to be recorded.
+
+    :param paths: root-relative paths of every file of the tree
+    :param read: the bytes of file ``i`` (called lazily)
+    :param memo: recorded answers: question → paths of the files matching
+    :param changed: indexes of the files that are new or changed since then
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        read: Callable[[int], bytes],
+        memo: Mapping[Query, frozenset[str]],
+        changed: Iterable[int],
+    ) -> None:
+        self.paths = list(paths)
+        self._pos = {p: i for i, p in enumerate(self.paths)}
+        self._read = read
+        self._memo = memo
+        self._changed = sorted(set(changed))
+        self._changed_set = frozenset(self._changed)
+        self._full: TokenIndex | None = None
+        self._delta: TokenIndex | None = None
+        self.answers: dict[Query, frozenset[str]] = {}
+        #: how many questions needed a search of every file (for --debug)
+        self.full_searches = 0
+
+    def _ask(self, kind: str, arg: str) -> frozenset[int]:
+        key = (kind, arg)
+        got = self.answers.get(key)
+        if got is not None:
+            return frozenset(self._pos[p] for p in got)
+        old = self._memo.get(key)
+        if old is None:
+            if self._full is None:
+                self._full = TokenIndex(self.paths, [self._read(i) for i in range(len(self.paths))])
+            self.full_searches += 1
+            res: frozenset[int] = getattr(self._full, kind)(arg)
+        else:
+            if self._delta is None:
+                self._delta = TokenIndex(
+                    [self.paths[i] for i in self._changed], [self._read(i) for i in self._changed]
+                )
+            kept = {self._pos[p] for p in old if p in self._pos} - self._changed_set
+            res = frozenset(kept | {self._changed[j] for j in getattr(self._delta, kind)(arg)})
+        self.answers[key] = frozenset(self.paths[i] for i in res)
+        return res
+
+    def files_with_word(self, word: str) -> frozenset[int]:
+        return self._ask("files_with_word", word)
+
+    def files_calling_field(self, field: str) -> frozenset[int]:
+        return self._ask("files_calling_field", field)
+
+    def files_defining_function(self, name: str) -> frozenset[int]:
+        return self._ask("files_defining_function", name)
+
+    def files_defining(self, name: str) -> frozenset[int]:
+        return self._ask("files_defining", name)

@@ -45,6 +45,8 @@ class Diagnostic:
     arch_hooks: Mapping[str, bool] = field(default_factory=dict)
     #: text that identifies the site independently of its line (fingerprint)
     key: str = ""
+    #: secondary places that explain the finding (SARIF ``relatedLocations``)
+    related: tuple[PathStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +62,7 @@ class Rule:
     doc: str
     options: type[RuleOptions]
     check: Callable[[Any, Any], Iterator[Diagnostic]]
+    #: keywords for SARIF ``properties.tags`` (GitHub shows and filters by them)
+    tags: tuple[str, ...] = ()
+    #: how often a finding is right: ``very-high``, ``high``, ``medium`` or ``low``
+    precision: str = "high"

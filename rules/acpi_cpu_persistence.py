@@ -96,10 +96,10 @@ or an early return on `cpu_st->always_present_cpus`, or on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from analyzer.model import DEFAULT_HOOKS, Model
+from analyzer.model import DEFAULT_HOOKS, Hook, Model
 from analyzer.model.acpi import Site
 from analyzer.model.callgraph import CallEdge, FnRef
 from analyzer.rule import Diagnostic, PathStep, Rule, RuleOptions, Severity
@@ -141,6 +141,72 @@ def _path(
         steps.append(PathStep(edge.caller[0], edge.call.line, edge.caller[1], note))
     steps.append(PathStep(site.file, site.expr.line, site.function, _site_note(model, site)))
     return tuple(steps)
+
+
+def _enclosing(model: Model, file: str, line: int) -> str:
+    """The function of ``file`` whose body holds ``line`` ("" at file scope)."""
+    for (path, name), fn in model.index.functions.items():
+        if path == file and fn.line <= line <= fn.end_line:
+            return name
+    return ""
+
+
+def _related(
+    model: Model,
+    declared: tuple[Hook, ...],
+    arch_list: tuple[str, ...],
+    chains: Mapping[str, tuple[tuple[CallEdge, FnRef], ...]],
+) -> tuple[PathStep, ...]:
+    """Secondary places that explain a finding, each a fact of the model.
+
+    The declaration (or definition) of each persistence hook the tree has;
+    then per architecture named by the finding: where its code enters the
+    path to the site, where it emits the CPU hotplug AML, and where it
+    implements a persistence hook.
+    """
+    out: list[PathStep] = []
+    for h in declared:
+        if not h.file:
+            continue
+        if h.function:
+            out.append(
+                PathStep(h.file, h.line, h.function, f"defines the persistence hook {h.spec}()")
+            )
+        else:
+            kind = "hook" if h.is_fnptr else "flag"
+            out.append(PathStep(h.file, h.line, "", f"declares the persistence {kind} {h.spec}"))
+    for arch in arch_list:
+        chain = chains.get(arch)
+        if chain:
+            edge, callee = chain[0]
+            via = f"{edge.via} (to {callee[1]}())" if edge.via else f"{callee[1]}()"
+            out.append(
+                PathStep(
+                    edge.caller[0],
+                    edge.call.line,
+                    edge.caller[1],
+                    f"{arch} enters the path to the site: calls {via}",
+                )
+            )
+        for file, line in sorted(model.acpi.emits_cpu_aml.get(arch, []))[:1]:
+            out.append(
+                PathStep(
+                    file,
+                    line,
+                    _enclosing(model, file, line),
+                    f"{arch} emits the CPU hotplug AML: calls {model.acpi.cpu_aml_builder}()",
+                )
+            )
+        for spec, file, line in sorted(model.acpi.hook_implementers.get(arch, [])):
+            out.append(
+                PathStep(
+                    file,
+                    line,
+                    _enclosing(model, file, line),
+                    f"{arch} implements the persistence hook {spec}",
+                )
+            )
+    return tuple(out)
 
 
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
@@ -209,6 +275,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             path=path,
             arch_hooks={a: model.implements_hook(a) for a in arch_list},
             key=site.key,
+            related=_related(model, declared, arch_list, verdict.chains),
         )
 
 
@@ -219,4 +286,6 @@ RULE = Rule(
     doc=__doc__ or "",
     options=Options,
     check=check,
+    tags=("correctness", "qemu", "acpi", "cpu-hotplug"),
+    precision="high",
 )

@@ -88,7 +88,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from analyzer.model import DEFAULT_HOOKS, Model
+from analyzer.model import DEFAULT_HOOKS, Hook, Model
 from analyzer.rule import Diagnostic, PathStep, Rule, RuleOptions, Severity
 from analyzer.source import Span
 
@@ -108,10 +108,31 @@ def _fallback_file(model: Model, arch: str) -> str:
     return own[0]
 
 
+def _related(
+    model: Model, declared: tuple[Hook, ...], hooks: tuple[str, ...]
+) -> tuple[PathStep, ...]:
+    """The declarations of the hooks that count, then, per architecture that
+    implements one, where it does (an example to follow)."""
+    out: list[PathStep] = []
+    for h in declared:
+        if h.file and h.function:
+            out.append(
+                PathStep(h.file, h.line, h.function, f"defines the persistence hook {h.spec}()")
+            )
+        elif h.file:
+            kind = "hook" if h.is_fnptr else "flag"
+            out.append(PathStep(h.file, h.line, "", f"declares the persistence {kind} {h.spec}"))
+    for arch, impls in sorted(model.acpi.hook_implementers.items()):
+        for spec, file, line in sorted(i for i in impls if i[0] in hooks)[:1]:
+            out.append(PathStep(file, line, "", f"{arch} implements the persistence hook {spec}"))
+    return tuple(out)
+
+
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     counted = tuple(h for h in model.hooks if h.spec in opts.hooks)
     declared = tuple(h for h in counted if h.declared)
     looked_for = ", ".join(h.spec for h in counted)
+    related = _related(model, declared, opts.hooks)
     for arch in sorted(set(opts.required_archs)):
         if arch not in model.archs:  # a configuration error, raised by the engine
             continue
@@ -154,6 +175,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             path=path,
             arch_hooks={arch: False},
             key=f"required-arch:{arch}",
+            related=related,
         )
 
 
@@ -164,4 +186,6 @@ RULE = Rule(
     doc=__doc__ or "",
     options=Options,
     check=check,
+    tags=("correctness", "qemu", "acpi", "cpu-hotplug", "configuration"),
+    precision="high",
 )

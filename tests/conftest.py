@@ -14,6 +14,14 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """CLI runs in tests (in process or in subprocesses, which inherit the
+    environment) use a cache of the test session, never the user's."""
+    os.environ["QEMU_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("qemu-lint-cache"))
+
+
 MARKER = re.compile(
     r"/\*\s*(expect|todo-expect|todo-ok):\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)"
     r"((?:\s+[a-z]+=[^\s*]*)*)\s*\*/"

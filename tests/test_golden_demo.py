@@ -1,8 +1,10 @@
 """End-to-end golden files: the whole pipeline over ``samples/trees/demo``.
 
-Pins the exact text and JSON a user sees for the README's demo (the run's
-``seconds`` and absolute ``root`` are normalised).  Regenerate with
-``QEMU_TEST_REGENERATE=1``.
+Pins the exact text, JSON, SARIF, GitLab and GitHub output a user sees for the
+README's demo.  What depends on where the checkout lies or on the clock is
+normalised: the run's ``seconds``, and the absolute ``root`` (``<root>`` in text
+and JSON; ``/ROOT`` in SARIF, whose ``%SRCROOT%`` must be an absolute
+``file://`` URI).  Regenerate with ``QEMU_TEST_REGENERATE=1``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import pytest
 from analyzer.config import Config
 from analyzer.engine import run
 from analyzer.findings import Report
+from analyzer.report import github as github_report
+from analyzer.report import gitlab as gitlab_report
 from analyzer.report import json as json_report
+from analyzer.report import sarif as sarif_report
 from analyzer.report import text as text_report
 from analyzer.report.base import RenderOptions
+from tests import sarif_schema
 from tests.conftest import SAMPLES
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -36,7 +42,9 @@ def _check(name: str, text: str) -> None:
     path = GOLDEN / name
     if os.environ.get("QEMU_TEST_REGENERATE"):
         path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs; QEMU_TEST_REGENERATE=1 to accept"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} differs; QEMU_TEST_REGENERATE=1 to accept"
+    )
 
 
 def test_demo_text(report: Report) -> None:
@@ -51,3 +59,28 @@ def test_demo_json(report: Report) -> None:
     doc = json.loads(out.getvalue())
     assert [f["function"] for f in doc["findings"]] == ["acpi_cpu_eject"]
     _check("demo.json", out.getvalue())
+
+
+def test_demo_sarif(report: Report) -> None:
+    out = io.StringIO()
+    sarif_report.render(dataclasses.replace(report, root="/ROOT"), out, RenderOptions())
+    doc = json.loads(out.getvalue())
+    assert sarif_schema.errors(doc) == []
+    [result] = doc["runs"][0]["results"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (result["ruleId"], region["startLine"]) == ("acpi-cpu-persistence", 53)
+    assert result["partialFingerprints"]["primaryLocationLineHash"].endswith(":1")
+    _check("demo.sarif", out.getvalue())
+
+
+def test_demo_gitlab(report: Report) -> None:
+    out = io.StringIO()
+    gitlab_report.render(report, out, RenderOptions())
+    _check("demo.gitlab.json", out.getvalue())
+
+
+def test_demo_github(report: Report) -> None:
+    out = io.StringIO()
+    github_report.render(report, out, RenderOptions())
+    _check("demo.github.txt", out.getvalue())
+    _check("demo.summary.md", github_report.render_summary(report))

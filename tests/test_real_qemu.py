@@ -498,6 +498,93 @@ def test_release_outside_acpi_files(variant: Callable[[str], Variant]) -> None:
 # --------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------
+# CI output formats and related locations on the real tree
+# --------------------------------------------------------------------------
+
+#: GitHub's primaryLocationLineHash of hw/acpi/cpu.c:292 in 10.0.13, as computed
+#: independently by a transliteration of github/codeql-action's src/fingerprints.ts
+#: run under Node.js on the file (same value for all 738 lines of the file).
+LINE_HASH_10013 = "fc3063e4f5a4e97c:1"
+
+
+def test_real_tree_related_locations(real_report: Callable[[str], tuple[Path, Report]]) -> None:
+    root, report = real_report("10.0.13")
+    f = _one(report)
+    assert [s.note.split(" ", 2)[:2] for s in f.related] == [
+        ["i386", "enters"],
+        ["i386", "emits"],
+        ["loongarch", "enters"],
+        ["loongarch", "emits"],
+    ]
+    # the i386 entry is where the shown path starts
+    assert (f.related[0].file, f.related[0].line) == (f.path[0].file, f.path[0].line)
+    for step in f.related:
+        arch = step.note.split(" ")[0]
+        assert step.file.startswith(f"hw/{arch}/"), step
+        code = qv.read_text(root / step.file).splitlines()[step.line - 1]
+        callee = "hotplug_handler_unplug(" if " enters " in step.note else "build_cpus_aml("
+        assert callee in code, (step, code)
+        assert step.function, step
+
+
+def test_real_tree_sarif(real_report: Callable[[str], tuple[Path, Report]]) -> None:
+    from analyzer.report.sarif import to_sarif
+    from tests import sarif_schema
+
+    root, report = real_report("10.0.13")
+    doc = to_sarif(report)
+    assert sarif_schema.errors(doc) == []
+    [run] = doc["runs"]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == Path(report.root).as_uri() + "/"
+    [result] = run["results"]
+    loc = result["locations"][0]["physicalLocation"]
+    assert (loc["artifactLocation"]["uri"], loc["region"]["startLine"]) == (qv.ACPI_CPU_C, 292)
+    assert result["partialFingerprints"]["primaryLocationLineHash"] == LINE_HASH_10013
+    f = _one(report)
+    flow = result["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert len(flow) == len(f.path) >= 2
+    assert all(step["location"]["message"]["text"] for step in flow)
+    related = result["relatedLocations"]
+    assert [r["id"] for r in related] == [1, 2, 3, 4]
+    for r in related:
+        assert f"]({r['id']})" in result["message"]["text"]
+
+
+def test_real_tree_gitlab_and_github(real_report: Callable[[str], tuple[Path, Report]]) -> None:
+    import io
+
+    from analyzer.report import github
+    from analyzer.report.base import RenderOptions
+    from analyzer.report.gitlab import to_gitlab
+
+    _, report = real_report("10.0.13")
+    [issue] = to_gitlab(report)
+    assert issue["location"] == {"path": qv.ACPI_CPU_C, "lines": {"begin": 292, "end": 292}}
+    assert issue["severity"] == "major" and issue["description"].endswith(f" [{RULE}]")
+    out = io.StringIO()
+    github.render(report, out, RenderOptions())
+    first = out.getvalue().splitlines()[0]
+    assert first.startswith(
+        "::error file=hw/acpi/cpu.c,line=292,col=5,endLine=292,endColumn=21,"
+        f"title=qemu-lint ({RULE})::"
+    )
+
+
+def test_related_names_the_hook_and_its_implementer(variant: Callable[[str], Variant]) -> None:
+    v = variant("d1-wrong-polarity-loongarch-implements")
+    f = _assert_release_finding(v)
+    places = {(s.file, s.line): s.note for s in f.related}
+    decl = qv.line_of(v.root / "include/hw/core/cpu.h", "(*cpu_persistent_status)")
+    assert places[("include/hw/core/cpu.h", decl)] == f"declares the persistence hook {HOOK_D1}"
+    impl = qv.line_of(v.root / "target/loongarch/cpu.c", "cc->cpu_persistent_status =")
+    assert places[("target/loongarch/cpu.c", impl)] == (
+        f"loongarch implements the persistence hook {HOOK_D1}"
+    )
+    # i386 does not implement it, and arm (which does) does not reach the site
+    assert not any(n.startswith(("i386 implements", "arm ")) for n in places.values())
+
+
 def test_zz_real_tree_unchanged(tree_10013: Path, real_tree_guard: dict[str, str]) -> None:
     assert {qv.ACPI_CPU_C, qv.CPU_H} <= set(real_tree_guard)
     now = {rel: qv.sha256(tree_10013 / rel) for rel in real_tree_guard}

@@ -45,6 +45,21 @@ RELEASE = Finding(
     ),
     fingerprint="0123456789abcdef0123456789abcdef",
     arch_hooks={"i386": False, "loongarch": False},
+    related=(
+        PathStep(
+            "hw/i386/x86-common.c",
+            233,
+            "x86_cpu_unplug_cb",
+            "i386 enters the path to the site: calls hotplug_handler_unplug()",
+        ),
+        PathStep(
+            "hw/loongarch/virt-acpi-build.c",
+            377,
+            "build_la_ged_aml",
+            "loongarch emits the CPU hotplug AML: calls build_cpus_aml()",
+        ),
+    ),
+    line_hash="fc3063e4f5a4e97c:1",
     frame=(
         (290, "    AcpiCpuStatus *cdev = get_cpu_status(cpu_st, dev);"),
         (291, ""),

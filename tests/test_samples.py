@@ -1,11 +1,13 @@
 """The generic rule test: every sample case, every expectation beside its site.
 
 For each case (``samples/rules/<rule>/<case>/`` overlaid on ``_base``, and each
-``samples/trees/<tree>/``) the engine runs with only that rule enabled and the
-set of ``(path, line, rule)`` it reports must equal the ``/* expect: … */``
-markers, give or take ``todo-expect`` (known misses) and ``todo-ok`` (tolerated
-false positives).  A case that needs settings carries its own
-``.qemu-lint.toml`` (read as qemu-lint reads it).
+``samples/trees/<tree>/``) the engine runs with only that rule enabled, plus
+the rules the case's inline suppressions name (judging a suppression of rule X
+needs X's findings), and the set of ``(path, line, rule)`` it reports for
+those rules must equal the ``/* expect: … */`` markers, give or take
+``todo-expect`` (known misses) and ``todo-ok`` (tolerated false positives).
+A case that needs settings carries its own ``.qemu-lint.toml`` (read as
+qemu-lint reads it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pytest
 
 from analyzer.config import CONFIG_NAME, Config, build_config, resolve_settings
 from analyzer.engine import run
-from rules import ALL_RULES
+from analyzer.suppress import scan
+from rules import ALL_RULES, by_id
 from tests.conftest import SAMPLES, marker_attrs, markers, materialize
 
 
@@ -40,22 +43,35 @@ CASES = _cases()
 
 def case_config(tree: Path, rule_id: str) -> Config:
     """The engine's configuration for a case: its own ``.qemu-lint.toml`` if it
-    has one (``required-archs``, ``presence-fields``…), and only ``rule_id``."""
+    has one (``required-archs``, ``presence-fields``…), and only ``rule_id``
+    plus the rules its suppressions name (see :func:`_rules_for`)."""
     cfg = tree / CONFIG_NAME
     settings = resolve_settings(str(cfg) if cfg.is_file() else None)
     config = build_config(str(tree), settings, jobs=1, strict=True)
-    return dataclasses.replace(config, select=(rule_id,), ignore=())
+    return dataclasses.replace(config, select=_rules_for(rule_id, tree), ignore=())
+
+
+def _rules_for(rule_id: str, tree: Path) -> tuple[str, ...]:
+    """``rule_id`` and the known rules named by the tree's suppressions."""
+    named: set[str] = set()
+    for p in sorted(tree.rglob("*")):
+        if p.is_file() and p.suffix in (".c", ".h", ".inc"):
+            for sup in scan(p.relative_to(tree).as_posix(), p.read_bytes()):
+                named.update(r for r in sup.rules if by_id(r) is not None)
+    return (rule_id, *sorted(named - {rule_id}))
 
 
 @pytest.mark.parametrize(("rule_id", "case"), CASES, ids=[f"{r}/{c.name}" for r, c in CASES])
 def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     tree = materialize(case, tmp_path / "tree")
     expected = markers(tree)
-    report = run(case_config(tree, rule_id))
+    config = case_config(tree, rule_id)
+    selected = config.select
+    report = run(config)
     actual = {(f.file, f.line, f.rule) for f in report.findings}
-    want = {m for m in expected["expect"] if m[2] == rule_id}
-    todo_miss = {m for m in expected["todo-expect"] if m[2] == rule_id}
-    todo_fp = {m for m in expected["todo-ok"] if m[2] == rule_id}
+    want = {m for m in expected["expect"] if m[2] in selected}
+    todo_miss = {m for m in expected["todo-expect"] if m[2] in selected}
+    todo_fp = {m for m in expected["todo-ok"] if m[2] in selected}
     missed = sorted(want - actual)
     unexpected = sorted(actual - want - todo_fp - todo_miss)
     lines = [f"missed: {m[0]}:{m[1]} [{m[2]}]" for m in missed]
@@ -70,7 +86,7 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     assert not missed and not unexpected, "\n".join(lines)
     by_site = {(f.file, f.line, f.rule): f for f in report.findings}
     for (kind, path, line, rule), attrs in marker_attrs(tree).items():
-        if kind != "expect" or rule != rule_id:
+        if kind != "expect" or rule not in selected:
             continue
         f = by_site[(path, line, rule)]
         if "archs" in attrs:

@@ -73,6 +73,8 @@ class AcpiFacts:
     #: configured presence fields that AcpiCpuStatus does not declare
     unknown_presence_fields: tuple[str, ...] = ()
     sites: list[Site] = field(default_factory=list)
+    #: the function that emits the CPU hotplug AML (``build_cpus_aml``)
+    cpu_aml_builder: str = ""
     #: arch → [(file, line)] of calls to the CPU AML builder
     emits_cpu_aml: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     #: arch → [(hook spec, file, line)] where the arch implements a hook
@@ -211,7 +213,11 @@ def build_acpi(
     :param extra_presence_fields: ``AcpiCpuStatus`` fields that count as
         feeding ``_STA.Present`` besides those read off the read handler
     """
-    acpi = AcpiFacts(status_declared=STATUS_STRUCT in env.structs, presence_bit=presence_bit)
+    acpi = AcpiFacts(
+        status_declared=STATUS_STRUCT in env.structs,
+        presence_bit=presence_bit,
+        cpu_aml_builder=cpu_aml_builder,
+    )
     rh = _read_handler(idx, env)
     acpi.read_handler = rh
     derived: set[str] = set()

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from analyzer.findings import Report
+from analyzer.report import github as github_report
+from analyzer.report import gitlab as gitlab_report
 from analyzer.report import json as json_report
+from analyzer.report import sarif as sarif_report
 from analyzer.report import text as text_report
 
 
@@ -28,6 +31,11 @@ class RenderOptions:
     width: int = 100
     #: leave out summaries
     quiet: bool = False
+    #: SARIF: also list the suppressed findings, marked as suppressed
+    include_suppressed: bool = False
+    #: gitlab, github: prefix of every reported path (``sub/dir/``), so that paths
+    #: read relative to the CI checkout when the QEMU root lies below it
+    path_prefix: str = ""
 
 
 class Reporter(Protocol):
@@ -40,4 +48,7 @@ class Reporter(Protocol):
 REPORTERS: Mapping[str, Reporter] = {
     "text": text_report,
     "json": json_report,
+    "sarif": sarif_report,
+    "gitlab": gitlab_report,
+    "github": github_report,
 }

@@ -28,6 +28,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "problems": [
             {"file": p.file, "message": p.message, "level": p.level} for p in report.problems
         ],
+        # Findings silenced by inline suppressions, each with the suppression's reason.
+        "suppressed": [{**f.to_json(), "suppression": f.suppression} for f in report.suppressed],
     }
 
 

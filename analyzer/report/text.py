@@ -111,10 +111,21 @@ def _summary_table(report: Report, opts: RenderOptions) -> Table:
 
 
 def summary_line(report: Report) -> str:
-    """``Found N findings in M files.``, counting files that have findings."""
+    """``Found N findings in M files.``, counting files that have findings, with
+    the findings left out in parentheses (suppressed inline, in the baseline,
+    already present at the diff base) when there are any."""
     n = len(report.findings)
     m = len({f.file for f in report.findings})
-    return f"Found {n} finding{'' if n == 1 else 's'} in {m} file{'' if m == 1 else 's'}."
+    line = f"Found {n} finding{'' if n == 1 else 's'} in {m} file{'' if m == 1 else 's'}"
+    s = report.stats
+    hidden = [
+        f"{s.suppressed} suppressed" if s.suppressed else "",
+        f"{s.baselined} in the baseline" if s.baselined else "",
+        f"{s.preexisting} already present at the diff base" if s.preexisting else "",
+    ]
+    if any(hidden):
+        line += f" ({', '.join(h for h in hidden if h)})"
+    return line + "."
 
 
 def render(report: Report, out: TextIO, opts: RenderOptions) -> None:

@@ -1,0 +1,304 @@
+"""The facts cache: same results cold, warm and after edits; corrupted entries
+rebuilt; concurrent runs; the cache folder's tags; --no-cache writes nothing.
+
+Every test compares a cached run with an uncached run of the same tree, so a
+cache that returned stale facts or stale results would fail them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from analyzer.config import Config
+from analyzer.engine import run
+from analyzer.findings import Report
+from tests import qemu_variants as qv
+from tests.conftest import REPO, SAMPLES, materialize, qemu_tree
+
+DEMO = SAMPLES / "trees" / "demo"
+LONG_AGO = time.time() - 3600
+
+
+def _age(root: Path) -> None:
+    """Date every file an hour back, as in a checkout that was not just written:
+    only then does a run trust a file's stat instead of reading it again."""
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            os.utime(os.path.join(dirpath, n), (LONG_AGO, LONG_AGO))
+
+
+def _key(r: Report) -> list[tuple[object, ...]]:
+    return [
+        (f.file, f.line, f.column, f.rule, f.kind, f.message, f.archs, f.fingerprint, f.path)
+        for f in r.findings
+    ]
+
+
+def _stats(r: Report) -> dict[str, object]:
+    d = dataclasses.asdict(r.stats)
+    d.pop("seconds")
+    return d
+
+
+def _check(root: Path, cache: Path | None) -> Report:
+    return run(Config(root=str(root), jobs=1, cache_dir=str(cache) if cache else None))
+
+
+@pytest.fixture()
+def demo(tmp_path: Path) -> Path:
+    root = materialize(DEMO, tmp_path / "tree")
+    _age(root)
+    return root
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.rglob("*.pickle"))
+
+
+def test_warm_run_reuses_everything(
+    demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "cache"
+    cold = _check(demo, None)
+    assert cold.findings, "the demo tree has a finding"
+    first = _check(demo, cache)
+    assert _key(first) == _key(cold) and _stats(first) == _stats(cold)
+    facts = [p for p in _entries(cache) if "facts-v1" in p.parts]
+    assert len(facts) == cold.stats.parsed_files
+    with caplog.at_level(logging.DEBUG, logger="analyzer"):
+        warm = _check(demo, cache)
+    assert _key(warm) == _key(cold) and _stats(warm) == _stats(cold)
+    assert "unchanged tree, diagnostics reused" in caplog.text
+
+
+def test_edit_is_seen(demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A guard added after a cached run removes the finding, as without cache;
+    taking it out again brings it back (and the facts of both versions are kept)."""
+    cache = tmp_path / "cache"
+    before = _check(demo, cache)
+    (site,) = before.findings
+    target = demo / site.file
+    original = target.read_text()
+    lines = original.splitlines(keepends=True)
+    release = lines[site.line - 1]
+    indent = release[: len(release) - len(release.lstrip())]
+    # the demo's cpu.c has design 1's wrapper, and the site's function a `dev`
+    assert "static bool should_remain_acpi_present(DeviceState *dev)" in original
+    guarded = (
+        f"{indent}if (!should_remain_acpi_present(dev)) {{\n"
+        f"{indent}    {release.strip()}\n{indent}}}\n"
+    )
+    target.write_text("".join(lines[: site.line - 1]) + guarded + "".join(lines[site.line :]))
+    with caplog.at_level(logging.DEBUG, logger="analyzer"):
+        after = _check(demo, cache)
+    assert "1 changed" in caplog.text
+    assert _key(after) == _key(_check(demo, None))
+    assert not after.findings, [f.message for f in after.findings]
+    target.write_text(original)
+    again = _check(demo, cache)
+    assert _key(again) == _key(before)
+
+
+def test_same_size_edit_within_the_same_second_is_seen(demo: Path, tmp_path: Path) -> None:
+    """An edit that keeps the size and the mtime still changes the ctime."""
+    cache = tmp_path / "cache"
+    before = _check(demo, cache)
+    (site,) = before.findings
+    target = demo / site.file
+    text = target.read_text()
+    st = target.stat()
+    # same length: comment the release out with a same-size edit
+    line = text.splitlines()[site.line - 1]
+    body = line.strip()
+    new_line = line.replace(body, "/*" + body[2:-2] + "*/")
+    assert len(new_line) == len(line)
+    target.write_text(text.replace(line, new_line, 1))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert target.stat().st_size == st.st_size and target.stat().st_mtime_ns == st.st_mtime_ns
+    after = _check(demo, cache)
+    assert _key(after) == _key(_check(demo, None))
+    assert not after.findings
+
+
+def test_new_and_removed_files(demo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    before = _check(demo, cache)
+    (site,) = before.findings
+    # a new file holding a second unguarded release; then removed again
+    extra = demo / "hw" / "acpi" / "extra_unplug.c"
+    extra.write_text(
+        '#include "hw/acpi/cpu.h"\n\n'
+        "void extra_release(AcpiCpuStatus *cdev)\n{\n    cdev->cpu = NULL;\n}\n"
+    )
+    with_extra = _check(demo, cache)
+    assert _key(with_extra) == _key(_check(demo, None))
+    assert ("hw/acpi/extra_unplug.c", 5) in {(f.file, f.line) for f in with_extra.findings}
+    extra.unlink()
+    assert _key(_check(demo, cache)) == _key(before)
+
+
+def test_suppressions_with_a_warm_cache(demo: Path, tmp_path: Path) -> None:
+    """Suppressions are found in files a warm run does not read (their record
+    is kept with the tree's), and an edit that removes one is seen."""
+    cache = tmp_path / "cache"
+    (site,) = _check(demo, cache).findings
+    target = demo / site.file
+    original = target.read_text()
+    lines = original.splitlines(keepends=True)
+    allow = "    /* qemu-lint: allow acpi-cpu-persistence -- test: never unplugged */\n"
+    target.write_text("".join(lines[: site.line - 1]) + allow + "".join(lines[site.line - 1 :]))
+    _age(demo)
+    for _ in range(2):  # the second run reads nothing: the record must carry it
+        r = _check(demo, cache)
+        assert not r.findings and [f.file for f in r.suppressed] == [site.file]
+    target.write_text(original)
+    r = _check(demo, cache)
+    assert [(f.file, f.line) for f in r.findings] == [(site.file, site.line)]
+    assert not r.suppressed
+
+
+def test_corrupted_entries_are_rebuilt(demo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cold = _check(demo, cache)
+    entries = _entries(cache)
+    assert entries
+    for i, p in enumerate(entries):
+        # truncated, garbage, and a valid pickle of the wrong type
+        p.write_bytes([b"", b"\x80\x05garbage", pickle.dumps({"not": "facts"})][i % 3])
+    again = _check(demo, cache)
+    assert _key(again) == _key(cold) and _stats(again) == _stats(cold)
+    for p in _entries(cache):
+        assert pickle.loads(p.read_bytes()).__class__.__name__ in ("FileFacts", "TreeState"), p
+
+
+def test_identical_files_keep_their_own_path(tmp_path: Path) -> None:
+    """Facts are keyed by path and bytes: two files with the same bytes at
+    different paths must each get facts naming their own path."""
+    root = materialize(DEMO, tmp_path / "tree")
+    src = root / "hw" / "acpi" / "cpu.c"
+    twin = root / "hw" / "acpi" / "cpu_twin.c"
+    twin.write_bytes(src.read_bytes())
+    cache = tmp_path / "cache"
+    cold = _check(root, None)
+    warm1 = _check(root, cache)
+    warm2 = _check(root, cache)
+    assert _key(warm1) == _key(cold) == _key(warm2)
+    assert {"hw/acpi/cpu.c", "hw/acpi/cpu_twin.c"} <= {f.file for f in cold.findings}
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    e = dict(os.environ, PYTHONPATH=str(REPO))
+    e.pop("QEMU_LINT_CACHE_DIR", None)
+    e.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, env=e
+    )
+
+
+def test_concurrent_runs(demo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "analyzer", "check", str(demo), "--format", "json"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    procs = [
+        subprocess.Popen(
+            [*cmd, "--cache-dir", str(cache)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(4)
+    ]
+    outs = [p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [1] * 4, [o[1] for o in outs]
+    import json
+
+    findings = [json.loads(o[0])["findings"] for o in outs]
+    assert all(f == findings[0] for f in findings) and findings[0]
+    assert not [p for p in cache.rglob("*") if p.name.startswith(".tmp-")], "temporary files left"
+    assert _key(_check(demo, cache)) == _key(_check(demo, None))
+
+
+def test_default_location_and_no_cache(demo: Path, tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    r = _cli("check", str(demo), "--no-cache", "-q", env={"XDG_CACHE_HOME": str(xdg)})
+    assert r.returncode == 1, r.stderr
+    assert not xdg.exists(), "--no-cache wrote something"
+    r = _cli("check", str(demo), "-q", env={"XDG_CACHE_HOME": str(xdg)})
+    assert r.returncode == 1, r.stderr
+    assert (xdg / "qemu-lint" / "CACHEDIR.TAG").is_file()
+    env_dir = tmp_path / "from-env"
+    r = _cli("check", str(demo), "-q", env={"QEMU_LINT_CACHE_DIR": str(env_dir)})
+    assert r.returncode == 1 and (env_dir / "CACHEDIR.TAG").is_file()
+
+
+def test_cache_inside_the_tree(demo: Path) -> None:
+    cache = demo / ".qemu-lint-cache"
+    r = _cli("check", str(demo), "--cache-dir", str(cache), "-q")
+    assert r.returncode == 1, r.stderr
+    assert (cache / ".gitignore").read_text() == "*\n"
+    tag = (cache / "CACHEDIR.TAG").read_text()
+    assert tag.startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    # a second run over a tree holding its cache gives the same answer
+    r2 = _cli("check", str(demo), "--cache-dir", str(cache), "--format", "json")
+    r3 = _cli("check", str(demo), "--no-cache", "--format", "json")
+    import json
+
+    assert json.loads(r2.stdout)["findings"] == json.loads(r3.stdout)["findings"]
+
+
+def test_refuses_a_folder_that_is_not_a_cache(demo: Path) -> None:
+    """Pointing --cache-dir at the source root must not write .gitignore into it."""
+    before = sorted(p.name for p in demo.iterdir())
+    r = _cli("check", str(demo), "--cache-dir", str(demo))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and str(demo) in r.stderr and "CACHEDIR.TAG" in r.stderr
+    assert sorted(p.name for p in demo.iterdir()) == before
+
+
+def test_unwritable_cache_does_not_stop_the_run(demo: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = _cli("check", str(demo), "--cache-dir", str(blocker / "cache"), "--format", "json")
+    assert r.returncode == 1, r.stderr
+    assert "cannot write" in r.stderr and "going on without caching" in r.stderr
+    assert r.stdout.startswith("{")
+
+
+# ---------------------------------------------------------------------------
+# Real QEMU: a warm cache sees an edit of hw/acpi/cpu.c
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
+    def make() -> Path:
+        src = qemu_tree("10.0.13")
+        return qv.make_variant(src, tmp_path_factory.mktemp("qemu-cache"), {})
+
+    return make
+
+
+def test_real_qemu_warm_and_touch(real_copy: Callable[[], Path], tmp_path: Path) -> None:
+    root = real_copy()
+    cache = tmp_path / "cache"
+    cold = _check(root, cache)
+    assert [(f.file, f.archs) for f in cold.findings] == [("hw/acpi/cpu.c", ("i386", "loongarch"))]
+    warm = _check(root, cache)
+    assert _key(warm) == _key(cold) and _stats(warm) == _stats(cold)
+    # guard the release with design 1 (hook + wrapper): the finding must go
+    for rel, edits in qv.D1_GUARDED.items():
+        qv.replace_file(root / rel, qv.apply_edits(rel, qv.read_text(root / rel), edits))
+    touched = _check(root, cache)
+    assert not touched.findings, [f.message for f in touched.findings]
+    assert _key(touched) == _key(_check(root, None))
