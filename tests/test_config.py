@@ -310,6 +310,9 @@ def test_unknown_presence_field_is_a_warning(tmp_path: Path, capsys: Capsys) -> 
     assert status == 1
     message = "'presence-fields': AcpiCpuStatus declares no field 'is_presnt' in this tree"
     assert {"file": str(cfg), "level": "warning", "message": message} in doc["problems"]
+    # again, with the cache's record of the unchanged tree: still said
+    status, doc = _json(capsys, str(tree))
+    assert {"file": str(cfg), "level": "warning", "message": message} in doc["problems"]
 
 
 # --- bad settings: exit 2, one line naming the file, the key and what is allowed ---------

@@ -116,6 +116,16 @@ def test_silent_prints_nothing(tmp_path: Path, capsys: Capsys) -> None:
     assert _run(capsys, "--silent", str(clean)) == (0, "", "")
 
 
+def test_silent_still_writes_the_output_file(tmp_path: Path, capsys: Capsys) -> None:
+    tree = _tree(tmp_path)
+    out_file = tmp_path / "report.json"
+    status, out, err = _run(capsys, "-s", "--format", "json", "-o", str(out_file), str(tree))
+    assert (status, out, err) == (1, "", "")
+    assert [f["rule"] for f in json.loads(out_file.read_text())["findings"]] == [
+        "acpi-cpu-persistence"
+    ]
+
+
 def test_silent_still_names_a_configuration_error(tmp_path: Path, capsys: Capsys) -> None:
     tree = _tree(tmp_path)
     (tree / ".qemu-lint.toml").write_text("hookz = []\n")
@@ -149,6 +159,17 @@ def test_statistics_text(tmp_path: Path, capsys: Capsys) -> None:
     # ruff's layout: counts right-aligned, rule ids padded to one width
     assert len({len(r[1]) for r in rows}) == 1
     assert not any(GCC.match(line) for line in out.splitlines())
+
+
+def test_statistics_to_a_file_and_not_for_other_formats(tmp_path: Path, capsys: Capsys) -> None:
+    tree = _tree(tmp_path)
+    out_file = tmp_path / "stats.txt"
+    status, out, _ = _run(capsys, "--statistics", "-o", str(out_file), str(tree))
+    assert status == 1 and out == ""
+    [row] = out_file.read_text().splitlines()
+    assert row.split("\t")[:2] == ["1", "acpi-cpu-persistence"]
+    status, out, err = _run(capsys, "--statistics", "--format", "sarif", str(tree))
+    assert status == 2 and out == "" and "--statistics" in err
 
 
 def test_statistics_json_and_empty(tmp_path: Path, capsys: Capsys) -> None:
