@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from analyzer import __version__
-from analyzer.config import Config, find_config, load_config
-from analyzer.discovery import DEFAULT_EXCLUDES, find_root
-from analyzer.errors import LintError, UsageError
+from analyzer.config import Config, Settings, build_config, find_config, resolve_settings
+from analyzer.discovery import find_root
+from analyzer.errors import InputError, LintError, UsageError
 
 if TYPE_CHECKING:
     from analyzer.findings import Report
@@ -27,11 +27,15 @@ if TYPE_CHECKING:
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
 EPILOG = """exit status:
-  0  no findings
-  1  findings
-  2  usage, configuration or input error
-  3  internal error
+  0  no findings at or above --fail-on (default: note, so no findings at all),
+     or any findings with --exit-zero
+  1  findings at or above --fail-on
+  2  usage, configuration or input error (one line on stderr, even with -s)
+  3  internal error (one line on stderr; --debug shows the traceback)
 """
+
+#: severities, lowest first (``--fail-on``)
+SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
 
 log = logging.getLogger("qemu-lint")
 
@@ -50,9 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--frontend", choices=("tree-sitter", "clang"), default="tree-sitter")
         sp.add_argument(
             "--config",
-            metavar="FILE",
-            help="configuration file (default: .qemu-lint.toml found upwards)",
+            action="append",
+            default=[],
+            metavar="FILE|'KEY = VALUE'",
+            help="configuration file (default: the nearest .qemu-lint.toml or pyproject.toml "
+            "with [tool.qemu-lint], walking up from the PATHs to the repository root), or one "
+            "setting as a line of TOML that overrides the file's (repeatable)",
         )
+        sp.add_argument("--isolated", action="store_true", help="ignore every configuration file")
         sp.add_argument(
             "--jobs",
             "-j",
@@ -64,7 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--debug", action="store_true", help="re-raise internal errors with a traceback"
         )
-        sp.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        sp.add_argument(
+            "--color",
+            choices=("auto", "always", "never"),
+            default="auto",
+            help="auto (default): colour when stdout is a terminal, unless NO_COLOR is set "
+            "and non-empty; a non-empty FORCE_COLOR turns it on; the flag beats both",
+        )
         sp.add_argument(
             "--cache-dir",
             metavar="DIR",
@@ -102,7 +117,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--select", action="append", default=[], metavar="RULE")
     c.add_argument("--ignore", action="append", default=[], metavar="RULE")
-    c.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    c.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    c.add_argument(
+        "-s",
+        "--silent",
+        action="store_true",
+        help="no output at all, only the exit status (-o FILE is still written)",
+    )
+    c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    c.add_argument(
+        "--fail-on",
+        choices=tuple(SEVERITY_RANK),
+        default="note",
+        metavar="{error,warning,note}",
+        help="exit 1 only for findings of this severity or higher (default: note, i.e. any)",
+    )
+    c.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print the number of findings per rule instead of the findings",
+    )
+    c.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print the resolved settings (value and origin of every key) and exit",
+    )
     c.add_argument(
         "--baseline",
         metavar="FILE",
@@ -170,7 +209,44 @@ def _cache_dir(args: argparse.Namespace) -> str | None:
     return os.path.join(base, "qemu-lint")
 
 
+def _settings(args: argparse.Namespace, paths: Sequence[str]) -> Settings:
+    """The configuration file (``--config``, else found from ``paths``), its
+    ``--config 'key = value'`` overrides and the flags, merged."""
+    files: list[str] = []
+    overrides: list[str] = []
+    for value in args.config:
+        if "=" in value and not os.path.exists(value) and not value.endswith(".toml"):
+            overrides.append(value)
+        else:
+            files.append(value)
+    if len(files) > 1:
+        raise UsageError(f"--config names more than one file: {', '.join(files)}")
+    if files and args.isolated:
+        raise UsageError("--isolated ignores configuration files: do not name one with --config")
+    for p in paths:
+        if not os.path.exists(p):
+            raise InputError("no such file or directory", p)
+    if files:
+        cfg_file: str | None = files[0]
+    elif args.isolated:
+        cfg_file = None
+    else:
+        cfg_file = find_config(paths)
+    from rules import by_id
+
+    flags: dict[str, tuple[str, ...]] = {}
+    for key in ("select", "ignore"):
+        ids = tuple(dict.fromkeys(getattr(args, key, None) or ()))
+        for rid in ids:
+            if by_id(rid) is None:
+                raise UsageError(f"unknown rule '{rid}' (see 'qemu-lint rules')")
+        if ids:
+            flags[key] = ids
+    return resolve_settings(cfg_file, overrides, flags)
+
+
 def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
+    settings = _settings(args, paths)
     first = paths[0] if paths else "."
     root = find_root(first)
     only: list[str] = []
@@ -181,28 +257,30 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         rel = os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")
         if rel != ".":
             only.append(rel)
-    cfg_path = args.config or find_config(first)
-    settings = load_config(cfg_path) if cfg_path else {}
-    select = tuple(getattr(args, "select", None) or settings.get("select", ()))
-    ignore = tuple(getattr(args, "ignore", None) or settings.get("ignore", ()))
-    from rules import by_id
+    config = build_config(root, settings, only=tuple(only), frontend=args.frontend, jobs=args.jobs)
+    return dataclasses.replace(config, cache_dir=_cache_dir(args))
 
-    for rid in select + ignore:
-        if by_id(rid) is None:
-            raise UsageError(f"unknown rule '{rid}' (see 'qemu-lint rules')")
-    return Config(
-        root=root,
-        only=tuple(only),
-        frontend=args.frontend,
-        jobs=args.jobs,
-        select=select,
-        ignore=ignore,
-        hooks=tuple(settings.get("hooks", Config.__dataclass_fields__["hooks"].default)),
-        presence_bit=settings.get("presence-bit", 0),
-        excludes=tuple(settings.get("exclude", DEFAULT_EXCLUDES)),
-        source=cfg_path or "defaults",
-        cache_dir=_cache_dir(args),
-    )
+
+def _show_config(args: argparse.Namespace, paths: Sequence[str]) -> int:
+    from analyzer.report import settings as settings_report
+    from rules import ALL_RULES
+
+    settings = _settings(args, paths)
+    try:
+        root: str | None = find_root(paths[0])
+    except InputError:
+        root = None
+    settings_report.render(settings, sys.stdout, root, [r.id for r in ALL_RULES])
+    return EXIT_CLEAN
+
+
+def _exit_status(args: argparse.Namespace, report: Report) -> int:
+    """1 when an active finding is at or above ``--fail-on``, unless ``--exit-zero``."""
+    if args.exit_zero:
+        return EXIT_CLEAN
+    threshold = SEVERITY_RANK[args.fail_on]
+    failing = [f for f in report.findings if SEVERITY_RANK.get(f.severity, 2) >= threshold]
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
 #: the variable naming the CI checkout that reported paths must be relative to
@@ -271,11 +349,17 @@ def _check(args: argparse.Namespace) -> int:
     from analyzer.baseline import hide, keys, load_baseline, write_baseline
     from analyzer.engine import run
     from analyzer.output import check_writable, write_atomic
+    from analyzer.report import statistics
     from analyzer.report.base import REPORTERS, RenderOptions
     from analyzer.report.text import summary_line
     from analyzer.revision import resolve, tree_at
 
-    cfg = _config(args, args.paths or ["."])
+    paths = args.paths or ["."]
+    if args.show_config:
+        return _show_config(args, paths)
+    if args.statistics and args.format not in ("text", "json"):
+        raise UsageError(f"--statistics prints text or json, not {args.format}")
+    cfg = _config(args, paths)
     if args.write_baseline and args.diff_base is not None:
         raise UsageError("--write-baseline records every finding; drop --diff-base")
     rev = None if args.write_baseline else _diff_base(args)
@@ -304,9 +388,7 @@ def _check(args: argparse.Namespace) -> int:
             with tree_at(cfg.root, rev) as old_root:
                 # One cache record for "the tree at the diff base", whatever
                 # temporary folder holds it this time.
-                old_cfg = dataclasses.replace(
-                    cfg, root=old_root, cache_key=f"{cfg.root}@diff-base"
-                )
+                old_cfg = dataclasses.replace(cfg, root=old_root, cache_key=f"{cfg.root}@diff-base")
                 old = run(old_cfg)
         finally:
             if on_main:
@@ -325,21 +407,26 @@ def _check(args: argparse.Namespace) -> int:
         include_suppressed=args.sarif_include_suppressed,
         path_prefix=prefix,
     )
-    if to_file:
-        buf = io.StringIO()
-        REPORTERS[fmt].render(report, buf, opts)
-        write_atomic(args.output, buf.getvalue())
-    else:
-        REPORTERS[fmt].render(report, sys.stdout, opts)
-        sys.stdout.flush()
-    if fmt == "gitlab":  # Code Quality has no place for them: say them in the log
+    if to_file or not args.silent:
+        out = io.StringIO() if to_file else sys.stdout
+        if args.statistics:
+            statistics.render(report, out, fmt)
+        else:
+            REPORTERS[fmt].render(report, out, opts)
+        if to_file:
+            assert isinstance(out, io.StringIO)
+            write_atomic(args.output, out.getvalue())
+        else:
+            sys.stdout.flush()
+    if fmt == "gitlab" and not args.silent:  # Code Quality has no place for them: say them
         for p in report.problems:
             print(f"{p.file or 'qemu-lint'}: {p.level}: {p.message}", file=sys.stderr)
     if fmt == "github":
         _step_summary(report, prefix)
-    if not args.quiet and (fmt in ("text", "github") or to_file):
+    quiet = args.quiet or args.silent
+    if not quiet and (fmt in ("text", "github") or to_file):
         print(summary_line(report), file=sys.stderr)
-    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+    return _exit_status(args, report)
 
 
 def _model(args: argparse.Namespace) -> int:
@@ -407,7 +494,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.logging import RichHandler
 
     logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "debug", False) else logging.WARNING,
+        level=logging.DEBUG
+        if getattr(args, "debug", False)
+        else logging.CRITICAL + 1
+        if getattr(args, "silent", False)
+        else logging.WARNING,
         format="%(message)s",
         handlers=[RichHandler(console=Console(stderr=True), show_time=False, show_path=False)],
     )

@@ -2,7 +2,7 @@
 
 Entry points: :func:`find_root` (walk up to the folder holding
 ``include/hw/core/cpu.h``) and :func:`discover` (the ``.c``/``.h``/``.inc``
-files of the folders that matter, minus excludes).  Files that cannot be
+files of the folders that matter, minus excludes and build folders).  Files that cannot be
 analysed — unreadable, binary, not UTF-8, empty, too large, symlink loops —
 are returned as problems naming the file, never as errors: the run goes on.
 """
@@ -28,6 +28,8 @@ DEFAULT_EXCLUDES = (
     "build/",
 )
 MAX_BYTES = 4 * 1024 * 1024
+#: a folder holding one of these is a build folder (meson/ninja), never source
+BUILD_MARKERS = ("meson-private", "build.ninja")
 
 
 #: What says a file is unchanged since an earlier run without reading it:
@@ -65,6 +67,11 @@ def find_root(path: str) -> str:
                 f"not a QEMU source tree: no {MARKER} in it or any parent folder", path
             )
         cur = parent
+
+
+def is_build_dir(path: str) -> bool:
+    """A QEMU build folder (``meson-private/`` or ``build.ninja`` in it), wherever it lies."""
+    return any(os.path.exists(os.path.join(path, m)) for m in BUILD_MARKERS)
 
 
 def _excluded(rel: str, excludes: Sequence[str]) -> bool:
@@ -142,7 +149,10 @@ def discover(
                 continue
             seen_dirs.add(ident)
             dirnames[:] = sorted(
-                dn for dn in dirnames if not _excluded(f"{rel_dir}/{dn}", excludes)
+                dn
+                for dn in dirnames
+                if not _excluded(f"{rel_dir}/{dn}", excludes)
+                and not is_build_dir(os.path.join(dirpath, dn))
             )
             for fn in sorted(filenames):
                 if fn.endswith(SUFFIXES):

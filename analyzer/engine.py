@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from analyzer import __version__
 from analyzer.cache import Cache, TreeState, digest
-from analyzer.config import Config
+from analyzer.config import Config, check_against_tree
 from analyzer.discovery import Skipped, StatKey, discover, load
 from analyzer.facts import FileFacts
 from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
@@ -138,6 +138,8 @@ def _tree_key(config: Config) -> str:
         ignore=(),
         strict=False,
         source="",
+        severity=(),
+        origins=(),
         cache_dir=None,
         cache_key="",
     )
@@ -371,6 +373,11 @@ def _closure(
     # the headers declaring the hook tables and the CPU types
     for t in SEED_TYPES + tuple(h.split("::")[0] for h in config.hooks if "::" in h):
         chosen |= tokens.files_defining(t)
+    # the CPU class_init of each required architecture (persistence-hook-required)
+    for arch in config.required_archs:
+        own = f"target/{arch}/"
+        for t in ("CPUClass", "CPU_CLASS"):
+            chosen |= {i for i in tokens.files_with_word(t) if tf.paths[i].startswith(own)}
     done: set[int] = set()
     model: Model | None = None
     rounds = 0
@@ -388,6 +395,7 @@ def _closure(
             hooks=config.hooks,
             presence_bit=config.presence_bit,
             all_paths=tf.paths,
+            presence_fields=config.presence_fields,
         )
         w = wanted(model, SEED_WORDS, hook_tables)
         nxt: set[int] = set()
@@ -428,13 +436,17 @@ def _build(config: Config, fr: FactsResult) -> Model:
         hooks=config.hooks,
         presence_bit=config.presence_bit,
         all_paths=fr.paths,
+        presence_fields=config.presence_fields,
     )
 
 
 def _options(rule: Rule, config: Config) -> RuleOptions:
     """The rule's options from the configuration (only the keys it declares)."""
     known = {f.name for f in dataclasses.fields(rule.options)}
-    settings: dict[str, object] = {"hooks": config.hooks}
+    settings: dict[str, object] = {
+        "hooks": config.hooks,
+        "required_archs": config.required_archs,
+    }
     return rule.options(**{k: v for k, v in settings.items() if k in known})
 
 
@@ -467,8 +479,9 @@ def _relevant(f: Finding, only: Sequence[str]) -> bool:
     return any(inside(p) for p in places)
 
 
-def _stamp(diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
-    """Findings from diagnostics: rule id, severity and fingerprint.
+def _stamp(config: Config, diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
+    """Findings from diagnostics: rule id, severity (the configured one, else
+    the rule's) and fingerprint.
 
     The occurrence index of each fingerprint counts over every diagnostic of
     the tree, so that naming files on the command line does not change it.
@@ -482,7 +495,7 @@ def _stamp(diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
         out.append(
             Finding(
                 rule=rule.id,
-                severity=rule.severity.value,
+                severity=config.severity_of(rule.id, rule.severity.value),
                 kind=d.kind,
                 file=d.span.path,
                 line=d.span.line,
@@ -503,6 +516,7 @@ def _stamp(diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
 
 
 def _suppress(
+    config: Config,
     findings: Sequence[Finding],
     suppressions: Sequence[Suppression],
     ran: set[str],
@@ -523,10 +537,10 @@ def _suppress(
     # unused-suppression silence those findings; their own use is judged last
     # (and what that finds cannot be silenced).
     first = judge(suppressions, done.used, ran - {UNUSED}, known)
-    second = silence(_stamp([(unused_rule, d) for d in first]), suppressions, {UNUSED})
+    second = silence(_stamp(config, [(unused_rule, d) for d in first]), suppressions, {UNUSED})
     last = judge(suppressions, second.used, {UNUSED}, known, syntax=False)
     active += second.active
-    active += _stamp([(unused_rule, d) for d in last])
+    active += _stamp(config, [(unused_rule, d) for d in last])
     suppressed += second.suppressed
     return active, suppressed
 
@@ -538,6 +552,7 @@ def _order(f: Finding) -> tuple[str, int, int, str]:
 def run(config: Config) -> Report:
     """Run a whole check over ``config.root``."""
     t0 = time.monotonic()
+    check_against_tree(config)
     session = _Session(config)
     selected = _selected(config)
     cached = session.state.results
@@ -556,6 +571,14 @@ def run(config: Config) -> Report:
         fr, model = session.collect(whole_tree=False, hook_tables=False)
         model = model or _build(config, fr)
         summary = fr.summary()
+        if model.acpi.unknown_presence_fields:
+            warning = Problem(
+                config.origin_of("presence-fields"),
+                "'presence-fields': AcpiCpuStatus declares no field "
+                + ", ".join(repr(f) for f in model.acpi.unknown_presence_fields)
+                + " in this tree",
+            )
+            summary = dataclasses.replace(summary, problems=summary.problems + (warning,))
         session.state.summary = summary
         for rule in selected:
             opts = _options(rule, config)
@@ -573,7 +596,9 @@ def run(config: Config) -> Report:
     session.save()
     problems = list(summary.problems) + crashes
     unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
-    active, suppressed = _suppress(_stamp(diags), session.suppressions, ran, unused_rule)
+    active, suppressed = _suppress(
+        config, _stamp(config, diags), session.suppressions, ran, unused_rule
+    )
     findings = []
     for f in sorted(active, key=_order):
         if _relevant(f, config.only):

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from analyzer.rule import Rule
 from rules.acpi_cpu_persistence import RULE as ACPI_CPU_PERSISTENCE
+from rules.persistence_hook_required import RULE as PERSISTENCE_HOOK_REQUIRED
 from rules.unused_suppression import RULE as UNUSED_SUPPRESSION
 
-ALL_RULES: tuple[Rule, ...] = (ACPI_CPU_PERSISTENCE, UNUSED_SUPPRESSION)
+ALL_RULES: tuple[Rule, ...] = (
+    ACPI_CPU_PERSISTENCE,
+    PERSISTENCE_HOOK_REQUIRED,
+    UNUSED_SUPPRESSION,
+)
 
 
 def by_id(rule_id: str) -> Rule | None:

@@ -56,7 +56,14 @@ or an early return on `cpu_st->always_present_cpus`, or on
   `CPUState::acpi_persistent`, `CPUHotplugState::always_present_cpus`): the
   persistence-hook designs that count. `Struct::field` names a function-pointer
   hook (called) or a flag (read); a bare name is a function whose true result
-  means "persistent".
+  means "persistent". `extend-hooks` adds designs to the list.
+- `presence-bit` (integer 0..31, default 0): the flags-register bit that `CSTA`
+  turns into `_STA.Present`.
+- `presence-fields` (list of field names, default empty): `AcpiCpuStatus`
+  fields that count as feeding `_STA.Present` besides those read off the read
+  handler (for a handler that computes the bit in a way the analysis does not
+  follow). Clearing one is a `presence-toggle` finding whose message says the
+  configuration counts it.
 
 ## Known limitations
 - Calls through `HotplugHandlerClass::unplug` dispatch to every registered
@@ -105,6 +112,8 @@ class Options(RuleOptions):
 
 
 def _site_note(model: Model, site: Site) -> str:
+    if site.field in model.acpi.configured_presence_fields:
+        return f"{site.what}; the configuration counts {site.field} as feeding _STA.Present"
     rh = model.acpi.read_handler
     if rh is None:
         return site.what
@@ -240,7 +249,9 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
                 f"without consulting the persistence hook {', '.join(h.spec for h in declared)}"
             )
         what = site.what
-        if site.field in model.acpi.presence_fields:
+        if site.field in model.acpi.configured_presence_fields:
+            what += ", which the configuration counts as clearing _STA.Present (presence-fields)"
+        elif site.field in model.acpi.presence_fields:
             what += ", which clears _STA.Present for the guest"
         elif model.acpi.read_handler is None:
             what += (

@@ -28,6 +28,14 @@ MARKER = re.compile(
 )
 
 
+@pytest.fixture(autouse=True)
+def _no_user_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test reads the developer's own ``~/.config/qemu-lint/config.toml``."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-xdg-config"))
+
+
 def materialize(case: Path, dest: Path) -> Path:
     """Copy a sample case into ``dest``: ``_base`` overlaid with the case's files."""
     base = case.parent / "_base"

@@ -6,15 +6,18 @@ the rules the case's inline suppressions name (judging a suppression of rule X
 needs X's findings), and the set of ``(path, line, rule)`` it reports for
 those rules must equal the ``/* expect: … */`` markers, give or take
 ``todo-expect`` (known misses) and ``todo-ok`` (tolerated false positives).
+A case that needs settings carries its own ``.qemu-lint.toml`` (read as
+qemu-lint reads it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from analyzer.config import Config
+from analyzer.config import CONFIG_NAME, Config, build_config, resolve_settings
 from analyzer.engine import run
 from analyzer.suppress import scan
 from rules import ALL_RULES, by_id
@@ -38,6 +41,16 @@ def _cases() -> list[tuple[str, Path]]:
 CASES = _cases()
 
 
+def case_config(tree: Path, rule_id: str) -> Config:
+    """The engine's configuration for a case: its own ``.qemu-lint.toml`` if it
+    has one (``required-archs``, ``presence-fields``…), and only ``rule_id``
+    plus the rules its suppressions name (see :func:`_rules_for`)."""
+    cfg = tree / CONFIG_NAME
+    settings = resolve_settings(str(cfg) if cfg.is_file() else None)
+    config = build_config(str(tree), settings, jobs=1, strict=True)
+    return dataclasses.replace(config, select=_rules_for(rule_id, tree), ignore=())
+
+
 def _rules_for(rule_id: str, tree: Path) -> tuple[str, ...]:
     """``rule_id`` and the known rules named by the tree's suppressions."""
     named: set[str] = set()
@@ -52,8 +65,9 @@ def _rules_for(rule_id: str, tree: Path) -> tuple[str, ...]:
 def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     tree = materialize(case, tmp_path / "tree")
     expected = markers(tree)
-    selected = _rules_for(rule_id, tree)
-    report = run(Config(root=str(tree), select=selected, jobs=1, strict=True))
+    config = case_config(tree, rule_id)
+    selected = config.select
+    report = run(config)
     actual = {(f.file, f.line, f.rule) for f in report.findings}
     want = {m for m in expected["expect"] if m[2] in selected}
     todo_miss = {m for m in expected["todo-expect"] if m[2] in selected}

@@ -16,7 +16,14 @@ from analyzer.model.acpi import AcpiFacts, Site, build_acpi
 from analyzer.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
 from analyzer.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
 from analyzer.model.hooks import DEFAULT_HOOKS, Hook
-from analyzer.model.qom import HookTable, Implementation, build_hook_tables, implementations
+from analyzer.model.qom import (
+    ClassInit,
+    HookTable,
+    Implementation,
+    build_hook_tables,
+    class_inits,
+    implementations,
+)
 from analyzer.model.types import TypeEnv, arch_of, build_type_env
 
 #: how many calls above a site the search for guards and architectures goes
@@ -301,6 +308,10 @@ class Model:
     def implementations(self) -> list[Implementation]:
         return implementations(self.index, self.hook_tables, frozenset(self.archs))
 
+    def class_inits(self, arch: str) -> list[ClassInit]:
+        """The functions of ``arch``'s code assigning its ``CPUClass`` hooks, main one first."""
+        return class_inits(self.index, frozenset(self.archs)).get(arch, [])
+
 
 def _hooks(specs: Sequence[str], env: TypeEnv, index: CodeIndex) -> tuple[Hook, ...]:
     out = []
@@ -355,6 +366,7 @@ def build_model(
     presence_bit: int = 0,
     cpu_aml_builder: str = "build_cpus_aml",
     all_paths: Sequence[str] = (),
+    presence_fields: Sequence[str] = (),
 ) -> Model:
     """Build the model of a tree from its files' facts.
 
@@ -364,6 +376,8 @@ def build_model(
     :param presence_bit: the flags-register bit that ``_STA.Present`` is read from
     :param cpu_aml_builder: the function that emits CPU hotplug AML
     :param all_paths: every file of the tree, parsed or not (architecture names)
+    :param presence_fields: ``AcpiCpuStatus`` fields that count as feeding
+        ``_STA.Present`` besides those the read handler packs into its bit
     """
     files = tuple(sorted(f.path for f in facts))
     archs = discover_archs(list(files) + list(all_paths))
@@ -387,12 +401,21 @@ def build_model(
         if h.is_fnptr
     }
     model.logic = GuardLogic(model._resolve_atom, constraints)
-    model.acpi = build_acpi(index, env, hook_objs, frozenset(archs), presence_bit, cpu_aml_builder)
+    model.acpi = build_acpi(
+        index,
+        env,
+        hook_objs,
+        frozenset(archs),
+        presence_bit,
+        cpu_aml_builder,
+        tuple(presence_fields),
+    )
     return model
 
 
 __all__ = [
     "DEFAULT_HOOKS",
+    "ClassInit",
     "GuardVerdict",
     "Hook",
     "Model",
@@ -520,6 +543,7 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
                         tokens.add(f.name)
     for h in model.hooks:
         tokens.update(x for x in (h.field, h.function) if x)
+    tokens.update(f[1] for f in model.acpi.flag_feeders)
     if hook_tables:
         tokens.update(t.struct for t in model.hook_tables)
         root = env.struct("CPUClass")

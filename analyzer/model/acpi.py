@@ -4,7 +4,8 @@ Entry point: :func:`build_acpi`.  It finds
 
 * the flags-register read handler: the function that packs ``AcpiCpuStatus``
   fields into register bits (``val |= cdev->cpu ? 1 : 0``), and from it the
-  *presence fields*, those that feed the ``_STA.Present`` bit;
+  *presence fields*, those that feed the ``_STA.Present`` bit, plus those
+  the configuration names (``presence-fields``);
 * the *sites*: every release of ``AcpiCpuStatus::cpu`` (set to NULL/0, by
   assignment, through a pointer alias, an array element, ``memset`` or a
   setter function called with NULL) and every Present-toggle (another presence
@@ -64,8 +65,13 @@ class AcpiFacts:
     status_declared: bool = False
     read_handler: ReadHandler | None = None
     presence_bit: int = 0
-    #: fields packed into the Present bit by the read handler (empty if not found)
+    #: fields that feed the Present bit: packed into it by the read handler,
+    #: plus the configured ones that AcpiCpuStatus declares
     presence_fields: tuple[str, ...] = ()
+    #: presence fields that count only because the configuration names them
+    configured_presence_fields: tuple[str, ...] = ()
+    #: configured presence fields that AcpiCpuStatus does not declare
+    unknown_presence_fields: tuple[str, ...] = ()
     sites: list[Site] = field(default_factory=list)
     #: the function that emits the CPU hotplug AML (``build_cpus_aml``)
     cpu_aml_builder: str = ""
@@ -73,6 +79,9 @@ class AcpiFacts:
     emits_cpu_aml: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     #: arch → [(hook spec, file, line)] where the arch implements a hook
     hook_implementers: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    #: fields whose value generic code passes on into a flag hook:
+    #: ``(struct, field, hook spec)``; setting one sets the flag
+    flag_feeders: tuple[tuple[str, str, str], ...] = ()
     #: functions storing a parameter into a presence field: fn → (param index, field)
     setters: dict[FnRef, tuple[int, str]] = field(default_factory=dict)
 
@@ -111,21 +120,27 @@ def _read_handler(idx: CodeIndex, env: TypeEnv) -> ReadHandler | None:
     return best
 
 
+def _hook_specs(hooks: tuple[Hook, ...]) -> dict[tuple[str, str], Hook]:
+    return {(h.struct, h.field): h for h in hooks if h.struct and h.field and h.declared}
+
+
 def _hook_implementers(
-    idx: CodeIndex, hooks: tuple[Hook, ...], archs: frozenset[str]
+    idx: CodeIndex,
+    hooks: tuple[Hook, ...],
+    archs: frozenset[str],
+    feeders: dict[tuple[str, str], Hook],
 ) -> dict[str, list[tuple[str, str, int]]]:
     out: dict[str, list[tuple[str, str, int]]] = {}
-    specs: dict[tuple[str, str], Hook] = {}
-    for h in hooks:
-        if h.struct and h.field and h.declared:
-            specs[(h.struct, h.field)] = h
+    specs = _hook_specs(hooks)
     for key, h in specs.items():
         if h.is_fnptr:
             for r in idx.registrations.get(key, []):
                 a = arch_of(r.file, archs)
                 if a is not None:
                     out.setdefault(a, []).append((h.spec, r.file, r.line))
-    flag_fields = {k[1] for k, h in specs.items() if not h.is_fnptr}
+    flags = {k: h for k, h in specs.items() if not h.is_fnptr}
+    flags.update(feeders)
+    flag_fields = {k[1] for k in flags}
     if flag_fields:
         for ref, e in idx.assigns:
             if e.op != "=" or len(e.args) != 2 or e.args[0].kind != "field":
@@ -136,8 +151,44 @@ def _hook_implementers(
             if a is None:
                 continue
             fr = idx.field_ref(e.args[0], idx.functions[ref], ref[0])
-            if fr in specs:
-                out.setdefault(a, []).append((specs[fr].spec, ref[0], e.line))
+            if fr in flags:
+                out.setdefault(a, []).append((flags[fr].spec, ref[0], e.line))
+    return out
+
+
+def _flag_feeders(idx: CodeIndex, hooks: tuple[Hook, ...]) -> dict[tuple[str, str], Hook]:
+    """Fields whose value reaches a flag hook through one parameter.
+
+    Design 3 stores a parameter in the flag (``state->always_present_cpus =
+    always_present_cpus`` in ``cpu_hotplug_hw_init()``), and generic code
+    passes a field the board sets (``s->cpus_always_present`` of the GED):
+    setting that field is setting the flag.  One level, direct calls only.
+    """
+    flags = {k: h for k, h in _hook_specs(hooks).items() if not h.is_fnptr}
+    names = {k[1] for k in flags}
+    out: dict[tuple[str, str], Hook] = {}
+    if not flags:
+        return out
+    for ref, e in idx.assigns:
+        if e.op != "=" or len(e.args) != 2 or e.args[0].kind != "field":
+            continue
+        lhs, rhs = e.args
+        if rhs.kind != "name" or lhs.text not in names:
+            continue
+        fn = idx.functions[ref]
+        fr = idx.field_ref(lhs, fn, ref[0])
+        if fr not in flags:
+            continue
+        pos = next((i for i, p in enumerate(fn.params) if p.name == rhs.text), None)
+        if pos is None:
+            continue
+        for edge in idx.callers(ref):
+            args = edge.call.args[1:]
+            if edge.via or pos >= len(args) or args[pos].kind != "field":
+                continue
+            feeder = idx.field_ref(args[pos], idx.functions[edge.caller], edge.caller[0])
+            if feeder is not None and feeder not in flags:
+                out[feeder] = flags[fr]
     return out
 
 
@@ -155,8 +206,13 @@ def build_acpi(
     archs: frozenset[str],
     presence_bit: int,
     cpu_aml_builder: str,
+    extra_presence_fields: tuple[str, ...] = (),
 ) -> AcpiFacts:
-    """Find the read handler, presence fields, sites, AML emitters and hook implementers."""
+    """Find the read handler, presence fields, sites, AML emitters and hook implementers.
+
+    :param extra_presence_fields: ``AcpiCpuStatus`` fields that count as
+        feeding ``_STA.Present`` besides those read off the read handler
+    """
     acpi = AcpiFacts(
         status_declared=STATUS_STRUCT in env.structs,
         presence_bit=presence_bit,
@@ -164,9 +220,18 @@ def build_acpi(
     )
     rh = _read_handler(idx, env)
     acpi.read_handler = rh
+    derived: set[str] = set()
     if rh is not None:
-        fields = {f for f, mask in rh.bits if mask & (1 << presence_bit)}
-        acpi.presence_fields = tuple(sorted(fields))
+        derived = {f for f, mask in rh.bits if mask & (1 << presence_bit)}
+    status = env.struct(STATUS_STRUCT)
+    declared = {f.name for f in status.fields} if status is not None else set()
+    configured = {f for f in extra_presence_fields if f in declared}
+    acpi.presence_fields = tuple(sorted(derived | configured))
+    acpi.configured_presence_fields = tuple(sorted(configured - derived))
+    if status is not None:
+        acpi.unknown_presence_fields = tuple(
+            sorted(f for f in set(extra_presence_fields) if f not in declared)
+        )
     # A release of ::cpu is a site whether or not it feeds the Present bit.
     watched = set(acpi.presence_fields) | {CPU_FIELD}
 
@@ -174,7 +239,9 @@ def build_acpi(
         a = arch_of(caller[0], archs)
         if a is not None and caller[0].startswith("hw/"):
             acpi.emits_cpu_aml.setdefault(a, []).append((caller[0], call.line))
-    acpi.hook_implementers = _hook_implementers(idx, hooks, archs)
+    feeders = _flag_feeders(idx, hooks)
+    acpi.flag_feeders = tuple(sorted((k[0], k[1], h.spec) for k, h in feeders.items()))
+    acpi.hook_implementers = _hook_implementers(idx, hooks, archs, feeders)
 
     if not acpi.status_declared:
         return acpi

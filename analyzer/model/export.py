@@ -62,6 +62,7 @@ def model_to_json(model: Model) -> dict[str, Any]:
             else {"file": rh.function[0], "function": rh.function[1], "line": rh.line},
             "bit": model.acpi.presence_bit,
             "fields": list(model.acpi.presence_fields),
+            "configured_fields": list(model.acpi.configured_presence_fields),
         },
         "sites": [
             {

@@ -2,10 +2,11 @@
 
 Entry points: :func:`build_hook_tables` (``struct CPUClass`` and the hook
 tables it points to — ``SysemuCPUOps``, ``TCGCPUOps``, ``AccelCPUClass`` — each
-with its function-pointer fields) and :func:`implementations` (every
+with its function-pointer fields), :func:`implementations` (every
 registration of a function into one of those fields, by architecture; the
 registrations are typed, so an ``X86CPUClass *cc`` or another struct's
-``set_pc`` never counts).
+``set_pc`` never counts) and :func:`class_inits` (per architecture, the
+functions that assign its ``CPUClass`` hooks).
 """
 
 from __future__ import annotations
@@ -41,6 +42,19 @@ class Implementation:
     function: str
     file: str
     line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClassInit:
+    """A function of an architecture's code that assigns ``CPUClass`` hooks."""
+
+    arch: str
+    file: str
+    function: str
+    line: int
+    col: int
+    #: the hooks it assigns, in order
+    hooks: tuple[str, ...]
 
 
 def build_hook_tables(env: TypeEnv) -> tuple[HookTable, ...]:
@@ -97,3 +111,27 @@ def implementations(
                 arch = arch_of(r.file, archs) or "common"
                 out.add(Implementation(struct, fld, arch, r.function, file, line))
     return sorted(out, key=lambda i: (i.struct, i.hook, i.arch, i.function, i.file))
+
+
+def class_inits(index: CodeIndex, archs: frozenset[str]) -> dict[str, list[ClassInit]]:
+    """Per architecture, its CPU class_init functions: those of its code
+    (``target/<a>/``, ``hw/<a>/``) assigning ``CPUClass`` hooks, the one
+    assigning the most first (ties: by file and line)."""
+    by_fn: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for (struct, fld), regs in index.registrations.items():
+        if struct != ROOT_TABLE:
+            continue
+        for r in regs:
+            if r.by and arch_of(r.file, archs) is not None:
+                by_fn.setdefault((r.file, r.by), []).append((r.line, fld))
+    out: dict[str, list[ClassInit]] = {}
+    for (file, function), assigned in by_fn.items():
+        arch = arch_of(file, archs)
+        fn = index.functions.get((file, function))
+        if arch is None or fn is None:
+            continue
+        hooks = tuple(dict.fromkeys(f for _, f in sorted(assigned)))
+        out.setdefault(arch, []).append(ClassInit(arch, file, function, fn.line, fn.col, hooks))
+    for inits in out.values():
+        inits.sort(key=lambda c: (-len(c.hooks), c.file, c.line))
+    return out

@@ -1,0 +1,294 @@
+"""pre-commit, for real (CONVENTIONS.md §1): the hooks of ``.pre-commit-hooks.yaml``
+installed by pre-commit from this checkout and run on a throwaway git repository
+made from ``samples/trees/demo``.
+
+``pre-commit try-repo <checkout>`` installs the hook repository with pip in a
+fresh environment of its own (one per call), from the checkout's git-tracked
+files: uncommitted changes to tracked files and staged new files are included
+(try-repo commits them to a shadow clone), untracked files are not.  The README
+snippet is run too, with ``pre-commit run`` and a snapshot of the checkout made
+the same way.  ``PRE_COMMIT_HOME`` is a temporary folder, so nothing is left
+behind.  The tests are skipped, with the reason, only when pip cannot reach a
+package index (or the checkout is not a git repository, which try-repo needs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SAMPLES
+
+DEMO = SAMPLES / "trees" / "demo"
+TIMEOUT = 900
+
+# The demo's one finding is the unguarded release in the eject path; the base
+# repository guards it so that it starts clean.
+EJECT = "    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */\n"
+EJECT_GUARDED = "    if (!should_remain_acpi_present(dev)) {\n        cdev->cpu = NULL;\n    }\n"
+UNPLUG_GUARDED = (
+    "    if (!should_remain_acpi_present(dev)) {\n"
+    "        cdev->cpu = NULL;  /* ok: guarded by should_remain_acpi_present() */\n"
+    "    }\n"
+)
+UNPLUG_BAD = "    cdev->cpu = NULL;\n"
+INC = """/* the slot bookkeeping of hw/acpi/cpu.c */
+
+static void acpi_cpu_forget(AcpiCpuStatus *cdev)
+{
+    cdev->cpu = NULL;
+}
+"""
+
+
+def _env(home: Path) -> dict[str, str]:
+    """The environment without the caller's git state (pytest may itself run in a
+    git hook) or global git configuration, and with a private PRE_COMMIT_HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
+    env.update(
+        PRE_COMMIT_HOME=str(home),
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="qemu-lint tests",
+        GIT_AUTHOR_EMAIL="tests@qemu-lint.invalid",
+        GIT_COMMITTER_NAME="qemu-lint tests",
+        GIT_COMMITTER_EMAIL="tests@qemu-lint.invalid",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def _git(cwd: Path, env: dict[str, str], *args: str) -> str:
+    r = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, f"git {' '.join(args)}: {r.stderr}"
+    return r.stdout
+
+
+def _precommit(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Check the prerequisites once; return the environment for pre-commit and git."""
+    base = tmp_path_factory.mktemp("pre-commit")
+    env = _env(base / "home")
+    if shutil.which("git") is None:
+        pytest.fail("git is not installed; pre-commit needs it")
+    r = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "--version"], capture_output=True, text=True
+    )
+    if r.returncode != 0:
+        pytest.fail("pre-commit is not installed in this environment: pip install '.[test]'")
+    inside = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--is-inside-work-tree"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        pytest.skip(f"{REPO} is not a git checkout: pre-commit try-repo needs one")
+    # pre-commit installs the hook repository with pip: can pip reach a package index?
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--dest",
+            str(base / "probe"),
+            "setuptools>=68",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    if probe.returncode != 0:
+        last = (probe.stderr or probe.stdout).strip().splitlines()[-1:] or ["no output"]
+        pytest.skip(f"pip cannot reach a package index to install the hook: {last[0]}")
+    yield env
+
+
+@pytest.fixture
+def demo(tmp_path: Path, setup: dict[str, str]) -> Path:
+    """A git repository holding the demo tree, its one finding fixed, committed."""
+    repo = tmp_path / "qemu"
+    shutil.copytree(DEMO, repo)
+    cpu = repo / "hw" / "acpi" / "cpu.c"
+    text = cpu.read_text()
+    assert EJECT in text and UNPLUG_GUARDED in text
+    cpu.write_text(text.replace(EJECT, EJECT_GUARDED))
+    _git(repo, setup, "init", "-q", "-b", "master")
+    _git(repo, setup, "add", "-A")
+    _git(repo, setup, "commit", "-q", "-m", "demo tree, clean")
+    return repo
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def _try_repo(repo: Path, env: dict[str, str], hook: str, *args: str) -> tuple[int, str]:
+    r = _precommit(repo, env, "try-repo", str(REPO), hook, "--verbose", *args)
+    return r.returncode, r.stdout + r.stderr
+
+
+def _finding_lines(output: str) -> list[str]:
+    return re.findall(r"^\S+:\d+:\d+: error: .* \[acpi-cpu-persistence\]$", output, re.M)
+
+
+def test_manifest_is_valid(setup: dict[str, str]) -> None:
+    r = _precommit(REPO, setup, "validate-manifest", ".pre-commit-hooks.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    import yaml  # a dependency of pre-commit
+
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"qemu-lint", "qemu-lint-tree"}
+    per_file, tree = hooks["qemu-lint"], hooks["qemu-lint-tree"]
+    assert per_file["language"] == tree["language"] == "python"
+    assert per_file["types_or"] == ["c", "inc"] and per_file["require_serial"] is True
+    assert tree["pass_filenames"] is False and tree["always_run"] is True
+    assert tree["stages"] == ["pre-push", "manual"]
+
+
+def test_try_repo_per_file_hook(demo: Path, setup: dict[str, str]) -> None:
+    cpu = demo / "hw" / "acpi" / "cpu.c"
+    # a good change, staged: passes
+    _edit(cpu, "/* OSPM ran _EJ0 on the selected vCPU */", "/* OSPM ran _EJ0 on this vCPU */")
+    _git(demo, setup, "add", "hw/acpi/cpu.c")
+    status, out = _try_repo(demo, setup, "qemu-lint")
+    assert status == 0, out
+    assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
+    # a bad change, staged: fails, naming the release
+    _edit(cpu, UNPLUG_GUARDED, UNPLUG_BAD)
+    _git(demo, setup, "add", "hw/acpi/cpu.c")
+    status, out = _try_repo(demo, setup, "qemu-lint")
+    assert status == 1, out
+    assert re.search(r"^qemu-lint\.+Failed$", out, re.M), out
+    [line] = _finding_lines(out)
+    assert line.startswith("hw/acpi/cpu.c:")
+
+
+def test_try_repo_whole_tree_hook(demo: Path, setup: dict[str, str]) -> None:
+    # committed, nothing staged: the whole-tree hook runs all the same, and fails
+    _edit(demo / "hw" / "acpi" / "cpu.c", UNPLUG_GUARDED, UNPLUG_BAD)
+    _git(demo, setup, "commit", "-q", "-a", "-m", "bad")
+    status, out = _try_repo(demo, setup, "qemu-lint-tree", "--hook-stage", "manual")
+    assert status == 1, out
+    assert re.search(r"^qemu-lint \(whole tree\)\.+Failed$", out, re.M), out
+    assert len(_finding_lines(out)) == 1
+
+
+def _snapshot(dest: Path, env: dict[str, str]) -> str:
+    """A repository holding the checkout's git-tracked files as they are on disk
+    (what try-repo installs); return its commit."""
+    listed = _git(REPO, env, "ls-files", "-z").split("\0")
+    for rel in filter(None, listed):
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    _git(dest, env, "init", "-q")
+    _git(dest, env, "add", "-A")
+    _git(dest, env, "commit", "-q", "-m", "snapshot")
+    return _git(dest, env, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture(scope="module")
+def snippet_config(setup: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """README.md's .pre-commit-config.yaml, its placeholders replaced by a
+    snapshot of this checkout.  The hook environment is installed once (the
+    module shares PRE_COMMIT_HOME)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### pre-commit") :]
+    m = re.search(r"```yaml\n(repos:\n.*?)```", section, re.S)
+    assert m, "README.md: no .pre-commit-config.yaml snippet in the pre-commit section"
+    hook_repo = tmp_path_factory.mktemp("hook-repo")
+    rev = _snapshot(hook_repo, setup)
+    config, n = re.subn(r"(?m)^(\s*- repo:) .*$", rf"\1 {hook_repo}", m.group(1))
+    config, k = re.subn(r"(?m)^(\s*rev:) .*$", rf"\1 {rev}", config)
+    assert n == k == 1, m.group(1)
+    return config
+
+
+def _run(demo: Path, env: dict[str, str], config: str, *args: str) -> tuple[int, str]:
+    (demo / ".pre-commit-config.yaml").write_text(config)
+    r = _precommit(demo, env, "run", "--config", ".pre-commit-config.yaml", *args)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_readme_snippet(demo: Path, setup: dict[str, str], snippet_config: str) -> None:
+    status, out = _run(demo, setup, snippet_config, "--hook-stage", "manual", "--all-files")
+    assert status == 0, out
+    assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
+    assert re.search(r"^qemu-lint \(whole tree\)\.+Passed$", out, re.M), out
+    _edit(demo / "hw" / "acpi" / "cpu.c", UNPLUG_GUARDED, UNPLUG_BAD)
+    _git(demo, setup, "add", "hw/acpi/cpu.c")
+    status, out = _run(demo, setup, snippet_config)  # pre-commit stage: the per-file hook
+    assert status == 1, out
+    assert re.search(r"^qemu-lint\.+Failed$", out, re.M), out
+    assert "whole tree" not in out
+    assert len(_finding_lines(out)) == 1
+
+
+def test_hook_sees_the_staged_version(
+    demo: Path, setup: dict[str, str], snippet_config: str
+) -> None:
+    cpu = demo / "hw" / "acpi" / "cpu.c"
+    _edit(cpu, "/* OSPM ran _EJ0 on the selected vCPU */", "/* OSPM ran _EJ0 on this vCPU */")
+    _git(demo, setup, "add", "hw/acpi/cpu.c")
+    _edit(cpu, UNPLUG_GUARDED, UNPLUG_BAD)  # not staged
+    status, out = _run(demo, setup, snippet_config)
+    assert status == 0, out
+    assert UNPLUG_BAD in cpu.read_text()  # pre-commit put the unstaged change back
+    _git(demo, setup, "add", "hw/acpi/cpu.c")
+    status, out = _run(demo, setup, snippet_config)
+    assert status == 1, out
+
+
+def test_per_file_hook_runs_on_c_inc_files(
+    demo: Path, setup: dict[str, str], snippet_config: str
+) -> None:
+    (demo / "hw" / "acpi" / "cpu-forget.c.inc").write_text(INC)
+    _git(demo, setup, "add", "hw/acpi/cpu-forget.c.inc")
+    status, out = _run(demo, setup, snippet_config)
+    assert status == 1, out
+    [line] = _finding_lines(out)
+    assert line.startswith("hw/acpi/cpu-forget.c.inc:5:5: error: ")
+
+
+def test_per_file_hook_ignores_findings_outside_the_files(
+    demo: Path, setup: dict[str, str], snippet_config: str
+) -> None:
+    _edit(demo / "hw" / "acpi" / "cpu.c", UNPLUG_GUARDED, UNPLUG_BAD)
+    _git(demo, setup, "commit", "-q", "-a", "-m", "bad")
+    riscv = demo / "target" / "riscv" / "cpu.c"
+    _edit(riscv, "#include", "/* riscv */\n#include")
+    _git(demo, setup, "add", "target/riscv/cpu.c")
+    status, out = _run(demo, setup, snippet_config)
+    assert status == 0, out
+    # the whole-tree hook sees it
+    status, out = _run(demo, setup, snippet_config, "--hook-stage", "manual")
+    assert status == 1, out
+    assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
+    assert re.search(r"^qemu-lint \(whole tree\)\.+Failed$", out, re.M), out
