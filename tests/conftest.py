@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +87,22 @@ def qemu_tree(version: str) -> Path:
     if r.returncode != 0 or not r.stdout.strip():
         pytest.skip(f"qemu-src {version} failed: {(r.stderr or r.stdout).strip()[-300:]}")
     return Path(r.stdout.strip().splitlines()[-1])
+
+
+Capsys = pytest.CaptureFixture[str]
+
+
+def run_check(capsys: Capsys, *args: str) -> tuple[int, str, str]:
+    """``qemu-lint check`` in process, one job, no colour: status, stdout, stderr."""
+    from analyzer.cli import main
+
+    status = main(["check", "--jobs", "1", "--color", "never", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def run_check_json(capsys: Capsys, *args: str) -> tuple[int, dict[str, Any]]:
+    """:func:`run_check` with ``--format json``: status and the parsed report."""
+    status, out, err = run_check(capsys, "--format", "json", *args)
+    assert out, err
+    return status, json.loads(out)

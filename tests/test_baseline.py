@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from analyzer import baseline as baseline_mod
-from analyzer.cli import main
 from analyzer.config import Config
 from analyzer.engine import run
 from tests.conftest import SAMPLES
+from tests.conftest import run_check as _cli
+from tests.conftest import run_check_json as _json
 
 Capsys = pytest.CaptureFixture[str]
 SITE = "    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */\n"
@@ -31,15 +32,6 @@ def demo(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SAMPLES / "trees" / "demo", tmp_path / "demo"))
 
 
-def _cli(capsys: Capsys, *args: str) -> tuple[int, str, str]:
-    status = main(["check", "--jobs", "1", "--color", "never", *args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _json(capsys: Capsys, *args: str) -> tuple[int, dict[str, Any]]:
-    status, out, _ = _cli(capsys, "--format", "json", *args)
-    return status, json.loads(out)
 
 
 def _fingerprints(tree: Path) -> list[str]:

@@ -21,6 +21,8 @@ import pytest
 from analyzer import discovery
 from analyzer.cli import main
 from tests.conftest import SAMPLES, materialize
+from tests.conftest import run_check as _check
+from tests.conftest import run_check_json as _check_json
 
 CASES = SAMPLES / "rules" / "acpi-cpu-persistence"
 Capsys = pytest.CaptureFixture[str]
@@ -37,15 +39,6 @@ def _tree(tmp_path: Path, case: str) -> Path:
     return materialize(CASES / case, tmp_path / "tree")
 
 
-def _check(capsys: Capsys, *args: str) -> tuple[int, str, str]:
-    status = main(["check", "--jobs", "1", "--color", "never", *args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _check_json(capsys: Capsys, *args: str) -> tuple[int, dict[str, Any]]:
-    status, out, _ = _check(capsys, "--format", "json", *args)
-    return status, json.loads(out)
 
 
 # --- check ------------------------------------------------------------------

@@ -7,7 +7,6 @@ as it would at a repository root.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from pathlib import Path
@@ -15,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from analyzer.cli import main
 from analyzer.config import DEFAULT, KEYS
 from rules import ALL_RULES
 from tests.conftest import SAMPLES, materialize
+from tests.conftest import run_check as _run
+from tests.conftest import run_check_json as _json
 
 Capsys = pytest.CaptureFixture[str]
 CASES = SAMPLES / "rules" / "acpi-cpu-persistence"
@@ -31,16 +31,6 @@ def _repo(tmp_path: Path, case: str = "unguarded", name: str = "repo") -> Path:
     return tree
 
 
-def _run(capsys: Capsys, *args: str) -> tuple[int, str, str]:
-    status = main(["check", "--jobs", "1", "--color", "never", *args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _json(capsys: Capsys, *args: str) -> tuple[int, dict[str, Any]]:
-    status, out, err = _run(capsys, "--format", "json", *args)
-    assert out, err
-    return status, json.loads(out)
 
 
 def _shown(capsys: Capsys, *args: str) -> tuple[dict[str, Any], dict[str, str], str]:

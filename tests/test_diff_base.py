@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from analyzer import engine
-from analyzer.cli import main
 from tests.conftest import SAMPLES
+from tests.conftest import run_check as _check
+from tests.conftest import run_check_json as _json
 
 Capsys = pytest.CaptureFixture[str]
 SITE = "    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */\n"
@@ -104,16 +105,6 @@ def tmpdir_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return watch
 
 
-def _check(capsys: Capsys, *args: str) -> tuple[int, str, str]:
-    status = main(["check", "--jobs", "1", "--color", "never", *args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _json(capsys: Capsys, *args: str) -> tuple[int, dict[str, Any]]:
-    status, out, err = _check(capsys, "--format", "json", *args)
-    assert out, err
-    return status, json.loads(out)
 
 
 def test_only_the_new_release_is_reported(repo: Path, capsys: Capsys, tmpdir_watch: Path) -> None:
