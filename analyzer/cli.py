@@ -10,6 +10,7 @@ import argparse
 import gc
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -301,8 +302,9 @@ def _audit(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
 
     color = _color(args.color, sys.stdout) and fmt == "text"
-    width = os.get_terminal_size().columns if sys.stdout.isatty() else 100
-    opts = RenderOptions(color=color, interactive=color, width=width, quiet=args.quiet)
+    # shutil falls back when the terminal reports no size (0 columns under `script`)
+    width = shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
+    opts = RenderOptions(color=color, interactive=color, width=max(width, 60), quiet=args.quiet)
     buf = io.StringIO()  # rendered whole first: never half a report on stdout
     if fmt in ("sarif", "gitlab"):
         REPORTERS[fmt].render(result.final_report, buf, RenderOptions())
