@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import SAMPLES
+from tests import qemu_variants as qv
 
-DEMO = SAMPLES / "trees" / "demo"
+#: Not from tests.conftest: this module is also used by benchmarks/, without pytest.
+DEMO = Path(__file__).resolve().parent.parent / "samples" / "trees" / "demo"
 CPU_C = "hw/acpi/cpu.c"
 
 #: Fixed identity and dates for the test repositories' own commits.
@@ -156,6 +157,68 @@ def demo_repo(dest: Path, steps: Sequence[Step] = SERIES) -> tuple[Path, str, li
     shutil.copytree(DEMO, dest)
     base = init_repo(dest)
     return dest, base, [commit_step(dest, s) for s in steps]
+
+
+# --------------------------------------------------------------------------
+# A series on real QEMU 10.0 (design 1 of the persistence hook, BRIEF.md §1)
+# --------------------------------------------------------------------------
+
+_REQUEST = "    cdev->is_removing = true;\n"
+#: (subject, edits, verdict): declare CPUClass::cpu_persistent_status and
+#: implement it for arm (clean); guard the release in acpi_cpu_unplug_cb()
+#: with should_remain_acpi_present() (fixes QEMU's one finding); drop the
+#: guard (introduces); release the vCPU on unplug request (introduces) and
+#: revert that (fixes; the former is transient).
+QEMU_STEPS: tuple[tuple[str, qv.Edits, str], ...] = (
+    (
+        "hw/core: add CPUClass::cpu_persistent_status, implemented by arm",
+        qv.merge(qv.HOOK_DECL, qv.ARM_IMPL),
+        "clean",
+    ),
+    (
+        "hw/acpi/cpu: keep persistent vCPUs present on unplug",
+        qv.merge(qv.wrapper(), qv.release(qv.GUARDED_RELEASE)),
+        "fixes",
+    ),
+    (
+        "hw/acpi/cpu: release the vCPU unconditionally again",
+        {qv.ACPI_CPU_C: [(qv.GUARDED_RELEASE, qv.RELEASE)]},
+        "introduces",
+    ),
+    (
+        "hw/acpi/cpu: forget the vCPU on unplug request",
+        {qv.ACPI_CPU_C: [(_REQUEST, _REQUEST + "    cdev->cpu = NULL;\n")]},
+        "transient",
+    ),
+    (
+        'Revert "hw/acpi/cpu: forget the vCPU on unplug request"',
+        {qv.ACPI_CPU_C: [(_REQUEST + "    cdev->cpu = NULL;\n", _REQUEST)]},
+        "fixes",
+    ),
+)
+QEMU_EDITED = sorted({rel for _, edits, _ in QEMU_STEPS for rel in edits})
+
+
+def qemu_repo(src: Path, dest: Path) -> tuple[str, list[str]]:
+    """A git repository of a hard-linked copy (``cp -al``) of the QEMU tree
+    ``src`` with :data:`QEMU_STEPS` committed.  git writes only ``.git``;
+    edited files are replaced, never written through.
+
+    :return: the base SHA and the SHAs of the series
+    """
+    subprocess.run(["cp", "-al", str(src), str(dest)], check=True)
+    git(dest, "init", "-q", "-b", "master")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "QEMU")
+    base = git(dest, "rev-parse", "HEAD").strip()
+    shas = []
+    for subject, edits, _ in QEMU_STEPS:
+        for rel, file_edits in edits.items():
+            path = dest / rel
+            qv.replace_file(path, qv.apply_edits(rel, qv.read_text(path), file_edits))
+        git(dest, "commit", "-q", "-a", "-m", subject)
+        shas.append(git(dest, "rev-parse", "HEAD").strip())
+    return base, shas
 
 
 def snapshot(repo: Path) -> dict[str, str]:

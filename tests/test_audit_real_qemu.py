@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,70 +28,20 @@ import pytest
 
 from analyzer.cli import main
 from tests import qemu_variants as qv
-from tests.audit_series import git, snapshot
+from tests.audit_series import QEMU_EDITED, QEMU_STEPS, git, qemu_repo, snapshot
 from tests.conftest import qemu_tree
-
-_REQUEST = "    cdev->is_removing = true;\n"
-STEPS: tuple[tuple[str, qv.Edits, str], ...] = (
-    (
-        "hw/core: add CPUClass::cpu_persistent_status, implemented by arm",
-        qv.merge(qv.HOOK_DECL, qv.ARM_IMPL),
-        "clean",
-    ),
-    (
-        "hw/acpi/cpu: keep persistent vCPUs present on unplug",
-        qv.merge(qv.wrapper(), qv.release(qv.GUARDED_RELEASE)),
-        "fixes",
-    ),
-    (
-        "hw/acpi/cpu: release the vCPU unconditionally again",
-        {qv.ACPI_CPU_C: [(qv.GUARDED_RELEASE, qv.RELEASE)]},
-        "introduces",
-    ),
-    (
-        "hw/acpi/cpu: forget the vCPU on unplug request",
-        {qv.ACPI_CPU_C: [(_REQUEST, _REQUEST + "    cdev->cpu = NULL;\n")]},
-        "transient",
-    ),
-    (
-        'Revert "hw/acpi/cpu: forget the vCPU on unplug request"',
-        {qv.ACPI_CPU_C: [(_REQUEST + "    cdev->cpu = NULL;\n", _REQUEST)]},
-        "fixes",
-    ),
-)
-EDITED = sorted({rel for _, edits, _ in STEPS for rel in edits})
-
-
-def build_repo(src: Path, dest: Path) -> tuple[str, list[str]]:
-    """A git repository of a hard-linked copy of ``src`` with :data:`STEPS` committed.
-
-    :return: the base SHA and the SHAs of the series
-    """
-    subprocess.run(["cp", "-al", str(src), str(dest)], check=True)
-    git(dest, "init", "-q", "-b", "master")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "QEMU 10.0.13")
-    base = git(dest, "rev-parse", "HEAD").strip()
-    shas = []
-    for subject, edits, _ in STEPS:
-        for rel, file_edits in edits.items():
-            path = dest / rel
-            qv.replace_file(path, qv.apply_edits(rel, qv.read_text(path), file_edits))
-        git(dest, "commit", "-q", "-a", "-m", subject)
-        shas.append(git(dest, "rev-parse", "HEAD").strip())
-    return base, shas
 
 
 @pytest.fixture(scope="module")
-def qemu_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, list[str]]]:
+def real_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, list[str]]]:
     src = qemu_tree("10.0.13")
-    before = {rel: qv.sha256(src / rel) for rel in EDITED}
+    before = {rel: qv.sha256(src / rel) for rel in QEMU_EDITED}
     dest = tmp_path_factory.mktemp("audit-real") / "qemu"
-    base, shas = build_repo(src, dest)
+    base, shas = qemu_repo(src, dest)
     try:
         yield dest, base, shas
     finally:
-        assert {rel: qv.sha256(src / rel) for rel in EDITED} == before
+        assert {rel: qv.sha256(src / rel) for rel in QEMU_EDITED} == before
         shutil.rmtree(dest.parent, ignore_errors=True)
 
 
@@ -108,7 +57,7 @@ def _audit(
 
 
 def _check(doc: dict[str, Any]) -> None:
-    assert [p["verdict"] for p in doc["patches"]] == [v for _, _, v in STEPS]
+    assert [p["verdict"] for p in doc["patches"]] == [v for _, _, v in QEMU_STEPS]
     p1, p2, p3, p4, p5 = doc["patches"]
     [fixed] = p2["fixed"]
     # QEMU 10.0.13's one finding, as `qemu-lint check` reports it
@@ -132,12 +81,12 @@ def _check(doc: dict[str, Any]) -> None:
 
 
 def test_real_qemu_range_and_mbox(
-    qemu_repo: tuple[Path, str, list[str]],
+    real_repo: tuple[Path, str, list[str]],
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    repo, base, shas = qemu_repo
+    repo, base, shas = real_repo
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the audit's worktrees
     before = snapshot(repo)
     cache = tmp_path / "cache"
