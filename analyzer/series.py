@@ -237,7 +237,9 @@ def _range_patches(top: str, spec: str) -> tuple[list[tuple[Message, str]], str 
             raise UsageError(f"{spec}: a symmetric range (A...B) is not a series; use A..B")
         r = git(top, "rev-list", "--reverse", "--topo-order", "--end-of-options", spec, check=False)
         if r.returncode != 0:
-            raise InputError(f"not a revision range: {_first_error(r.stderr)}", spec)
+            raise InputError(
+                f"no such file, and not a revision range ({_first_error(r.stderr)})", spec
+            )
         shas = r.stdout.decode().split()
     else:
         sha = resolve(top, spec)

@@ -490,7 +490,8 @@ def test_malformed_input(
     ("args", "message"),
     [
         (["no-such-file-or-rev"], "no-such-file-or-rev: no such file, and not a revision"),
-        (["HEAD~1..nowhere"], "not a revision range"),
+        (["HEAD~1..nowhere"], "HEAD~1..nowhere: no such file, and not a revision range"),
+        (["../missing.mbox"], "../missing.mbox: no such file, and not a revision range"),
         (["HEAD~1..HEAD", "--base", "nowhere"], "--base nowhere: no such commit"),
         (["HEAD~3...HEAD"], "symmetric range"),
         (["-", "HEAD"], "cannot be combined"),
@@ -934,3 +935,43 @@ def test_parse_message_line_offset_counts_headers() -> None:
     assert m.numbered == (1, 2) and m.subject == "x"
     plus = m.files[0].hunks[0].lines[1]
     assert raw.decode().splitlines()[plus.at + m.line_offset - 1] == "+b"
+
+
+def test_locate_falls_back_to_a_step_of_the_path() -> None:
+    """A patch that only changes a caller on the evidence path points there."""
+    from analyzer.findings import Finding
+    from analyzer.patch import place
+    from analyzer.rule import PathStep
+    from analyzer.verdicts import locate
+
+    raw = (
+        b"From: A <a@b>\nSubject: [PATCH] hw/acpi/ich9: drop the check\n\n---\n"
+        b"diff --git a/hw/acpi/ich9.c b/hw/acpi/ich9.c\n--- a/hw/acpi/ich9.c\n"
+        b"+++ b/hw/acpi/ich9.c\n@@ -10,4 +10,3 @@ void ich9_unplug(void)\n"
+        b" {\n-    if (!keep(dev))\n     acpi_cpu_unplug_cb(st, dev);\n }\n"
+    )
+    patch = place(parse_message(raw, "t"), 1, 1, "t")
+
+    def finding(steps: tuple[PathStep, ...]) -> Finding:
+        return Finding(
+            rule="r",
+            severity="error",
+            kind="release",
+            file="hw/acpi/cpu.c",
+            line=50,
+            column=5,
+            end_line=50,
+            end_column=20,
+            function="f",
+            message="m",
+            archs=(),
+            hook=None,
+            path=steps,
+            fingerprint="x",
+        )
+
+    on_path = finding((PathStep("hw/acpi/ich9.c", 11, "ich9_unplug", "calls"),))
+    loc = locate(patch, on_path, "new")
+    assert loc is not None and loc.file == "hw/acpi/ich9.c" and not loc.is_exact
+    assert loc.line.text == "    if (!keep(dev))" and loc.line.kind == "-"
+    assert locate(patch, finding(()), "new") is None
