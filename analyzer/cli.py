@@ -105,9 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser(
         "audit",
         help="audit a patch series: per-patch verdicts (a git range, mbox or patch files, or -)",
-        description="Apply each patch of a series in a temporary worktree of the repository "
-        "at --root and credit every finding to the patch that introduced or fixed it.  "
-        "The user's work tree, index and branches are never touched.",
+        description="Apply each patch of a series in a temporary worktree of the repository\n"
+        "at --root and credit every finding to the patch that introduced or fixed it.\n"
+        "Your work tree, index and branches are never touched.",
         epilog=AUDIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
