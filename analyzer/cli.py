@@ -12,6 +12,7 @@ import gc
 import io
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -36,6 +37,14 @@ EPILOG = """exit status:
 
 #: severities, lowest first (``--fail-on``)
 SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
+
+AUDIT_EPILOG = """exit status:
+  0  no patch introduces a finding
+  1  a patch introduces a finding still present at the tip of the series, or a
+     transient one (introduced and removed again; see --allow-transient)
+  2  usage or input error, or a patch does not apply (the verdicts before it are printed)
+  3  internal error
+"""
 
 log = logging.getLogger("qemu-lint")
 
@@ -174,6 +183,45 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("paths", nargs="?", metavar="PATH", default=".")
     m.add_argument("--format", choices=("table", "json"), default="table")
     common(m)
+
+    a = sub.add_parser(
+        "audit",
+        help="audit a patch series: per-patch verdicts (a git range, mbox or patch files, or -)",
+        description="Apply each patch of a series in a temporary worktree of the repository\n"
+        "at --root and credit every finding to the patch that introduced or fixed it.\n"
+        "Your work tree, index and branches are never touched.",
+        epilog=AUDIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="RANGE | MBOX | PATCH… | -",
+        help="a revision range (A..B; one revision: that commit), mbox files or maildirs "
+        "(git format-patch, b4 am), .patch files, or - for one patch on stdin",
+    )
+    a.add_argument("--root", default=".", metavar="DIR", help="the QEMU work tree (default: .)")
+    a.add_argument(
+        "--base",
+        metavar="REV",
+        help="apply the series on REV (default: the cover letter's base-commit, else the "
+        "range's parent, else HEAD)",
+    )
+    a.add_argument(
+        "--format",
+        choices=("text", "json", "checkpatch", "email", "terse", "sarif", "gitlab"),
+        default=None,
+        help="output format (default: text; terse when reading stdin)",
+    )
+    a.add_argument(
+        "--allow-transient",
+        action="store_true",
+        help="do not fail for findings introduced and removed again within the series",
+    )
+    a.add_argument("--select", action="append", default=[], metavar="RULE")
+    a.add_argument("--ignore", action="append", default=[], metavar="RULE")
+    a.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    common(a)
 
     d = sub.add_parser("dump-facts", help="print the facts extracted from files (debugging)")
     d.add_argument("files", nargs="+", metavar="FILE")
@@ -449,6 +497,84 @@ def _model(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _interactive_stderr() -> bool:
+    """Progress bars only for a human: stderr a TTY, not CI, not a dumb terminal."""
+    return sys.stderr.isatty() and not os.environ.get("CI") and os.environ.get("TERM", "") != "dumb"
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import io
+    import signal
+
+    from analyzer.audit import run_audit
+    from analyzer.report.audit_base import AUDIT_REPORTERS
+    from analyzer.report.audit_text import summary_line
+    from analyzer.report.base import REPORTERS, RenderOptions
+    from analyzer.series import load_series
+    from analyzer.verdicts import exit_status
+
+    is_stdin = args.inputs == ["-"]
+    fmt = args.format or ("terse" if is_stdin else "text")
+    if fmt in ("sarif", "gitlab") and fmt not in REPORTERS:
+        raise UsageError(f"audit: format '{fmt}' is not available in this version of qemu-lint")
+    if is_stdin and not args.debug:
+        # b4 runs us as a check command: stderr only when something fails
+        logging.getLogger().setLevel(logging.ERROR)
+    stdin = sys.stdin.buffer.read() if is_stdin else None
+    cfg = _config(args, [args.root])
+    series = load_series(args.root, args.inputs, stdin=stdin, base=args.base)
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds through the worktree's cleanup
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        if _interactive_stderr() and not is_stdin and not args.quiet and series.patches:
+            from rich.console import Console
+            from rich.markup import escape
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            ) as bar:
+                task = bar.add_task("audit", total=len(series.patches) + 1)
+
+                def progress(done: int, total: int, what: str) -> None:
+                    bar.update(task, completed=done, description=escape(what[:60]))
+
+                result = run_audit(cfg, series, args.allow_transient, progress)
+        else:
+            result = run_audit(cfg, series, args.allow_transient)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    color = _color(args.color, sys.stdout) and fmt == "text"
+    # shutil falls back when the terminal reports no size (0 columns under `script`)
+    width = shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
+    opts = RenderOptions(color=color, interactive=color, width=max(width, 60), quiet=args.quiet)
+    buf = io.StringIO()  # rendered whole first: never half a report on stdout
+    if fmt in ("sarif", "gitlab"):
+        REPORTERS[fmt].render(result.final_report, buf, RenderOptions())
+    else:
+        AUDIT_REPORTERS[fmt].render(result, buf, opts)
+    sys.stdout.write(buf.getvalue())
+    sys.stdout.flush()
+    failed = result.failed
+    if failed is not None:
+        print(
+            f"qemu-lint: error: patch {failed.patch.label} ({failed.patch.subject}) does not "
+            f"apply on {result.base[:12]}: {failed.reason}",
+            file=sys.stderr,
+        )
+    elif fmt == "text" and not args.quiet:
+        print(summary_line(result), file=sys.stderr)
+    return exit_status(result)
+
+
 def _dump_facts(paths: Sequence[str]) -> int:
     from analyzer.engine import dump_facts
 
@@ -507,6 +633,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "model":
             return _model(args)
+        if args.command == "audit":
+            return _audit(args)
         if args.command == "rules":
             return _rules()
         if args.command == "dump-facts":

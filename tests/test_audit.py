@@ -1,0 +1,977 @@
+"""``qemu-lint audit``: per-patch verdicts for git ranges, mboxes, patch files and stdin.
+
+Every test builds a git repository of ``samples/trees/demo`` with the series
+of ``tests/audit_series.py`` (clean, fixes, introduces, transient, fixes) and
+drives ``analyzer.cli.main()`` in process.  Temporary folders (the audit's
+worktree slots, the cache) and ``$HOME`` are redirected into ``tmp_path``, so
+no user configuration (git identity included) is used and nothing outside the
+test folder is written.  Output formats are pinned by golden files
+(``QEMU_TEST_REGENERATE=1`` rewrites them).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analyzer.cli import main
+from analyzer.config import Config
+from analyzer.patch import clean_subject, parse_diff, parse_message
+from analyzer.report import base as report_base
+from analyzer.series import load_series
+from tests.audit_series import CPU_C, SERIES, demo_repo, git, snapshot
+
+Capsys = pytest.CaptureFixture[str]
+GOLDEN = Path(__file__).parent / "golden"
+REPO = Path(__file__).resolve().parent.parent
+VERDICTS = [s.verdict for s in SERIES]
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Temporary folders, the cache and $HOME inside tmp_path; no git identity."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setenv("QEMU_LINT_CACHE_DIR", str(tmp_path / "cache"))
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+        "CI",
+        "NO_COLOR",
+        "FORCE_COLOR",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    return tmp
+
+
+@pytest.fixture()
+def demo(tmp_path: Path) -> tuple[Path, str, list[str]]:
+    return demo_repo(tmp_path / "repo")
+
+
+def _audit(capsys: Capsys, repo: Path, *args: str, fmt: str = "json") -> tuple[int, Any, str]:
+    argv = ["audit", "--root", str(repo), "--jobs", "1", "--color", "never", *args]
+    if fmt:
+        argv += ["--format", fmt]
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, (json.loads(out) if fmt == "json" and out else out), err
+
+
+def _fn(findings: list[dict[str, Any]]) -> list[str]:
+    return [f["function"] for f in findings]
+
+
+def _check_demo(doc: dict[str, Any]) -> None:
+    """The verdicts every form of the demo series must get."""
+    assert [p["verdict"] for p in doc["patches"]] == VERDICTS
+    assert [p["index"] for p in doc["patches"]] == [1, 2, 3, 4, 5]
+    assert {p["count"] for p in doc["patches"]} == {5}
+    assert [p["subject"] for p in doc["patches"]] == [s.subject for s in SERIES]
+    assert all(p["applied"] for p in doc["patches"])
+    p1, p2, p3, p4, p5 = doc["patches"]
+    # 1 moves every line of cpu.c: fingerprints ignore that
+    assert p1["introduced"] == [] and p1["fixed"] == []
+    assert _fn(p2["fixed"]) == ["acpi_cpu_eject"] and p2["introduced"] == []
+    assert p2["fixed"][0]["introduced_by"] is None
+    assert _fn(p3["introduced"]) == ["acpi_cpu_unplug_cb"] and p3["fixed"] == []
+    assert p3["introduced"][0]["fixed_by"] is None
+    assert p3["introduced"][0]["archs"] == ["i386", "loongarch"]
+    assert _fn(p4["introduced"]) == ["acpi_cpu_unplug_request_cb"]
+    assert p4["introduced"][0]["fixed_by"] == 5
+    assert _fn(p5["fixed"]) == ["acpi_cpu_unplug_request_cb"]
+    assert p5["fixed"][0]["introduced_by"] == 4
+    assert _fn(doc["final"]) == ["acpi_cpu_unplug_cb"]
+    assert _fn(doc["final_vs_base"]["introduced"]) == ["acpi_cpu_unplug_cb"]
+    assert _fn(doc["final_vs_base"]["fixed"]) == ["acpi_cpu_eject"]
+    [t] = doc["transient"]
+    assert (t["introduced_by"], t["fixed_by"]) == (4, 5)
+    assert t["finding"]["function"] == "acpi_cpu_unplug_request_cb"
+    assert doc["complete"] is True
+
+
+# --------------------------------------------------------------------------
+# Ranges
+# --------------------------------------------------------------------------
+
+
+def test_range_verdicts(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, base, shas = demo
+    before = snapshot(repo)
+    status, doc, err = _audit(capsys, repo, "HEAD~5..HEAD")
+    assert status == 1, err
+    assert err == ""
+    _check_demo(doc)
+    assert doc["version"] == 1
+    assert doc["base"] == base and doc["base_source"] == "range"
+    assert [p["commit"] for p in doc["patches"]] == shas
+    # a range commit whose parent is the worktree's HEAD is checked out as it is
+    assert [p["applied_as"] for p in doc["patches"]] == shas
+    assert doc["root"] == str(repo.resolve())
+    assert snapshot(repo) == before
+
+
+def test_range_findings_match_a_check_of_each_commit(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    """The introduced finding is the one ``check`` reports on that commit, fingerprint
+    and line included."""
+    repo, _, shas = demo
+    _, doc, _ = _audit(capsys, repo, "HEAD~5..HEAD")
+    wt = repo.parent / "at-patch-3"
+    git(repo, "worktree", "add", "-q", "--detach", str(wt), shas[2])
+    try:
+        assert main(["check", str(wt), "--format", "json", "--jobs", "1"]) == 1
+        check = json.loads(capsys.readouterr().out)
+    finally:
+        git(repo, "worktree", "remove", "--force", str(wt))
+    [f] = doc["patches"][2]["introduced"]
+    [g] = check["findings"]
+    assert (f["fingerprint"], f["line"], f["file"]) == (g["fingerprint"], g["line"], g["file"])
+
+
+def test_single_revision_is_that_commit(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, _, shas = demo
+    status, doc, _ = _audit(capsys, repo, shas[2])
+    assert status == 1
+    [p] = doc["patches"]
+    assert p["commit"] == shas[2] and p["verdict"] == "introduces"
+    assert doc["base"] == shas[1]
+
+
+def test_base_option_applies_the_range_elsewhere(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    """With --base, range commits go through git am -3 on that base."""
+    repo, base, shas = demo
+    status, doc, _ = _audit(capsys, repo, "HEAD~3..HEAD", "--base", base)
+    # on the base, patch 3 of the series finds the eject release still there
+    assert status == 1
+    assert doc["base"] == base and doc["base_source"] == "--base"
+    assert [p["verdict"] for p in doc["patches"]] == ["introduces", "transient", "fixes"]
+    assert [p["commit"] for p in doc["patches"]] == shas[2:]
+    assert all(p["applied_as"] not in shas for p in doc["patches"])
+    assert _fn(doc["final"]) == ["acpi_cpu_eject", "acpi_cpu_unplug_cb"]
+
+
+def test_empty_range_is_clean(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, _, _ = demo
+    status, doc, _ = _audit(capsys, repo, "HEAD..HEAD")
+    assert status == 0
+    assert doc["patches"] == [] and _fn(doc["final"]) == ["acpi_cpu_unplug_cb"]
+
+
+def test_transients_fail_unless_allowed(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, _, _ = demo
+    status, doc, _ = _audit(capsys, repo, "HEAD~2..HEAD")
+    assert [p["verdict"] for p in doc["patches"]] == ["transient", "fixes"]
+    assert status == 1
+    status, _, _ = _audit(capsys, repo, "HEAD~2..HEAD", "--allow-transient")
+    assert status == 0
+
+
+def test_fixes_only_is_clean(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, _, _ = demo
+    status, doc, _ = _audit(capsys, repo, "HEAD~5..HEAD~3")
+    assert [p["verdict"] for p in doc["patches"]] == ["clean", "fixes"]
+    assert status == 0
+
+
+def test_merge_in_range_is_refused(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, base, _ = demo
+    git(repo, "checkout", "-q", "-b", "side", base)
+    (repo / "hw" / "side.c").write_text("int side;\n")
+    git(repo, "add", "hw/side.c")
+    git(repo, "commit", "-q", "-m", "side")
+    git(repo, "checkout", "-q", "master")
+    git(repo, "merge", "-q", "--no-edit", "side")
+    status, out, err = _audit(capsys, repo, f"{base}..HEAD")
+    assert status == 2 and out == ""
+    assert "merge commit" in err and len(err.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------
+# The repository is never touched
+# --------------------------------------------------------------------------
+
+
+def _prepend(path: Path, text: str) -> None:
+    path.write_text(text + path.read_text())
+
+
+def test_user_state_untouched_even_when_dirty(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    """A staged change, an unstaged one, an untracked file, a stash and a
+    detached HEAD all survive an audit, whatever the input."""
+    repo, _, shas = demo
+    git(repo, "checkout", "-q", "--detach", shas[1])
+    (repo / "untracked.txt").write_text("mine\n")
+    _prepend(repo / "hw/acpi/ich9.c", "/* stashed */\n")
+    git(repo, "stash", "-q")
+    _prepend(repo / CPU_C, "/* staged */\n")
+    git(repo, "add", CPU_C)
+    _prepend(repo / "hw/acpi/piix4.c", "/* unstaged */\n")
+    mbox = repo.parent / "series.mbox"
+    mbox.write_bytes(git(repo, "format-patch", "--stdout", f"{shas[1]}..{shas[4]}").encode())
+    before = snapshot(repo)
+    assert before["stash"] and before["staged"] and before["unstaged"]
+    assert "?? untracked.txt" in before["status"]
+    for args in (["master~5..master"], [str(mbox)]):
+        status, _, err = _audit(capsys, repo, *args)
+        assert status == 1, err
+        assert snapshot(repo) == before
+    assert not any(Path(tempfile.gettempdir()).glob("qemu-lint-*/audit-*/qemu"))
+
+
+def test_git_hook_environment_does_not_leak(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside a git hook GIT_INDEX_FILE/GIT_DIR point at the user's repository:
+    the audit's git commands must not follow them."""
+    repo, _, _ = demo
+    before = snapshot(repo)
+    index = repo / ".git" / "index"
+    data = index.read_bytes()
+    monkeypatch.setenv("GIT_INDEX_FILE", str(index))
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo))
+    status, doc, err = _audit(capsys, repo, "HEAD~5..HEAD")
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    assert status == 1, err
+    _check_demo(doc)
+    assert index.read_bytes() == data
+    assert snapshot(repo) == before
+
+
+# --------------------------------------------------------------------------
+# mbox files
+# --------------------------------------------------------------------------
+
+
+def _mbox(repo: Path, base: str, tip: str = "HEAD", *extra: str) -> bytes:
+    return git(
+        repo,
+        "format-patch",
+        "--cover-letter",
+        f"--base={base}",
+        "--stdout",
+        *extra,
+        f"{base}..{tip}",
+    ).encode()
+
+
+def test_mbox_with_cover_letter(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, base, _ = demo
+    mbox = repo.parent / "series.mbx"
+    data = _mbox(repo, base)
+    assert b"\nFrom now on the file starts" in data  # the trap for naive splitters
+    mbox.write_bytes(data)
+    # the user is elsewhere: the base comes from the cover letter's base-commit
+    git(repo, "checkout", "-q", "--detach", "HEAD~2")
+    before = snapshot(repo)
+    status, doc, err = _audit(capsys, repo, str(mbox))
+    assert status == 1, err
+    _check_demo(doc)
+    assert doc["base"] == base and doc["base_source"] == "base-commit"
+    assert [p["commit"] for p in doc["patches"]] == [None] * 5
+    assert all(re.fullmatch(r"[0-9a-f]{40}", p["applied_as"]) for p in doc["patches"])
+    assert snapshot(repo) == before
+
+
+def test_mbox_commit_message_keeps_its_from_line(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    """git mailsplit does not split at "From now on …" (mailbox.mbox would)."""
+    repo, base, _ = demo
+    mbox = repo.parent / "series.mbx"
+    mbox.write_bytes(_mbox(repo, base, "HEAD~4"))
+    series = load_series(str(repo), [str(mbox)])
+    [p] = series.patches
+    assert p.text.startswith("From now on the file starts") and "diff --git" in p.text
+    assert p.subject == SERIES[0].subject
+    assert series.cover_subject is not None and "0/1" in series.cover_subject
+
+
+def _reencode(raw: bytes, how: str) -> bytes:
+    """The same mail with a quoted-printable, base64 or multipart body."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    body = msg.get_content()
+    new = EmailMessage()
+    for h in ("From", "Date", "Subject"):
+        new[h] = msg[h]
+    new["Message-Id"] = f"<{how}@example.org>"
+    if how == "multipart":
+        message, sep, diff = body.partition("\n---\n")
+        assert sep
+        new.set_content(message + "\n", cte="quoted-printable")
+        new.add_attachment(
+            ("---\n" + diff).encode(),
+            maintype="text",
+            subtype="x-patch",
+            filename="fix.patch",
+            disposition="inline",
+        )
+    else:
+        new.set_content(body, cte="quoted-printable" if how == "qp" else "base64")
+    return b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + new.as_bytes(policy=email.policy.SMTP)
+
+
+def test_mime_encoded_bodies(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, base, _ = demo
+    raws = [git(repo, "format-patch", "-1", "--stdout", f"HEAD~{4 - i}").encode() for i in range(5)]
+    hows = ["qp", "base64", "multipart", "qp", "base64"]
+    encoded = [_reencode(r, h) for r, h in zip(raws, hows, strict=True)]
+    assert b"Content-Transfer-Encoding: base64" in encoded[1]
+    assert b"+    cdev->cpu = NULL;" not in encoded[1]
+    mbox = repo.parent / "mime.mbox"
+    mbox.write_bytes(b"\n".join(encoded))
+    status, doc, err = _audit(capsys, repo, str(mbox), "--base", base)
+    assert status == 1, err
+    _check_demo(doc)
+    assert [p["message_id"] for p in doc["patches"]] == [f"<{h}@example.org>" for h in hows]
+    # the hunk located in the decoded multipart body
+    assert doc["patches"][2]["introduced"][0]["patch_line"] is not None
+
+
+def test_patch_files_and_maildir(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, base, _ = demo
+    out = repo.parent / "patches"
+    git(repo, "format-patch", "-q", "-o", str(out), f"{base}..HEAD")
+    files = sorted(str(p) for p in out.glob("*.patch"))
+    assert len(files) == 5
+    status, doc, _ = _audit(capsys, repo, *files, "--base", base)
+    assert status == 1
+    _check_demo(doc)
+    maildir = repo.parent / "maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    for i, f in enumerate(files):
+        (maildir / "cur" / f"{i:04d}.mail:2,S").write_bytes(Path(f).read_bytes())
+    status, doc, _ = _audit(capsys, repo, str(maildir), "--base", base)
+    assert status == 1
+    _check_demo(doc)
+
+
+def test_bare_diff_file(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    """``git diff`` output, with no mail headers, is a patch too."""
+    repo, _, shas = demo
+    diff = repo.parent / "guard.diff"
+    diff.write_text(git(repo, "diff", shas[1], shas[2]))
+    status, doc, _ = _audit(capsys, repo, str(diff), "--base", shas[1])
+    assert status == 1
+    [p] = doc["patches"]
+    assert p["subject"] == "guard.diff" and p["verdict"] == "introduces"
+
+
+# --------------------------------------------------------------------------
+# Failures: patches that do not apply, bad input, escaping paths
+# --------------------------------------------------------------------------
+
+
+def test_patch_that_does_not_apply(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, base, _ = demo
+    out = repo.parent / "patches"
+    git(repo, "format-patch", "-q", "-o", str(out), f"{base}..HEAD~2")
+    files = sorted(out.glob("*.patch"))
+    # patch 2's context no longer matches the tree
+    bad = (
+        files[1]
+        .read_text()
+        .replace("     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu(")
+    )
+    files[1].write_text(bad)
+    before = snapshot(repo)
+    status, doc, err = _audit(capsys, repo, *map(str, files), "--base", base)
+    assert status == 2
+    assert [p["verdict"] for p in doc["patches"]] == ["clean", "does-not-apply", "not-checked"]
+    assert [p["applied"] for p in doc["patches"]] == [True, False, False]
+    reason = doc["patches"][1]["reason"]
+    assert "hw/acpi/cpu.c: patch does not apply" in reason
+    assert doc["patches"][2]["reason"] == "patch 2/3 did not apply"
+    assert doc["complete"] is False
+    [line] = err.strip().splitlines()
+    assert line.startswith("qemu-lint: error: patch 2/3 (") and "does not apply" in line
+    assert snapshot(repo) == before
+    # the other formats say so too
+    status, text, _ = _audit(capsys, repo, *map(str, files), "--base", base, fmt="checkpatch")
+    assert status == 2
+    assert "2/3 Checking patch (hw/acpi/cpu: consult" in text
+    assert "ERROR: patch does not apply on" in text and "3/3 Checking" not in text
+    status, text, _ = _audit(capsys, repo, *map(str, files), "--base", base, fmt="text")
+    assert status == 2 and "does not apply" in text and "not checked" in text
+
+
+EVIL = {
+    "dotdot": "diff --git a/../evil.c b/../evil.c\nnew file mode 100644\n--- /dev/null\n"
+    "+++ b/../evil.c\n@@ -0,0 +1 @@\n+int evil;\n",
+    "absolute": "--- a/hw/acpi/cpu.c\n+++ /etc/passwd\n@@ -1 +1 @@\n-x\n+y\n",
+    "rename": "diff --git a/hw/acpi/cpu.c b/hw/acpi/cpu.c\nsimilarity index 100%\n"
+    "rename from hw/acpi/cpu.c\nrename to ../../cpu.c\n",
+    "quoted": 'diff --git "a/hw/\\056\\056/\\056\\056/x.c" "b/hw/\\056\\056/\\056\\056/x.c"\n'
+    "new file mode 100644\n",
+    "git-dir": "diff --git a/.git/config b/.git/config\n--- a/.git/config\n+++ b/.git/config\n"
+    "@@ -1 +1 @@\n-x\n+y\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(EVIL))
+def test_paths_escaping_the_tree_are_refused(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, case: str
+) -> None:
+    repo, _, _ = demo
+    mail = "From: Mallory <m@example.org>\nSubject: [PATCH] hw: tidy\n\nTidy.\n---\n" + EVIL[case]
+    patch = repo.parent / f"{case}.patch"
+    patch.write_text(mail)
+    before = snapshot(repo)
+    status, out, err = _audit(capsys, repo, str(patch))
+    assert status == 2 and out == ""
+    [line] = err.strip().splitlines()
+    assert str(patch) in line and "refused" in line
+    assert snapshot(repo) == before
+    assert not (repo.parent / "evil.c").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"From: a@b\nSubject: [PATCH 0/2] cover\n\nJust a cover letter.\n", "no patches found"),
+        (b"\x00\x01\x02 not a mail \xff\xfe", "no patches found"),
+        (
+            b"From: a@b\nSubject: [PATCH] x\n\n---\ndiff --git a/x.c b/x.c\n--- a/x.c\n"
+            b"+++ b/x.c\n@@ -1,z +1 @@\n-a\n+b\n",
+            "malformed hunk header",
+        ),
+    ],
+    ids=["empty", "cover-only", "binary", "bad-hunk"],
+)
+def test_malformed_input(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, content: bytes, message: str
+) -> None:
+    repo, _, _ = demo
+    f = repo.parent / "input.mbox"
+    f.write_bytes(content)
+    before = snapshot(repo)
+    status, out, err = _audit(capsys, repo, str(f))
+    assert status == 2 and out == ""
+    [line] = err.strip().splitlines()
+    assert str(f) in line and message in line, line
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no-such-file-or-rev"], "no-such-file-or-rev: no such file, and not a revision"),
+        (["HEAD~1..nowhere"], "HEAD~1..nowhere: no such file, and not a revision range"),
+        (["../missing.mbox"], "../missing.mbox: no such file, and not a revision range"),
+        (["HEAD~1..HEAD", "--base", "nowhere"], "--base nowhere: no such commit"),
+        (["HEAD~3...HEAD"], "symmetric range"),
+        (["-", "HEAD"], "cannot be combined"),
+        ([], "name a revision range"),
+    ],
+)
+def test_bad_arguments(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, args: list[str], message: str
+) -> None:
+    repo, _, _ = demo
+    status, out, err = _audit(capsys, repo, *args)
+    assert status == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_not_a_git_repository(tmp_path: Path, capsys: Capsys) -> None:
+    import shutil
+
+    from tests.audit_series import DEMO
+
+    tree = tmp_path / "plain"
+    shutil.copytree(DEMO, tree)
+    status, out, err = _audit(capsys, tree, "HEAD~1..HEAD")
+    assert status == 2 and out == ""
+    assert "not inside a git work tree" in err
+
+
+def test_unknown_base_commit_in_cover_letter(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    repo, base, _ = demo
+    data = _mbox(repo, base).replace(f"base-commit: {base}".encode(), b"base-commit: " + b"1" * 40)
+    mbox = repo.parent / "s.mbx"
+    mbox.write_bytes(data)
+    status, _, err = _audit(capsys, repo, str(mbox))
+    assert status == 2
+    assert "1111111111111111111111111111111111111111 (from the cover letter)" in err
+
+
+# --------------------------------------------------------------------------
+# b4: one patch on stdin
+# --------------------------------------------------------------------------
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_b4_stdin_mode(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As b4's am-perpatch-check-cmd: cwd the repository top, no options, one
+    patch on stdin; nothing at all for a clean patch, ``-:<line>: ERROR:``
+    lines on stdout for a bad one, never anything on stderr."""
+    repo, _, shas = demo
+    git(repo, "checkout", "-q", "--detach", shas[1])
+    monkeypatch.chdir(repo)
+    bad = git(repo, "format-patch", "-1", "--stdout", shas[2]).encode()
+    _stdin(monkeypatch, bad)
+    status = main(["audit", "-"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert err == ""
+    [line] = out.splitlines()
+    m = re.fullmatch(r"-:(\d+): ERROR: hw/acpi/cpu\.c:\d+: (.*) \[acpi-cpu-persistence\]", line)
+    assert m, line
+    # the line number is that of the added release in the input
+    assert bad.decode().splitlines()[int(m.group(1)) - 1] == "+    cdev->cpu = NULL;"
+    assert "\x1b[" not in out
+
+    good = git(repo, "format-patch", "-1", "--stdout", shas[0]).encode()
+    git(repo, "checkout", "-q", "--detach", shas[0] + "~1")
+    _stdin(monkeypatch, good)
+    assert main(["audit", "-"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_b4_stdin_mode_encoded_and_without_mbox_line(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, shas = demo
+    git(repo, "checkout", "-q", "--detach", shas[1])
+    monkeypatch.chdir(repo)
+    raw = git(repo, "format-patch", "-1", "--stdout", shas[2]).encode()
+    plain = raw.split(b"\n", 1)[1]  # as a mail client saves it: no "From <sha>" line
+    for data in (plain, _reencode(raw, "qp")):
+        _stdin(monkeypatch, data)
+        assert main(["audit", "-"]) == 1
+        out, err = capsys.readouterr()
+        assert err == "" and re.match(r"-:\d+: ERROR: ", out)
+    _stdin(monkeypatch, plain)
+    main(["audit", "-"])
+    line = capsys.readouterr().out
+    n = int(line.split(":")[1])
+    assert plain.decode().splitlines()[n - 1] == "+    cdev->cpu = NULL;"
+
+
+def test_b4_stdin_mode_patch_that_does_not_apply(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, shas = demo
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "--detach", "HEAD~5")
+    patch = git(repo, "format-patch", "-1", "--stdout", shas[1])
+    bad = patch.replace(
+        "     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu("
+    )
+    assert bad != patch
+    _stdin(monkeypatch, bad.encode())
+    assert main(["audit", "-"]) == 2
+    out, err = capsys.readouterr()
+    assert re.match(r"-:\d+: ERROR: patch does not apply on ", out)
+    assert err.startswith("qemu-lint: error: patch 1/1 (")
+
+
+def test_b4_empty_stdin(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, _ = demo
+    monkeypatch.chdir(repo)
+    _stdin(monkeypatch, b"")
+    assert main(["audit", "-"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "no patch on standard input" in err
+
+
+# --------------------------------------------------------------------------
+# Output formats
+# --------------------------------------------------------------------------
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("QEMU_TEST_REGENERATE"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs; QEMU_TEST_REGENERATE=1 to update"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "inputs"),
+    [
+        ("text", "range"),
+        ("checkpatch", "range"),
+        ("email", "mbox"),
+        ("terse", "range"),
+    ],
+)
+def test_golden(demo: tuple[Path, str, list[str]], capsys: Capsys, fmt: str, inputs: str) -> None:
+    repo, base, _ = demo
+    if inputs == "range":
+        args = ["HEAD~5..HEAD"]
+    else:
+        mbox = repo.parent / "series.mbx"
+        data = _mbox(repo, base).decode()
+        # Message-Ids as a list would have them (format-patch's carry a timestamp)
+        n = iter(range(100))
+        data = re.sub(
+            r"(?m)^Subject: ", lambda m: f"Message-Id: <p{next(n)}@example.org>\nSubject: ", data
+        )
+        mbox.write_text(data)
+        args = [str(mbox)]
+    status, out, err = _audit(capsys, repo, *args, fmt=fmt)
+    assert status == 1, err
+    assert "\x1b[" not in out
+    _golden(f"audit-{fmt}.txt", out)
+    if fmt == "text":
+        assert err == "Audited 5 of 5 patches: 1 introduces, 1 transient, 2 fixes, 1 clean.\n"
+    else:
+        assert err == ""
+
+
+def test_text_lines_are_editor_parsable(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, _, _ = demo
+    _, out, _ = _audit(capsys, repo, "HEAD~5..HEAD", fmt="text")
+    gcc = re.compile(r"^[^\s:|+]+:\d+:\d+: (error|warning|note): .+$")
+    findings = [ln for ln in out.splitlines() if ln.startswith("hw/")]
+    assert findings and all(gcc.match(ln) for ln in findings), findings
+
+
+def test_email_is_an_mbox_of_replies(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, _, _ = demo
+    _, out, _ = _audit(capsys, repo, "HEAD~5..HEAD", fmt="email")
+    split = repo.parent / "replies"
+    split.mkdir()
+    r = subprocess.run(["git", "mailsplit", f"-o{split}"], input=out.encode(), capture_output=True)
+    assert r.returncode == 0, r.stderr
+    replies = sorted(split.iterdir())
+    assert len(replies) == 2  # patches 3 and 4
+    msgs = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in replies]
+    assert [m["Subject"] for m in msgs] == [
+        f"Re: [PATCH 3/5] {SERIES[2].subject}",
+        f"Re: [PATCH 4/5] {SERIES[3].subject}",
+    ]
+    body = msgs[0].get_content()
+    assert "> +    cdev->cpu = NULL;" in body
+    assert re.search(r"(?m)^hw/acpi/cpu\.c:\d+:5: error: ", body)
+
+
+def test_json_stdout_only(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
+    repo, _, _ = demo
+    status, doc, err = _audit(capsys, repo, "HEAD~5..HEAD")
+    assert err == ""
+    keys = {"index", "count", "subject", "commit", "applied", "introduced", "fixed"}
+    assert all(keys <= p.keys() for p in doc["patches"])
+    assert {"version", "base", "patches", "final"} <= doc.keys()
+
+
+def test_sarif_and_gitlab_render_the_final_state(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, _ = demo
+    seen = []
+
+    class Fake:
+        @staticmethod
+        def render(report: Any, out: Any, opts: Any) -> None:
+            seen.append(report)
+            out.write("fake\n")
+
+    without = {k: v for k, v in report_base.REPORTERS.items() if k not in ("sarif", "gitlab")}
+    monkeypatch.setattr(report_base, "REPORTERS", without)
+    for fmt in ("sarif", "gitlab"):
+        status, out, err = _audit(capsys, repo, "HEAD~5..HEAD", fmt=fmt)
+        assert status == 2 and out == ""
+        assert f"format '{fmt}' is not available" in err
+    monkeypatch.setattr(report_base, "REPORTERS", {**without, "sarif": Fake, "gitlab": Fake})
+    status, out, _ = _audit(capsys, repo, "HEAD~5..HEAD", fmt="sarif")
+    assert status == 1 and out == "fake\n"
+    [report] = seen
+    assert report.root == str(repo.resolve())  # not the temporary worktree
+    assert [f.function for f in report.findings] == ["acpi_cpu_unplug_cb"]
+
+
+# --------------------------------------------------------------------------
+# Incremental analysis, interruption, cleanup
+# --------------------------------------------------------------------------
+
+
+def test_each_patch_reparses_only_changed_files(
+    demo: tuple[Path, str, list[str]], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    from analyzer.audit import run_audit
+
+    repo, _, _ = demo
+    caplog.set_level(logging.DEBUG, logger="analyzer.engine")
+    series = load_series(str(repo), ["HEAD~5..HEAD"])
+    cfg = Config(root=str(repo.resolve()), cache_dir=str(tmp_path / "c2"), jobs=1)
+    for attempt in range(2):
+        caplog.clear()
+        result = run_audit(cfg, series)
+        assert [v.verdict for v in result.patches] == VERDICTS
+        misses = [
+            int(m.group(2))
+            for r in caplog.records
+            if (m := re.match(r"cache: (\d+) facts hits, (\d+) misses", r.getMessage()))
+        ]
+        assert len(misses) == 6
+        if attempt == 0:
+            assert misses[0] > 10  # the base: every file parsed once
+        else:
+            assert misses[0] == 0  # a second audit: all facts known
+        # after each patch, only hw/acpi/cpu.c (the file it changes), if anything
+        assert all(n <= 1 for n in misses[1:]), misses
+
+
+def test_internal_error_and_interrupt_remove_the_worktree(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analyzer.audit
+    import analyzer.engine
+
+    repo, _, _ = demo
+    before = snapshot(repo)
+    real_run = analyzer.engine.run
+    calls: list[str] = []
+
+    for exc, status in ((RuntimeError("boom"), 3), (KeyboardInterrupt(), 2)):
+        calls.clear()
+
+        def failing(cfg: Config, exc: BaseException = exc) -> Any:
+            calls.append(cfg.root)
+            assert Path(cfg.root).is_dir()  # the worktree exists while analysed
+            if len(calls) == 3:
+                raise exc
+            return real_run(cfg)
+
+        monkeypatch.setattr(analyzer.audit, "run", failing)
+        assert _audit(capsys, repo, "HEAD~5..HEAD")[0] == status
+        assert not Path(calls[-1]).exists()
+        assert snapshot(repo) == before
+
+
+SIGNAL_CHILD = """
+import os, signal, sys
+import analyzer.audit
+real = analyzer.audit.run
+n = []
+def run(cfg):
+    n.append(1)
+    if len(n) == 2:
+        print(cfg.root, flush=True)
+        os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    return real(cfg)
+analyzer.audit.run = run
+from analyzer.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_signals_remove_the_worktree(
+    demo: tuple[Path, str, list[str]], sig: str, isolated: Path, tmp_path: Path
+) -> None:
+    repo, _, _ = demo
+    before = snapshot(repo)
+    env = dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(isolated))
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SIGNAL_CHILD,
+            sig,
+            "audit",
+            "--root",
+            str(repo),
+            "HEAD~5..HEAD",
+            "--format",
+            "json",
+            "--jobs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "interrupted" in r.stderr
+    worktree = r.stdout.strip().splitlines()[0]
+    assert worktree.startswith(str(isolated))
+    assert not Path(worktree).exists()
+    assert snapshot(repo) == before
+
+
+def test_stale_worktree_of_a_killed_run_is_replaced(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, isolated: Path
+) -> None:
+    """A SIGKILLed audit leaves its worktree; the next audit in that slot removes it."""
+    from analyzer.series import _slot
+
+    repo, _, _ = demo
+    got = _slot(str(repo.resolve()))
+    assert got is not None
+    folder, fd = got
+    os.close(fd)  # as if the killed process died
+    git(repo, "worktree", "add", "-q", "--detach", f"{folder}/qemu", "HEAD")
+    (Path(folder) / "qemu" / "junk.c").write_text("int junk;\n")
+    status, doc, _ = _audit(capsys, repo, "HEAD~5..HEAD")
+    assert status == 1
+    _check_demo(doc)
+    assert not Path(folder, "qemu").exists()
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_concurrent_audits_get_separate_worktrees(demo: tuple[Path, str, list[str]]) -> None:
+    from analyzer.series import Worktree
+
+    repo, base, _ = demo
+    top = str(repo.resolve())
+    with Worktree(top, base, stable=True) as a, Worktree(top, base, stable=True) as b:
+        assert a.path != b.path and Path(a.path).is_dir() and Path(b.path).is_dir()
+    assert not Path(a.path).exists() and not Path(b.path).exists()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_tty(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    repo, _, _ = demo
+    _, _, err = _audit(capsys, repo, "HEAD~5..HEAD", fmt="text")
+    assert err.count("\n") == 1 and "\r" not in err and "\x1b[" not in err
+
+
+# --------------------------------------------------------------------------
+# Pure parts
+# --------------------------------------------------------------------------
+
+
+def test_clean_subject() -> None:
+    assert clean_subject("[PATCH v3 04/12] hw/acpi: x") == ("hw/acpi: x", (4, 12), False)
+    assert clean_subject("Re: [PATCH 2/3] hw: y") == ("hw: y", (2, 3), True)
+    assert clean_subject("[RFC PATCH] [net] z") == ("z", None, False)
+    assert clean_subject("[PATCH 0/5] cover")[1] == (0, 5)
+
+
+def test_parse_diff_lines_and_paths() -> None:
+    text = (
+        "msg\n---\n"
+        "diff --git a/hw/a.c b/hw/b.c\n"
+        "similarity index 90%\n"
+        "rename from hw/a.c\n"
+        "rename to hw/b.c\n"
+        "--- a/hw/a.c\n"
+        "+++ b/hw/b.c\n"
+        "@@ -10,3 +10,4 @@ void f(void)\n"
+        " a\n"
+        "-b\n"
+        "+c\n"
+        "+d\n"
+        " e\n"
+        "\\ No newline at end of file\n"
+        "-- \n2.39\n"
+    )
+    [fd] = parse_diff(text, "t")
+    assert (fd.old_path, fd.new_path, fd.at) == ("hw/a.c", "hw/b.c", 3)
+    [h] = fd.hunks
+    assert (h.old_start, h.old_count, h.new_start, h.new_count, h.at) == (10, 3, 10, 4, 9)
+    kinds = [(hl.kind, hl.old, hl.new, hl.at) for hl in h.lines]
+    assert kinds == [
+        (" ", 10, 10, 10),
+        ("-", 11, None, 11),
+        ("+", None, 11, 12),
+        ("+", None, 12, 13),
+        (" ", 12, 13, 14),
+        ("\\", None, None, 15),
+    ]
+
+
+def test_parse_diff_quoted_and_spaced_paths() -> None:
+    [fd] = parse_diff('diff --git "a/hw/t\\303\\251st.c" "b/hw/t\\303\\251st.c"\n', "t")
+    assert fd.new_path == "hw/tést.c"
+    [fd] = parse_diff("diff --git a/hw/a b.c b/hw/a b.c\n", "t")
+    assert fd.old_path == fd.new_path == "hw/a b.c"
+
+
+def test_parse_message_line_offset_counts_headers() -> None:
+    raw = (
+        b"From 0123 Mon Sep 17 00:00:00 2001\nFrom: A <a@b>\nSubject: [PATCH 1/2] x\n\n"
+        b"body\n---\ndiff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n"
+    )
+    m = parse_message(raw, "t")
+    assert m.numbered == (1, 2) and m.subject == "x"
+    plus = m.files[0].hunks[0].lines[1]
+    assert raw.decode().splitlines()[plus.at + m.line_offset - 1] == "+b"
+
+
+def test_locate_falls_back_to_a_step_of_the_path() -> None:
+    """A patch that only changes a caller on the evidence path points there."""
+    from analyzer.findings import Finding
+    from analyzer.patch import place
+    from analyzer.rule import PathStep
+    from analyzer.verdicts import locate
+
+    raw = (
+        b"From: A <a@b>\nSubject: [PATCH] hw/acpi/ich9: drop the check\n\n---\n"
+        b"diff --git a/hw/acpi/ich9.c b/hw/acpi/ich9.c\n--- a/hw/acpi/ich9.c\n"
+        b"+++ b/hw/acpi/ich9.c\n@@ -10,4 +10,3 @@ void ich9_unplug(void)\n"
+        b" {\n-    if (!keep(dev))\n     acpi_cpu_unplug_cb(st, dev);\n }\n"
+    )
+    patch = place(parse_message(raw, "t"), 1, 1, "t")
+
+    def finding(steps: tuple[PathStep, ...]) -> Finding:
+        return Finding(
+            rule="r",
+            severity="error",
+            kind="release",
+            file="hw/acpi/cpu.c",
+            line=50,
+            column=5,
+            end_line=50,
+            end_column=20,
+            function="f",
+            message="m",
+            archs=(),
+            hook=None,
+            path=steps,
+            fingerprint="x",
+        )
+
+    on_path = finding((PathStep("hw/acpi/ich9.c", 11, "ich9_unplug", "calls"),))
+    loc = locate(patch, on_path, "new")
+    assert loc is not None and loc.file == "hw/acpi/ich9.c" and not loc.is_exact
+    assert loc.line.text == "    if (!keep(dev))" and loc.line.kind == "-"
+    assert locate(patch, finding(()), "new") is None
