@@ -490,7 +490,8 @@ def _model(args: argparse.Namespace) -> int:
         render_model_json(doc, sys.stdout)
     else:
         color = _color(args.color, sys.stdout)
-        width = os.get_terminal_size().columns if sys.stdout.isatty() else 120
+        # shutil falls back when a pty reports 0 columns (no size set)
+        width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
         render_model_table(
             doc, sys.stdout, RenderOptions(color=color, interactive=color, width=width)
         )
