@@ -32,8 +32,6 @@ def demo(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SAMPLES / "trees" / "demo", tmp_path / "demo"))
 
 
-
-
 def _fingerprints(tree: Path) -> list[str]:
     return [f.fingerprint for f in run(Config(root=str(tree), jobs=1)).findings]
 

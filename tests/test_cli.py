@@ -30,15 +30,25 @@ Capsys = pytest.CaptureFixture[str]
 HEADER = re.compile(r"^hw/acpi/cpu.c:\d+:\d+: error: .* \[acpi-cpu-persistence\]$")
 
 FINDING_KEYS = {
-    "rule", "severity", "kind", "file", "line", "column", "end_line", "end_column",
-    "function", "message", "archs", "hook", "path", "fingerprint",
+    "rule",
+    "severity",
+    "kind",
+    "file",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "function",
+    "message",
+    "archs",
+    "hook",
+    "path",
+    "fingerprint",
 }
 
 
 def _tree(tmp_path: Path, case: str) -> Path:
     return materialize(CASES / case, tmp_path / "tree")
-
-
 
 
 # --- check ------------------------------------------------------------------
@@ -143,8 +153,15 @@ def test_rules_lists_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
 def test_explain_prints_the_docs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "acpi-cpu-persistence"]) == 0
     out = capsys.readouterr().out
-    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead",
-                    "## Options", "## Known limitations", "## References"):
+    for heading in (
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+        "## Options",
+        "## Known limitations",
+        "## References",
+    ):
         assert heading in out
 
 
@@ -164,8 +181,10 @@ def test_model_json_has_the_contract_keys(tmp_path: Path, capsys: Capsys) -> Non
     cpu_class = next(t for t in doc["hook_tables"] if t["struct"] == "CPUClass")
     assert cpu_class["file"] == "include/hw/core/cpu.h"
     assert all({"name", "signature", "line"} <= h.keys() for h in cpu_class["hooks"])
-    assert all({"struct", "hook", "arch", "function", "file", "line"} <= i.keys()
-               for i in doc["implementations"])
+    assert all(
+        {"struct", "hook", "arch", "function", "file", "line"} <= i.keys()
+        for i in doc["implementations"]
+    )
     i386 = doc["archs"]["i386"]
     assert i386["emits_cpu_aml"] is True
     assert i386["unplug_reaches"] == ["hw/acpi/cpu.c:acpi_cpu_unplug_cb"]

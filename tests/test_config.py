@@ -31,8 +31,6 @@ def _repo(tmp_path: Path, case: str = "unguarded", name: str = "repo") -> Path:
     return tree
 
 
-
-
 def _shown(capsys: Capsys, *args: str) -> tuple[dict[str, Any], dict[str, str], str]:
     """``--show-config``: the settings as TOML, each key's origin, and the raw text."""
     status, out, err = _run(capsys, "--show-config", *args)

@@ -105,8 +105,6 @@ def tmpdir_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return watch
 
 
-
-
 def test_only_the_new_release_is_reported(repo: Path, capsys: Capsys, tmpdir_watch: Path) -> None:
     before = _state(repo)
     status, doc = _json(capsys, "--diff-base", "HEAD~1", str(repo / "qemu"))

@@ -280,9 +280,7 @@ def test_rich_markup_in_c_text_is_literal(opts: dict[str, bool]) -> None:
 
 
 def test_control_characters_cannot_break_lines() -> None:
-    finding = dataclasses.replace(
-        RELEASE, message="a\nb\x1b[31mc", path=(), archs=(), related=()
-    )
+    finding = dataclasses.replace(RELEASE, message="a\nb\x1b[31mc", path=(), archs=(), related=())
     text = render("text", dataclasses.replace(REPORT, findings=(finding,), problems=()))
     assert text == "hw/acpi/cpu.c:292:5: error: a b [31mc [acpi-cpu-persistence]\n"
 
