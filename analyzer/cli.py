@@ -42,7 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--frontend", choices=("tree-sitter", "clang"), default="tree-sitter")
+        sp.add_argument(
+            "--frontend",
+            choices=("tree-sitter", "clang"),
+            default="tree-sitter",
+            help="parser: tree-sitter (default, no build needed) or clang (precise mode)",
+        )
+        sp.add_argument(
+            "-p",
+            "--build-dir",
+            metavar="BUILD_DIR",
+            help="folder holding compile_commands.json (with --frontend clang)",
+        )
         sp.add_argument(
             "--config",
             metavar="FILE",
@@ -138,6 +149,13 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         rel = os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")
         if rel != ".":
             only.append(rel)
+    build_dir = getattr(args, "build_dir", None)
+    if build_dir is not None:
+        if args.frontend != "clang":
+            raise UsageError("-p/--build-dir needs --frontend clang")
+        if not os.path.isdir(build_dir):
+            raise UsageError(f"{build_dir}: -p/--build-dir: no such folder")
+        build_dir = os.path.abspath(build_dir)
     cfg_path = args.config or find_config(first)
     settings = load_config(cfg_path) if cfg_path else {}
     select = tuple(getattr(args, "select", None) or settings.get("select", ()))
@@ -159,6 +177,7 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         excludes=tuple(settings.get("exclude", DEFAULT_EXCLUDES)),
         source=cfg_path or "defaults",
         cache_dir=_cache_dir(args),
+        build_dir=build_dir,
     )
 
 

@@ -37,6 +37,8 @@ class Config:
     source: str = "defaults"
     #: folder of the facts cache, or None for no cache
     cache_dir: str | None = None
+    #: build folder holding compile_commands.json (clang front-end), or None
+    build_dir: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -3,8 +3,8 @@
 For each case (``samples/rules/<rule>/<case>/`` overlaid on ``_base``, and each
 ``samples/trees/<tree>/``) the engine runs with only that rule enabled and the
 set of ``(path, line, rule)`` it reports must equal the ``/* expect: … */``
-markers, give or take ``todo-expect`` (known misses) and ``todo-ok`` (tolerated
-false positives).
+(and ``expect-tree-sitter``) markers, give or take ``todo-expect`` (known
+misses) and ``todo-ok`` (tolerated false positives).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     expected = markers(tree)
     report = run(Config(root=str(tree), select=(rule_id,), jobs=1, strict=True))
     actual = {(f.file, f.line, f.rule) for f in report.findings}
-    want = {m for m in expected["expect"] if m[2] == rule_id}
+    want = {m for m in expected["expect"] | expected["expect-tree-sitter"] if m[2] == rule_id}
     todo_miss = {m for m in expected["todo-expect"] if m[2] == rule_id}
     todo_fp = {m for m in expected["todo-ok"] if m[2] == rule_id}
     missed = sorted(want - actual)
@@ -59,7 +59,7 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     assert not missed and not unexpected, "\n".join(lines)
     by_site = {(f.file, f.line, f.rule): f for f in report.findings}
     for (kind, path, line, rule), attrs in marker_attrs(tree).items():
-        if kind != "expect" or rule != rule_id:
+        if kind not in ("expect", "expect-tree-sitter") or rule != rule_id:
             continue
         f = by_site[(path, line, rule)]
         if "archs" in attrs:
@@ -81,4 +81,6 @@ def test_every_rule_has_positive_and_negative_cases() -> None:
                 positives += 1
             else:
                 negatives += 1
-        assert positives and negatives, f"{rule.id}: {positives} positive, {negatives} negative cases"
+        assert positives and negatives, (
+            f"{rule.id}: {positives} positive, {negatives} negative cases"
+        )
