@@ -179,6 +179,8 @@ def _register(ci: Any) -> None:
     lib.clang_getExpansionLocation.argtypes = lib.clang_getFileLocation.argtypes
     lib.clang_getExpansionLocation.restype = None
     lib.clang_getFileName.argtypes = [ctypes.c_void_p]
+    lib.clang_Cursor_isAnonymousRecordDecl.argtypes = [ci.Cursor]
+    lib.clang_Cursor_isAnonymousRecordDecl.restype = ctypes.c_uint
     lib.clang_isInvalidDeclaration.argtypes = [ci.Cursor]
     lib.clang_isInvalidDeclaration.restype = ctypes.c_uint
 
@@ -575,6 +577,7 @@ class _Extractor:
         self._cursor_loc = lib.clang_getCursorLocation
         self._file_name = lib.clang_getFileName
         self._file_location = lib.clang_getFileLocation
+        self._anon_member = lib.clang_Cursor_isAnonymousRecordDecl
         # out-parameters of the location calls, allocated once
         self._f, self._line, self._col, self._off = (
             ctypes.c_void_p(),
@@ -955,7 +958,7 @@ class _Extractor:
             k = ch.kind
             if k in (K.STRUCT_DECL, K.UNION_DECL):
                 if ch.is_definition() and ch.is_anonymous():
-                    if ch.is_anonymous_record_decl():  # anonymous member: flatten
+                    if self._anon_member(ch):  # anonymous member: flatten
                         self.fields(ch, out)
                 elif ch.is_definition():
                     self.struct(ch, None)
