@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("dump-facts", help="print the facts extracted from files (debugging)")
     d.add_argument("files", nargs="+", metavar="FILE")
+    d.add_argument("--frontend", choices=("tree-sitter", "clang"), default="tree-sitter")
 
     sub.add_parser("rules", help="list the rules")
     e = sub.add_parser("explain", help="show a rule's documentation")
@@ -217,11 +218,11 @@ def _model(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _dump_facts(paths: Sequence[str]) -> int:
+def _dump_facts(paths: Sequence[str], frontend: str) -> int:
     from analyzer.engine import dump_facts
 
     for p in paths:
-        sys.stdout.write(dump_facts(p))
+        sys.stdout.write(dump_facts(p, frontend))
     return EXIT_CLEAN
 
 
@@ -274,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rules":
             return _rules()
         if args.command == "dump-facts":
-            return _dump_facts(args.files)
+            return _dump_facts(args.files, args.frontend)
         return _explain(args.rule)
     except LintError as e:
         print(f"qemu-lint: error: {e}", file=sys.stderr)

@@ -678,8 +678,11 @@ def run(config: Config) -> Report:
     return Report(config.root, tuple(findings), tuple(problems), stats, rules, __version__)
 
 
-def dump_facts(path: str) -> str:
+def dump_facts(path: str, frontend: str = "tree-sitter") -> str:
     """The facts of one file as indented JSON (the equivalent of an AST dump).
+
+    With the clang front-end the file is parsed with derived flags, inside
+    its QEMU tree when it is in one.
 
     :raise InputError: when the file cannot be read or analysed
     """
@@ -694,5 +697,21 @@ def dump_facts(path: str) -> str:
     data = load(SourceFile(path, path, os.path.getsize(path)))
     if isinstance(data, str):
         raise InputError(data, path)
-    facts = extract_file(path, data, parse_bytes(data))
+    if frontend == "clang":
+        from analyzer.discovery import find_root
+        from analyzer.errors import LintError
+        from analyzer.parse.clang import Planner, extract_unit, load_cindex
+
+        load_cindex()
+        try:
+            root = find_root(path)
+        except LintError:
+            root = os.path.dirname(os.path.abspath(path))
+        rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+        got, _ = extract_unit(Planner(root, [rel], lambda i: data, None).plan(rel), data)
+        if isinstance(got, Problem):
+            raise InputError(got.message, path)
+        facts = got
+    else:
+        facts = extract_file(path, data, parse_bytes(data))
     return json.dumps(dataclasses.asdict(facts), indent=1) + "\n"

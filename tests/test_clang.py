@@ -22,6 +22,7 @@ import pytest
 
 from analyzer.config import Config
 from analyzer.engine import run, run_model
+from analyzer.facts import FileFacts
 from analyzer.findings import Report
 from analyzer.model.export import model_to_json
 from tests.conftest import SAMPLES, marker_attrs, markers, materialize, qemu_tree
@@ -211,3 +212,84 @@ def test_real_qemu_same_findings_without_a_build() -> None:
     assert [(f.file, f.line, f.rule, f.kind, f.archs) for f in cl.findings] == key
     assert ("hw/acpi/cpu.c", 292) in {(f.file, f.line) for f in cl.findings}
     assert not [p for p in cl.problems if p.level == "error"]
+
+
+MACROS_C = """\
+typedef struct S { void *cpu; int x; } S;
+#define NULL ((void *)0)
+#define AS_S(o) ((S *)(o))
+#define FORGET(s) ((s)->cpu = NULL)
+#define SET(a, v) a = v
+typedef void (*fn_t)(S *s);
+void f(S *s, void *o, fn_t cb)
+{
+    FORGET(s);
+    AS_S(o)->x = 1;
+    SET(s->cpu, NULL);
+    __typeof__(s) t = s;
+    t->cpu = NULL;
+    cb(s);
+}
+"""
+
+
+def test_macro_shapes(tmp_path: Path) -> None:
+    """Pure macros keep their written shape, writing ones are expanded in place."""
+    from analyzer.facts import TypeRef
+    from analyzer.parse.clang import Planner, extract_unit
+
+    (tmp_path / "m.c").write_text(MACROS_C)
+    data = MACROS_C.encode()
+    plan = Planner(str(tmp_path), ["m.c"], lambda i: data, None).plan("m.c")
+    facts, deps = extract_unit(plan, data)
+    assert isinstance(facts, FileFacts), facts
+    assert str(tmp_path / "m.c") in deps
+    fn = facts.functions[0]
+    forget, cast, setter, decl, plain, call = fn.body.body
+    # FORGET(s): the assignment its body writes, placed at the invocation
+    e = forget.expr
+    assert e is not None and (e.kind, e.op) == ("assign", "=")
+    assert (e.line, e.col, e.end_line, e.end_col) == (9, 5, 9, 14)
+    lhs, rhs = e.args
+    assert (lhs.kind, lhs.text, lhs.args[0].kind, lhs.args[0].text) == ("field", "cpu", "name", "s")
+    assert (lhs.args[0].line, lhs.args[0].col) == (9, 12)  # the argument keeps its place
+    assert rhs.kind == "cast" and rhs.args[0].kind == "const" and rhs.args[0].text == "0"
+    # AS_S(o)->x: a call of AS_S, typed by the compiler
+    base = cast.expr.args[0].args[0]  # type: ignore[union-attr]
+    assert (base.kind, base.args[0].text, base.args[1].text) == ("call", "AS_S", "o")
+    assert base.type == TypeRef("S", 1)
+    # SET(s->cpu, NULL): the assignment is in the body, its operands written as arguments
+    lhs, rhs = setter.expr.args  # type: ignore[union-attr]
+    assert (lhs.kind, lhs.text, lhs.col, lhs.end_col) == ("field", "cpu", 9, 15)
+    assert (rhs.kind, rhs.text) == ("const", "NULL")
+    # typeof(s) is the type of s
+    assert decl.kind == "decl" and decl.type == TypeRef("S", 1)
+    assert plain.expr.args[1].text == "NULL"  # type: ignore[union-attr]
+    assert call.expr.args[0].text == "cb"  # type: ignore[union-attr]
+
+
+def test_unparsable_file_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import analyzer.parse.clang as front
+
+    tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
+    real = front.extract_unit
+
+    def broken(plan: front.Plan, data: bytes) -> Any:
+        if plan.path == "hw/i386/pc.c":
+            raise RuntimeError("libclang crashed")
+        return real(plan, data)
+
+    monkeypatch.setattr(front, "extract_unit", broken)
+    report = run(_config(tree, "clang"))
+    assert [p.file for p in report.problems] == ["hw/i386/pc.c"]
+    assert "skipped: libclang could not parse it" in report.problems[0].message
+    assert [(f.file, f.line) for f in report.findings] == [("hw/acpi/cpu.c", 53)]
+
+
+def test_derived_flags_said_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
+    with caplog.at_level("WARNING"):
+        report = run(_config(tree, "clang"))
+    said = [r for r in caplog.records if "no compilation database" in r.getMessage()]
+    assert len(said) == 1
+    assert report.stats.parsed_files > 10

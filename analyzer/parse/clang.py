@@ -92,6 +92,7 @@ _TOKEN = re.compile(
     rb"[A-Za-z_0-9]+|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|->|\+\+|--|<<=|>>=|"
     rb"[-+*/%&|^<>!=]=|&&|\|\||<<|>>|\.\.\.|."
 )
+_DESIGNATOR = re.compile(rb"(?:\s*(?:\[[^\]=]*\]|\.\s*[A-Za-z_]\w*))*\s*\.\s*([A-Za-z_]\w*)\s*=")
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.M)
 #: flags kept from a compile command (with their argument when separate)
 _FLAGS_WITH_ARG = ("-I", "-isystem", "-iquote", "-idirafter", "-include", "-imacros", "-D", "-U")
@@ -179,6 +180,9 @@ def _register(ci: Any) -> None:
     lib.clang_getExpansionLocation.argtypes = lib.clang_getFileLocation.argtypes
     lib.clang_getExpansionLocation.restype = None
     lib.clang_getFileName.argtypes = [ctypes.c_void_p]
+    lib.clang_getCursorPrettyPrinted.argtypes = [ci.Cursor, ctypes.c_void_p]
+    lib.clang_getCursorPrettyPrinted.restype = ci._CXString
+    lib.clang_getCursorPrettyPrinted.errcheck = ci._CXString.from_result
     lib.clang_Cursor_isAnonymousRecordDecl.argtypes = [ci.Cursor]
     lib.clang_Cursor_isAnonymousRecordDecl.restype = ctypes.c_uint
     lib.clang_isInvalidDeclaration.argtypes = [ci.Cursor]
@@ -578,6 +582,7 @@ class _Extractor:
         self._file_name = lib.clang_getFileName
         self._file_location = lib.clang_getFileLocation
         self._anon_member = lib.clang_Cursor_isAnonymousRecordDecl
+        self._pretty = lib.clang_getCursorPrettyPrinted
         # out-parameters of the location calls, allocated once
         self._f, self._line, self._col, self._off = (
             ctypes.c_void_p(),
@@ -711,15 +716,11 @@ class _Extractor:
                 return TypeRef("" if d.is_anonymous() else d.spelling, pointers)
             elif k in (TK.FUNCTIONPROTO, TK.FUNCTIONNOPROTO):
                 return TypeRef("<fn>", 0, self.signature(t, decl))
-            elif k.name in (
-                "TYPEOFEXPR",
-                "TYPEOF",
-                "AUTO",
-                "ATTRIBUTED",
-                "PAREN",
-                "MACROQUALIFIED",
-            ):
-                t = t.get_canonical()  # typeof(x), __auto_type: the compiler's type
+            elif k == TK.UNEXPOSED or k.name in ("TYPEOFEXPR", "TYPEOF", "AUTO", "ATTRIBUTED"):
+                can = t.get_canonical()  # typeof(x), __auto_type: the compiler's type
+                if can.kind == TK.UNEXPOSED:
+                    return TypeRef(_unqualified(t.spelling), pointers)
+                t = can
             else:
                 return TypeRef(self._builtin(t, decl), pointers)
         return TypeRef(_unqualified(t.spelling), pointers)
@@ -1350,6 +1351,9 @@ class _Extractor:
         if k in (K.UNEXPOSED_EXPR, K.PAREN_EXPR):
             kids = list(n.get_children())
             if len(kids) == 1 and kids[0].kind.is_expression():
+                name = self._designator(n) if k == K.UNEXPOSED_EXPR else None
+                if name is not None:  # .field = value, in an initializer clang could not check
+                    return Expr("designated", *p, text=name, args=(self.expr(kids[0]),))
                 return self.expr(kids[0])
             if len(kids) == 2 and kids[0].kind == K.MEMBER_REF:  # .field = value
                 return Expr("designated", *p, text=kids[0].spelling, args=(self.expr(kids[1]),))
@@ -1452,12 +1456,25 @@ class _Extractor:
             args=tuple(self.expr(x) for x in n.get_children() if x.kind.is_expression()),
         )
 
+    def _designator(self, n: Cursor) -> str | None:
+        """The field of a designated initializer written in the file.
+
+        When an initializer depends on something clang could not resolve
+        (a type from a missing header), libclang shows the designated item
+        without its designator; the written text still has it.
+        """
+        start = n.extent.start.offset
+        if self.data[start : start + 1] not in (b".", b"[") or self.macro_of(n)[0] is not None:
+            return None
+        m = _DESIGNATOR.match(self.data, start)
+        return m.group(1).decode() if m else None
+
     def _literal(self, n: Cursor) -> str:
         m, s, e = self.macro_of(n)
         if m is None and e > s:
             return self.data[s:e].decode("utf-8", "replace")
-        toks = [t.spelling for t in n.get_tokens()]
-        return " ".join(toks) if toks else "0"
+        # from a macro body: the file's tokens are the invocation's, print the node
+        return str(self._pretty(n, None)) or "0"
 
 
 def _stmt_exprs(stmts: Sequence[Stmt]) -> Iterator[Expr]:
