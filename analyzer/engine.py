@@ -197,9 +197,10 @@ def _salt(frontend: str) -> str:
     parts = [frontend, code_digest()]
     dists = ("tree-sitter", "tree-sitter-c") if frontend == "tree-sitter" else ("libclang",)
     if frontend == "clang":
-        from analyzer.parse.clang import builtin_include_dir
+        from analyzer.parse.clang import builtin_include_dir, stubs_digest
 
         parts.append(f"builtins={builtin_include_dir()}")
+        parts.append(f"stubs={stubs_digest()}")
     for dist in dists:
         try:
             parts.append(f"{dist}={version(dist)}")

@@ -347,8 +347,9 @@ def derived_flags(root: str, path: str, archs: frozenset[str]) -> tuple[str, ...
     ``-I include -I . -I <its folder>``, the target's folder and
     ``COMPILING_PER_TARGET``/``NEED_CPU_H`` for code of ``target/<arch>/`` and
     ``hw/<arch>/``, the host's ``host/include`` folders, ``linux-headers``,
-    and the ``CONFIG_LINUX``/``CONFIG_POSIX``/``_GNU_SOURCE`` a Linux build
-    defines.  Generated headers (``config-host.h``, qapi, trace) do not exist
+    and the ``CONFIG_LINUX``/``CONFIG_POSIX``/``CONFIG_TCG``/``_GNU_SOURCE``
+    a Linux build with the default accelerator defines; ``glib.h`` falls back
+    to a stand-in (:data:`STUBS`).  Generated headers (``config-host.h``, qapi, trace) do not exist
     without a build: clang reports them missing and goes on.
     """
     out = ["-std=gnu11", "-I", os.path.join(root, "include"), "-I", root]
@@ -363,8 +364,24 @@ def derived_flags(root: str, path: str, archs: frozenset[str]) -> tuple[str, ...
     for d in (f"host/include/{host}", "host/include/generic", "linux-headers"):
         if os.path.isdir(os.path.join(root, d)):
             out += ["-I", os.path.join(root, d)]
-    out += ["-DCONFIG_LINUX", "-DCONFIG_POSIX", "-D_GNU_SOURCE", "-D_FILE_OFFSET_BITS=64"]
+    out += ["-DCONFIG_LINUX", "-DCONFIG_POSIX", "-DCONFIG_TCG", "-D_GNU_SOURCE"]
+    out += ["-D_FILE_OFFSET_BITS=64"]
     return tuple(out)
+
+
+#: stand-ins searched last (``-idirafter``): a ``glib.h`` declaring the glib
+#: types and attribute macros QEMU's headers use, for trees without a build
+#: (a real glib on the include path, as a compile command gives, wins)
+STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
+
+
+def stubs_digest() -> str:
+    """A digest of the stand-in headers (facts depend on them: cache salt)."""
+    h = hashlib.blake2b(digest_size=8)
+    for name in sorted(os.listdir(STUBS)):
+        with open(os.path.join(STUBS, name), "rb") as fh:
+            h.update(name.encode() + b"\0" + fh.read())
+    return h.hexdigest()
 
 
 def _common_args() -> tuple[str, ...]:
@@ -372,6 +389,7 @@ def _common_args() -> tuple[str, ...]:
     inc = builtin_include_dir()
     if inc is not None:
         args += ["-isystem", inc]
+    args += ["-idirafter", STUBS]
     return tuple(args)
 
 
