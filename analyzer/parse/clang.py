@@ -32,8 +32,9 @@ main file of a small unit ``#include "qemu/osdep.h"`` + the header, with the
 flags of a file of the same folder or architecture, since every QEMU ``.c``
 file starts with osdep.h.
 
-Error policy: clang's error diagnostics are counted in ``error_nodes`` and the
-bytes of declarations clang marked invalid in ``skipped_bytes``; parsing goes
+Error policy: clang's error diagnostics located in the file are counted in
+``error_nodes`` and the bytes of its declarations clang marked invalid in
+``skipped_bytes``; parsing goes
 on past missing headers (``KEEP_GOING``), so a tree without a build (no
 generated ``config-host.h``, qapi or trace headers) is still analysed.
 """
@@ -1552,7 +1553,14 @@ def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | Problem, Deps]:
         # its #include is compiled out in that unit: parse it on its own
         alone = Plan(plan.path, plan.abspath, "", plan.args, plan.directory, plan.osdep, plan.how)
         return extract_unit(alone, data)
-    errors = sum(1 for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error)
+    # clang's errors located in the file itself (those of its headers count
+    # with the headers' own facts), as tree-sitter's ERROR nodes do
+    errors = 0
+    for d in tu.diagnostics:
+        if d.severity >= ci.Diagnostic.Error:
+            f = d.location.file
+            if f is not None and _realpath(plan.directory, f.name) == target:
+                errors += 1
     try:
         facts = _Extractor(ci, tu, target, plan.path, data, plan.directory).run()
     except RecursionError:
