@@ -232,6 +232,7 @@ class _Files:
         root: str = "",
     ) -> None:
         self.root = root
+        self._real_root = os.path.realpath(root) if root else ""
         self.files = files
         self.paths = [f.path for f in files]
         self.contents = contents
@@ -331,12 +332,6 @@ class _Files:
         if deps is None:
             return False
         return all(self._dep_mark(d) == mark for d, mark in deps)
-
-    @property
-    def _real_root(self) -> str:
-        if not hasattr(self, "_root_cache"):
-            self._root_cache = os.path.realpath(self.root)
-        return self._root_cache
 
     def state(self, skipped: Sequence[Skipped], started_ns: int) -> TreeState:
         """What to record for the next run.  A file modified less than two
@@ -470,7 +465,7 @@ def _clang_setup(config: Config) -> tuple[dict[str, Command], str] | None:
     if builtin_include_dir() is None:
         log.warning(
             "clang: no system compiler found for the builtin headers (stddef.h, stdarg.h…); "
-            "files including them get parse errors"
+            "using qemu-lint's minimal stand-ins"
         )
     if config.build_dir is None:
         log.warning(

@@ -293,3 +293,16 @@ def test_derived_flags_said_once(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     said = [r for r in caplog.records if "no compilation database" in r.getMessage()]
     assert len(said) == 1
     assert report.stats.parsed_files > 10
+
+
+def test_no_system_compiler_is_said_and_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import analyzer.parse.clang as front
+
+    monkeypatch.setattr(front, "builtin_include_dir", lambda: None)
+    tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
+    with caplog.at_level("WARNING"):
+        report = run(_config(tree, "clang"))
+    assert any("builtin headers" in r.getMessage() for r in caplog.records)
+    assert [(f.file, f.line) for f in report.findings] == [("hw/acpi/cpu.c", 53)]

@@ -350,8 +350,9 @@ def derived_flags(root: str, path: str, archs: frozenset[str]) -> tuple[str, ...
     ``hw/<arch>/``, the host's ``host/include`` folders, ``linux-headers``,
     and the ``CONFIG_LINUX``/``CONFIG_POSIX``/``CONFIG_TCG``/``_GNU_SOURCE``
     a Linux build with the default accelerator defines; ``glib.h`` falls back
-    to a stand-in (:data:`STUBS`).  Generated headers (``config-host.h``, qapi, trace) do not exist
-    without a build: clang reports them missing and goes on.
+    to a stand-in (:data:`STUBS`).  Generated headers (``config-host.h``,
+    qapi, trace) do not exist without a build: clang reports them missing
+    and goes on.
     """
     out = ["-std=gnu11", "-I", os.path.join(root, "include"), "-I", root]
     folder = os.path.dirname(path)
@@ -372,7 +373,9 @@ def derived_flags(root: str, path: str, archs: frozenset[str]) -> tuple[str, ...
 
 #: stand-ins searched last (``-idirafter``): a ``glib.h`` declaring the glib
 #: types and attribute macros QEMU's headers use, for trees without a build
-#: (a real glib on the include path, as a compile command gives, wins)
+#: (a real glib on the include path, as a compile command gives, wins), and
+#: minimal compiler headers (``stddef.h``, ``stdarg.h``, ``stdbool.h``,
+#: ``limits.h``…) for machines without a system compiler
 STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
 
 
@@ -419,7 +422,6 @@ class Planner:
         self.archs = frozenset(discover_archs(self.paths))
         self._includers: dict[str, list[str]] | None = None
         self._pos = {p: i for i, p in enumerate(self.paths)}
-        self.derived = 0  # files planned with derived flags
 
     def _flags(self, path: str) -> tuple[tuple[str, ...], str, str]:
         """Flags, working folder and kind for a .c file (its command, else derived)."""
@@ -474,8 +476,6 @@ class Planner:
         common = _common_args()
         if path.endswith(".c"):
             flags, directory, how = self._flags(path)
-            if how == "derived":
-                self.derived += 1
             return Plan(path, abspath, abspath, common + flags, directory, "", how)
         rank = self._rank(path)
         units = sorted(self.includers().get(path, []), key=rank)
@@ -514,7 +514,6 @@ class Planner:
                 self.root,
                 "derived",
             )
-            self.derived += 1
         return Plan(path, abspath, "", _common_args() + flags, directory, self._osdep(path), how)
 
 
