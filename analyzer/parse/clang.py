@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 
 FRONTEND = "clang"
 Cursor = Any  # clang.cindex.Cursor; kept loose: the bindings ship no type stubs
+Pos = tuple[int, int, int, int]  # line, column, end line, end column (1-based)
 
 #: QOM declaration macros recorded as :class:`MacroUse` (same set and same
 #: text rule as the tree-sitter side, but only invocations clang expanded).
@@ -637,6 +638,12 @@ class _Extractor:
         i = bisect.bisect_right(self.lines, off) - 1
         return i + 1, off - self.lines[i] + 1
 
+    def off(self, loc: Any) -> int:
+        """A location's expansion offset (what ``SourceLocation.offset`` gives,
+        without building a Python file object for every call)."""
+        self._expansion(loc, *self._refs)
+        return self._off.value
+
     def file_off(self, loc: Any) -> int:
         self._file_location(loc, *self._refs)
         return self._off.value
@@ -650,7 +657,7 @@ class _Extractor:
         spelling, or else the invocation) tells arguments from the body.
         """
         ext = c.extent
-        s, e = ext.start.offset, ext.end.offset
+        s, e = self.off(ext.start), self.off(ext.end)
         i = bisect.bisect_right(self._starts, s) - 1
         if i < 0:
             return None, s, e
@@ -683,15 +690,17 @@ class _Extractor:
         mt = _TOKEN.match(self.data, off)
         return mt.end() if mt else off + 1
 
-    def pos(self, c: Cursor) -> tuple[int, int, int, int]:
-        m, s, e = self.macro_of(c)
+    def pos(self, c: Cursor, where: tuple[_Macro | None, int, int] | None = None) -> Pos:
+        """Where ``c`` is: its span, or its macro's invocation (``where`` is
+        :meth:`macro_of`'s answer when the caller has it)."""
+        m, s, e = where if where is not None else self.macro_of(c)
         if m is not None:
             s, e = m.start, m.end
         return (*self.lc(s), *self.lc(e))
 
     def text(self, c: Cursor) -> str:
         ext = c.extent
-        return self.data[ext.start.offset : ext.end.offset].decode("utf-8", "replace")
+        return self.data[self.off(ext.start) : self.off(ext.end)].decode("utf-8", "replace")
 
     # -- types -------------------------------------------------------------
     def type_ref(self, t: Any, decl: Cursor | None = None) -> TypeRef:
@@ -747,7 +756,7 @@ class _Extractor:
         """A builtin type's name as written (``unsigned``, ``bool``), when the
         declaration is in the file; else clang's spelling."""
         if decl is not None and self.here(decl) and self.macro_of(decl)[0] is None:
-            s, e = decl.extent.start.offset, decl.location.offset
+            s, e = self.off(decl.extent.start), self.off(decl.location)
             if s < e:
                 words = [
                     w
@@ -774,8 +783,8 @@ class _Extractor:
         if not self.here(decl) or self.macro_of(decl)[0] is not None:
             return None
         d = self.data
-        i = decl.location.offset + len(decl.spelling.encode())
-        end = decl.extent.end.offset
+        i = self.off(decl.location) + len(decl.spelling.encode())
+        end = self.off(decl.extent.end)
         depth = 0
         while i < end:  # close the parentheses around ``*name``
             ch = d[i : i + 1]
@@ -884,7 +893,7 @@ class _Extractor:
 
     def _macro(self, c: Cursor) -> None:
         ext = c.extent
-        s, e = ext.start.offset, ext.end.offset
+        s, e = self.off(ext.start), self.off(ext.end)
         name = c.spelling
         m = _Macro(name, s, e)
         after = s + len(name.encode())
@@ -899,7 +908,7 @@ class _Extractor:
 
     def define(self, c: Cursor) -> None:
         ext = c.extent
-        s, e = ext.start.offset, ext.end.offset
+        s, e = self.off(ext.start), self.off(ext.end)
         d = self.data
         name = c.spelling
         i = s + len(name.encode())
@@ -922,7 +931,7 @@ class _Extractor:
         if self.ci.conf.lib.clang_isInvalidDeclaration(c):
             ext = c.extent
             if self.macro_of(c)[0] is None:
-                self.skipped_bytes += max(ext.end.offset - ext.start.offset, 0)
+                self.skipped_bytes += max(self.off(ext.end) - self.off(ext.start), 0)
         if k == K.FUNCTION_DECL:
             # Functions a macro defines (QOM checkers, constructors) are kept
             # as prototypes: their return types type calls, but their bodies
@@ -960,7 +969,7 @@ class _Extractor:
 
     def struct(self, c: Cursor, tdname: str | None) -> None:
         ext = c.extent
-        key = ext.start.offset * 1_000_003 + ext.end.offset
+        key = self.off(ext.start) * 1_000_003 + self.off(ext.end)
         if key in self._seen_structs:
             return
         self._seen_structs.add(key)
@@ -1096,20 +1105,20 @@ class _Extractor:
 
     def stmt(self, n: Cursor) -> Stmt | None:
         k = n.kind
-        m = self._root(n)
+        where = self.macro_of(n)
+        m = self._root(where)
         if m is not None:
             if self._pure(n, m):
                 return Stmt("expr", *self.span(m), expr=self.as_written(n, m))
             self._expanding.append(m)
             try:
-                return self.stmt_plain(n, k)
+                return self.stmt_plain(n, k, self.pos(n, where))
             finally:
                 self._expanding.pop()
-        return self.stmt_plain(n, k)
+        return self.stmt_plain(n, k, self.pos(n, where))
 
-    def stmt_plain(self, n: Cursor, k: Any) -> Stmt | None:  # noqa: C901
+    def stmt_plain(self, n: Cursor, k: Any, p: Pos) -> Stmt | None:  # noqa: C901
         K = self.K
-        p = self.pos(n)
         if k == K.COMPOUND_STMT:
             return Stmt("block", *p, body=self.stmts(list(n.get_children())))
         if k == K.IF_STMT:
@@ -1200,8 +1209,8 @@ class _Extractor:
             return None, None, None, body
         d = self.data
         ext = n.extent
-        s = ext.start.offset
-        open_at = d.find(b"(", s, ext.end.offset)
+        s = self.off(ext.start)
+        open_at = d.find(b"(", s, self.off(ext.end))
         if self.macro_of(n)[0] is not None or open_at < 0:
             parts: list[Cursor | None] = [None, None, None]
             for i, h in enumerate(head):
@@ -1210,7 +1219,7 @@ class _Extractor:
         semis: list[int] = []
         depth = 0
         i = open_at
-        while i < ext.end.offset and len(semis) < 2:
+        while i < self.off(ext.end) and len(semis) < 2:
             ch = d[i : i + 1]
             if ch == b"(":
                 depth += 1
@@ -1221,7 +1230,7 @@ class _Extractor:
             i += 1
         out: list[Cursor | None] = [None, None, None]
         for h in head:
-            off = h.extent.start.offset
+            off = self.off(h.extent.start)
             slot = (
                 0 if not semis or off < semis[0] else (1 if len(semis) < 2 or off < semis[1] else 2)
             )
@@ -1229,11 +1238,10 @@ class _Extractor:
         return out[0], out[1], out[2], body
 
     # -- macros ------------------------------------------------------------
-    def _root(self, n: Cursor) -> _Macro | None:
-        """The macro ``n`` is the outermost node of, unless already expanding it."""
-        if not self.macros:
-            return None
-        m, _, _ = self.macro_of(n)
+    def _root(self, where: tuple[_Macro | None, int, int]) -> _Macro | None:
+        """The macro a node is the outermost node of (from :meth:`macro_of`'s
+        answer), unless already expanding it."""
+        m = where[0]
         if m is None or any(x is m for x in self._expanding):
             return None
         return m
@@ -1351,21 +1359,21 @@ class _Extractor:
             return c
 
     def expr(self, n: Cursor) -> Expr:
-        m = self._root(n)
+        where = self.macro_of(n)
+        m = self._root(where)
         if m is not None:
             if self._pure(n, m):
                 return self.as_written(n, m)
             self._expanding.append(m)
             try:
-                return self.expr_plain(n)
+                return self.expr_plain(n, self.pos(n, where))
             finally:
                 self._expanding.pop()
-        return self.expr_plain(n)
+        return self.expr_plain(n, self.pos(n, where))
 
-    def expr_plain(self, n: Cursor) -> Expr:  # noqa: C901 - one dispatch over cursor kinds
+    def expr_plain(self, n: Cursor, p: Pos) -> Expr:  # noqa: C901 - one dispatch over kinds
         K = self.K
         k = n.kind
-        p = self.pos(n)
         if k in (K.UNEXPOSED_EXPR, K.PAREN_EXPR):
             kids = list(n.get_children())
             if len(kids) == 1 and kids[0].kind.is_expression():
@@ -1481,7 +1489,7 @@ class _Extractor:
         (a type from a missing header), libclang shows the designated item
         without its designator; the written text still has it.
         """
-        start = n.extent.start.offset
+        start = self.off(n.extent.start)
         if self.data[start : start + 1] not in (b".", b"[") or self.macro_of(n)[0] is not None:
             return None
         m = _DESIGNATOR.match(self.data, start)
