@@ -20,6 +20,11 @@ field, with the compiler's view where it differs on purpose:
 * **Types.** ``typeof`` and other types written through macros are resolved to
   the type the compiler computed; calls carry their result type (so a call
   through a function-pointer typedef is typed).
+  A statement macro whose body holds a ``return``, ``goto``, a write or a
+  call through a pointer is expanded the same way (an early return hidden in
+  a macro guards what follows).  Functions a macro defines (QOM checkers,
+  ``type_init`` constructors) are kept as prototypes only: their return
+  types type the calls, but their bodies would add call paths nobody wrote.
 * **Conditional compilation.** Only the branches of ``#if``/``#ifdef`` that the
   flags select exist (tree-sitter reads every branch).
 
@@ -34,9 +39,9 @@ file starts with osdep.h.
 
 Error policy: clang's error diagnostics located in the file are counted in
 ``error_nodes`` and the bytes of its declarations clang marked invalid in
-``skipped_bytes``; parsing goes
-on past missing headers (``KEEP_GOING``), so a tree without a build (no
-generated ``config-host.h``, qapi or trace headers) is still analysed.
+``skipped_bytes``; parsing goes on past missing headers (``KEEP_GOING``), so
+a tree without a build (no generated ``config-host.h``, qapi or trace
+headers) is still analysed.
 """
 
 from __future__ import annotations
@@ -1139,6 +1144,9 @@ class _Extractor:
                 cond, body = (kids[0], kids[-1]) if len(kids) >= 2 else (None, kids[-1])
             else:
                 body, cond = (kids[0], kids[-1]) if len(kids) >= 2 else (kids[0], None)
+                if self._expanding and self._once(body, cond):
+                    # a statement macro's ``do { … } while (0)`` runs its body once
+                    return Stmt("block", *p, body=self.stmts([body]))
             return Stmt(
                 "loop",
                 *p,
@@ -1196,6 +1204,23 @@ class _Extractor:
         if k.is_expression():
             return Stmt("expr", *p, expr=self.expr(n))
         return None
+
+    def _once(self, body: Cursor, cond: Cursor | None) -> bool:
+        """``do body while (0)`` with no ``break``/``continue`` of its own."""
+        K = self.K
+        if cond is None or self._strip(cond).kind != K.INTEGER_LITERAL:
+            return False
+        if self._literal(self._strip(cond)) not in ("0", "0U", "0u"):
+            return False
+        stack = [body]
+        while stack:
+            c = stack.pop()
+            k = c.kind
+            if k in (K.BREAK_STMT, K.CONTINUE_STMT):
+                return False
+            if k not in (K.WHILE_STMT, K.DO_STMT, K.FOR_STMT, K.SWITCH_STMT):
+                stack.extend(c.get_children())
+        return True
 
     def _for_parts(self, n: Cursor) -> tuple[Cursor | None, Cursor | None, Cursor | None, Cursor]:
         """Which children of a ``for`` are init, condition and increment (libclang
