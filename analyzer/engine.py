@@ -233,6 +233,7 @@ class _Files:
     ) -> None:
         self.root = root
         self._real_root = os.path.realpath(root) if root else ""
+        self._marks: dict[str, str] = {}  # dependency → digest or stat, once per run
         self.files = files
         self.paths = [f.path for f in files]
         self.contents = contents
@@ -318,15 +319,18 @@ class _Files:
         return out
 
     def _dep_mark(self, abspath: str) -> str:
-        rel = os.path.relpath(abspath, self._real_root).replace(os.sep, "/")
-        got = self.digests.get(rel)
-        if got is not None:
-            return got
-        try:
-            st = os.stat(abspath)
-        except OSError:
-            return "missing"
-        return f"stat:{st.st_size}:{st.st_mtime_ns}"
+        got = self._marks.get(abspath)
+        if got is None:
+            rel = os.path.relpath(abspath, self._real_root).replace(os.sep, "/")
+            got = self.digests.get(rel)
+            if got is None:
+                try:
+                    st = os.stat(abspath)
+                    got = f"stat:{st.st_size}:{st.st_mtime_ns}"
+                except OSError:
+                    got = "missing"
+            self._marks[abspath] = got
+        return got
 
     def _deps_match(self, deps: tuple[tuple[str, str], ...] | None) -> bool:
         if deps is None:

@@ -180,6 +180,8 @@ def test_bad_compile_commands_is_an_input_error(tmp_path: Path) -> None:
     (build / "compile_commands.json").write_text("{not json")
     assert main(["check", "--frontend", "clang", "--no-cache", "-p", str(build), str(tree)]) == 2
     assert main(["check", "--no-cache", "-p", str(build), str(tree)]) == 2
+    missing = str(tmp_path / "no-such-build")
+    assert main(["check", "--frontend", "clang", "--no-cache", "-p", missing, str(tree)]) == 2
 
 
 def test_clang_cache_is_kept_apart_and_follows_headers(tmp_path: Path) -> None:
