@@ -308,3 +308,23 @@ def test_no_system_compiler_is_said_and_run_goes_on(
         report = run(_config(tree, "clang"))
     assert any("builtin headers" in r.getMessage() for r in caplog.records)
     assert [(f.file, f.line) for f in report.findings] == [("hw/acpi/cpu.c", 53)]
+
+
+def test_missing_libclang_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    import analyzer.parse.clang as front
+    from analyzer.cli import main
+
+    tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
+    monkeypatch.setitem(sys.modules, "clang", None)  # import clang.cindex fails
+    monkeypatch.setitem(sys.modules, "clang.cindex", None)
+    front.load_cindex.cache_clear()
+    try:
+        assert main(["check", "--frontend", "clang", "--no-cache", str(tree)]) == 2
+    finally:
+        front.load_cindex.cache_clear()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[0]] and "needs the 'libclang' package" in err[0], err

@@ -283,7 +283,7 @@ def load_compile_db(build_dir: str, root: str) -> dict[str, Command]:
             data = json.load(fh)
     except FileNotFoundError as e:
         raise InputError(
-            "no compile_commands.json (configure and build QEMU there first)", path
+            "no compile_commands.json (QEMU's configure writes it into the build folder)", path
         ) from e
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", path) from e
