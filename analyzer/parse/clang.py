@@ -257,7 +257,7 @@ def _keep_flags(argv: Sequence[str]) -> tuple[str, ...]:
                 out += [a, argv[i + 1]]
                 i += 1
                 break
-            if a.startswith(f) and len(a) > len(f) and f in ("-I", "-D", "-U"):
+            if a.startswith(f) and len(a) > len(f) and f not in ("-include", "-imacros"):
                 out.append(a)
                 break
         else:
