@@ -6,7 +6,10 @@ Two kinds of entries live under the cache folder (``$XDG_CACHE_HOME/qemu-lint``
 unless told otherwise; the CLI decides):
 
 * ``facts-v1/<salt>/<xx>/<key>.pickle``: the :class:`~analyzer.facts.FileFacts`
-  of one file, keyed by its path and the digest of its bytes.  The salt folds
+  of one file, keyed by its path and the digest of its bytes (for the clang
+  front-end, also by its flags, and with a ``.deps`` entry beside it listing
+  the files the translation unit included and their digests, so an edited
+  header invalidates the facts of the files that include it).  The salt folds
   in the front-end, :data:`~analyzer.facts.FACTS_VERSION`, the parser version
   and the digest of qemu-lint's own code, so that facts from another version
   are never used.
@@ -158,6 +161,15 @@ class Cache:
 
     def put_facts(self, content: str, facts: FileFacts) -> None:
         self._store(self._facts_path(facts.path, content), facts)
+
+    def get_deps(self, path: str, content: str) -> tuple[tuple[str, str], ...] | None:
+        """What facts of ``path`` stored with :meth:`put_deps` were computed
+        from besides its bytes: ``(file, mark)`` pairs (clang front-end)."""
+        got = self._load(self._facts_path(path, content)[: -len(".pickle")] + ".deps")
+        return got if isinstance(got, tuple) else None
+
+    def put_deps(self, path: str, content: str, deps: tuple[tuple[str, str], ...]) -> None:
+        self._store(self._facts_path(path, content)[: -len(".pickle")] + ".deps", deps)
 
     # -- tree state --------------------------------------------------------
 

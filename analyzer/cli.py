@@ -60,7 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--frontend", choices=("tree-sitter", "clang"), default="tree-sitter")
+        sp.add_argument(
+            "--frontend",
+            choices=("tree-sitter", "clang"),
+            default="tree-sitter",
+            help="parser: tree-sitter (default, no build needed) or clang (precise mode)",
+        )
+        sp.add_argument(
+            "-p",
+            "--build-dir",
+            metavar="BUILD_DIR",
+            help="folder holding compile_commands.json (with --frontend clang)",
+        )
         sp.add_argument(
             "--config",
             action="append",
@@ -225,6 +236,7 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("dump-facts", help="print the facts extracted from files (debugging)")
     d.add_argument("files", nargs="+", metavar="FILE")
+    d.add_argument("--frontend", choices=("tree-sitter", "clang"), default="tree-sitter")
 
     sub.add_parser("rules", help="list the rules")
     e = sub.add_parser("explain", help="show a rule's documentation")
@@ -305,8 +317,15 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         rel = os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")
         if rel != ".":
             only.append(rel)
+    build_dir = getattr(args, "build_dir", None)
+    if build_dir is not None:
+        if args.frontend != "clang":
+            raise UsageError("-p/--build-dir needs --frontend clang")
+        if not os.path.isdir(build_dir):
+            raise UsageError(f"{build_dir}: -p/--build-dir: no such folder")
+        build_dir = os.path.abspath(build_dir)
     config = build_config(root, settings, only=tuple(only), frontend=args.frontend, jobs=args.jobs)
-    return dataclasses.replace(config, cache_dir=_cache_dir(args))
+    return dataclasses.replace(config, cache_dir=_cache_dir(args), build_dir=build_dir)
 
 
 def _show_config(args: argparse.Namespace, paths: Sequence[str]) -> int:
@@ -576,11 +595,11 @@ def _audit(args: argparse.Namespace) -> int:
     return exit_status(result)
 
 
-def _dump_facts(paths: Sequence[str]) -> int:
+def _dump_facts(paths: Sequence[str], frontend: str) -> int:
     from analyzer.engine import dump_facts
 
     for p in paths:
-        sys.stdout.write(dump_facts(p))
+        sys.stdout.write(dump_facts(p, frontend))
     return EXIT_CLEAN
 
 
@@ -639,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rules":
             return _rules()
         if args.command == "dump-facts":
-            return _dump_facts(args.files)
+            return _dump_facts(args.files, args.frontend)
         return _explain(args.rule)
     except LintError as e:
         print(f"qemu-lint: error: {e}", file=sys.stderr)

@@ -63,6 +63,8 @@ class Config:
     cache_dir: str | None = None
     #: what the cache records this tree's last run under (default: the root)
     cache_key: str = ""
+    #: build folder holding compile_commands.json (clang front-end), or None
+    build_dir: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def severity_of(self, rule_id: str, default: str) -> str:

@@ -12,9 +12,10 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from analyzer import __version__
 from analyzer.cache import Cache, TreeState, digest
@@ -29,6 +30,9 @@ from analyzer.rule import Diagnostic, Rule, RuleOptions
 from analyzer.source import SourceFile, snippet
 from analyzer.suppress import UNUSED, Suppression, judge, scan_tree, silence
 from rules import ALL_RULES
+
+if TYPE_CHECKING:
+    from analyzer.parse.clang import Command, Plan, Planner
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,82 @@ def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts 
     return out
 
 
+def _extract_clang_one(item: tuple[Plan, bytes]) -> tuple[FileFacts | Problem, tuple[str, ...]]:
+    # Imported here so that worker processes load libclang lazily.
+    from analyzer.parse.clang import extract_unit
+
+    plan, data = item
+    try:
+        return extract_unit(plan, data)
+    except Exception as e:  # a file libclang cannot handle must not stop the run
+        log.debug("clang: %s:\n%s", plan.path, traceback.format_exc())
+        return Problem(plan.path, f"skipped: libclang could not parse it ({e!r})"), ()
+
+
+def _extract_clang(
+    items: Sequence[tuple[Plan, bytes]], jobs: int
+) -> list[tuple[FileFacts | Problem, tuple[str, ...]]]:
+    """Parse translation units, in ``jobs`` processes when there are several,
+    with a progress bar when stderr is a terminal."""
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    results: list[tuple[FileFacts | Problem, tuple[str, ...]] | None] = [None] * len(items)
+    with _progress(len(items), "clang") as advance:
+        if jobs <= 1 or len(items) <= 1:
+            for n, item in enumerate(items):
+                results[n] = _extract_clang_one(item)
+                advance()
+        else:
+            try:
+                with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+                    futures = {pool.submit(_extract_clang_one, it): n for n, it in enumerate(items)}
+                    for fut in as_completed(futures):
+                        results[futures[fut]] = fut.result()
+                        advance()
+            except BrokenProcessPool:  # libclang crashed a worker
+                pass
+    return [
+        r if r is not None else (Problem(items[n][0].path, "skipped: libclang crashed on it"), ())
+        for n, r in enumerate(results)
+    ]
+
+
+class _progress:  # noqa: N801 - used as a function
+    """A transient progress bar on stderr when it is an interactive terminal
+    (never in CI or on a dumb terminal); yields the function that advances it."""
+
+    def __init__(self, total: int, what: str) -> None:
+        self.total = total
+        self.what = what
+        self.bar: object | None = None
+
+    def __enter__(self) -> Callable[[], None]:
+        import sys
+
+        term = os.environ.get("TERM", "")
+        if self.total < 2 or not sys.stderr.isatty() or os.environ.get("CI") or term == "dumb":
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        bar = Progress(
+            TextColumn(f"[bold]{self.what}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        bar.start()
+        task = bar.add_task(self.what, total=self.total)
+        self.bar = bar
+        return lambda: bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # type: ignore[attr-defined]  # rich.progress.Progress
+
+
 def _extract_all(items: Sequence[tuple[SourceFile, bytes]], jobs: int) -> list[FileFacts | Problem]:
     chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
     results: list[FileFacts | Problem] = []
@@ -119,7 +199,13 @@ def _salt(frontend: str) -> str:
     from analyzer.cache import code_digest
 
     parts = [frontend, code_digest()]
-    for dist in ("tree-sitter", "tree-sitter-c"):
+    dists = ("tree-sitter", "tree-sitter-c") if frontend == "tree-sitter" else ("libclang",)
+    if frontend == "clang":
+        from analyzer.parse.clang import builtin_include_dir, stubs_digest
+
+        parts.append(f"builtins={builtin_include_dir()}")
+        parts.append(f"stubs={stubs_digest()}")
+    for dist in dists:
         try:
             parts.append(f"{dist}={version(dist)}")
         except PackageNotFoundError:  # pragma: no cover - installed with us
@@ -158,7 +244,11 @@ class _Files:
         prev: TreeState | None,
         cache: Cache | None,
         jobs: int,
+        root: str = "",
     ) -> None:
+        self.root = root
+        self._real_root = os.path.realpath(root) if root else ""
+        self._marks: dict[str, str] = {}  # dependency → digest or stat, once per run
         self.files = files
         self.paths = [f.path for f in files]
         self.contents = contents
@@ -179,6 +269,8 @@ class _Files:
             if prev is None or p not in prev.files or prev.files[p][1] != self.digests[p]
         ]
         self.removed = bool(prev and set(prev.files) - set(self.digests))
+        #: the clang front-end's planner (None: tree-sitter)
+        self.clang: Planner | None = None
 
     def read(self, i: int) -> bytes:
         f = self.files[i]
@@ -193,6 +285,8 @@ class _Files:
     def facts(self, indexes: Sequence[int]) -> list[FileFacts | Problem]:
         """The facts of the files ``indexes``: from the cache, else extracted
         (in parallel when there are many) and stored."""
+        if self.clang is not None:
+            return self._clang_facts(indexes, self.clang)
         out: list[FileFacts | Problem] = []
         todo: list[int] = []
         for i in indexes:
@@ -210,6 +304,53 @@ class _Files:
             if isinstance(r, FileFacts) and self.cache is not None:
                 self.cache.put_facts(self.digests[r.path], r)
         return out
+
+    def _clang_facts(self, indexes: Sequence[int], planner: Planner) -> list[FileFacts | Problem]:
+        """Facts by translation unit.  Besides the file's bytes they depend on
+        its flags (in the key) and on every file the unit included: each entry
+        keeps those files' digests (stat for files outside the tree) and is
+        used only while they all still match."""
+        out: list[FileFacts | Problem] = []
+        todo: list[tuple[int, Plan, str]] = []
+        for i in indexes:
+            path = self.paths[i]
+            plan = planner.plan(path)
+            key = f"{self.digests[path]}-{plan.key()}"
+            got = None
+            if self.cache is not None:
+                got = self.cache.get_facts(path, key)
+                if got is not None and not self._deps_match(self.cache.get_deps(path, key)):
+                    got = None
+            if got is None:
+                todo.append((i, plan, key))
+            else:
+                out.append(got)
+        items = [(plan, self.read(i)) for i, plan, _ in todo]
+        for (_, _, key), (r, deps) in zip(todo, _extract_clang(items, self.jobs), strict=True):
+            out.append(r)
+            if isinstance(r, FileFacts) and self.cache is not None:
+                self.cache.put_facts(key, r)
+                self.cache.put_deps(r.path, key, tuple((d, self._dep_mark(d)) for d in deps))
+        return out
+
+    def _dep_mark(self, abspath: str) -> str:
+        got = self._marks.get(abspath)
+        if got is None:
+            rel = os.path.relpath(abspath, self._real_root).replace(os.sep, "/")
+            got = self.digests.get(rel)
+            if got is None:
+                try:
+                    st = os.stat(abspath)
+                    got = f"stat:{st.st_size}:{st.st_mtime_ns}"
+                except OSError:
+                    got = "missing"
+            self._marks[abspath] = got
+        return got
+
+    def _deps_match(self, deps: tuple[tuple[str, str], ...] | None) -> bool:
+        if deps is None:
+            return False
+        return all(self._dep_mark(d) == mark for d, mark in deps)
 
     def state(self, skipped: Sequence[Skipped], started_ns: int) -> TreeState:
         """What to record for the next run.  A file modified less than two
@@ -235,19 +376,17 @@ class _Session:
     and what this run will record (see :func:`_open`)."""
 
     def __init__(self, config: Config) -> None:
-        if config.frontend != "tree-sitter":
-            from analyzer.errors import UsageError
-
-            raise UsageError(
-                f"front-end '{config.frontend}' is not available yet (use tree-sitter)"
-            )
+        db = _clang_setup(config) if config.frontend == "clang" else None
         self.config = config
         started_ns = time.time_ns()
         self.cache: Cache | None = None
         self.prev: TreeState | None = None
         self.key = _tree_key(config)
         if config.cache_dir:
-            self.cache = Cache(config.cache_dir, _salt(config.frontend))
+            salt = _salt(config.frontend)
+            if db is not None:
+                salt += "\0db=" + db[1]
+            self.cache = Cache(config.cache_dir, salt)
             self.cache.validate()
             self.prev = self.cache.get_tree(self.key)
         contents: dict[str, bytes] = {}
@@ -260,7 +399,13 @@ class _Session:
         )
         self.skipped = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
         jobs = config.jobs or min(os.cpu_count() or 1, 8)
-        self.files = _Files(files, contents, stats, self.prev, self.cache, jobs)
+        self.files = _Files(files, contents, stats, self.prev, self.cache, jobs, config.root)
+        if config.frontend == "clang":
+            from analyzer.parse.clang import Planner
+
+            self.files.clang = Planner(
+                config.root, self.files.paths, self.files.read, db[0] if db else None
+            )
         #: nothing changed since the run the cache recorded
         self.unchanged = self.prev is not None and not self.files.changed and not self.files.removed
         self.state = self.files.state(skipped, started_ns)
@@ -314,7 +459,8 @@ class _Session:
             # Shipping every file's facts back from worker processes costs
             # about as much as extracting them (measured on QEMU 10.0.13), so
             # the whole tree is extracted in one process unless --jobs asks.
-            tf.jobs = self.config.jobs or 1
+            if self.config.frontend == "tree-sitter":
+                tf.jobs = self.config.jobs or 1
             results = tf.facts(range(len(tf.paths)))
         elif prev is not None and self.unchanged and mode in prev.chosen:
             pos = {p: i for i, p in enumerate(tf.paths)}
@@ -343,6 +489,33 @@ class _Session:
         if self.cache is not None:
             self.cache.put_tree(self.key, self.state)
             log.debug("cache: %d facts hits, %d misses", self.cache.hits, self.cache.misses)
+
+
+def _clang_setup(config: Config) -> tuple[dict[str, Command], str] | None:
+    """Load libclang and the compilation database (with its digest), or say
+    once that flags will be derived.
+
+    :raise UsageError: when libclang cannot be loaded
+    :raise InputError: when ``-p`` names a folder without a readable
+        ``compile_commands.json``
+    """
+    from analyzer.parse.clang import builtin_include_dir, load_cindex, load_compile_db
+
+    load_cindex()
+    if builtin_include_dir() is None:
+        log.warning(
+            "clang: no system compiler found for the builtin headers (stddef.h, stdarg.h…); "
+            "using qemu-lint's minimal stand-ins"
+        )
+    if config.build_dir is None:
+        log.warning(
+            "clang: no compilation database (-p BUILD_DIR); flags are derived from the "
+            "tree layout and generated headers are missing (counted as parse errors)"
+        )
+        return None
+    db = load_compile_db(config.build_dir, config.root)
+    with open(os.path.join(config.build_dir, "compile_commands.json"), "rb") as fh:
+        return db, digest(fh.read())
 
 
 def _collect(
@@ -631,8 +804,11 @@ def run(config: Config) -> Report:
     )
 
 
-def dump_facts(path: str) -> str:
+def dump_facts(path: str, frontend: str = "tree-sitter") -> str:
     """The facts of one file as indented JSON (the equivalent of an AST dump).
+
+    With the clang front-end the file is parsed with derived flags, inside
+    its QEMU tree when it is in one.
 
     :raise InputError: when the file cannot be read or analysed
     """
@@ -647,5 +823,21 @@ def dump_facts(path: str) -> str:
     data = load(SourceFile(path, path, os.path.getsize(path)))
     if isinstance(data, str):
         raise InputError(data, path)
-    facts = extract_file(path, data, parse_bytes(data))
+    if frontend == "clang":
+        from analyzer.discovery import find_root
+        from analyzer.errors import LintError
+        from analyzer.parse.clang import Planner, extract_unit, load_cindex
+
+        load_cindex()
+        try:
+            root = find_root(path)
+        except LintError:
+            root = os.path.dirname(os.path.abspath(path))
+        rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+        got, _ = extract_unit(Planner(root, [rel], lambda i: data, None).plan(rel), data)
+        if isinstance(got, Problem):
+            raise InputError(got.message, path)
+        facts = got
+    else:
+        facts = extract_file(path, data, parse_bytes(data))
     return json.dumps(dataclasses.asdict(facts), indent=1) + "\n"

@@ -71,6 +71,11 @@ class Expr:
     ``designated`` (``text`` = field name; value), ``compound`` (compound
     literal: ``type``; init), ``comma``, ``sizeof``, ``opaque`` (anything
     else; ``args`` hold its sub-expressions so nothing inside is lost).
+
+    ``type`` is the written type of ``cast`` and ``compound``; on other kinds
+    it is the compiler's type when a front-end knows it (the clang front-end
+    sets it on calls and on macro invocations kept in their written shape),
+    and the model prefers it to its own typing.
     """
 
     kind: str

@@ -4,6 +4,7 @@ Not a test.  Run from anywhere::
 
     python benchmarks/bench.py                # the QEMU 10.0.13 tree from qemu-src
     python benchmarks/bench.py --root DIR     # any QEMU source tree
+    python benchmarks/bench.py --clang [-p BUILD_DIR]   # clang front-end against tree-sitter
 
 For one QEMU tree, in one run, it measures:
 
@@ -16,6 +17,12 @@ For one QEMU tree, in one run, it measures:
 * TOUCH: a run after one line of hw/acpi/cpu.c changed (a comment appended);
 * each over RAW, against the targets (cold <= 1.0, warm <= 0.15, touch <= 0.3);
 * the peak RSS of each run (its VmHWM, or its largest worker's).
+
+With ``--clang`` it instead compares the front-ends on the tree: tree-sitter
+COLD, clang COLD (its time over tree-sitter's, the files with parse errors
+and clang's error diagnostics), clang WARM (cache filled), clang TOUCH (one
+line of hw/acpi/cpu.c changed; not with ``-p``, whose tree is used in
+place), and whether both report the same findings.
 
 The runs work on a hard-linked copy of the tree in a temporary folder (the
 edited file is replaced, never written through), with a temporary cache, so
@@ -90,8 +97,11 @@ def touch_one_line(root: str) -> None:
     os.replace(tmp, path)
 
 
-def check(root: str, extra: list[str]) -> tuple[float, int, int, dict[str, Any], list[str]]:
-    """Wall seconds, exit status, peak RSS (KiB), ``stats`` and command of one check."""
+def check(
+    root: str, extra: list[str], report: dict[str, Any] | None = None
+) -> tuple[float, int, int, dict[str, Any], list[str]]:
+    """Wall seconds, exit status, peak RSS (KiB), ``stats`` and command of one
+    check (and its whole JSON report into ``report``)."""
     pythonpath = [str(REPO), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in pythonpath if p))
     args = ["check", root, "--format", "json", *extra]
@@ -102,7 +112,10 @@ def check(root: str, extra: list[str]) -> tuple[float, int, int, dict[str, Any],
     if r.returncode not in (0, 1):
         sys.exit(f"bench: qemu-lint {' '.join(args)} exited {r.returncode}:\n{r.stderr[-2000:]}")
     rss = int(r.stderr.rsplit("BENCH-RSS-KIB ", 1)[1].split()[0])
-    stats: dict[str, Any] = json.loads(r.stdout).get("stats", {})
+    doc = json.loads(r.stdout)
+    if report is not None:
+        report.update(doc)
+    stats: dict[str, Any] = doc.get("stats", {})
     return seconds, r.returncode, rss, stats, ["qemu-lint", *args]
 
 
@@ -128,11 +141,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", help=f"QEMU source tree (default: qemu-src {QEMU_VERSION})")
     ap.add_argument("--jobs", "-j", type=int, default=0, help="passed to qemu-lint check")
+    ap.add_argument(
+        "--clang",
+        action="store_true",
+        help="compare the clang front-end with tree-sitter instead (cold and warm runs)",
+    )
+    ap.add_argument(
+        "-p", "--build-dir", help="with --clang: the build folder holding compile_commands.json"
+    )
     args = ap.parse_args()
     src = os.path.abspath(args.root or default_root())
     work = tempfile.mkdtemp(prefix="qemu-lint-bench-")
+    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
     try:
-        return _bench(src, work, ["--jobs", str(args.jobs)] if args.jobs else [])
+        if args.clang:
+            build = ["-p", os.path.abspath(args.build_dir)] if args.build_dir else []
+            return _bench_clang(src, work, jobs, build)
+        return _bench(src, work, jobs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -180,6 +205,68 @@ def _bench(src: str, work: str, jobs: list[str]) -> int:
         ),
         ("command", " ".join(runs[0][1][4])),
         ("touched", f"{TOUCHED}: one comment appended to line 1"),
+        ("CPUs", str(os.cpu_count())),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def _key(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (f["file"], f["line"], f["rule"], f["kind"], tuple(f["archs"]), f["fingerprint"])
+        for f in report.get("findings", [])
+    ]
+
+
+def _bench_clang(src: str, work: str, jobs: list[str], build: list[str]) -> int:
+    """tree-sitter against clang on the same tree: cold runs, then clang warm."""
+    root = src if build else linked_copy(src, os.path.join(work, "tree"))
+    cache = os.path.join(work, "cache")
+    ts_report: dict[str, Any] = {}
+    cl_report: dict[str, Any] = {}
+    ts = check(root, ["--no-cache", *jobs], ts_report)
+    cl = check(root, ["--no-cache", "--frontend", "clang", *build, *jobs], cl_report)
+    check(root, ["--cache-dir", cache, "--frontend", "clang", *build, *jobs])
+    warm = check(root, ["--cache-dir", cache, "--frontend", "clang", *build, *jobs])
+    touch = None
+    if not build:  # the tree is our hard-linked copy: one file may change
+        touch_one_line(root)
+        touch = check(root, ["--cache-dir", cache, "--frontend", "clang", *jobs])
+    st = cl[3]
+    rows = [
+        ("tree", src),
+        ("compilation database", build[1] if build else "none (derived flags)"),
+        ("tree-sitter COLD", f"{ts[0]:.2f} s  ({ts[3].get('parsed_files')} files parsed)"),
+        (
+            "clang COLD",
+            f"{cl[0]:.2f} s = {cl[0] / ts[0]:.1f}x tree-sitter  "
+            f"({st.get('parsed_files')} files parsed, peak RSS {cl[2] / 1024:.0f} MiB)",
+        ),
+        ("clang WARM", f"{warm[0]:.2f} s = {warm[0] / ts[0]:.2f}x tree-sitter COLD"),
+        (
+            "clang TOUCH",
+            f"{touch[0]:.2f} s = {touch[0] / ts[0]:.2f}x tree-sitter COLD ({TOUCHED} changed)"
+            if touch
+            else "not measured (the tree of a build is not copied)",
+        ),
+        (
+            "clang parse errors",
+            f"{st.get('files_with_parse_errors')} of {st.get('parsed_files')} files, "
+            f"{st.get('error_nodes')} error diagnostics, "
+            f"{st.get('skipped_bytes')} bytes in invalid declarations",
+        ),
+        (
+            "tree-sitter parse errors",
+            f"{ts[3].get('files_with_parse_errors')} files, {ts[3].get('error_nodes')} ERROR nodes",
+        ),
+        (
+            "same findings",
+            f"{'yes' if _key(ts_report) == _key(cl_report) else 'NO'} "
+            f"({len(_key(cl_report))} with clang, {len(_key(ts_report))} with tree-sitter)",
+        ),
+        ("command", " ".join(cl[4])),
         ("CPUs", str(os.cpu_count())),
     ]
     width = max(len(k) for k, _ in rows)

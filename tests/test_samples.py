@@ -4,8 +4,9 @@ For each case (``samples/rules/<rule>/<case>/`` overlaid on ``_base``, and each
 ``samples/trees/<tree>/``) the engine runs with only that rule enabled, plus
 the rules the case's inline suppressions name (judging a suppression of rule X
 needs X's findings), and the set of ``(path, line, rule)`` it reports for
-those rules must equal the ``/* expect: … */`` markers, give or take
-``todo-expect`` (known misses) and ``todo-ok`` (tolerated false positives).
+those rules must equal the ``/* expect: … */`` (and ``expect-tree-sitter``)
+markers, give or take ``todo-expect`` (known misses) and ``todo-ok``
+(tolerated false positives).
 A case that needs settings carries its own ``.qemu-lint.toml`` (read as
 qemu-lint reads it).
 """
@@ -69,7 +70,9 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     selected = config.select
     report = run(config)
     actual = {(f.file, f.line, f.rule) for f in report.findings}
-    want = {m for m in expected["expect"] if m[2] in selected}
+    want = {
+        m for m in expected["expect"] | expected["expect-tree-sitter"] if m[2] in selected
+    }
     todo_miss = {m for m in expected["todo-expect"] if m[2] in selected}
     todo_fp = {m for m in expected["todo-ok"] if m[2] in selected}
     missed = sorted(want - actual)
@@ -86,7 +89,7 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     assert not missed and not unexpected, "\n".join(lines)
     by_site = {(f.file, f.line, f.rule): f for f in report.findings}
     for (kind, path, line, rule), attrs in marker_attrs(tree).items():
-        if kind != "expect" or rule not in selected:
+        if kind not in ("expect", "expect-tree-sitter") or rule not in selected:
             continue
         f = by_site[(path, line, rule)]
         if "archs" in attrs:

@@ -106,6 +106,9 @@ class TypeEnv:
     # -- expression typing -------------------------------------------------
     def type_of(self, e: Expr, fn: FunctionDef | None, ctx: str) -> TypeRef | None:  # noqa: C901
         k = e.kind
+        if e.type is not None and k not in ("cast", "compound"):
+            # the compiler's type (clang front-end: calls, macro invocations)
+            return self.canon(e.type, ctx)
         if k == "name":
             return self.canon(self.var_type(e.text, e.line, fn, ctx), ctx)
         if k == "field" and e.args:
