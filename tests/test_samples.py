@@ -70,9 +70,7 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     selected = config.select
     report = run(config)
     actual = {(f.file, f.line, f.rule) for f in report.findings}
-    want = {
-        m for m in expected["expect"] | expected["expect-tree-sitter"] if m[2] in selected
-    }
+    want = {m for m in expected["expect"] | expected["expect-tree-sitter"] if m[2] in selected}
     todo_miss = {m for m in expected["todo-expect"] if m[2] in selected}
     todo_fp = {m for m in expected["todo-ok"] if m[2] in selected}
     missed = sorted(want - actual)
