@@ -95,7 +95,8 @@ def _extract_clang_one(item: tuple[Plan, bytes]) -> tuple[FileFacts | Problem, t
 
     plan, data = item
     try:
-        return extract_unit(plan, data)
+        got, deps = extract_unit(plan, data)
+        return (Problem(plan.path, got) if isinstance(got, str) else got), deps
     except Exception as e:  # a file libclang cannot handle must not stop the run
         log.debug("clang: %s:\n%s", plan.path, traceback.format_exc())
         return Problem(plan.path, f"skipped: libclang could not parse it ({e!r})"), ()
@@ -835,8 +836,8 @@ def dump_facts(path: str, frontend: str = "tree-sitter") -> str:
             root = os.path.dirname(os.path.abspath(path))
         rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
         got, _ = extract_unit(Planner(root, [rel], lambda i: data, None).plan(rel), data)
-        if isinstance(got, Problem):
-            raise InputError(got.message, path)
+        if isinstance(got, str):
+            raise InputError(got, path)
         facts = got
     else:
         facts = extract_file(path, data, parse_bytes(data))

@@ -1,11 +1,13 @@
 """Stage 1 helpers: source files and spans.
 
 Entry points: :class:`SourceFile` (one file of the tree, path relative to the
-root with forward slashes) and :class:`Span` (1-based line/column range).
+root with forward slashes), :class:`Span` (1-based line/column range) and
+:func:`arch_of` (the architecture a path belongs to).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -33,3 +35,25 @@ def snippet(text: str, line: int, context: int = 0) -> list[tuple[int, str]]:
     lo = max(line - context, 1)
     hi = min(line + context, len(lines))
     return [(n, lines[n - 1]) for n in range(lo, hi + 1)]
+
+
+def arch_of(path: str, archs: frozenset[str]) -> str | None:
+    """The architecture owning ``path`` (``target/<a>/``, ``hw/<a>/``), else None."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[0] in ("target", "hw"):
+        name = parts[1]
+        if name == "sparc64":
+            name = "sparc"
+        if name in archs:
+            return name
+    return None
+
+
+def discover_archs(files: Iterable[str]) -> tuple[str, ...]:
+    """The architectures of a tree: the folders of ``target/`` holding files."""
+    archs = set()
+    for p in files:
+        parts = p.split("/")
+        if len(parts) >= 3 and parts[0] == "target":
+            archs.add(parts[1])
+    return tuple(sorted(archs))

@@ -24,7 +24,8 @@ from analyzer.model.qom import (
     class_inits,
     implementations,
 )
-from analyzer.model.types import TypeEnv, arch_of, build_type_env
+from analyzer.model.types import TypeEnv, build_type_env
+from analyzer.source import arch_of, discover_archs
 
 #: how many calls above a site the search for guards and architectures goes
 MAX_DEPTH = 8
@@ -348,15 +349,6 @@ def _hooks(specs: Sequence[str], env: TypeEnv, index: CodeIndex) -> tuple[Hook, 
                 )
             )
     return tuple(out)
-
-
-def discover_archs(files: Iterable[str]) -> tuple[str, ...]:
-    archs = set()
-    for p in files:
-        parts = p.split("/")
-        if len(parts) >= 3 and parts[0] == "target":
-            archs.add(parts[1])
-    return tuple(sorted(archs))
 
 
 def build_model(

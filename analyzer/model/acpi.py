@@ -23,7 +23,8 @@ from analyzer.facts import Expr
 from analyzer.model.callgraph import CodeIndex, FnRef
 from analyzer.model.guards import expr_key, iter_exprs, single_defs
 from analyzer.model.hooks import Hook
-from analyzer.model.types import TypeEnv, arch_of, const_int, is_null_const
+from analyzer.model.types import TypeEnv, const_int, is_null_const
+from analyzer.source import arch_of
 
 STATUS_STRUCT = "AcpiCpuStatus"
 CPU_FIELD = "cpu"

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analyzer.model.callgraph import CodeIndex
-from analyzer.model.types import TypeEnv, arch_of
+from analyzer.model.types import TypeEnv
+from analyzer.source import arch_of
 
 ROOT_TABLE = "CPUClass"
 

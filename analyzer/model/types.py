@@ -15,23 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from analyzer.facts import Expr, FileFacts, FunctionDef, StructDef, TypeRef
+from analyzer.source import arch_of
 
 _CAST_DEFINE = re.compile(r"^\(\s*\(\s*(?:const\s+)?(?:struct\s+)?(\w+)\s*(\*+)\s*\)")
 _CHECK_DEFINE = re.compile(
     r"\b(OBJECT_CHECK|INTERFACE_CHECK|OBJECT_GET_CLASS|OBJECT_CLASS_CHECK|container_of)\s*\(\s*(?:struct\s+)?(\w+)"
 )
-
-
-def arch_of(path: str, archs: frozenset[str]) -> str | None:
-    """The architecture owning ``path`` (``target/<a>/``, ``hw/<a>/``), else None."""
-    parts = path.split("/")
-    if len(parts) >= 3 and parts[0] in ("target", "hw"):
-        name = parts[1]
-        if name == "sparc64":
-            name = "sparc"
-        if name in archs:
-            return name
-    return None
 
 
 @dataclass(frozen=True, slots=True)

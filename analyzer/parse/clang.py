@@ -78,8 +78,7 @@ from analyzer.facts import (
     TypeRef,
     Var,
 )
-from analyzer.findings import Problem
-from analyzer.model.types import arch_of
+from analyzer.source import arch_of, discover_archs
 
 log = logging.getLogger(__name__)
 
@@ -423,8 +422,6 @@ class Planner:
         self.paths = list(paths)
         self.read = read
         self.db = db
-        from analyzer.model import discover_archs
-
         self.archs = frozenset(discover_archs(self.paths))
         self._includers: dict[str, list[str]] | None = None
         self._pos = {p: i for i, p in enumerate(self.paths)}
@@ -1551,12 +1548,12 @@ def _unqualified(spelling: str) -> str:
 Deps = tuple[str, ...]
 
 
-def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | Problem, Deps]:
+def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | str, Deps]:
     """Parse one plan and extract the facts of its file.
 
     :param plan: from :meth:`Planner.plan`
     :param data: the file's bytes (given to clang in place of the disk copy)
-    :return: the facts (or a problem when libclang cannot parse it at all) and
+    :return: the facts (or the reason it was skipped, when libclang cannot parse it at all) and
         the absolute paths of every file the parse read
     """
     ci = load_cindex()
@@ -1578,7 +1575,7 @@ def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | Problem, Deps]:
         index = _index(ci)
         tu = index.parse(main, args=args, unsaved_files=unsaved, options=opts)
     except ci.TranslationUnitLoadError as e:
-        return Problem(plan.path, f"skipped: libclang could not parse it ({e})"), ()
+        return f"skipped: libclang could not parse it ({e})", ()
     deps = {_realpath(plan.directory, inc.include.name) for inc in tu.get_includes()}
     target = os.path.realpath(plan.abspath)
     if plan.main and os.path.realpath(plan.main) != target and target not in deps:
@@ -1596,7 +1593,7 @@ def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | Problem, Deps]:
     try:
         facts = _Extractor(ci, tu, target, plan.path, data, plan.directory).run()
     except RecursionError:
-        return Problem(plan.path, "skipped: nesting too deep to analyse"), tuple(sorted(deps))
+        return "skipped: nesting too deep to analyse", tuple(sorted(deps))
     facts = FileFacts(
         path=facts.path,
         frontend=FRONTEND,
