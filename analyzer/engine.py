@@ -269,7 +269,6 @@ class _Files:
             for i, p in enumerate(self.paths)
             if prev is None or p not in prev.files or prev.files[p][1] != self.digests[p]
         ]
-        self.removed = bool(prev and set(prev.files) - set(self.digests))
         #: the clang front-end's planner (None: tree-sitter)
         self.clang: Planner | None = None
 
@@ -372,6 +371,11 @@ class _Files:
         return st
 
 
+def _contents(state: TreeState) -> dict[str, tuple[str | None, str | None]]:
+    """What a run saw of each file, without the stat keys: (digest, skip reason)."""
+    return {p: (digest_, why) for p, (_, digest_, why) in state.files.items()}
+
+
 class _Session:
     """One run over a tree: discovery, the cache's record of the last run,
     and what this run will record (see :func:`_open`)."""
@@ -407,9 +411,10 @@ class _Session:
             self.files.clang = Planner(
                 config.root, self.files.paths, self.files.read, db[0] if db else None
             )
-        #: nothing changed since the run the cache recorded
-        self.unchanged = self.prev is not None and not self.files.changed and not self.files.removed
         self.state = self.files.state(skipped, started_ns)
+        #: nothing changed since the run the cache recorded: the same files with
+        #: the same bytes, and the same files skipped for the same reasons
+        self.unchanged = self.prev is not None and _contents(self.state) == _contents(self.prev)
         self.suppressions = self._suppressions(contents)
         if self.prev is not None and self.unchanged:
             self.state.answers = dict(self.prev.answers)

@@ -81,6 +81,26 @@ def test_warm_run_reuses_everything(
     assert "unchanged tree, diagnostics reused" in caplog.text
 
 
+def test_skipped_files_with_a_warm_cache(
+    demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tree holding a file that cannot be analysed is still reused whole
+    when nothing changed, and a newly bad file is reported by a cached run."""
+    cache = tmp_path / "cache"
+    (demo / "hw" / "acpi" / "blob.c").write_bytes(b"\0\1binary")
+    _age(demo)
+    first = _check(demo, cache)
+    assert [p.file for p in first.problems] == ["hw/acpi/blob.c"]
+    with caplog.at_level(logging.DEBUG, logger="analyzer"):
+        warm = _check(demo, cache)
+    assert "unchanged tree, diagnostics reused" in caplog.text
+    assert _key(warm) == _key(first) and warm.problems == first.problems
+    (demo / "hw" / "acpi" / "latin1.c").write_bytes(b"/* caf\xe9 */\n")
+    later = _check(demo, cache)
+    assert sorted(p.file for p in later.problems) == ["hw/acpi/blob.c", "hw/acpi/latin1.c"]
+    assert _key(later) == _key(first)
+
+
 def test_edit_is_seen(demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A guard added after a cached run removes the finding, as without cache;
     taking it out again brings it back (and the facts of both versions are kept)."""
