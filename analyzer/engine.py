@@ -256,7 +256,6 @@ class _Files:
         self.stats = stats
         self.cache = cache
         self.jobs = jobs
-        self.problems: list[Problem] = []
         self.digests: dict[str, str] = {}
         for f in files:
             if f.path in contents:
@@ -378,7 +377,7 @@ def _contents(state: TreeState) -> dict[str, tuple[str | None, str | None]]:
 
 class _Session:
     """One run over a tree: discovery, the cache's record of the last run,
-    and what this run will record (see :func:`_open`)."""
+    and what this run will record for the next one."""
 
     def __init__(self, config: Config) -> None:
         db = _clang_setup(config) if config.frontend == "clang" else None
