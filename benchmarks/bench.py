@@ -8,7 +8,7 @@ Not a test.  Run from anywhere::
 
 For one QEMU tree, in one run, it measures:
 
-* FILES/BYTES: what our discovery selects (``analyzer.discovery.discover``);
+* FILES/BYTES: what our discovery selects (``qemu_lint.discover.files.discover``);
 * RAW: single-process wall time to read and tree-sitter-parse exactly those
   files (``parser.parse`` only: no extraction, no model);
 * COLD: ``qemu-lint check --format json --no-cache`` in a subprocess;
@@ -50,7 +50,7 @@ TOUCHED = "hw/acpi/cpu.c"
 
 sys.path.insert(0, str(REPO))
 
-from analyzer.discovery import SCAN_DIRS, discover  # noqa: E402  # needs the sys.path entry above
+from qemu_lint.discover.files import SCAN_DIRS, discover  # noqa: E402  # needs the sys.path entry above
 
 
 def default_root() -> str:
@@ -119,12 +119,12 @@ def check(
     return seconds, r.returncode, rss, stats, ["qemu-lint", *args]
 
 
-#: ``python -m analyzer`` that also reports its peak RSS on stderr: VmHWM of
+#: ``python -m qemu_lint`` that also reports its peak RSS on stderr: VmHWM of
 #: its own memory (not the bench's, which a forked child inherits until exec
 #: and which ``ru_maxrss`` would count) or of its largest worker process.
 MEASURED = """
 import resource, sys
-from analyzer.cli import main
+from qemu_lint.cli import main
 rc = main(sys.argv[1:])
 hwm = 0
 with open("/proc/self/status") as fh:

@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench import MEASURED, default_root, raw_parse  # noqa: E402  # needs the sys.path entries
 
-from analyzer.discovery import discover  # noqa: E402
+from qemu_lint.discover.files import discover  # noqa: E402
 from tests.audit_series import QEMU_STEPS, qemu_repo  # noqa: E402
 
 TARGET = 0.3

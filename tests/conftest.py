@@ -101,7 +101,7 @@ Capsys = pytest.CaptureFixture[str]
 
 def run_check(capsys: Capsys, *args: str) -> tuple[int, str, str]:
     """``qemu-lint check`` in process, one job, no colour: status, stdout, stderr."""
-    from analyzer.cli import main
+    from qemu_lint.cli import main
 
     status = main(["check", "--jobs", "1", "--color", "never", *args])
     out, err = capsys.readouterr()

@@ -2,7 +2,7 @@
 
 Every test builds a git repository of ``samples/trees/demo`` with the series
 of ``tests/audit_series.py`` (clean, fixes, introduces, transient, fixes) and
-drives ``analyzer.cli.main()`` in process.  Temporary folders (the audit's
+drives ``qemu_lint.cli.main()`` in process.  Temporary folders (the audit's
 worktree slots, the cache) and ``$HOME`` are redirected into ``tmp_path``, so
 no user configuration (git identity included) is used and nothing outside the
 test folder is written.  Output formats are pinned by golden files
@@ -27,11 +27,11 @@ from typing import Any
 
 import pytest
 
-from analyzer.cli import main
-from analyzer.config import Config
-from analyzer.patch import clean_subject, parse_diff, parse_message
-from analyzer.report import base as report_base
-from analyzer.series import load_series
+from qemu_lint.cli import main
+from qemu_lint.settings import Config
+from qemu_lint.audit.patch import clean_subject, parse_diff, parse_message
+from qemu_lint.report import base as report_base
+from qemu_lint.audit.series import load_series
 from tests.audit_series import CPU_C, SERIES, demo_repo, git, snapshot
 
 Capsys = pytest.CaptureFixture[str]
@@ -733,10 +733,10 @@ def test_sarif_and_gitlab_render_the_final_state(
 def test_each_patch_reparses_only_changed_files(
     demo: tuple[Path, str, list[str]], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    from analyzer.audit import run_audit
+    from qemu_lint.audit import run_audit
 
     repo, _, _ = demo
-    caplog.set_level(logging.DEBUG, logger="analyzer.engine")
+    caplog.set_level(logging.DEBUG, logger="qemu_lint.engine")
     series = load_series(str(repo), ["HEAD~5..HEAD"])
     cfg = Config(root=str(repo.resolve()), cache_dir=str(tmp_path / "c2"), jobs=1)
     for attempt in range(2):
@@ -760,12 +760,12 @@ def test_each_patch_reparses_only_changed_files(
 def test_internal_error_and_interrupt_remove_the_worktree(
     demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import analyzer.audit
-    import analyzer.engine
+    import qemu_lint.audit
+    import qemu_lint.engine
 
     repo, _, _ = demo
     before = snapshot(repo)
-    real_run = analyzer.engine.run
+    real_run = qemu_lint.engine.run
     calls: list[str] = []
 
     for exc, status in ((RuntimeError("boom"), 3), (KeyboardInterrupt(), 2)):
@@ -778,7 +778,7 @@ def test_internal_error_and_interrupt_remove_the_worktree(
                 raise exc
             return real_run(cfg)
 
-        monkeypatch.setattr(analyzer.audit, "run", failing)
+        monkeypatch.setattr(qemu_lint.audit, "run", failing)
         assert _audit(capsys, repo, "HEAD~5..HEAD")[0] == status
         assert not Path(calls[-1]).exists()
         assert snapshot(repo) == before
@@ -786,8 +786,8 @@ def test_internal_error_and_interrupt_remove_the_worktree(
 
 SIGNAL_CHILD = """
 import os, signal, sys
-import analyzer.audit
-real = analyzer.audit.run
+import qemu_lint.audit
+real = qemu_lint.audit.run
 n = []
 def run(cfg):
     n.append(1)
@@ -795,8 +795,8 @@ def run(cfg):
         print(cfg.root, flush=True)
         os.kill(os.getpid(), getattr(signal, sys.argv[1]))
     return real(cfg)
-analyzer.audit.run = run
-from analyzer.cli import main
+qemu_lint.audit.run = run
+from qemu_lint.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -840,7 +840,7 @@ def test_stale_worktree_of_a_killed_run_is_replaced(
     demo: tuple[Path, str, list[str]], capsys: Capsys, isolated: Path
 ) -> None:
     """A SIGKILLed audit leaves its worktree; the next audit in that slot removes it."""
-    from analyzer.series import _slot
+    from qemu_lint.audit.series import _slot
 
     repo, _, _ = demo
     got = _slot(str(repo.resolve()))
@@ -857,7 +857,7 @@ def test_stale_worktree_of_a_killed_run_is_replaced(
 
 
 def test_concurrent_audits_get_separate_worktrees(demo: tuple[Path, str, list[str]]) -> None:
-    from analyzer.series import Worktree
+    from qemu_lint.audit.series import Worktree
 
     repo, base, _ = demo
     top = str(repo.resolve())
@@ -939,10 +939,10 @@ def test_parse_message_line_offset_counts_headers() -> None:
 
 def test_locate_falls_back_to_a_step_of_the_path() -> None:
     """A patch that only changes a caller on the evidence path points there."""
-    from analyzer.findings import Finding
-    from analyzer.patch import place
-    from analyzer.rule import PathStep
-    from analyzer.verdicts import locate
+    from qemu_lint.findings import Finding
+    from qemu_lint.audit.patch import place
+    from qemu_lint.rule import PathStep
+    from qemu_lint.audit.verdicts import locate
 
     raw = (
         b"From: A <a@b>\nSubject: [PATCH] hw/acpi/ich9: drop the check\n\n---\n"

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from analyzer.cli import main
+from qemu_lint.cli import main
 from tests import qemu_variants as qv
 from tests.audit_series import QEMU_EDITED, QEMU_STEPS, git, qemu_repo, snapshot
 from tests.conftest import qemu_tree

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.config import Config
-from analyzer.engine import run
-from analyzer.findings import Report
+from qemu_lint.settings import Config
+from qemu_lint.engine import run
+from qemu_lint.findings import Report
 from tests import qemu_variants as qv
 from tests.conftest import REPO, SAMPLES, materialize, qemu_tree
 
@@ -75,7 +75,7 @@ def test_warm_run_reuses_everything(
     assert _key(first) == _key(cold) and _stats(first) == _stats(cold)
     facts = [p for p in _entries(cache) if "facts-v1" in p.parts]
     assert len(facts) == cold.stats.parsed_files
-    with caplog.at_level(logging.DEBUG, logger="analyzer"):
+    with caplog.at_level(logging.DEBUG, logger="qemu_lint"):
         warm = _check(demo, cache)
     assert _key(warm) == _key(cold) and _stats(warm) == _stats(cold)
     assert "unchanged tree, diagnostics reused" in caplog.text
@@ -91,7 +91,7 @@ def test_skipped_files_with_a_warm_cache(
     _age(demo)
     first = _check(demo, cache)
     assert [p.file for p in first.problems] == ["hw/acpi/blob.c"]
-    with caplog.at_level(logging.DEBUG, logger="analyzer"):
+    with caplog.at_level(logging.DEBUG, logger="qemu_lint"):
         warm = _check(demo, cache)
     assert "unchanged tree, diagnostics reused" in caplog.text
     assert _key(warm) == _key(first) and warm.problems == first.problems
@@ -119,7 +119,7 @@ def test_edit_is_seen(demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixtu
         f"{indent}    {release.strip()}\n{indent}}}\n"
     )
     target.write_text("".join(lines[: site.line - 1]) + guarded + "".join(lines[site.line :]))
-    with caplog.at_level(logging.DEBUG, logger="analyzer"):
+    with caplog.at_level(logging.DEBUG, logger="qemu_lint"):
         after = _check(demo, cache)
     assert "1 changed" in caplog.text
     assert _key(after) == _key(_check(demo, None))
@@ -221,13 +221,13 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     e.pop("QEMU_LINT_CACHE_DIR", None)
     e.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, env=e
+        [sys.executable, "-m", "qemu_lint", *args], capture_output=True, text=True, env=e
     )
 
 
 def test_concurrent_runs(demo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    cmd = [sys.executable, "-m", "analyzer", "check", str(demo), "--format", "json"]
+    cmd = [sys.executable, "-m", "qemu_lint", "check", str(demo), "--format", "json"]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     procs = [
         subprocess.Popen(

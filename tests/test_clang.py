@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from analyzer.config import Config
-from analyzer.engine import run, run_model
-from analyzer.facts import FileFacts
-from analyzer.findings import Report
-from analyzer.model.export import model_to_json
-from rules import ALL_RULES
+from qemu_lint.settings import Config
+from qemu_lint.engine import run, run_model
+from qemu_lint.facts import FileFacts
+from qemu_lint.findings import Report
+from qemu_lint.model.export import model_to_json
+from qemu_lint.rules import ALL_RULES
 from tests.conftest import SAMPLES, marker_attrs, markers, materialize, qemu_tree
 from tests.test_samples import CASES
 
@@ -33,8 +33,8 @@ clang = pytest.importorskip("clang.cindex", reason="the libclang package is not 
 
 
 def _libclang_loads() -> str | None:
-    from analyzer.errors import LintError
-    from analyzer.parse.clang import load_cindex
+    from qemu_lint.errors import LintError
+    from qemu_lint.frontends.clang.extract import load_cindex
 
     try:
         load_cindex()
@@ -169,7 +169,7 @@ def test_compile_commands_define_switches_a_guard(tmp_path: Path) -> None:
 
 
 def test_compile_commands_dedup_prefers_system_emulation(tmp_path: Path) -> None:
-    from analyzer.parse.clang import load_compile_db
+    from qemu_lint.frontends.clang.extract import load_compile_db
 
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
     _write_db(tree, tmp_path / "build", ["-DX=1"])
@@ -181,7 +181,7 @@ def test_compile_commands_dedup_prefers_system_emulation(tmp_path: Path) -> None
 
 
 def test_bad_compile_commands_is_an_input_error(tmp_path: Path) -> None:
-    from analyzer.cli import main
+    from qemu_lint.cli import main
 
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
     build = tmp_path / "build"
@@ -247,8 +247,8 @@ void f(S *s, void *o, fn_t cb)
 
 def test_macro_shapes(tmp_path: Path) -> None:
     """Pure macros keep their written shape, writing ones are expanded in place."""
-    from analyzer.facts import TypeRef
-    from analyzer.parse.clang import Planner, extract_unit
+    from qemu_lint.facts import TypeRef
+    from qemu_lint.frontends.clang.extract import Planner, extract_unit
 
     (tmp_path / "m.c").write_text(MACROS_C)
     data = MACROS_C.encode()
@@ -281,7 +281,7 @@ def test_macro_shapes(tmp_path: Path) -> None:
 
 
 def test_unparsable_file_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import analyzer.parse.clang as front
+    import qemu_lint.frontends.clang.extract as front
 
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
     real = front.extract_unit
@@ -310,7 +310,7 @@ def test_derived_flags_said_once(tmp_path: Path, caplog: pytest.LogCaptureFixtur
 def test_no_system_compiler_is_said_and_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import analyzer.parse.clang as front
+    import qemu_lint.frontends.clang.extract as front
 
     monkeypatch.setattr(front, "builtin_include_dir", lambda: None)
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
@@ -325,8 +325,8 @@ def test_missing_libclang_is_a_usage_error(
 ) -> None:
     import sys
 
-    import analyzer.parse.clang as front
-    from analyzer.cli import main
+    import qemu_lint.frontends.clang.extract as front
+    from qemu_lint.cli import main
 
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
     monkeypatch.setitem(sys.modules, "clang", None)  # import clang.cindex fails

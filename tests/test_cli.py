@@ -1,4 +1,4 @@
-"""The command line, in process: ``analyzer.cli.main([...])`` with captured output.
+"""The command line, in process: ``qemu_lint.cli.main([...])`` with captured output.
 
 Covers the contracts of BRIEF.md §2 (commands, exit statuses, JSON field
 names), per-file filtering as pre-commit uses it, and bad input: unreadable,
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from analyzer import discovery
-from analyzer.cli import main
+from qemu_lint.discover import files as discovery
+from qemu_lint.cli import main
 from tests.conftest import SAMPLES, materialize
 from tests.conftest import run_check as _check
 from tests.conftest import run_check_json as _check_json

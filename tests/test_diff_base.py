@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from analyzer import engine
+from qemu_lint import engine
 from tests.conftest import SAMPLES
 from tests.conftest import run_check as _check
 from tests.conftest import run_check_json as _json

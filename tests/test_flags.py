@@ -1,7 +1,7 @@
 """Everyday flags of ``check`` (CONVENTIONS.md §5): exit statuses, quiet/silent,
 statistics, colour, and the per-file filter with QEMU's ``*.c.inc`` files.
 
-In process through ``analyzer.cli.main``, except the colour tests that need a
+In process through ``qemu_lint.cli.main``, except the colour tests that need a
 real terminal: those run the CLI in a subprocess on a pseudo-terminal.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.cli import main
+from qemu_lint.cli import main
 from tests.conftest import REPO, SAMPLES, materialize
 
 Capsys = pytest.CaptureFixture[str]
@@ -273,7 +273,7 @@ def _on_pty(args: list[str], env: dict[str, str]) -> str:
     master, slave = os.openpty()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "analyzer", *args],
+            [sys.executable, "-m", "qemu_lint", *args],
             stdout=slave,
             stderr=subprocess.PIPE,
             env=env,

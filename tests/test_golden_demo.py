@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.config import Config
-from analyzer.engine import run
-from analyzer.findings import Report
-from analyzer.report import github as github_report
-from analyzer.report import gitlab as gitlab_report
-from analyzer.report import json as json_report
-from analyzer.report import sarif as sarif_report
-from analyzer.report import text as text_report
-from analyzer.report.base import RenderOptions
+from qemu_lint.settings import Config
+from qemu_lint.engine import run
+from qemu_lint.findings import Report
+from qemu_lint.report import github as github_report
+from qemu_lint.report import gitlab as gitlab_report
+from qemu_lint.report import json as json_report
+from qemu_lint.report import sarif as sarif_report
+from qemu_lint.report import text as text_report
+from qemu_lint.report.base import RenderOptions
 from tests import sarif_schema
 from tests.conftest import SAMPLES
 

@@ -1,4 +1,4 @@
-"""GitHub's primaryLocationLineHash (analyzer.linehash) against GitHub's own values.
+"""GitHub's primaryLocationLineHash (qemu_lint.findings.linehash) against GitHub's own values.
 
 The expected hashes are the test vectors of github/codeql-action's
 ``src/fingerprints.test.ts`` (the tests of the code ``upload-sarif`` runs).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.linehash import _units, line_hash, line_hashes
+from qemu_lint.findings.linehash import _units, line_hash, line_hashes
 
 ENDS = [
     "e9496ae3ebfced30:1",

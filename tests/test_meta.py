@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from analyzer.rule import Rule
-from rules import ALL_RULES
+from qemu_lint.rule import Rule
+from qemu_lint.rules import ALL_RULES
 from tests.conftest import REPO
 
 HEADINGS = (
@@ -24,7 +24,7 @@ HEADINGS = (
 
 
 def _rule_modules() -> list[str]:
-    return sorted(p.stem for p in (REPO / "rules").glob("*.py") if p.stem != "__init__")
+    return sorted(p.stem for p in (REPO / "qemu_lint" / "rules").glob("*.py") if p.stem != "__init__")
 
 
 def test_every_rule_module_is_registered() -> None:
@@ -39,7 +39,7 @@ def test_rule_ids_are_unique() -> None:
 
 @pytest.mark.parametrize("module", _rule_modules())
 def test_rule_id_is_module_name(module: str) -> None:
-    mod = importlib.import_module(f"rules.{module}")
+    mod = importlib.import_module(f"qemu_lint.rules.{module}")
     rule = mod.RULE
     assert rule.id == module.replace("_", "-")
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.id)

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from analyzer.config import Config
-from analyzer.engine import run, run_model
-from analyzer.findings import Finding, Report
-from analyzer.model.export import model_to_json
+from qemu_lint.settings import Config
+from qemu_lint.engine import run, run_model
+from qemu_lint.findings import Finding, Report
+from qemu_lint.model.export import model_to_json
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
 
@@ -529,7 +529,7 @@ def test_real_tree_related_locations(real_report: Callable[[str], tuple[Path, Re
 
 
 def test_real_tree_sarif(real_report: Callable[[str], tuple[Path, Report]]) -> None:
-    from analyzer.report.sarif import to_sarif
+    from qemu_lint.report.sarif import to_sarif
     from tests import sarif_schema
 
     root, report = real_report("10.0.13")
@@ -554,9 +554,9 @@ def test_real_tree_sarif(real_report: Callable[[str], tuple[Path, Report]]) -> N
 def test_real_tree_gitlab_and_github(real_report: Callable[[str], tuple[Path, Report]]) -> None:
     import io
 
-    from analyzer.report import github
-    from analyzer.report.base import RenderOptions
-    from analyzer.report.gitlab import to_gitlab
+    from qemu_lint.report import github
+    from qemu_lint.report.base import RenderOptions
+    from qemu_lint.report.gitlab import to_gitlab
 
     _, report = real_report("10.0.13")
     [issue] = to_gitlab(report)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.config import Config
-from analyzer.engine import run
-from analyzer.errors import ConfigError
-from analyzer.findings import Finding
+from qemu_lint.settings import Config
+from qemu_lint.engine import run
+from qemu_lint.errors import ConfigError
+from qemu_lint.findings import Finding
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
 

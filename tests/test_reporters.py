@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from analyzer.findings import Finding, Problem, Report, RuleInfo, Stats
-from analyzer.report.base import REPORTERS, RenderOptions
-from analyzer.report.model import render_model_json, render_model_table
-from analyzer.report.text import summary_line
-from analyzer.rule import PathStep
+from qemu_lint.findings import Finding, Problem, Report, RuleInfo, Stats
+from qemu_lint.report.base import REPORTERS, RenderOptions
+from qemu_lint.report.model import render_model_json, render_model_table
+from qemu_lint.report.text import summary_line
+from qemu_lint.rule import PathStep
 
 GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[")

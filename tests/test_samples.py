@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.config import CONFIG_NAME, Config, build_config, resolve_settings
-from analyzer.engine import run
-from analyzer.suppress import scan
-from rules import ALL_RULES, by_id
+from qemu_lint.settings import CONFIG_NAME, Config, build_config, resolve_settings
+from qemu_lint.engine import run
+from qemu_lint.findings.suppress import scan
+from qemu_lint.rules import ALL_RULES, by_id
 from tests.conftest import SAMPLES, marker_attrs, markers, materialize
 
 
@@ -79,7 +79,7 @@ def test_sample(rule_id: str, case: Path, tmp_path: Path) -> None:
     lines += [f"unexpected: {u[0]}:{u[1]} [{u[2]}]" for u in unexpected]
     lines += [f"  {f.file}:{f.line}: {f.message}" for f in report.findings]
     if missed or unexpected:
-        from analyzer.engine import dump_facts
+        from qemu_lint.engine import dump_facts
 
         for path in sorted({m[0] for m in missed + unexpected}):
             lines.append(f"facts of {path} (qemu-lint dump-facts):")

@@ -1,4 +1,0 @@
-"""Stage 7 (reporters): render a :class:`~analyzer.findings.Report` to a stream.
-
-Entry point: :data:`analyzer.report.base.REPORTERS`.
-"""

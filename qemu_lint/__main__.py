@@ -1,0 +1,7 @@
+"""``python -m qemu_lint``: same as the ``qemu-lint`` console script."""
+
+from __future__ import annotations
+
+from qemu_lint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,290 @@
+"""Stage 6 (findings) for audits: reports of successive states → per-patch verdicts.
+
+Entry points: :func:`compare` (the base report and one :class:`StateRun` per
+patch → an :class:`AuditResult`), :func:`exit_status` and :func:`locate` (the
+hunk line of a patch that a finding points at).  Pure: what reporters of an
+audit see is an :class:`AuditResult`, nothing else.
+
+Findings are matched across states by ``(rule, file, fingerprint)``; the
+fingerprint ignores line numbers, so a patch that only shifts a finding's
+line neither introduces nor fixes it.  A finding a patch introduces is
+*transient* when a later patch of the series removes it again: the tip is
+clean of it, but the commits in between are not (a bisection hazard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from qemu_lint.findings import Finding, Report
+from qemu_lint.audit.patch import Hunk, HunkLine, Patch
+
+Key = tuple[str, str, str]
+
+#: Verdicts, from worst to best; a patch gets the first that applies.
+INTRODUCES = "introduces"
+TRANSIENT = "transient"
+FIXES = "fixes"
+CLEAN = "clean"
+DOES_NOT_APPLY = "does-not-apply"
+NOT_CHECKED = "not-checked"
+
+
+def key(f: Finding) -> Key:
+    return (f.rule, f.file, f.fingerprint)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where in a patch a finding points: a hunk, and one line of it."""
+
+    file: str
+    hunk: Hunk
+    line: HunkLine
+    #: the hunk covers the finding's own line (not only a file or step of its path)
+    is_exact: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A finding a patch introduced or fixed."""
+
+    finding: Finding
+    #: introduced: the patch that removes it later (None: still there at the
+    #: tip); fixed: the patch that had introduced it (None: in the base)
+    other: int | None
+    #: where the patch touches it
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateRun:
+    """The state after one patch, as the driver measured it."""
+
+    patch: Patch
+    #: the analysis of the tree with the patch applied (None: it did not apply)
+    report: Report | None
+    reason: str | None = None
+    #: the commit the patch became in the temporary worktree
+    applied_as: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PatchVerdict:
+    patch: Patch
+    applied: bool
+    verdict: str
+    reason: str | None
+    introduced: tuple[Change, ...]
+    fixed: tuple[Change, ...]
+    applied_as: str | None
+    seconds: float
+
+    @property
+    def transient(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.introduced if c.other is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    label: str
+    #: the user's QEMU root (finding paths are relative to it)
+    root: str
+    base: str
+    base_source: str
+    patches: tuple[PatchVerdict, ...]
+    base_findings: tuple[Finding, ...]
+    #: findings of the last state reached (the tip when every patch applied)
+    final: tuple[Finding, ...]
+    #: the analysis of that state (for SARIF/GitLab), its root the user's
+    final_report: Report
+    #: final state versus base
+    new_at_tip: tuple[Finding, ...]
+    gone_at_tip: tuple[Finding, ...]
+    allow_transient: bool
+    is_stdin: bool
+    base_seconds: float
+    cover_subject: str | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        return all(p.applied for p in self.patches)
+
+    @property
+    def failed(self) -> PatchVerdict | None:
+        return next((p for p in self.patches if p.verdict == DOES_NOT_APPLY), None)
+
+    @property
+    def checked(self) -> int:
+        return sum(1 for p in self.patches if p.applied)
+
+
+def _sorted(fs: Sequence[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(fs, key=lambda f: (f.file, f.line, f.column, f.rule, f.fingerprint)))
+
+
+def _nearest(hunk: Hunk, line: int, side: str) -> HunkLine:
+    """The changed line of ``hunk`` at ``line`` (or the nearest changed one)."""
+    changed = [hl for hl in hunk.lines if hl.kind in ("+", "-")] or list(hunk.lines)
+
+    def number(hl: HunkLine) -> int:
+        n = hl.new if side == "new" else hl.old
+        if n is None:  # a line of the other side: place it by its neighbours
+            n = (hl.old if side == "new" else hl.new) or 0
+            n += (hunk.new_start - hunk.old_start) * (1 if side == "new" else -1)
+        return n
+
+    exact = [hl for hl in changed if (hl.new if side == "new" else hl.old) == line]
+    if exact:
+        return exact[0]
+    return min(changed, key=lambda hl: (abs(number(hl) - line), hl.at))
+
+
+def locate(patch: Patch, finding: Finding, side: str) -> Location | None:
+    """The hunk of ``patch`` that touches ``finding``, and the line within it.
+
+    First a hunk covering the finding's line, then a hunk covering a step of
+    its evidence path, then the hunk nearest to its line in its file, then
+    the hunk nearest to a step in a file of its path.
+
+    :param side: ``new`` for a finding of the state after the patch
+        (introduced), ``old`` for one of the state before (fixed)
+    """
+    places = [(finding.file, finding.line)] + [(s.file, s.line) for s in reversed(finding.path)]
+
+    def rng(h: Hunk) -> tuple[int, int]:
+        if side == "new":
+            return h.new_start, h.new_start + max(h.new_count, 1) - 1
+        return h.old_start, h.old_start + max(h.old_count, 1) - 1
+
+    def hunks_of(path: str) -> list[Hunk]:
+        out: list[Hunk] = []
+        for fd in patch.files:
+            name = fd.new_path if side == "new" else fd.old_path
+            if name == path:
+                out.extend(fd.hunks)
+        return out
+
+    for exact_only in (True, False):
+        for i, (path, line) in enumerate(places):
+            hunks = hunks_of(path)
+            if not hunks:
+                continue
+            if exact_only:
+                inside = [h for h in hunks if rng(h)[0] <= line <= rng(h)[1]]
+                if inside:
+                    return Location(path, inside[0], _nearest(inside[0], line, side), i == 0)
+                continue
+
+            def distance(h: Hunk, line: int = line) -> int:
+                lo, hi = rng(h)
+                return 0 if lo <= line <= hi else min(abs(lo - line), abs(hi - line))
+
+            best = min(hunks, key=distance)
+            return Location(path, best, _nearest(best, line, side), False)
+    return None
+
+
+def compare(
+    label: str,
+    root: str,
+    base: str,
+    base_source: str,
+    base_report: Report,
+    runs: Sequence[StateRun],
+    patches: Sequence[Patch],
+    allow_transient: bool = False,
+    is_stdin: bool = False,
+    base_seconds: float = 0.0,
+    cover_subject: str | None = None,
+) -> AuditResult:
+    """Credit every finding to the patch that introduced or fixed it.
+
+    :param runs: the states after patches 1…k, in order; the last may be a
+        patch that did not apply (``report`` None)
+    :param patches: the whole series (patches after a failed one are
+        reported as not checked)
+    """
+    states: list[Mapping[Key, Finding]] = [{key(f): f for f in base_report.findings}]
+    applied = [r for r in runs if r.report is not None]
+    for r in applied:
+        assert r.report is not None
+        states.append({key(f): f for f in r.report.findings})
+
+    def fixed_later(k: int, x: Key) -> int | None:
+        for j in range(k + 1, len(states)):
+            if x not in states[j]:
+                return applied[j - 1].patch.index
+        return None
+
+    def introduced_by(k: int, x: Key) -> int | None:
+        i = k - 1
+        while i >= 0 and x in states[i]:
+            i -= 1
+        return None if i < 0 else applied[i].patch.index
+
+    verdicts: list[PatchVerdict] = []
+    for k, r in enumerate(applied, 1):
+        before, after = states[k - 1], states[k]
+        intro = tuple(
+            Change(f, fixed_later(k, key(f)), locate(r.patch, f, "new"))
+            for f in _sorted([after[x] for x in after.keys() - before.keys()])
+        )
+        fixed = tuple(
+            Change(f, introduced_by(k - 1, key(f)), locate(r.patch, f, "old"))
+            for f in _sorted([before[x] for x in before.keys() - after.keys()])
+        )
+        if any(c.other is None for c in intro):
+            verdict = INTRODUCES
+        elif intro:
+            verdict = TRANSIENT
+        elif fixed:
+            verdict = FIXES
+        else:
+            verdict = CLEAN
+        verdicts.append(
+            PatchVerdict(r.patch, True, verdict, None, intro, fixed, r.applied_as, r.seconds)
+        )
+    failed = next((r for r in runs if r.report is None), None)
+    if failed is not None:
+        verdicts.append(
+            PatchVerdict(
+                failed.patch, False, DOES_NOT_APPLY, failed.reason, (), (), None, failed.seconds
+            )
+        )
+        for p in patches[failed.patch.index :]:
+            why = f"patch {failed.patch.label} did not apply"
+            verdicts.append(PatchVerdict(p, False, NOT_CHECKED, why, (), (), None, 0.0))
+    last = applied[-1].report if applied else base_report
+    assert last is not None
+    final, first = states[-1], states[0]
+    return AuditResult(
+        label=label,
+        root=root,
+        base=base,
+        base_source=base_source,
+        patches=tuple(verdicts),
+        base_findings=_sorted(list(first.values())),
+        final=_sorted(list(final.values())),
+        final_report=last,
+        new_at_tip=_sorted([final[x] for x in final.keys() - first.keys()]),
+        gone_at_tip=_sorted([first[x] for x in first.keys() - final.keys()]),
+        allow_transient=allow_transient,
+        is_stdin=is_stdin,
+        base_seconds=base_seconds,
+        cover_subject=cover_subject,
+    )
+
+
+def exit_status(result: AuditResult) -> int:
+    """2 when a patch did not apply; 1 when the series introduces a finding
+    still there at its tip, or a transient one (unless allowed); else 0."""
+    if not result.is_complete:
+        return 2
+    for p in result.patches:
+        for c in p.introduced:
+            if c.other is None or not result.allow_transient:
+                return 1
+    return 0

@@ -1,0 +1,235 @@
+"""Stage 3 helper (cache): facts stored by content, and what the last run of a tree saw.
+
+Entry points: :class:`Cache` and :func:`code_digest`.
+
+Two kinds of entries live under the cache folder (``$XDG_CACHE_HOME/qemu-lint``
+unless told otherwise; the CLI decides):
+
+* ``facts-v1/<salt>/<xx>/<key>.pickle``: the :class:`~qemu_lint.facts.FileFacts`
+  of one file, keyed by its path and the digest of its bytes (for the clang
+  front-end, also by its flags, and with a ``.deps`` entry beside it listing
+  the files the translation unit included and their digests, so an edited
+  header invalidates the facts of the files that include it).  The salt folds
+  in the front-end, :data:`~qemu_lint.facts.FACTS_VERSION`, the parser version
+  and the digest of qemu-lint's own code, so that facts from another version
+  are never used.
+* ``trees-v1/<key>.pickle``: a :class:`TreeState`, what the last run over one
+  tree with one configuration saw: each file's stat key and digest, the
+  questions its file selection asked of the token index with their answers,
+  the files it chose, and what each rule yielded.  The next run reads only
+  the files whose stat key changed, answers old questions by searching only
+  the changed files, and with nothing changed at all reuses the choice and the
+  rules' results outright: the same bytes, configuration and code give the
+  same model, so this is exact, unlike caching per-check results by mtime.
+
+Every write goes to a temporary file in the same folder and is renamed into
+place, so readers never see half an entry and concurrent runs are safe (the
+last writer wins).  An entry that cannot be read or unpickled, or holds the
+wrong kind of object, is ignored and rebuilt.  A cache that cannot be written
+(read-only, full disk) is logged once and the run goes on without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qemu_lint.errors import InputError
+from qemu_lint.facts import FACTS_VERSION, FileFacts
+
+log = logging.getLogger(__name__)
+
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by qemu-lint.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+
+#: the names a cache folder holds (besides temporary files being renamed into place)
+OWN_NAMES = frozenset({"CACHEDIR.TAG", ".gitignore", "facts-v1", "trees-v1"})
+
+
+def digest(data: bytes) -> str:
+    """The content key of a file's bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def code_digest() -> str:
+    """A digest of qemu-lint's own Python sources (the qemu_lint package).
+
+    Any change of the code that makes facts or picks files invalidates what an
+    older version cached, without relying on the version number being bumped.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    top = Path(__file__).resolve().parent
+    for p in sorted(top.rglob("*.py")):
+        h.update(p.relative_to(top).as_posix().encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@dataclass(slots=True)
+class TreeState:
+    """What one run over a tree saw (plain data, pickled as a whole)."""
+
+    #: path → (stat key, digest of its bytes or None, reason it was skipped or None);
+    #: a stat key of None means "do not trust it, read the file again"
+    files: dict[str, tuple[tuple[int, int, int, int] | None, str | None, str | None]] = field(
+        default_factory=dict
+    )
+    #: questions asked of the token index → the paths that matched
+    answers: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    #: selection mode → the files the selection chose (sorted paths)
+    chosen: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: rule id → what the rule yielded on exactly these files (opaque here:
+    #: the engine stores and checks them)
+    results: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    #: the engine's summary of the facts behind ``results``
+    summary: object | None = None
+    #: path → the inline suppressions found in it (files with none are left out)
+    suppressions: dict[str, tuple[object, ...]] = field(default_factory=dict)
+
+
+class Cache:
+    """A cache folder.
+
+    :param directory: the folder (created on first write)
+    :param salt: what facts depend on besides a file's path and bytes
+        (front-end, parser version, code digest)
+    """
+
+    def __init__(self, directory: str, salt: str) -> None:
+        self.directory = os.path.abspath(directory)
+        fv = f"{salt}\0{FACTS_VERSION}".encode()
+        self._facts_dir = os.path.join(
+            self.directory, "facts-v1", hashlib.blake2b(fv, digest_size=8).hexdigest()
+        )
+        self._trees_dir = os.path.join(self.directory, "trees-v1")
+        self._salt = salt
+        self._broken = False
+        self._prepared = False
+        self.hits = 0
+        self.misses = 0
+
+    def validate(self) -> None:
+        """Refuse a folder that holds other things than a cache.
+
+        The cache folder gets a ``.gitignore`` and a ``CACHEDIR.TAG``; writing
+        those into, say, the root of a source tree would modify the user's tree.
+
+        :raise InputError: when the folder has no ``CACHEDIR.TAG`` and holds
+            something a cache does not hold, or is not a folder
+        """
+        d = self.directory
+        if os.path.exists(d) and not os.path.isdir(d):
+            raise InputError("cache folder is not a folder", d)
+        if os.path.isdir(d) and not os.path.isfile(os.path.join(d, "CACHEDIR.TAG")):
+            # Another run may be creating the cache right now: what it writes
+            # before the tag is ours too.
+            names = os.listdir(d)
+            foreign = [n for n in names if n not in OWN_NAMES and not n.startswith(".tmp-")]
+        else:
+            foreign = []
+        if foreign:
+            raise InputError(
+                "not a cache folder (it is not empty and has no CACHEDIR.TAG); "
+                "name an empty or new folder",
+                d,
+            )
+
+    # -- facts -----------------------------------------------------------
+
+    def _facts_path(self, path: str, content: str) -> str:
+        k = hashlib.blake2b(f"{path}\0{content}".encode(), digest_size=16).hexdigest()
+        return os.path.join(self._facts_dir, k[:2], k + ".pickle")
+
+    def get_facts(self, path: str, content: str) -> FileFacts | None:
+        """The cached facts of ``path`` with content digest ``content``, if any."""
+        got = self._load(self._facts_path(path, content))
+        if isinstance(got, FileFacts) and got.path == path:
+            self.hits += 1
+            return got
+        self.misses += 1
+        return None
+
+    def put_facts(self, content: str, facts: FileFacts) -> None:
+        self._store(self._facts_path(facts.path, content), facts)
+
+    def get_deps(self, path: str, content: str) -> tuple[tuple[str, str], ...] | None:
+        """What facts of ``path`` stored with :meth:`put_deps` were computed
+        from besides its bytes: ``(file, mark)`` pairs (clang front-end)."""
+        got = self._load(self._facts_path(path, content)[: -len(".pickle")] + ".deps")
+        return got if isinstance(got, tuple) else None
+
+    def put_deps(self, path: str, content: str, deps: tuple[tuple[str, str], ...]) -> None:
+        self._store(self._facts_path(path, content)[: -len(".pickle")] + ".deps", deps)
+
+    # -- tree state --------------------------------------------------------
+
+    def _tree_path(self, key: str) -> str:
+        k = hashlib.blake2b(f"{self._salt}\0{key}".encode(), digest_size=16).hexdigest()
+        return os.path.join(self._trees_dir, k + ".pickle")
+
+    def get_tree(self, key: str) -> TreeState | None:
+        """What the last run with ``key`` (root and configuration) saw, if recorded."""
+        got = self._load(self._tree_path(key))
+        return got if isinstance(got, TreeState) else None
+
+    def put_tree(self, key: str, state: TreeState) -> None:
+        self._store(self._tree_path(key), state)
+
+    # -- storage -----------------------------------------------------------
+
+    def _load(self, path: str) -> object:
+        try:
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except Exception as e:  # truncated, corrupted, from an incompatible version
+            log.debug("cache: ignoring unreadable entry %s: %r", path, e)
+            return None
+
+    def _prepare(self) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        for name, text in (("CACHEDIR.TAG", CACHEDIR_TAG), (".gitignore", "*\n")):
+            target = os.path.join(self.directory, name)
+            if not os.path.exists(target):
+                self._write(target, text.encode())
+
+    def _store(self, path: str, value: object) -> None:
+        if self._broken:
+            return
+        try:
+            if not self._prepared:
+                self._prepare()
+                self._prepared = True
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._write(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as e:
+            self._broken = True
+            log.warning(
+                "cache: cannot write to %s (%s); going on without caching",
+                self.directory,
+                e.strerror or e,
+            )
+
+    @staticmethod
+    def _write(path: str, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise

@@ -1,0 +1,201 @@
+"""Stage 1 (discover): which files can matter, found by searching their bytes.
+
+Entry point: :class:`TokenIndex`.  The engine parses only the files that
+mention what the model still lacks (see :func:`qemu_lint.model.wanted`):
+whole-word identifiers, calls through a given struct field, and the
+definitions of types and cast macros.  Searching is ``bytes.find`` over one
+buffer holding every file (memchr/two-way speed); each question is answered
+once and remembered.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+class TokenIndex:
+    """Whole-word searches over the bytes of many files.
+
+    :param paths: root-relative paths, in the same order as ``contents``
+    :param contents: each file's bytes
+    """
+
+    def __init__(self, paths: Sequence[str], contents: Sequence[bytes]) -> None:
+        self.paths = list(paths)
+        self.starts: list[int] = []
+        pos = 0
+        for c in contents:
+            self.starts.append(pos)
+            pos += len(c) + 1
+        self.buf = b"\n".join(contents)
+        self._words: dict[tuple[str, str], frozenset[int]] = {}
+
+    def _file_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def _hits(self, word: bytes) -> Iterable[int]:
+        buf = self.buf
+        n = len(word)
+        i = buf.find(word)
+        while i != -1:
+            before = buf[i - 1] if i else 0
+            after = buf[i + n] if i + n < len(buf) else 0
+            if before not in _WORD and after not in _WORD:
+                yield i
+            i = buf.find(word, i + n)
+
+    def files_with_word(self, word: str) -> frozenset[int]:
+        """Indexes of the files mentioning ``word`` as a whole identifier."""
+        key = ("w", word)
+        got = self._words.get(key)
+        if got is None:
+            got = frozenset(self._file_of(i) for i in self._hits(word.encode()))
+            self._words[key] = got
+        return got
+
+    def files_calling_field(self, field: str) -> frozenset[int]:
+        """Files with ``->field(`` or ``.field(`` (spaces allowed)."""
+        key = ("f", field)
+        got = self._words.get(key)
+        if got is None:
+            buf = self.buf
+            out = set()
+            for i in self._hits(field.encode()):
+                j = i + len(field)
+                while j < len(buf) and buf[j] in b" \t":
+                    j += 1
+                k = i - 1
+                while k > 0 and buf[k] in b" \t\n":
+                    k -= 1
+                if (
+                    j < len(buf)
+                    and buf[j] == ord("(")
+                    and (buf[k] == ord(".") or buf[k - 1 : k + 1] == b"->")
+                ):
+                    out.add(self._file_of(i))
+            got = frozenset(out)
+            self._words[key] = got
+        return got
+
+    def files_defining_function(self, name: str) -> frozenset[int]:
+        """Files with a definition or prototype of function ``name``: the name
+        on a line that starts with a declaration (no ``=``, ``(``, ``;`` or
+        ``return`` before it)."""
+        key = ("F", name)
+        got = self._words.get(key)
+        if got is None:
+            out = set()
+            buf = self.buf
+            for i in self._hits(name.encode()):
+                ls = buf.rfind(b"\n", 0, i) + 1
+                prefix = buf[ls:i]
+                if prefix[:1] in (b" ", b"\t") or b"#" in prefix[:1]:
+                    continue
+                if any(c in prefix for c in (b"=", b"(", b";", b"return", b",")):
+                    continue
+                j = i + len(name)
+                while j < len(buf) and buf[j] in b" \t":
+                    j += 1
+                if j < len(buf) and buf[j] == ord("("):
+                    out.add(self._file_of(i))
+            got = frozenset(out)
+            self._words[key] = got
+        return got
+
+    def files_defining(self, name: str) -> frozenset[int]:
+        """Files that define type or macro ``name``: ``struct name {``, ``} name;``,
+        ``typedef … name;``, ``#define name``, or a QOM ``*DECLARE*(… name …)``."""
+        key = ("d", name)
+        got = self._words.get(key)
+        if got is None:
+            base = re.sub(r"_(GET_CLASS|CLASS)$", "", name)
+            n, b = re.escape(name.encode()), re.escape(base.encode())
+            pat = re.compile(
+                rb"(struct|union|enum)\s+%s\s*\{|\}\s*%s\s*;|typedef\b[^;{}]*\b%s\s*;"
+                rb"|#\s*define\s+%s\b|DECLARE\w*\s*\([^;{}]*\b%s\b" % (n, n, n, n, b)
+            )
+            out = set()
+            for word in {name, base}:
+                for i in self._hits(word.encode()):
+                    lo = self.buf.rfind(b"\n", 0, max(i - 200, 0)) + 1
+                    window = self.buf[lo : i + len(word) + 4]
+                    if pat.search(window):
+                        out.add(self._file_of(i))
+            got = frozenset(out)
+            self._words[key] = got
+        return got
+
+
+#: A question put to a token index: (method name, its argument).
+Query = tuple[str, str]
+
+
+class MemoIndex:
+    """A :class:`TokenIndex` that reuses the answers of an earlier run.
+
+    A question asked in an earlier run is answered from its recorded answer
+    for the files unchanged since, plus a search of the changed files only.
+    A new question is searched in every file (their bytes are read then, once).
+    The answers given in this run are in :attr:`answers`, ready to be recorded.
+
+    :param paths: root-relative paths of every file of the tree
+    :param read: the bytes of file ``i`` (called lazily)
+    :param memo: recorded answers: question → paths of the files matching
+    :param changed: indexes of the files that are new or changed since then
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        read: Callable[[int], bytes],
+        memo: Mapping[Query, frozenset[str]],
+        changed: Iterable[int],
+    ) -> None:
+        self.paths = list(paths)
+        self._pos = {p: i for i, p in enumerate(self.paths)}
+        self._read = read
+        self._memo = memo
+        self._changed = sorted(set(changed))
+        self._changed_set = frozenset(self._changed)
+        self._full: TokenIndex | None = None
+        self._delta: TokenIndex | None = None
+        self.answers: dict[Query, frozenset[str]] = {}
+        #: how many questions needed a search of every file (for --debug)
+        self.full_searches = 0
+
+    def _ask(self, kind: str, arg: str) -> frozenset[int]:
+        key = (kind, arg)
+        got = self.answers.get(key)
+        if got is not None:
+            return frozenset(self._pos[p] for p in got)
+        old = self._memo.get(key)
+        if old is None:
+            if self._full is None:
+                self._full = TokenIndex(self.paths, [self._read(i) for i in range(len(self.paths))])
+            self.full_searches += 1
+            res: frozenset[int] = getattr(self._full, kind)(arg)
+        else:
+            if self._delta is None:
+                self._delta = TokenIndex(
+                    [self.paths[i] for i in self._changed], [self._read(i) for i in self._changed]
+                )
+            kept = {self._pos[p] for p in old if p in self._pos} - self._changed_set
+            res = frozenset(kept | {self._changed[j] for j in getattr(self._delta, kind)(arg)})
+        self.answers[key] = frozenset(self.paths[i] for i in res)
+        return res
+
+    def files_with_word(self, word: str) -> frozenset[int]:
+        return self._ask("files_with_word", word)
+
+    def files_calling_field(self, field: str) -> frozenset[int]:
+        return self._ask("files_calling_field", field)
+
+    def files_defining_function(self, name: str) -> frozenset[int]:
+        return self._ask("files_defining_function", name)
+
+    def files_defining(self, name: str) -> frozenset[int]:
+        return self._ask("files_defining", name)

@@ -1,0 +1,153 @@
+"""Stage 6 (findings): what the engine hands to reporters.
+
+Entry points: :class:`Finding` (a diagnostic stamped with rule id, severity and
+fingerprint), :class:`Problem` (something that limits trust in the run: a
+skipped file, a parse error region, a rule crash), :class:`Report`, and
+:func:`fingerprint`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qemu_lint.rule import PathStep
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: str
+    kind: str
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    function: str
+    message: str
+    archs: tuple[str, ...]
+    hook: str | None
+    path: tuple[PathStep, ...]
+    fingerprint: str
+    arch_hooks: Mapping[str, bool] = field(default_factory=dict)
+    #: source lines around the site, ``(line, text)``, for code frames
+    frame: tuple[tuple[int, str], ...] = ()
+    #: the reason given by the inline suppression that silences it, if any
+    suppression: str | None = None
+    #: secondary places that explain the finding (the hook, the architectures)
+    related: tuple[PathStep, ...] = ()
+    #: GitHub's ``primaryLocationLineHash`` of the site's line (see
+    #: :mod:`qemu_lint.findings.linehash`), or None when the file could not be read
+    line_hash: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "kind": self.kind,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "function": self.function,
+            "message": self.message,
+            "archs": list(self.archs),
+            "hook": self.hook,
+            "path": [
+                {"file": s.file, "line": s.line, "function": s.function, "note": s.note}
+                for s in self.path
+            ],
+            "fingerprint": self.fingerprint,
+            "arch_implements_hook": dict(sorted(self.arch_hooks.items())),
+            "related": [
+                {"file": s.file, "line": s.line, "function": s.function, "note": s.note}
+                for s in self.related
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A limit on the run's trustworthiness, reported beside the findings."""
+
+    file: str
+    message: str
+    level: str = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    files: int
+    bytes: int
+    seconds: float
+    #: files of the tree considered (the closure parses only those that can matter)
+    tree_files: int = 0
+    parsed_files: int = 0
+    skipped_files: int = 0
+    files_with_errors: int = 0
+    error_nodes: int = 0
+    skipped_bytes: int = 0
+    #: findings silenced by inline suppressions (they are in Report.suppressed)
+    suppressed: int = 0
+    #: findings left out because the --baseline file lists them
+    baselined: int = 0
+    #: findings left out because they already exist at the --diff-base revision
+    preexisting: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "tree_files": self.tree_files,
+            "parsed_files": self.parsed_files,
+            "skipped_files": self.skipped_files,
+            "files_with_parse_errors": self.files_with_errors,
+            "error_nodes": self.error_nodes,
+            "skipped_bytes": self.skipped_bytes,
+            "suppressed": self.suppressed,
+            "baselined": self.baselined,
+            "preexisting": self.preexisting,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    id: str
+    severity: str
+    summary: str
+    doc: str
+    tags: tuple[str, ...] = ()
+    precision: str = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    root: str
+    findings: tuple[Finding, ...]
+    problems: tuple[Problem, ...]
+    stats: Stats
+    rules: tuple[RuleInfo, ...]
+    tool_version: str
+    #: findings silenced by an inline suppression (each with ``suppression`` set);
+    #: reporters leave them out unless asked
+    suppressed: tuple[Finding, ...] = ()
+
+
+_WS = re.compile(r"\s+")
+
+
+def fingerprint(rule: str, path: str, function: str, key: str, occurrence: int) -> str:
+    """A key stable across line shifts and whitespace changes.
+
+    :param key: the normalised text of the matched construct
+    :param occurrence: index among identical (rule, path, function, key) tuples
+    """
+    norm = _WS.sub("", key)
+    h = hashlib.sha256(f"{rule}\0{path}\0{function}\0{norm}\0{occurrence}".encode())
+    return h.hexdigest()[:32]

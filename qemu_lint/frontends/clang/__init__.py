@@ -1,0 +1,1 @@
+"""Stage 2 (frontends), libclang precise mode: a translation unit → facts."""

@@ -1,0 +1,1624 @@
+"""Stages 2-3 (parse, facts), libclang front-end: a translation unit → :class:`FileFacts`.
+
+Entry points: :func:`load_cindex` (import and load libclang, or a clear error),
+:class:`Planner` (which translation unit and which flags each file is parsed
+with: ``compile_commands.json`` or derived flags) and :func:`extract_unit`
+(parse one plan and return the facts of its file, picklable, with the files
+the parse read).  No libclang object leaves this module.
+
+The facts are the ones ``extract.py`` produces from tree-sitter, field for
+field, with the compiler's view where it differs on purpose:
+
+* **Macros.** An expression written as a macro invocation keeps its written
+  shape (``CPU(obj)`` is a call of ``CPU``, ``NULL`` the constant ``NULL``) when
+  the macro body neither writes anything (``=``, ``op=``, ``++``/``--``) nor
+  calls through a function pointer; the compiler's type of the expansion is
+  attached to it.  Otherwise the expansion itself is extracted, every node
+  from the macro body placed at the invocation: a local
+  ``#define FORGET(c) ((c)->cpu = NULL)`` used as ``FORGET(cdev);`` is an
+  assignment at that line, which tree-sitter cannot see.
+* **Types.** ``typeof`` and other types written through macros are resolved to
+  the type the compiler computed; calls carry their result type (so a call
+  through a function-pointer typedef is typed).
+  A statement macro whose body holds a ``return``, ``goto``, a write or a
+  call through a pointer is expanded the same way (an early return hidden in
+  a macro guards what follows).  Functions a macro defines (QOM checkers,
+  ``type_init`` constructors) are kept as prototypes only: their return
+  types type the calls, but their bodies would add call paths nobody wrote.
+* **Conditional compilation.** Only the branches of ``#if``/``#ifdef`` that the
+  flags select exist (tree-sitter reads every branch).
+
+Headers and ``.c.inc`` files are analysed through a translation unit that
+includes them: a ``.c`` file of the tree that ``#include``\\ s them directly
+(preferring the same folder, then the same architecture), parsed with its own
+flags, keeping only the declarations located in the header.  When no such file
+includes it (or its ``#include`` is compiled out), the header is parsed as the
+main file of a small unit ``#include "qemu/osdep.h"`` + the header, with the
+flags of a file of the same folder or architecture, since every QEMU ``.c``
+file starts with osdep.h.
+
+Error policy: clang's error diagnostics located in the file are counted in
+``error_nodes`` and the bytes of its declarations clang marked invalid in
+``skipped_bytes``; parsing goes on past missing headers (``KEEP_GOING``), so
+a tree without a build (no generated ``config-host.h``, qapi or trace
+headers) is still analysed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import functools
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qemu_lint.errors import InputError, UsageError
+from qemu_lint.facts import (
+    Define,
+    Expr,
+    Field,
+    FileFacts,
+    FunctionDecl,
+    FunctionDef,
+    GlobalVar,
+    MacroUse,
+    Stmt,
+    StructDef,
+    Typedef,
+    TypeRef,
+    Var,
+)
+from qemu_lint.source import arch_of, discover_archs
+
+log = logging.getLogger(__name__)
+
+FRONTEND = "clang"
+Cursor = Any  # clang.cindex.Cursor; kept loose: the bindings ship no type stubs
+Pos = tuple[int, int, int, int]  # line, column, end line, end column (1-based)
+
+#: QOM declaration macros recorded as :class:`MacroUse` (same set and same
+#: text rule as the tree-sitter side, but only invocations clang expanded).
+_QOM_DECL = re.compile(
+    rb"^[ \t]*(OBJECT_DECLARE_TYPE|OBJECT_DECLARE_SIMPLE_TYPE|OBJECT_DECLARE_CPU_TYPE|"
+    rb"DECLARE_OBJ_CHECKERS|DECLARE_INSTANCE_CHECKER|DECLARE_CLASS_CHECKERS|"
+    rb"OBJECT_DEFINE_TYPE|OBJECT_DEFINE_SIMPLE_TYPE)\s*\(([^()]*)\)",
+    re.M,
+)
+_TOKEN = re.compile(
+    rb"[A-Za-z_0-9]+|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|->|\+\+|--|<<=|>>=|"
+    rb"[-+*/%&|^<>!=]=|&&|\|\||<<|>>|\.\.\.|."
+)
+_DESIGNATOR = re.compile(rb"(?:\s*(?:\[[^\]=]*\]|\.\s*[A-Za-z_]\w*))*\s*\.\s*([A-Za-z_]\w*)\s*=")
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.M)
+#: flags kept from a compile command (with their argument when separate)
+_FLAGS_WITH_ARG = ("-I", "-isystem", "-iquote", "-idirafter", "-include", "-imacros", "-D", "-U")
+_BUILTIN_WORDS = frozenset(
+    {
+        "void",
+        "char",
+        "short",
+        "int",
+        "long",
+        "float",
+        "double",
+        "signed",
+        "unsigned",
+        "bool",
+        "_Bool",
+        "__int128",
+    }
+)
+_NOT_TYPE_WORDS = frozenset(
+    {
+        "static",
+        "extern",
+        "const",
+        "volatile",
+        "inline",
+        "register",
+        "restrict",
+        "__restrict",
+        "__inline",
+        "__inline__",
+        "_Thread_local",
+        "__thread",
+    }
+)
+_WRITES = frozenset({"=", "*=", "/=", "%=", "+=", "-=", "<<=", ">>=", "&=", "^=", "|="})
+
+
+# -- loading libclang ------------------------------------------------------
+
+
+@functools.cache
+def load_cindex() -> Any:
+    """Import ``clang.cindex`` and load the shared library once per process.
+
+    :raise UsageError: when the ``libclang`` package is missing or its library
+        cannot be loaded (``--frontend clang`` cannot run)
+    """
+    try:
+        import clang.cindex as ci  # type: ignore[import-untyped]  # the bindings ship no stubs
+    except ImportError as e:
+        raise UsageError(
+            f"--frontend clang needs the 'libclang' package (pip install libclang): {e}"
+        ) from e
+    try:
+        ci.Index.create()
+    except Exception as e:  # LibclangError, OSError: the shared library did not load
+        raise UsageError(f"--frontend clang: libclang cannot be loaded: {e}") from e
+    _register(ci)
+    return ci
+
+
+def _register(ci: Any) -> None:
+    """Declare the few C entry points the Python bindings do not wrap."""
+    lib = ci.conf.lib
+    u = ctypes.c_uint
+    lib.clang_getFileLocation.argtypes = [
+        ci.SourceLocation,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(u),
+        ctypes.POINTER(u),
+        ctypes.POINTER(u),
+    ]
+    lib.clang_getFileLocation.restype = None
+    for name in ("clang_getCursorBinaryOperatorKind", "clang_getCursorUnaryOperatorKind"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.argtypes = [ci.Cursor]
+            fn.restype = ctypes.c_int
+    for name in ("clang_getBinaryOperatorKindSpelling", "clang_getUnaryOperatorKindSpelling"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.argtypes = [ctypes.c_int]
+            fn.restype = ci._CXString
+    lib.clang_getExpansionLocation.argtypes = lib.clang_getFileLocation.argtypes
+    lib.clang_getExpansionLocation.restype = None
+    lib.clang_getFileName.argtypes = [ctypes.c_void_p]
+    lib.clang_getCursorPrettyPrinted.argtypes = [ci.Cursor, ctypes.c_void_p]
+    lib.clang_getCursorPrettyPrinted.restype = ci._CXString
+    lib.clang_getCursorPrettyPrinted.errcheck = ci._CXString.from_result
+    lib.clang_Cursor_isAnonymousRecordDecl.argtypes = [ci.Cursor]
+    lib.clang_Cursor_isAnonymousRecordDecl.restype = ctypes.c_uint
+    lib.clang_isInvalidDeclaration.argtypes = [ci.Cursor]
+    lib.clang_isInvalidDeclaration.restype = ctypes.c_uint
+
+
+def libclang_version() -> str:
+    """The installed ``libclang`` distribution's version (part of the cache salt)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("libclang")
+    except PackageNotFoundError:
+        return "?"
+
+
+@functools.cache
+def builtin_include_dir() -> str | None:
+    """The system compiler's builtin header folder (``stddef.h``, ``stdarg.h``…).
+
+    The libclang wheel ships none.  Asked of ``gcc``, then ``cc``, then
+    ``clang`` (``-print-file-name=include``), once per process.
+    """
+    for cc in ("gcc", "cc", "clang"):
+        exe = shutil.which(cc)
+        if exe is None:
+            continue
+        try:
+            out = subprocess.run(
+                [exe, "-print-file-name=include"], capture_output=True, text=True, timeout=20
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out and os.path.isfile(os.path.join(out, "stddef.h")):
+            return out
+    return None
+
+
+# -- compile commands and plans --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One compile command kept for a file: the flags libclang needs."""
+
+    file: str  # root-relative path
+    directory: str
+    flags: tuple[str, ...]
+
+
+def _keep_flags(argv: Sequence[str]) -> tuple[str, ...]:
+    """The preprocessor and language flags of a compiler command line.
+
+    Only ``-I``/``-isystem``/``-iquote``/``-idirafter``/``-include``/
+    ``-imacros``/``-D``/``-U``, ``-std=`` and ``-m32``/``-m64`` are kept: the
+    rest (warnings, optimisation, code generation, dependency files, gcc-only
+    options libclang would reject) does not change what the code means.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        for f in _FLAGS_WITH_ARG:
+            if a == f and i + 1 < len(argv):
+                out += [a, argv[i + 1]]
+                i += 1
+                break
+            if a.startswith(f) and len(a) > len(f) and f not in ("-include", "-imacros"):
+                out.append(a)
+                break
+        else:
+            if a.startswith("-std=") or a in ("-m32", "-m64"):
+                out.append(a)
+        i += 1
+    return tuple(out)
+
+
+def load_compile_db(build_dir: str, root: str) -> dict[str, Command]:
+    """Read ``BUILD_DIR/compile_commands.json``: one command per file of the tree.
+
+    QEMU compiles many files once per target.  The entry kept for a file is
+    the first, in this order: system emulation before user mode (entries
+    defining ``CONFIG_USER_ONLY`` come last), then by output path.
+
+    :raise InputError: when the file is missing, unreadable or not a list of
+        compile commands
+    """
+    path = os.path.join(build_dir, "compile_commands.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError as e:
+        raise InputError(
+            "no compile_commands.json (QEMU's configure writes it into the build folder)", path
+        ) from e
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path) from e
+    except ValueError as e:
+        raise InputError(f"invalid JSON: {e}", path) from e
+    if not isinstance(data, list):
+        raise InputError("not a list of compile commands", path)
+    real_root = os.path.realpath(root)
+    best: dict[str, tuple[tuple[bool, str], Command]] = {}
+    for n, entry in enumerate(data):
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise InputError(f"entry {n}: no 'file'", path)
+        directory = str(entry.get("directory") or build_dir)
+        if isinstance(entry.get("arguments"), list):
+            argv = [str(a) for a in entry["arguments"]]
+        elif isinstance(entry.get("command"), str):
+            try:
+                argv = shlex.split(entry["command"])
+            except ValueError as e:
+                raise InputError(f"entry {n}: bad 'command': {e}", path) from e
+        else:
+            raise InputError(f"entry {n}: no 'arguments' or 'command'", path)
+        src = os.path.realpath(os.path.join(directory, entry["file"]))
+        rel = os.path.relpath(src, real_root)
+        if rel.startswith(".."):
+            continue
+        rel = rel.replace(os.sep, "/")
+        flags = _keep_flags(argv[1:])
+        output = str(entry.get("output") or "")
+        rank = ("-DCONFIG_USER_ONLY" in flags, output)
+        cmd = Command(rel, directory, flags)
+        if rel not in best or rank < best[rel][0]:
+            best[rel] = (rank, cmd)
+    return {k: v[1] for k, v in best.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How to get the facts of ``path``: parse ``main`` (or a small unit
+    including ``path`` when ``main`` is empty) with ``args`` in ``directory``."""
+
+    path: str  # root-relative, the file whose facts are wanted
+    abspath: str
+    main: str  # absolute path of the main file, "" for the osdep.h + header unit
+    args: tuple[str, ...]
+    directory: str
+    osdep: str  # absolute path of qemu/osdep.h for the small unit, or ""
+    #: "db" (its own compile command), "includer" (a unit including it),
+    #: or "derived" (flags derived from the tree layout)
+    how: str
+
+    def key(self) -> str:
+        """What the facts depend on besides the file's bytes and its includes."""
+        h = hashlib.blake2b(digest_size=16)
+        for part in (self.main, self.directory, self.osdep, self.how, *self.args):
+            h.update(part.encode() + b"\0")
+        return h.hexdigest()
+
+
+def _host_arch() -> str:
+    m = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(m, m)
+
+
+def derived_flags(root: str, path: str, archs: frozenset[str]) -> tuple[str, ...]:
+    """Flags for a file without a compile command, from QEMU's layout.
+
+    ``-I include -I . -I <its folder>``, the target's folder and
+    ``COMPILING_PER_TARGET``/``NEED_CPU_H`` for code of ``target/<arch>/`` and
+    ``hw/<arch>/``, the host's ``host/include`` folders, ``linux-headers``,
+    and the ``CONFIG_LINUX``/``CONFIG_POSIX``/``CONFIG_TCG``/``_GNU_SOURCE``
+    a Linux build with the default accelerator defines; ``glib.h`` falls back
+    to a stand-in (:data:`STUBS`).  Generated headers (``config-host.h``,
+    qapi, trace) do not exist without a build: clang reports them missing
+    and goes on.
+    """
+    out = ["-std=gnu11", "-I", os.path.join(root, "include"), "-I", root]
+    folder = os.path.dirname(path)
+    if folder:
+        out += ["-I", os.path.join(root, folder)]
+    arch = arch_of(path, archs)
+    if arch is not None:
+        out += ["-I", os.path.join(root, "target", arch)]
+        out += ["-DCOMPILING_PER_TARGET", "-DNEED_CPU_H"]
+    host = _host_arch()
+    for d in (f"host/include/{host}", "host/include/generic", "linux-headers"):
+        if os.path.isdir(os.path.join(root, d)):
+            out += ["-I", os.path.join(root, d)]
+    out += ["-DCONFIG_LINUX", "-DCONFIG_POSIX", "-DCONFIG_TCG", "-D_GNU_SOURCE"]
+    out += ["-D_FILE_OFFSET_BITS=64"]
+    return tuple(out)
+
+
+#: stand-ins searched last (``-idirafter``): a ``glib.h`` declaring the glib
+#: types and attribute macros QEMU's headers use, for trees without a build
+#: (a real glib on the include path, as a compile command gives, wins), and
+#: minimal compiler headers (``stddef.h``, ``stdarg.h``, ``stdbool.h``,
+#: ``limits.h``…) for machines without a system compiler
+STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
+
+
+def stubs_digest() -> str:
+    """A digest of the stand-in headers (facts depend on them: cache salt)."""
+    h = hashlib.blake2b(digest_size=8)
+    for name in sorted(os.listdir(STUBS)):
+        with open(os.path.join(STUBS, name), "rb") as fh:
+            h.update(name.encode() + b"\0" + fh.read())
+    return h.hexdigest()
+
+
+def _common_args() -> tuple[str, ...]:
+    args = ["-xc", "-ferror-limit=0", "-w"]
+    inc = builtin_include_dir()
+    if inc is not None:
+        args += ["-isystem", inc]
+    args += ["-idirafter", STUBS]
+    return tuple(args)
+
+
+class Planner:
+    """Decides how each file of a tree is parsed (see the module docstring).
+
+    :param root: the QEMU root
+    :param paths: every discovered file (root-relative)
+    :param read: the bytes of a discovered file, by index into ``paths``
+    :param db: the compile commands by file, or None without a build folder
+    """
+
+    def __init__(
+        self,
+        root: str,
+        paths: Sequence[str],
+        read: Callable[[int], bytes],
+        db: Mapping[str, Command] | None,
+    ) -> None:
+        self.root = root
+        self.paths = list(paths)
+        self.read = read
+        self.db = db
+        self.archs = frozenset(discover_archs(self.paths))
+        self._includers: dict[str, list[str]] | None = None
+        self._pos = {p: i for i, p in enumerate(self.paths)}
+
+    def _flags(self, path: str) -> tuple[tuple[str, ...], str, str]:
+        """Flags, working folder and kind for a .c file (its command, else derived)."""
+        if self.db is not None and path in self.db:
+            c = self.db[path]
+            return c.flags, c.directory, "db"
+        return derived_flags(self.root, path, self.archs), self.root, "derived"
+
+    def _units(self) -> list[str]:
+        if self.db is not None:
+            return sorted(p for p in self.db if p in self._pos)
+        return [p for p in self.paths if p.endswith(".c")]
+
+    def includers(self) -> dict[str, list[str]]:
+        """header path → .c files that ``#include "…"`` it directly (textual, lazily)."""
+        if self._includers is None:
+            known = set(self.paths)
+            out: dict[str, list[str]] = {}
+            for unit in self._units():
+                data = self.read(self._pos[unit])
+                if b"#include" not in data:
+                    continue
+                here = os.path.dirname(unit)
+                for m in _INCLUDE.finditer(data):
+                    name = m.group(1).decode("utf-8", "replace")
+                    for cand in (
+                        os.path.normpath(os.path.join(here, name)),
+                        "include/" + name,
+                        name,
+                    ):
+                        cand = cand.replace(os.sep, "/")
+                        if cand in known:
+                            out.setdefault(cand, []).append(unit)
+                            break
+            self._includers = out
+        return self._includers
+
+    def _rank(self, header: str) -> Callable[[str], tuple[int, int, str]]:
+        folder = os.path.dirname(header)
+        arch = arch_of(header, self.archs) or arch_of(
+            header.replace("include/hw/", "hw/", 1), self.archs
+        )
+
+        def key(unit: str) -> tuple[int, int, str]:
+            same_arch = arch is not None and arch_of(unit, self.archs) == arch
+            return (0 if os.path.dirname(unit) == folder else 1, 0 if same_arch else 1, unit)
+
+        return key
+
+    def plan(self, path: str) -> Plan:
+        abspath = os.path.join(self.root, path)
+        common = _common_args()
+        if path.endswith(".c"):
+            flags, directory, how = self._flags(path)
+            return Plan(path, abspath, abspath, common + flags, directory, "", how)
+        rank = self._rank(path)
+        units = sorted(self.includers().get(path, []), key=rank)
+        if units:
+            unit = units[0]
+            flags, directory, _ = self._flags(unit)
+            return Plan(
+                path,
+                abspath,
+                os.path.join(self.root, unit),
+                common + flags,
+                directory,
+                self._osdep(path),
+                "includer",
+            )
+        return self._standalone(path, rank)
+
+    def _osdep(self, path: str) -> str:
+        osdep = os.path.join(self.root, "include", "qemu", "osdep.h")
+        if path == "include/qemu/osdep.h" or not os.path.isfile(osdep):
+            return ""
+        return osdep
+
+    def _standalone(self, path: str, rank: Callable[[str], tuple[int, int, str]]) -> Plan:
+        """A header no file includes directly: osdep.h + the header, with the
+        flags of the nearest unit (same folder, same architecture), else derived."""
+        abspath = os.path.join(self.root, path)
+        units = self._units()
+        if self.db is not None and units:
+            unit = min(units, key=rank)
+            flags, directory, _ = self._flags(unit)
+            how = "includer"
+        else:
+            flags, directory, how = (
+                derived_flags(self.root, path, self.archs),
+                self.root,
+                "derived",
+            )
+        return Plan(path, abspath, "", _common_args() + flags, directory, self._osdep(path), how)
+
+
+# -- extraction --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Macro:
+    name: str
+    start: int
+    end: int
+    #: argument byte ranges (function-like macros), empty for object-like ones
+    args: list[tuple[int, int]] = field(default_factory=list)
+    is_function: bool = False
+    #: macros invoked inside this one's arguments
+    inner: list[_Macro] = field(default_factory=list)
+
+
+def _split_args(data: bytes, open_at: int, close_at: int) -> list[tuple[int, int]]:
+    """Byte ranges of the top-level comma-separated arguments in ``(…)``."""
+    out: list[tuple[int, int]] = []
+    depth = 0
+    start = open_at + 1
+    i = start
+    while i < close_at:
+        ch = data[i : i + 1]
+        if ch in (b'"', b"'"):
+            j = i + 1
+            while j < close_at and data[j : j + 1] != ch:
+                j += 2 if data[j : j + 1] == b"\\" else 1
+            i = j
+        elif ch in b"([{":
+            depth += 1
+        elif ch in b")]}":
+            depth -= 1
+        elif ch == b"," and depth == 0:
+            out.append((start, i))
+            start = i + 1
+        i += 1
+    out.append((start, close_at))
+    stripped = []
+    for a, b in out:
+        while a < b and data[a : a + 1].isspace():
+            a += 1
+        while b > a and data[b - 1 : b].isspace():
+            b -= 1
+        stripped.append((a, b))
+    return stripped
+
+
+class _Extractor:
+    """Facts of the declarations of one file inside one translation unit."""
+
+    def __init__(
+        self, ci: Any, tu: Any, target: str, path: str, data: bytes, directory: str
+    ) -> None:
+        self.ci = ci
+        self.directory = directory
+        self.K = ci.CursorKind
+        self.TK = ci.TypeKind
+        self.tu = tu
+        self.target = target
+        self.path = path
+        self.data = data
+        self.lines = [0] + [i + 1 for i, b in enumerate(data) if b == 10]
+        self.structs: list[StructDef] = []
+        self.typedefs: list[Typedef] = []
+        self.defines: list[Define] = []
+        self.macro_uses: list[MacroUse] = []
+        self.prototypes: list[FunctionDecl] = []
+        self.functions: list[FunctionDef] = []
+        self.globals: list[GlobalVar] = []
+        self.skipped_bytes = 0
+        self._seen_structs: set[int] = set()
+        self._locals: list[Var] = []
+        self.macros: list[_Macro] = []
+        self._outer: list[_Macro] = []
+        self._starts: list[int] = []
+        self._expanding: list[_Macro] = []
+        self._in_file: dict[int, bool] = {}
+        lib = ci.conf.lib
+        self._expansion = lib.clang_getExpansionLocation
+        self._cursor_loc = lib.clang_getCursorLocation
+        self._file_name = lib.clang_getFileName
+        self._file_location = lib.clang_getFileLocation
+        self._anon_member = lib.clang_Cursor_isAnonymousRecordDecl
+        self._pretty = lib.clang_getCursorPrettyPrinted
+        # out-parameters of the location calls, allocated once
+        self._f, self._line, self._col, self._off = (
+            ctypes.c_void_p(),
+            ctypes.c_uint(),
+            ctypes.c_uint(),
+            ctypes.c_uint(),
+        )
+        self._refs = tuple(ctypes.byref(x) for x in (self._f, self._line, self._col, self._off))
+        self._binop = getattr(lib, "clang_getCursorBinaryOperatorKind", None)
+        self._binop_s = getattr(lib, "clang_getBinaryOperatorKindSpelling", None)
+        self._unop = getattr(lib, "clang_getCursorUnaryOperatorKind", None)
+        self._unop_s = getattr(lib, "clang_getUnaryOperatorKindSpelling", None)
+        self._op_names: dict[tuple[str, int], str] = {}
+        self._types: dict[str, TypeRef | None] = {}
+
+    # -- positions ---------------------------------------------------------
+    def here(self, c: Cursor) -> bool:
+        """Is ``c`` (its expansion location) in the target file?  Compared by
+        libclang's file handle: building Python file objects for every
+        cursor of a unit (thousands of macro definitions) costs more than
+        the parse."""
+        self._expansion(self._cursor_loc(c), *self._refs)
+        handle = self._f.value
+        if not handle:
+            return False
+        got = self._in_file.get(handle)
+        if got is None:
+            name = self._file_name(handle)  # the bindings' errcheck makes it a str
+            got = _realpath(self.directory, name) == self.target
+            self._in_file[handle] = got
+        return got
+
+    def lc(self, off: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.lines, off) - 1
+        return i + 1, off - self.lines[i] + 1
+
+    def off(self, loc: Any) -> int:
+        """A location's expansion offset (what ``SourceLocation.offset`` gives,
+        without building a Python file object for every call)."""
+        self._expansion(loc, *self._refs)
+        return self._off.value
+
+    def file_off(self, loc: Any) -> int:
+        self._file_location(loc, *self._refs)
+        return self._off.value
+
+    def macro_of(self, c: Cursor) -> tuple[_Macro | None, int, int]:
+        """The macro whose body produced ``c`` (None when ``c`` is written in
+        the file, possibly inside a macro argument), and ``c``'s file span.
+
+        libclang places every node of an expansion at the outermost
+        invocation; the file location of a node's ends (an argument's
+        spelling, or else the invocation) tells arguments from the body.
+        """
+        ext = c.extent
+        s, e = self.off(ext.start), self.off(ext.end)
+        i = bisect.bisect_right(self._starts, s) - 1
+        if i < 0:
+            return None, s, e
+        m = self._outer[i]
+        if not (m.start <= s and e <= m.end):
+            return None, s, e
+        fs, fe = self.file_off(ext.start), self.file_off(ext.end)
+        if fe < fs:
+            fe = fs
+        while True:
+            arg = next(((a, b) for a, b in m.args if a <= fs < b and fe <= b), None)
+            if arg is None:
+                return m, fs, fe
+            inner = [x for x in m.inner if arg[0] <= x.start and x.end <= arg[1]]
+            nxt = next((x for x in inner if x.start <= fs and fe <= x.end), None)
+            if nxt is None:
+                # written in an argument: an end on a macro name spans its invocation
+                for x in inner:
+                    if x.start == fe:
+                        fe = x.end
+                if fe == fs:
+                    fe = self._tok_end(fs)
+                return None, fs, fe
+            m = nxt
+
+    def span(self, m: _Macro) -> tuple[int, int, int, int]:
+        return (*self.lc(m.start), *self.lc(m.end))
+
+    def _tok_end(self, off: int) -> int:
+        mt = _TOKEN.match(self.data, off)
+        return mt.end() if mt else off + 1
+
+    def pos(self, c: Cursor, where: tuple[_Macro | None, int, int] | None = None) -> Pos:
+        """Where ``c`` is: its span, or its macro's invocation (``where`` is
+        :meth:`macro_of`'s answer when the caller has it)."""
+        m, s, e = where if where is not None else self.macro_of(c)
+        if m is not None:
+            s, e = m.start, m.end
+        return (*self.lc(s), *self.lc(e))
+
+    def text(self, c: Cursor) -> str:
+        ext = c.extent
+        return self.data[self.off(ext.start) : self.off(ext.end)].decode("utf-8", "replace")
+
+    # -- types -------------------------------------------------------------
+    def type_ref(self, t: Any, decl: Cursor | None = None) -> TypeRef:
+        """A clang type as the tree-sitter side writes it: base name, pointer
+        levels, ``<fn>`` with its signature for function pointers."""
+        pointers = 0
+        TK = self.TK
+        for _ in range(64):
+            k = t.kind
+            if k == TK.ELABORATED:
+                t = t.get_named_type()
+            elif k == TK.POINTER:
+                pointee = t.get_pointee()
+                inner = pointee
+                while inner.kind == TK.ELABORATED:
+                    inner = inner.get_named_type()
+                if inner.kind in (TK.FUNCTIONPROTO, TK.FUNCTIONNOPROTO):
+                    return TypeRef("<fn>", 0, self.signature(inner, decl))
+                if inner.kind != TK.TYPEDEF and inner.get_canonical().kind in (
+                    TK.FUNCTIONPROTO,
+                    TK.FUNCTIONNOPROTO,
+                ):
+                    return TypeRef("<fn>", 0, self.signature(inner.get_canonical(), decl))
+                pointers += 1
+                t = pointee
+            elif k in (
+                TK.CONSTANTARRAY,
+                TK.INCOMPLETEARRAY,
+                TK.VARIABLEARRAY,
+                TK.DEPENDENTSIZEDARRAY,
+            ):
+                pointers += 1
+                t = t.element_type
+            elif k == TK.TYPEDEF:
+                return TypeRef(t.get_typedef_name() or _unqualified(t.spelling), pointers)
+            elif k in (TK.RECORD, TK.ENUM):
+                d = t.get_declaration()
+                # ``typedef struct { … } Foo;``: an anonymous struct is known
+                # by its typedef (the caller names it)
+                return TypeRef("" if d.is_anonymous() else d.spelling, pointers)
+            elif k in (TK.FUNCTIONPROTO, TK.FUNCTIONNOPROTO):
+                return TypeRef("<fn>", 0, self.signature(t, decl))
+            elif k == TK.UNEXPOSED or k.name in ("TYPEOFEXPR", "TYPEOF", "AUTO", "ATTRIBUTED"):
+                can = t.get_canonical()  # typeof(x), __auto_type: the compiler's type
+                if can.kind == TK.UNEXPOSED:
+                    return TypeRef(_unqualified(t.spelling), pointers)
+                t = can
+            else:
+                return TypeRef(self._builtin(t, decl), pointers)
+        return TypeRef(_unqualified(t.spelling), pointers)
+
+    def _builtin(self, t: Any, decl: Cursor | None) -> str:
+        """A builtin type's name as written (``unsigned``, ``bool``), when the
+        declaration is in the file; else clang's spelling."""
+        if decl is not None and self.here(decl) and self.macro_of(decl)[0] is None:
+            s, e = self.off(decl.extent.start), self.off(decl.location)
+            if s < e:
+                words = [
+                    w
+                    for w in re.findall(r"[A-Za-z_]\w*", self.data[s:e].decode("utf-8", "replace"))
+                    if w not in _NOT_TYPE_WORDS
+                ]
+                if words and all(w in _BUILTIN_WORDS for w in words):
+                    return " ".join(words)
+        name = _unqualified(t.spelling)
+        return "bool" if name == "_Bool" else name
+
+    def signature(self, fn: Any, decl: Cursor | None) -> str:
+        ret = self.type_ref(fn.get_result())
+        base = ret.signature if ret.name == "<fn>" else ret.name
+        r = (base or "") + (" " + "*" * ret.pointers if ret.pointers else "")
+        params = self._params_text(decl) if decl is not None else None
+        if params is None:
+            params = "(" + ", ".join(a.spelling for a in fn.argument_types()) + ")"
+        return " ".join(f"{r.strip()} {params}".split())
+
+    def _params_text(self, decl: Cursor) -> str | None:
+        """The written parameter list of a function-pointer declarator
+        ``ret (*name)(params)``, from the file's bytes."""
+        if not self.here(decl) or self.macro_of(decl)[0] is not None:
+            return None
+        d = self.data
+        i = self.off(decl.location) + len(decl.spelling.encode())
+        end = self.off(decl.extent.end)
+        depth = 0
+        while i < end:  # close the parentheses around ``*name``
+            ch = d[i : i + 1]
+            if ch == b"(":
+                depth += 1
+            elif ch == b")":
+                if depth == 0:
+                    i += 1
+                    break
+                depth -= 1
+            elif ch == b"[" or ch == b"=" or ch == b";":
+                return None
+            i += 1
+        while i < end and d[i : i + 1].isspace():
+            i += 1
+        if d[i : i + 1] != b"(":
+            return None
+        depth = 0
+        j = i
+        while j < len(d):
+            ch = d[j : j + 1]
+            if ch == b"(":
+                depth += 1
+            elif ch == b")":
+                depth -= 1
+                if depth == 0:
+                    return d[i : j + 1].decode("utf-8", "replace")
+            j += 1
+        return None
+
+    def semantic_type(self, t: Any) -> TypeRef | None:
+        """The compiler's type of an expression, when it names a struct or a
+        function pointer (the only types the model resolves)."""
+        try:
+            spelling = t.spelling
+        except Exception:  # pragma: no cover - invalid types
+            return None
+        if spelling in self._types:
+            return self._types[spelling]
+        got: TypeRef | None = None
+        TK = self.TK
+        if t.kind != TK.INVALID:
+            can = t.get_canonical()
+            while can.kind == TK.POINTER:
+                can = can.get_pointee().get_canonical()
+            if can.kind in (TK.RECORD, TK.FUNCTIONPROTO, TK.FUNCTIONNOPROTO):
+                got = self.type_ref(t)
+                if not got.name:
+                    got = None
+        self._types[spelling] = got
+        return got
+
+    # -- file scope --------------------------------------------------------
+    def run(self) -> FileFacts:
+        K = self.K
+        tops = []
+        for c in self.tu.cursor.get_children():
+            k = c.kind
+            if k == K.MACRO_INSTANTIATION:
+                if self.here(c):
+                    self._macro(c)
+                continue
+            if k == K.INCLUSION_DIRECTIVE or not self.here(c):
+                continue
+            if k == K.MACRO_DEFINITION:
+                self.define(c)
+                continue
+            tops.append(c)
+        self.macros.sort(key=lambda m: (m.start, -m.end))
+        stack: list[_Macro] = []
+        for m in self.macros:  # nesting: macros invoked inside another's arguments
+            while stack and stack[-1].end <= m.start:
+                stack.pop()
+            for outer in stack:
+                outer.inner.append(m)
+            if not stack:
+                self._outer.append(m)
+            stack.append(m)
+        self._starts = [m.start for m in self._outer]
+        starts = {m.start for m in self.macros}
+        for mt in _QOM_DECL.finditer(self.data):
+            name_at = mt.start(1)
+            if name_at in starts:
+                self.macro_uses.append(
+                    MacroUse(
+                        mt.group(1).decode(),
+                        tuple(a.strip() for a in mt.group(2).decode("utf-8", "replace").split(",")),
+                        self.data.count(b"\n", 0, mt.start()) + 1,
+                    )
+                )
+        for c in tops:
+            self.top(c)
+        return FileFacts(
+            path=self.path,
+            frontend=FRONTEND,
+            size=len(self.data),
+            structs=tuple(self.structs),
+            typedefs=tuple(self.typedefs),
+            defines=tuple(self.defines),
+            macro_uses=tuple(self.macro_uses),
+            prototypes=tuple(self.prototypes),
+            functions=tuple(self.functions),
+            globals=tuple(self.globals),
+            skipped_bytes=self.skipped_bytes,
+        )
+
+    def _macro(self, c: Cursor) -> None:
+        ext = c.extent
+        s, e = self.off(ext.start), self.off(ext.end)
+        name = c.spelling
+        m = _Macro(name, s, e)
+        after = s + len(name.encode())
+        if e > after and self.data[e - 1 : e] == b")":
+            j = after
+            while j < e and self.data[j : j + 1].isspace():
+                j += 1
+            if self.data[j : j + 1] == b"(":
+                m.is_function = True
+                m.args = _split_args(self.data, j, e - 1)
+        self.macros.append(m)
+
+    def define(self, c: Cursor) -> None:
+        ext = c.extent
+        s, e = self.off(ext.start), self.off(ext.end)
+        d = self.data
+        name = c.spelling
+        i = s + len(name.encode())
+        params: tuple[str, ...] | None = None
+        if d[i : i + 1] == b"(":
+            j = d.find(b")", i)
+            if j < 0 or j > e:
+                return
+            inner = d[i + 1 : j].decode("utf-8", "replace")
+            params = tuple(p.strip() for p in inner.split(",") if p.strip())
+            i = j + 1
+        value = d[i:e].decode("utf-8", "replace").strip()
+        while value.startswith("\\"):  # a body starting on the next line
+            value = value[1:].strip()
+        self.defines.append(Define(name, params, " ".join(value.split()), self.lc(s)[0]))
+
+    def top(self, c: Cursor) -> None:
+        K = self.K
+        k = c.kind
+        if self.ci.conf.lib.clang_isInvalidDeclaration(c):
+            ext = c.extent
+            if self.macro_of(c)[0] is None:
+                self.skipped_bytes += max(self.off(ext.end) - self.off(ext.start), 0)
+        if k == K.FUNCTION_DECL:
+            # Functions a macro defines (QOM checkers, constructors) are kept
+            # as prototypes: their return types type calls, but their bodies
+            # would add call paths no one wrote.
+            if c.is_definition() and self.macro_of(c)[0] is None:
+                self.function(c)
+            else:
+                self.prototypes.append(
+                    FunctionDecl(c.spelling, self.type_ref(c.result_type), self.pos(c)[0])
+                )
+        elif k in (K.STRUCT_DECL, K.UNION_DECL):
+            if c.is_definition() and not c.is_anonymous():
+                self.struct(c, None)
+        elif k == K.TYPEDEF_DECL:
+            self.typedef(c)
+        elif k == K.VAR_DECL:
+            init = self._initializer(c)
+            self.globals.append(
+                GlobalVar(
+                    c.spelling,
+                    self.type_ref(c.type, c),
+                    self.expr(init) if init is not None else None,
+                    self.pos(c)[0],
+                )
+            )
+
+    def typedef(self, c: Cursor) -> None:
+        under = c.underlying_typedef_type
+        tref = self.type_ref(under, c)
+        line = self.pos(c)[0]
+        self.typedefs.append(Typedef(c.spelling, tref, line))
+        for ch in c.get_children():
+            if ch.kind in (self.K.STRUCT_DECL, self.K.UNION_DECL) and ch.is_definition():
+                self.struct(ch, c.spelling if ch.is_anonymous() else None)
+
+    def struct(self, c: Cursor, tdname: str | None) -> None:
+        ext = c.extent
+        key = self.off(ext.start) * 1_000_003 + self.off(ext.end)
+        if key in self._seen_structs:
+            return
+        self._seen_structs.add(key)
+        name = tdname if c.is_anonymous() else c.spelling
+        fields: list[Field] = []
+        self.fields(c, fields)
+        if name:
+            l1, _, l2, _ = self.pos(c)
+            self.structs.append(StructDef(name, tuple(fields), l1, l2))
+
+    def fields(self, c: Cursor, out: list[Field]) -> None:
+        K = self.K
+        for ch in c.get_children():
+            k = ch.kind
+            if k in (K.STRUCT_DECL, K.UNION_DECL):
+                if ch.is_definition() and ch.is_anonymous():
+                    if self._anon_member(ch):  # anonymous member: flatten
+                        self.fields(ch, out)
+                elif ch.is_definition():
+                    self.struct(ch, None)
+            elif k == K.FIELD_DECL and ch.spelling:
+                out.append(Field(ch.spelling, self.type_ref(ch.type, ch), self.pos(ch)[0]))
+
+    def _initializer(self, c: Cursor) -> Cursor | None:
+        K = self.K
+        kids = [x for x in c.get_children() if x.kind.is_expression()]
+        if not kids:
+            return None
+        for x in kids:
+            if x.kind not in (K.TYPE_REF,):
+                return x
+        return None
+
+    def function(self, c: Cursor) -> None:
+        K = self.K
+        body = None
+        params: list[Var] = []
+        for ch in c.get_children():
+            if ch.kind == K.PARM_DECL and ch.spelling:
+                params.append(Var(ch.spelling, self.type_ref(ch.type, ch), self.pos(ch)[0]))
+            elif ch.kind == K.COMPOUND_STMT:
+                body = ch
+        if body is None:
+            return
+        self._locals = []
+        stmt = self.stmt(body) or Stmt("block", *self.pos(body))
+        l1, c1, l2, _ = self.pos(c)
+        is_static = c.storage_class == self.ci.StorageClass.STATIC
+        self.functions.append(
+            FunctionDef(
+                c.spelling,
+                self.type_ref(c.result_type),
+                tuple(params),
+                tuple(self._locals),
+                stmt,
+                l1,
+                c1,
+                l2,
+                is_static,
+            )
+        )
+
+    # -- statements --------------------------------------------------------
+    def stmts(self, nodes: Sequence[Cursor]) -> tuple[Stmt, ...]:
+        out: list[Stmt] = []
+        K = self.K
+        for n in nodes:
+            k = n.kind
+            if k == K.DECL_STMT:
+                out.extend(self.local_decl(n))
+            elif k == K.LABEL_STMT:
+                out.append(Stmt("label", *self.pos(n), text=n.spelling))
+                out.extend(self.stmts(list(n.get_children())))
+            elif k in (K.CASE_STMT, K.DEFAULT_STMT):
+                out.extend(self._cases(n))
+            else:
+                s = self.stmt(n)
+                if s is not None:
+                    out.append(s)
+        return tuple(out)
+
+    def _cases(self, n: Cursor) -> list[Stmt]:
+        """``case 1: case 2: s;`` nests in clang; tree-sitter has flat labels."""
+        K = self.K
+        kids = list(n.get_children())
+        value = kids[0] if n.kind == K.CASE_STMT and kids else None
+        sub = kids[-1] if kids and (n.kind == K.DEFAULT_STMT or len(kids) > 1) else None
+        expr = self.expr(value) if value is not None else None
+        if sub is not None and sub.kind in (K.CASE_STMT, K.DEFAULT_STMT):
+            return [Stmt("case", *self.pos(n), expr=expr)] + self._cases(sub)
+        body = self.stmts([sub]) if sub is not None else ()
+        return [Stmt("case", *self.pos(n), expr=expr, body=body)]
+
+    def _group_cases(self, body: Sequence[Stmt]) -> tuple[Stmt, ...]:
+        """Statements after a case label belong to it (tree-sitter's shape)."""
+        out: list[Stmt] = []
+        for s in body:
+            if s.kind == "case" or not out or out[-1].kind != "case":
+                out.append(s)
+            else:
+                last = out[-1]
+                out[-1] = Stmt(
+                    "case",
+                    last.line,
+                    last.col,
+                    s.end_line,
+                    s.end_col,
+                    expr=last.expr,
+                    body=last.body + (s,),
+                )
+        return tuple(out)
+
+    def local_decl(self, n: Cursor) -> list[Stmt]:
+        out: list[Stmt] = []
+        K = self.K
+        for d in n.get_children():
+            if d.kind != K.VAR_DECL or not d.spelling:
+                continue
+            tref = self.type_ref(d.type, d)
+            line = self.pos(d)[0]
+            self._locals.append(Var(d.spelling, tref, line))
+            init = self._initializer(d)
+            out.append(
+                Stmt(
+                    "decl",
+                    *self.pos(d),
+                    text=d.spelling,
+                    type=tref,
+                    expr=self.expr(init) if init is not None else None,
+                )
+            )
+        return out
+
+    def stmt(self, n: Cursor) -> Stmt | None:
+        k = n.kind
+        where = self.macro_of(n)
+        m = self._root(where)
+        if m is not None:
+            if self._pure(n, m):
+                return Stmt("expr", *self.span(m), expr=self.as_written(n, m))
+            self._expanding.append(m)
+            try:
+                return self.stmt_plain(n, k, self.pos(n, where))
+            finally:
+                self._expanding.pop()
+        return self.stmt_plain(n, k, self.pos(n, where))
+
+    def stmt_plain(self, n: Cursor, k: Any, p: Pos) -> Stmt | None:  # noqa: C901
+        K = self.K
+        if k == K.COMPOUND_STMT:
+            return Stmt("block", *p, body=self.stmts(list(n.get_children())))
+        if k == K.IF_STMT:
+            kids = [x for x in n.get_children() if x.kind != K.VAR_DECL]
+            cond = kids[0] if kids else None
+            then = kids[1] if len(kids) > 1 else None
+            alt = kids[2] if len(kids) > 2 else None
+            return Stmt(
+                "if",
+                *p,
+                expr=self.expr(cond) if cond is not None else None,
+                body=self.stmts([then]) if then is not None else (),
+                orelse=self.stmts([alt]) if alt is not None else (),
+            )
+        if k in (K.WHILE_STMT, K.DO_STMT):
+            kids = list(n.get_children())
+            if k == K.WHILE_STMT:
+                cond, body = (kids[0], kids[-1]) if len(kids) >= 2 else (None, kids[-1])
+            else:
+                body, cond = (kids[0], kids[-1]) if len(kids) >= 2 else (kids[0], None)
+                if self._expanding and self._once(body, cond):
+                    # a statement macro's ``do { … } while (0)`` runs its body once
+                    return Stmt("block", *p, body=self.stmts([body]))
+            return Stmt(
+                "loop",
+                *p,
+                expr=self.expr(cond) if cond is not None else None,
+                body=self.stmts([body]),
+                text="while" if k == K.WHILE_STMT else "do",
+            )
+        if k == K.FOR_STMT:
+            init, cond, inc, body = self._for_parts(n)
+            pre: tuple[Stmt, ...] = ()
+            if init is not None:
+                pre = (
+                    tuple(self.local_decl(init))
+                    if init.kind == K.DECL_STMT
+                    else (Stmt("expr", *self.pos(init), expr=self.expr(init)),)
+                )
+            if inc is not None:
+                pre = pre + (Stmt("expr", *self.pos(inc), expr=self.expr(inc)),)
+            loop = Stmt(
+                "loop",
+                *p,
+                expr=self.expr(cond) if cond is not None else None,
+                body=self.stmts([body]) if body is not None else (),
+                text="for",
+            )
+            return Stmt("block", *p, body=pre + (loop,)) if pre else loop
+        if k == K.SWITCH_STMT:
+            kids = list(n.get_children())
+            cond = kids[0] if kids else None
+            body = kids[-1] if len(kids) > 1 else None
+            inner: tuple[Stmt, ...] = ()
+            if body is not None:
+                inner = self._group_cases(
+                    self.stmts(
+                        list(body.get_children()) if body.kind == K.COMPOUND_STMT else [body]
+                    )
+                )
+            return Stmt(
+                "switch", *p, expr=self.expr(cond) if cond is not None else None, body=inner
+            )
+        if k == K.RETURN_STMT:
+            kids = list(n.get_children())
+            return Stmt("return", *p, expr=self.expr(kids[0]) if kids else None)
+        if k == K.GOTO_STMT:
+            lab = next((x.spelling for x in n.get_children()), "")
+            return Stmt("goto", *p, text=lab)
+        if k == K.BREAK_STMT:
+            return Stmt("break", *p)
+        if k == K.CONTINUE_STMT:
+            return Stmt("continue", *p)
+        if k in (K.LABEL_STMT, K.CASE_STMT, K.DEFAULT_STMT, K.DECL_STMT):
+            return Stmt("block", *p, body=self.stmts([n]))
+        if k == K.NULL_STMT:
+            return None
+        if k.is_expression():
+            return Stmt("expr", *p, expr=self.expr(n))
+        return None
+
+    def _once(self, body: Cursor, cond: Cursor | None) -> bool:
+        """``do body while (0)`` with no ``break``/``continue`` of its own."""
+        K = self.K
+        if cond is None or self._strip(cond).kind != K.INTEGER_LITERAL:
+            return False
+        if self._literal(self._strip(cond)) not in ("0", "0U", "0u"):
+            return False
+        stack = [body]
+        while stack:
+            c = stack.pop()
+            k = c.kind
+            if k in (K.BREAK_STMT, K.CONTINUE_STMT):
+                return False
+            if k not in (K.WHILE_STMT, K.DO_STMT, K.FOR_STMT, K.SWITCH_STMT):
+                stack.extend(c.get_children())
+        return True
+
+    def _for_parts(self, n: Cursor) -> tuple[Cursor | None, Cursor | None, Cursor | None, Cursor]:
+        """Which children of a ``for`` are init, condition and increment (libclang
+        leaves missing parts out): placed by the header's semicolons."""
+        kids = list(n.get_children())
+        body = kids[-1]
+        head = kids[:-1]
+        if len(head) == 3:
+            return head[0], head[1], head[2], body
+        if not head:
+            return None, None, None, body
+        d = self.data
+        ext = n.extent
+        s = self.off(ext.start)
+        open_at = d.find(b"(", s, self.off(ext.end))
+        if self.macro_of(n)[0] is not None or open_at < 0:
+            parts: list[Cursor | None] = [None, None, None]
+            for i, h in enumerate(head):
+                parts[i + (3 - len(head)) if h.kind != self.K.DECL_STMT else 0] = h
+            return parts[0], parts[1], parts[2], body
+        semis: list[int] = []
+        depth = 0
+        i = open_at
+        while i < self.off(ext.end) and len(semis) < 2:
+            ch = d[i : i + 1]
+            if ch == b"(":
+                depth += 1
+            elif ch == b")":
+                depth -= 1
+            elif ch == b";" and depth == 1:
+                semis.append(i)
+            i += 1
+        out: list[Cursor | None] = [None, None, None]
+        for h in head:
+            off = self.off(h.extent.start)
+            slot = (
+                0 if not semis or off < semis[0] else (1 if len(semis) < 2 or off < semis[1] else 2)
+            )
+            out[slot] = h
+        return out[0], out[1], out[2], body
+
+    # -- macros ------------------------------------------------------------
+    def _root(self, where: tuple[_Macro | None, int, int]) -> _Macro | None:
+        """The macro a node is the outermost node of (from :meth:`macro_of`'s
+        answer), unless already expanding it."""
+        m = where[0]
+        if m is None or any(x is m for x in self._expanding):
+            return None
+        return m
+
+    def _pure(self, n: Cursor, m: _Macro) -> bool:
+        """True when the body of ``m`` (outside its arguments) neither writes
+        nor calls through a function pointer, nor holds statements."""
+        K = self.K
+        stack = [n]
+        while stack:
+            c = stack.pop()
+            k = c.kind
+            owner, _, _ = self.macro_of(c)
+            if owner is None:  # written in an argument: the caller's text
+                continue
+            if k in (K.BINARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR):
+                if self.binop(c) in _WRITES:
+                    return False
+            elif k == K.UNARY_OPERATOR:
+                if self.unop(c) in ("++", "--"):
+                    return False
+            elif k == K.CALL_EXPR:
+                callee = self._callee(c)
+                if callee is None or callee.kind != K.DECL_REF_EXPR:
+                    return False
+            elif k.is_statement() and k not in (K.COMPOUND_STMT, K.NULL_STMT, K.DO_STMT):
+                if k not in (K.IF_STMT,):
+                    return False
+            stack.extend(c.get_children())
+        return True
+
+    def as_written(self, n: Cursor, m: _Macro) -> Expr:
+        """The invocation as tree-sitter reads it: a name, a constant or a call
+        whose arguments are the written argument expressions."""
+        l1, c1 = self.lc(m.start)
+        l2, c2 = self.lc(m.end)
+        p = (l1, c1, l2, c2)
+        t = self.semantic_type(n.type) if n.kind.is_expression() else None
+        if not m.is_function:
+            if m.name in ("NULL", "true", "false"):
+                return Expr("const", *p, text=m.name, type=None)
+            return Expr("name", *p, text=m.name, type=t)
+        name_end = m.start + len(m.name.encode())
+        callee = Expr("name", l1, c1, *self.lc(name_end), text=m.name)
+        args: list[Expr] = []
+        for a, b in m.args:
+            if a == b:
+                continue
+            node = self._arg_node(n, a, b)
+            if node is not None:
+                args.append(self.expr(node))
+            else:
+                args.append(self._arg_text(a, b))
+        return Expr("call", *p, args=(callee, *args), type=t)
+
+    def _arg_node(self, n: Cursor, a: int, b: int) -> Cursor | None:
+        """The outermost node spelled inside the argument ``[a, b)``."""
+        queue = [n]
+        while queue:
+            c = queue.pop(0)
+            ext = c.extent
+            if c.kind.is_expression() and c.kind != self.K.TYPE_REF:
+                fs, fe = self.file_off(ext.start), self.file_off(ext.end)
+                if a <= fs < b and fe <= b and fe >= fs:
+                    # a node spanning the whole argument, or failing that the first one inside
+                    return c
+            queue.extend(c.get_children())
+        return None
+
+    def _arg_text(self, a: int, b: int) -> Expr:
+        text = self.data[a:b].decode("utf-8", "replace")
+        p = (*self.lc(a), *self.lc(b))
+        if text.isidentifier():
+            return Expr("name", *p, text=text)
+        if re.fullmatch(r"[0-9][0-9a-fA-FxX]*[uUlL]*", text):
+            return Expr("const", *p, text=text)
+        if text.startswith('"'):
+            return Expr("string", *p, text=text)
+        return Expr("opaque", *p, text=text)
+
+    # -- expressions -------------------------------------------------------
+    def _op(self, fn: Any, spell: Any, c: Cursor, kind: str) -> str:
+        if fn is None or spell is None:
+            return ""
+        code = fn(c)
+        key = (kind, code)
+        got = self._op_names.get(key)
+        if got is None:
+            got = self.ci._CXString.from_result(spell(code))
+            self._op_names[key] = got
+        return got
+
+    def binop(self, c: Cursor) -> str:
+        return self._op(self._binop, self._binop_s, c, "b")
+
+    def unop(self, c: Cursor) -> str:
+        return self._op(self._unop, self._unop_s, c, "u")
+
+    def _callee(self, c: Cursor) -> Cursor | None:
+        kids = list(c.get_children())
+        if not kids:
+            return None
+        return self._strip(kids[0])
+
+    def _strip(self, c: Cursor) -> Cursor:
+        """Skip implicit casts and parentheses (tree-sitter has neither)."""
+        K = self.K
+        while True:
+            k = c.kind
+            if k in (K.UNEXPOSED_EXPR, K.PAREN_EXPR):
+                kids = list(c.get_children())
+                if len(kids) == 1 and kids[0].kind.is_expression():
+                    c = kids[0]
+                    continue
+            return c
+
+    def expr(self, n: Cursor) -> Expr:
+        where = self.macro_of(n)
+        m = self._root(where)
+        if m is not None:
+            if self._pure(n, m):
+                return self.as_written(n, m)
+            self._expanding.append(m)
+            try:
+                return self.expr_plain(n, self.pos(n, where))
+            finally:
+                self._expanding.pop()
+        return self.expr_plain(n, self.pos(n, where))
+
+    def expr_plain(self, n: Cursor, p: Pos) -> Expr:  # noqa: C901 - one dispatch over kinds
+        K = self.K
+        k = n.kind
+        if k in (K.UNEXPOSED_EXPR, K.PAREN_EXPR):
+            kids = list(n.get_children())
+            if len(kids) == 1 and kids[0].kind.is_expression():
+                name = self._designator(n) if k == K.UNEXPOSED_EXPR else None
+                if name is not None:  # .field = value, in an initializer clang could not check
+                    return Expr("designated", *p, text=name, args=(self.expr(kids[0]),))
+                return self.expr(kids[0])
+            if len(kids) == 2 and kids[0].kind == K.MEMBER_REF:  # .field = value
+                return Expr("designated", *p, text=kids[0].spelling, args=(self.expr(kids[1]),))
+            if len(kids) >= 2 and kids[-2].kind == K.MEMBER_REF:  # .a.b = value
+                return Expr("designated", *p, text=kids[-2].spelling, args=(self.expr(kids[-1]),))
+            if kids and kids[0].kind == K.COMPOUND_STMT:  # ({ … }): statement expression
+                inner = self.stmts(list(kids[0].get_children()))
+                return Expr(
+                    "opaque",
+                    *p,
+                    text="statement_expression",
+                    args=tuple(_stmt_exprs(inner)),
+                    type=self.semantic_type(n.type),
+                )
+            return Expr(
+                "opaque", *p, args=tuple(self.expr(x) for x in kids if x.kind.is_expression())
+            )
+        if k == K.DECL_REF_EXPR:
+            return Expr("name", *p, text=n.spelling)
+        if k == K.MEMBER_REF_EXPR:
+            kids = list(n.get_children())
+            base = kids[0] if kids else None
+            op = "."
+            if base is not None:
+                bt = base.type
+                if bt.kind == self.TK.POINTER or bt.get_canonical().kind == self.TK.POINTER:
+                    op = "->"
+            return Expr(
+                "field",
+                *p,
+                text=n.spelling,
+                op=op,
+                args=(self.expr(base),) if base is not None else (),
+            )
+        if k == K.ARRAY_SUBSCRIPT_EXPR:
+            return Expr("index", *p, args=tuple(self.expr(x) for x in n.get_children()))
+        if k == K.CALL_EXPR:
+            kids = list(n.get_children())
+            if not kids:
+                return Expr("call", *p, args=(Expr("name", *p, text=n.spelling),))
+            callee = self.expr(kids[0])
+            return Expr(
+                "call",
+                *p,
+                args=(callee, *(self.expr(a) for a in kids[1:])),
+                type=self.semantic_type(n.type),
+            )
+        if k == K.UNARY_OPERATOR:
+            kids = list(n.get_children())
+            op = self.unop(n)
+            if op == "__extension__" and kids:
+                return self.expr(kids[0])
+            if (
+                op in ("-", "+")
+                and kids
+                and kids[0].kind in (K.INTEGER_LITERAL, K.FLOATING_LITERAL)
+                and self.macro_of(n)[0] is None
+            ):
+                # tree-sitter reads ``-1`` as one number literal
+                return Expr("const", *p, text=self.text(n))
+            return Expr("unary", *p, op=op, args=tuple(self.expr(x) for x in kids[:1]))
+        if k in (K.BINARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR):
+            op = self.binop(n)
+            args = tuple(self.expr(x) for x in n.get_children())
+            if op in _WRITES:
+                return Expr("assign", *p, op=op, args=args)
+            if op == ",":
+                return Expr("comma", *p, args=args)
+            return Expr("binary", *p, op=op, args=args)
+        if k == K.CONDITIONAL_OPERATOR:
+            return Expr("ternary", *p, args=tuple(self.expr(x) for x in n.get_children()))
+        if k == K.CSTYLE_CAST_EXPR:
+            kids = [x for x in n.get_children() if x.kind.is_expression()]
+            return Expr(
+                "cast",
+                *p,
+                type=self.type_ref(n.type),
+                args=(self.expr(kids[-1]),) if kids else (),
+            )
+        if k in (K.INTEGER_LITERAL, K.CHARACTER_LITERAL, K.FLOATING_LITERAL):
+            return Expr("const", *p, text=self._literal(n))
+        if k == K.STRING_LITERAL:
+            return Expr("string", *p, text=self._literal(n))
+        if k == K.INIT_LIST_EXPR:
+            return Expr("init", *p, args=tuple(self.expr(x) for x in n.get_children()))
+        if k == K.COMPOUND_LITERAL_EXPR:
+            kids = [x for x in n.get_children() if x.kind.is_expression()]
+            return Expr(
+                "compound",
+                *p,
+                type=self.type_ref(n.type),
+                args=(self.expr(kids[-1]),) if kids else (),
+            )
+        if k == K.CXX_UNARY_EXPR:  # sizeof, alignof
+            return Expr("sizeof", *p)
+        return Expr(
+            "opaque",
+            *p,
+            text=k.name.lower(),
+            args=tuple(self.expr(x) for x in n.get_children() if x.kind.is_expression()),
+        )
+
+    def _designator(self, n: Cursor) -> str | None:
+        """The field of a designated initializer written in the file.
+
+        When an initializer depends on something clang could not resolve
+        (a type from a missing header), libclang shows the designated item
+        without its designator; the written text still has it.
+        """
+        start = self.off(n.extent.start)
+        if self.data[start : start + 1] not in (b".", b"[") or self.macro_of(n)[0] is not None:
+            return None
+        m = _DESIGNATOR.match(self.data, start)
+        return m.group(1).decode() if m else None
+
+    def _literal(self, n: Cursor) -> str:
+        m, s, e = self.macro_of(n)
+        if m is None and e > s:
+            return self.data[s:e].decode("utf-8", "replace")
+        # from a macro body: the file's tokens are the invocation's, print the node
+        return str(self._pretty(n, None)) or "0"
+
+
+def _stmt_exprs(stmts: Sequence[Stmt]) -> Iterator[Expr]:
+    for s in stmts:
+        if s.expr is not None:
+            yield s.expr
+        yield from _stmt_exprs(s.body)
+        yield from _stmt_exprs(s.orelse)
+
+
+def _unqualified(spelling: str) -> str:
+    words = [
+        w
+        for w in spelling.replace("*", " ").split()
+        if w not in ("const", "volatile", "restrict", "struct", "union", "enum")
+    ]
+    return " ".join(words)
+
+
+# -- one unit ----------------------------------------------------------------
+
+#: Files a parse read: (absolute path) for every file the unit included.
+Deps = tuple[str, ...]
+
+
+def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | str, Deps]:
+    """Parse one plan and extract the facts of its file.
+
+    :param plan: from :meth:`Planner.plan`
+    :param data: the file's bytes (given to clang in place of the disk copy)
+    :return: the facts (or the reason it was skipped, when libclang cannot parse it at all) and
+        the absolute paths of every file the parse read
+    """
+    ci = load_cindex()
+    unsaved: list[tuple[str, bytes | str]] = [(plan.abspath, data)]
+    main = plan.main
+    if not main:
+        main = os.path.join(os.path.dirname(plan.abspath), ".qemu-lint-unit.c")
+        text = ""
+        if plan.osdep:
+            text += f'#include "{plan.osdep}"\n'
+        text += f'#include "{plan.abspath}"\n'
+        unsaved.append((main, text))
+    opts = (
+        ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD
+        | 0x200  # CXTranslationUnit_KeepGoing: go on past missing headers
+    )
+    args = list(plan.args) + ["-working-directory", plan.directory]
+    try:
+        index = _index(ci)
+        tu = index.parse(main, args=args, unsaved_files=unsaved, options=opts)
+    except ci.TranslationUnitLoadError as e:
+        return f"skipped: libclang could not parse it ({e})", ()
+    deps = {_realpath(plan.directory, inc.include.name) for inc in tu.get_includes()}
+    target = os.path.realpath(plan.abspath)
+    if plan.main and os.path.realpath(plan.main) != target and target not in deps:
+        # its #include is compiled out in that unit: parse it on its own
+        alone = Plan(plan.path, plan.abspath, "", plan.args, plan.directory, plan.osdep, plan.how)
+        return extract_unit(alone, data)
+    # clang's errors located in the file itself (those of its headers count
+    # with the headers' own facts), as tree-sitter's ERROR nodes do
+    errors = 0
+    for d in tu.diagnostics:
+        if d.severity >= ci.Diagnostic.Error:
+            f = d.location.file
+            if f is not None and _realpath(plan.directory, f.name) == target:
+                errors += 1
+    try:
+        facts = _Extractor(ci, tu, target, plan.path, data, plan.directory).run()
+    except RecursionError:
+        return "skipped: nesting too deep to analyse", tuple(sorted(deps))
+    facts = FileFacts(
+        path=facts.path,
+        frontend=FRONTEND,
+        size=facts.size,
+        structs=facts.structs,
+        typedefs=facts.typedefs,
+        defines=facts.defines,
+        macro_uses=facts.macro_uses,
+        prototypes=facts.prototypes,
+        functions=facts.functions,
+        globals=facts.globals,
+        error_nodes=errors,
+        skipped_bytes=facts.skipped_bytes,
+    )
+    if plan.main:
+        deps.add(os.path.realpath(plan.main))
+    deps.add(target)
+    return facts, tuple(sorted(deps))
+
+
+@functools.lru_cache(maxsize=65536)
+def _realpath(directory: str, name: str) -> str:
+    return os.path.realpath(os.path.join(directory, name))
+
+
+@functools.cache
+def _index(ci: Any) -> Any:
+    return ci.Index.create()

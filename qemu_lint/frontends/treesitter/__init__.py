@@ -1,0 +1,1 @@
+"""Stage 2 (frontends), tree-sitter: bytes → tree (:mod:`.parse`) → facts (:mod:`.extract`)."""

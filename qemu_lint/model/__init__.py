@@ -1,0 +1,558 @@
+"""Stage 4 (model): everything the rules ask about the tree.
+
+Entry point: :func:`build_model` (facts of every file → :class:`Model`).
+The model is built once per run; expensive questions (flow facts of a
+function, wrapper summaries, callers) are answered lazily and memoised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
+from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
+from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
+from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
+from qemu_lint.model.hooks import DEFAULT_HOOKS, Hook
+from qemu_lint.model.qom import (
+    ClassInit,
+    HookTable,
+    Implementation,
+    build_hook_tables,
+    class_inits,
+    implementations,
+)
+from qemu_lint.model.types import TypeEnv, build_type_env
+from qemu_lint.source import arch_of, discover_archs
+
+#: how many calls above a site the search for guards and architectures goes
+MAX_DEPTH = 8
+
+State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
+
+
+@dataclass(frozen=True, slots=True)
+class GuardVerdict:
+    """Is a site guarded, and if not, along which call paths is it reached?"""
+
+    guarded: bool
+    hook: str | None
+    #: per architecture reaching the site unguarded: the call edges from that
+    #: architecture's entry function down to the site's function; under ""
+    #: the chain from the nearest entry point (a function nobody calls)
+    chains: dict[str, tuple[tuple[CallEdge, FnRef], ...]] = field(default_factory=dict)
+    #: the hooks consulted somewhere on the way, even if not as a guard
+    consulted: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Model:
+    root: str
+    files: tuple[str, ...]
+    env: TypeEnv
+    index: CodeIndex
+    archs: tuple[str, ...]
+    hooks: tuple[Hook, ...]
+    acpi: AcpiFacts
+    hook_tables: tuple[HookTable, ...]
+    _flows: dict[FnRef, FlowFacts] = field(default_factory=dict)
+    _summaries: dict[FnRef, Formula | None] = field(default_factory=dict)
+    _in_progress: set[FnRef] = field(default_factory=set)
+    logic: GuardLogic | None = None
+
+    # -- hooks ---------------------------------------------------------------
+    def declared_hooks(self) -> tuple[Hook, ...]:
+        return tuple(h for h in self.hooks if h.declared)
+
+    def flow(self, ref: FnRef) -> FlowFacts:
+        f = self._flows.get(ref)
+        if f is None:
+            f = flow_facts(self.index.functions[ref])
+            self._flows[ref] = f
+        return f
+
+    def _resolve_atom(self, e: Expr, fn: FunctionDef, ctx: str) -> Formula | None:
+        """Meaning of a hook consultation or a wrapper call, else None."""
+        if e.kind == "call" and e.args:
+            callee = e.args[0]
+            if callee.kind == "field":
+                fr = self.index.field_ref(callee, fn, ctx)
+                if fr is not None:
+                    spec = f"{fr[0]}::{fr[1]}"
+                    for h in self.hooks:
+                        if h.spec == spec and h.is_fnptr:
+                            return ("atom", h.spec)
+                return None
+            if callee.kind == "name":
+                for h in self.hooks:
+                    if h.function == callee.text:
+                        return ("atom", h.spec)
+                for ref in self.index.resolve_name(callee.text, ctx):
+                    s = self.summary(ref)
+                    if s is not None:
+                        return s
+            return None
+        if e.kind == "field":
+            fr = self.index.field_ref(e, fn, ctx)
+            if fr is None:
+                return None
+            spec = f"{fr[0]}::{fr[1]}"
+            for h in self.hooks:
+                if h.spec == spec:
+                    return ("atom", h.spec + "#implemented") if h.is_fnptr else ("atom", h.spec)
+        return None
+
+    def summary(self, ref: FnRef) -> Formula | None:
+        """If ``ref`` returns a hook's verdict (or its negation), that formula."""
+        if ref in self._summaries:
+            return self._summaries[ref]
+        if ref in self._in_progress:
+            return None
+        self._in_progress.add(ref)
+        try:
+            result = self._compute_summary(ref)
+        finally:
+            self._in_progress.discard(ref)
+        self._summaries[ref] = result
+        return result
+
+    def _compute_summary(self, ref: FnRef) -> Formula | None:
+        fn = self.index.functions[ref]
+        rt = fn.return_type
+        if rt.pointers or rt.name in ("void", "<fn>"):
+            return None
+        flow = self.flow(ref)
+        if not flow.returns or any(e is None for e, _ in flow.returns):
+            return None
+        assert self.logic is not None
+        logic = self.logic
+        rets = [
+            (
+                logic.facts_formula(facts, fn, ref[0], flow.single_defs),
+                logic.formula(e, fn, ref[0], flow.single_defs),
+            )
+            for e, facts in flow.returns
+            if e is not None
+        ]
+        for h in self.declared_hooks():
+            atom: Formula = ("atom", h.spec)
+            mentioned = any(h.spec in str(v) or h.spec in str(f) for f, v in rets)
+            if not mentioned:
+                continue
+            for target in (atom, ("not", atom)):
+                if all(logic.equivalent(f, v, target) for f, v in rets):
+                    return target
+        return None
+
+    # -- guards ----------------------------------------------------------------
+    def guard(
+        self, ref: FnRef, e: Expr, extra: tuple[tuple[Expr, bool], ...] = ()
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """What the conditions on every path to ``e`` in ``ref`` say about the hooks.
+
+        :param extra: further conditions that hold when ``e`` has its effect
+        :return: the hook whose "not persistent" verdict they carry (or None),
+            and the hooks they mention at all (guarding or not)
+        """
+        assert self.logic is not None
+        facts = self.flow(ref).at.get((e.line, e.col, e.end_line, e.end_col), ()) + extra
+        if not facts:
+            return None, ()
+        flow = self.flow(ref)
+        f = self.logic.facts_formula(facts, self.index.functions[ref], ref[0], flow.single_defs)
+        text = str(f)
+        mentioned = tuple(h.spec for h in self.declared_hooks() if h.spec in text)
+        for spec in mentioned:
+            if self.logic.forces_false(f, spec):
+                return spec, mentioned
+        return None, mentioned
+
+    def _backward(
+        self, start: FnRef, stop_at_guards: bool
+    ) -> tuple[dict[State, tuple[State, CallEdge] | None], bool, set[str]]:
+        """Breadth-first search over callers from ``start``.
+
+        Code of one architecture (``hw/<a>/``, ``target/<a>/``) is only built
+        into ``qemu-system-<a>``, so a path never crosses from one
+        architecture's code into another's: each search state carries the
+        architecture its path is confined to.  Paths confined to an
+        architecture that emits no CPU hotplug AML are not followed (no guest
+        of that binary sees ``_STA``), unless no architecture emits it at all.
+        Past ``MAX_DEPTH`` calls the search stops and counts the frontier as
+        an entry point: a guard further up is missed (a false positive),
+        never the reverse.
+
+        :return: parent links per reached state, whether a function without
+            callers (an entry point) was reached, and the hooks consulted on
+            the way
+        """
+        aml = set(self.acpi.emits_cpu_aml)
+        first: State = (start, self.arch(start[0]))
+        parent: dict[State, tuple[State, CallEdge] | None] = {first: None}
+        depth = {first: 0}
+        queue = [first]
+        reaches_root = False
+        consulted: set[str] = set()
+        while queue:
+            state = queue.pop(0)
+            cur, color = state
+            if depth[state] >= MAX_DEPTH:
+                reaches_root = True
+                continue
+            edges = self.index.callers(cur)
+            if not edges:
+                reaches_root = True
+            for edge in edges:
+                a = self.arch(edge.caller[0])
+                if a is not None and color is not None and a != color:
+                    continue
+                if a is not None and aml and a not in aml and a != first[1]:
+                    continue
+                if stop_at_guards:
+                    hook, mentioned = self.guard(edge.caller, edge.call)
+                    consulted.update(mentioned)
+                    if hook is not None:
+                        continue
+                nxt: State = (edge.caller, a or color)
+                if nxt not in parent:
+                    parent[nxt] = (state, edge)
+                    depth[nxt] = depth[state] + 1
+                    queue.append(nxt)
+        return parent, reaches_root, consulted
+
+    def _is_cpu_typed(self, ref: FnRef) -> bool:
+        fn = self.index.functions[ref]
+        for v in fn.params + fn.locals:
+            t = self.env.canon(v.type, ref[0])
+            if t is not None and t.name in ("CPUState", "ArchCPU"):
+                return True
+        return False
+
+    def _chains(
+        self, parent: dict[State, tuple[State, CallEdge] | None]
+    ) -> dict[str, tuple[tuple[CallEdge, FnRef], ...]]:
+        depth: dict[State, int] = {}
+        for st in parent:  # insertion order is BFS order: parents come first
+            link = parent[st]
+            depth[st] = 0 if link is None else depth[link[0]] + 1
+        best: dict[str, State] = {}
+        for st in parent:  # "" : the nearest entry point (a function nobody calls)
+            if "" not in best and st[0] != next(iter(parent))[0] and not self.index.callers(st[0]):
+                best[""] = st
+        for st in parent:
+            a = self.arch(st[0][0])
+            if a is None:
+                continue
+            key = (not self._is_cpu_typed(st[0]), depth[st], st[0])
+            if a not in best or key < (
+                not self._is_cpu_typed(best[a][0]),
+                depth[best[a]],
+                best[a][0],
+            ):
+                best[a] = st
+        chains: dict[str, tuple[tuple[CallEdge, FnRef], ...]] = {}
+        for a, st in best.items():
+            edges: list[tuple[CallEdge, FnRef]] = []
+            cur = st
+            link = parent[cur]
+            while link is not None:
+                prev, edge = link
+                edges.append((edge, prev[0]))
+                cur = prev
+                link = parent[cur]
+            chains[a] = tuple(edges)
+        return chains
+
+    def hook_calls(self, ref: FnRef) -> list[tuple[int, str, str]]:
+        """Calls in ``ref`` whose value is a hook's verdict (or its negation):
+        ``(line, hook, callee)``, whether or not the verdict is then used."""
+        from qemu_lint.model.guards import stmt_exprs
+
+        fn = self.index.functions[ref]
+        out: list[tuple[int, str, str]] = []
+        for e in stmt_exprs(fn.body):
+            if e.kind != "call" or not e.args:
+                continue
+            f = self._resolve_atom(e, fn, ref[0])
+            if f is None:
+                continue
+            callee = e.args[0]
+            name = callee.text if callee.kind == "name" else f"->{callee.text}"
+            out.extend((e.line, h.spec, name) for h in self.declared_hooks() if h.spec in str(f))
+        return sorted(set(out))
+
+    def verdict(self, site: Site) -> GuardVerdict:
+        """Decide whether ``site`` runs only where a hook said "not persistent"."""
+        hook, mentioned = self.guard(site.function_ref, site.expr, site.extra)
+        consulted = set(mentioned)
+        if hook is not None:
+            return GuardVerdict(True, hook, {}, tuple(sorted(consulted)))
+        parent, reaches_root, seen_hooks = self._backward(site.function_ref, stop_at_guards=True)
+        consulted |= seen_hooks
+        if not reaches_root:
+            return GuardVerdict(True, None, {}, tuple(sorted(consulted)))
+        return GuardVerdict(False, None, self._chains(parent), tuple(sorted(consulted)))
+
+    def reaching_archs(self, ref: FnRef) -> set[str]:
+        """Architectures whose code can reach ``ref`` along some call path."""
+        parent, _, _ = self._backward(ref, stop_at_guards=False)
+        return {a for a in (self.arch(st[0][0]) for st in parent) if a is not None}
+
+    def arch(self, path: str) -> str | None:
+        return arch_of(path, frozenset(self.archs))
+
+    def implements_hook(self, arch: str) -> bool:
+        return arch in self.acpi.hook_implementers
+
+    def implementations(self) -> list[Implementation]:
+        return implementations(self.index, self.hook_tables, frozenset(self.archs))
+
+    def class_inits(self, arch: str) -> list[ClassInit]:
+        """The functions of ``arch``'s code assigning its ``CPUClass`` hooks, main one first."""
+        return class_inits(self.index, frozenset(self.archs)).get(arch, [])
+
+
+def _hooks(specs: Sequence[str], env: TypeEnv, index: CodeIndex) -> tuple[Hook, ...]:
+    out = []
+    for spec in specs:
+        if "::" in spec:
+            struct, fld = spec.split("::", 1)
+            s = env.struct(struct)
+            f = next((x for x in s.fields if x.name == fld), None) if s is not None else None
+            loc = env.structs.get(struct, [])
+            out.append(
+                Hook(
+                    spec,
+                    struct,
+                    fld,
+                    None,
+                    f is not None,
+                    f is not None and f.type.name == "<fn>",
+                    loc[0].file if loc and f is not None else "",
+                    f.line if f is not None else 0,
+                )
+            )
+        else:
+            refs = index.by_name.get(spec, [])
+            out.append(
+                Hook(
+                    spec,
+                    None,
+                    None,
+                    spec,
+                    bool(refs),
+                    False,
+                    refs[0][0] if refs else "",
+                    index.functions[refs[0]].line if refs else 0,
+                )
+            )
+    return tuple(out)
+
+
+def build_model(
+    root: str,
+    facts: Sequence[FileFacts],
+    hooks: Sequence[str] = DEFAULT_HOOKS,
+    presence_bit: int = 0,
+    cpu_aml_builder: str = "build_cpus_aml",
+    all_paths: Sequence[str] = (),
+    presence_fields: Sequence[str] = (),
+) -> Model:
+    """Build the model of a tree from its files' facts.
+
+    :param root: absolute path of the QEMU source root
+    :param facts: every analysed file's facts
+    :param hooks: persistence-hook designs that count (``Struct::field`` or a function name)
+    :param presence_bit: the flags-register bit that ``_STA.Present`` is read from
+    :param cpu_aml_builder: the function that emits CPU hotplug AML
+    :param all_paths: every file of the tree, parsed or not (architecture names)
+    :param presence_fields: ``AcpiCpuStatus`` fields that count as feeding
+        ``_STA.Present`` besides those the read handler packs into its bit
+    """
+    files = tuple(sorted(f.path for f in facts))
+    archs = discover_archs(list(files) + list(all_paths))
+    env = build_type_env(facts, frozenset(archs))
+    index = build_index(facts, env)
+    hook_objs = _hooks(hooks, env, index)
+    tables = build_hook_tables(env)
+    model = Model(
+        root=root,
+        files=files,
+        env=env,
+        index=index,
+        archs=archs,
+        hooks=hook_objs,
+        acpi=AcpiFacts(),
+        hook_tables=tables,
+    )
+    constraints = {
+        h.spec: ("or", ("not", ("atom", h.spec)), ("atom", h.spec + "#implemented"))
+        for h in hook_objs
+        if h.is_fnptr
+    }
+    model.logic = GuardLogic(model._resolve_atom, constraints)
+    model.acpi = build_acpi(
+        index,
+        env,
+        hook_objs,
+        frozenset(archs),
+        presence_bit,
+        cpu_aml_builder,
+        tuple(presence_fields),
+    )
+    return model
+
+
+__all__ = [
+    "DEFAULT_HOOKS",
+    "ClassInit",
+    "GuardVerdict",
+    "Hook",
+    "Model",
+    "Site",
+    "Wanted",
+    "build_model",
+    "wanted",
+]
+
+
+_BUILTIN_TYPES = frozenset(
+    "void char short int long float double signed unsigned bool _Bool size_t ssize_t "
+    "uintptr_t intptr_t ptrdiff_t off_t hwaddr vaddr g_autofree g_autoptr gboolean gpointer "
+    "gchar guint gint".split()
+)
+_STDINT = re.compile(r"^u?int(8|16|32|64|128|ptr|max)_t$")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What the model still lacks: identifiers whose definitions or uses it needs.
+
+    The engine looks for files mentioning them (whole words) and parses those.
+    """
+
+    #: functions whose callers, registrations or definitions are needed
+    names: frozenset[str]
+    #: struct fields through which registered functions are called (``->unplug(``)
+    fields: frozenset[str]
+    #: type names not yet defined
+    types: frozenset[str]
+    #: cast macros (``CPU_GET_CLASS``…) not yet known
+    macros: frozenset[str]
+    #: plain tokens: containers of the ACPI CPU state and hook names
+    tokens: frozenset[str]
+    #: functions whose definitions are needed (wrappers called in conditions)
+    definitions: frozenset[str] = frozenset()
+
+
+def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) -> Wanted:
+    """What to look for next to complete the model around the sites.
+
+    :param hook_tables: also every file naming a hook table struct (where
+        implementations are registered), for the ``model`` command
+    """
+    from qemu_lint.model.acpi import STATUS_STRUCT
+    from qemu_lint.model.guards import iter_stmts
+
+    idx, env = model.index, model.env
+    closure: set[FnRef] = set()
+    for site in model.acpi.sites:
+        parent, _, _ = model._backward(site.function_ref, stop_at_guards=False)
+        closure.update(st[0] for st in parent)
+    names: set[str] = {ref[1] for ref in closure}
+    names.update(ref[1] for ref in model.acpi.setters)
+    fields: set[str] = set()
+    for (_struct, fld), regs in idx.registrations.items():
+        if any((r.file, r.function) in closure or r.function in names for r in regs):
+            fields.add(fld)
+    types: set[str] = set()
+    macros: set[str] = set()
+    definitions: set[str] = set()
+
+    def want_type(t: TypeRef | None, ctx: str) -> None:
+        if (
+            t is None
+            or not t.name.isidentifier()
+            or t.name in _BUILTIN_TYPES
+            or _STDINT.match(t.name)
+        ):
+            return
+        c = env.canon(t, ctx)
+        if c is not None and c.name not in env.structs:
+            types.add(c.name)
+
+    # A closure function stored into a struct field is called through it:
+    # want the dispatching calls, and the base's type to type the store.
+    for ref, e in idx.assigns:
+        lhs, rhs = e.args[0], e.args[1]
+        if lhs.kind == "field" and rhs.kind in ("name", "unary") and lhs.args:
+            target = rhs.args[0] if rhs.kind == "unary" and rhs.args else rhs
+            if target.kind == "name" and target.text in names:
+                fields.add(lhs.text)
+                base = lhs.args[0]
+                if base.kind == "name":
+                    fn = idx.functions[ref]
+                    want_type(env.var_type(base.text, base.line, fn, ref[0]), ref[0])
+    for ref in closure:
+        fn = idx.functions[ref]
+        for v in fn.params + fn.locals:
+            want_type(v.type, ref[0])
+        for st in iter_stmts(fn.body):
+            if st.expr is None:
+                continue
+            e = st.expr
+            for sub in _calls(e):
+                callee = sub.args[0]
+                if callee.kind != "name":
+                    continue
+                if callee.text.isupper():
+                    if callee.text not in env.casts:
+                        macros.add(callee.text)
+                elif (
+                    st.kind in ("if", "loop", "return", "decl", "switch")
+                    and callee.text not in idx.by_name
+                ):
+                    definitions.add(callee.text)
+    # one level of field types of the structs the closure uses
+    for name in list(types) + [STATUS_STRUCT]:
+        s = env.struct(name)
+        if s is not None:
+            for f in s.fields:
+                want_type(f.type, "")
+    tokens = set(seed_tokens)
+    containers = {STATUS_STRUCT, "CPUHotplugState"}
+    direct = set(containers)
+    for _ in range(3):
+        for sname, locs in env.structs.items():
+            for f in locs[0].struct.fields:
+                c = env.canon(f.type)
+                if c is not None and c.name in containers and sname not in containers:
+                    containers.add(sname)
+                    tokens.add(sname)
+                    if c.name in direct:  # e.g. AcpiGedState::cpuhp_state
+                        tokens.add(f.name)
+    for h in model.hooks:
+        tokens.update(x for x in (h.field, h.function) if x)
+    tokens.update(f[1] for f in model.acpi.flag_feeders)
+    if hook_tables:
+        tokens.update(t.struct for t in model.hook_tables)
+        root = env.struct("CPUClass")
+        for f in root.fields if root is not None else ():
+            if f.type.pointers and f.type.name != "<fn>":
+                want_type(f.type, "")
+    return Wanted(
+        frozenset(names),
+        frozenset(fields),
+        frozenset(types),
+        frozenset(macros),
+        frozenset(tokens),
+        frozenset(definitions - names),
+    )
+
+
+def _calls(e: Expr) -> Iterable[Expr]:
+    from qemu_lint.model.guards import iter_exprs
+
+    return (x for x in iter_exprs(e) if x.kind == "call" and x.args)

@@ -1,0 +1,357 @@
+"""Stage 4 (model): ACPI vCPU hotplug facts.
+
+Entry point: :func:`build_acpi`.  It finds
+
+* the flags-register read handler: the function that packs ``AcpiCpuStatus``
+  fields into register bits (``val |= cdev->cpu ? 1 : 0``), and from it the
+  *presence fields*, those that feed the ``_STA.Present`` bit, plus those
+  the configuration names (``presence-fields``);
+* the *sites*: every release of ``AcpiCpuStatus::cpu`` (set to NULL/0, by
+  assignment, through a pointer alias, an array element, ``memset`` or a
+  setter function called with NULL) and every Present-toggle (another presence
+  field set to false/0).  Everything is typed: a ``cpu`` member of any other
+  struct is never a site;
+* the architectures whose board code emits CPU hotplug AML, and those that
+  implement a persistence hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from qemu_lint.facts import Expr
+from qemu_lint.model.callgraph import CodeIndex, FnRef
+from qemu_lint.model.guards import expr_key, iter_exprs, single_defs
+from qemu_lint.model.hooks import Hook
+from qemu_lint.model.types import TypeEnv, const_int, is_null_const
+from qemu_lint.source import arch_of
+
+STATUS_STRUCT = "AcpiCpuStatus"
+CPU_FIELD = "cpu"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    kind: str  # "release" | "presence-toggle"
+    field: str
+    function_ref: FnRef
+    expr: Expr
+    #: what the code does, e.g. "sets AcpiCpuStatus::cpu to NULL"
+    what: str
+    #: normalised text of the construct, for fingerprints
+    key: str
+    #: conditions under which the site releases, beyond its path (a ternary
+    #: ``c ? x : NULL`` releases only when ``c`` is false)
+    extra: tuple[tuple[Expr, bool], ...] = ()
+
+    @property
+    def file(self) -> str:
+        return self.function_ref[0]
+
+    @property
+    def function(self) -> str:
+        return self.function_ref[1]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadHandler:
+    function: FnRef
+    line: int
+    #: field → bit mask it is packed into
+    bits: tuple[tuple[str, int], ...]
+
+
+@dataclass(slots=True)
+class AcpiFacts:
+    status_declared: bool = False
+    read_handler: ReadHandler | None = None
+    presence_bit: int = 0
+    #: fields that feed the Present bit: packed into it by the read handler,
+    #: plus the configured ones that AcpiCpuStatus declares
+    presence_fields: tuple[str, ...] = ()
+    #: presence fields that count only because the configuration names them
+    configured_presence_fields: tuple[str, ...] = ()
+    #: configured presence fields that AcpiCpuStatus does not declare
+    unknown_presence_fields: tuple[str, ...] = ()
+    sites: list[Site] = field(default_factory=list)
+    #: the function that emits the CPU hotplug AML (``build_cpus_aml``)
+    cpu_aml_builder: str = ""
+    #: arch → [(file, line)] of calls to the CPU AML builder
+    emits_cpu_aml: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: arch → [(hook spec, file, line)] where the arch implements a hook
+    hook_implementers: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    #: fields whose value generic code passes on into a flag hook:
+    #: ``(struct, field, hook spec)``; setting one sets the flag
+    flag_feeders: tuple[tuple[str, str, str], ...] = ()
+    #: functions storing a parameter into a presence field: fn → (param index, field)
+    setters: dict[FnRef, tuple[int, str]] = field(default_factory=dict)
+
+
+def _status_fields_in(idx: CodeIndex, e: Expr, ref: FnRef) -> set[str]:
+    out = set()
+    fn = idx.functions[ref]
+    for sub in iter_exprs(e):
+        if sub.kind == "field":
+            fr = idx.field_ref(sub, fn, ref[0])
+            if fr is not None and fr[0] == STATUS_STRUCT:
+                out.add(fr[1])
+    return out
+
+
+def _read_handler(idx: CodeIndex, env: TypeEnv) -> ReadHandler | None:
+    best: ReadHandler | None = None
+    per_fn: dict[FnRef, list[tuple[str, int, int]]] = {}
+    for ref, e in idx.assigns:
+        if e.op != "|=" or len(e.args) != 2:
+            continue
+        rhs = e.args[1]
+        if rhs.kind == "ternary" and len(rhs.args) == 3:
+            mask = const_int(rhs.args[1])
+            other = const_int(rhs.args[2])
+            if mask is None or other != 0:
+                continue
+            for f in _status_fields_in(idx, rhs.args[0], ref):
+                per_fn.setdefault(ref, []).append((f, mask, e.line))
+    for ref, packed in sorted(per_fn.items()):
+        cand = ReadHandler(
+            ref, min(p[2] for p in packed), tuple(sorted({(f, m) for f, m, _ in packed}))
+        )
+        if best is None or len(cand.bits) > len(best.bits):
+            best = cand
+    return best
+
+
+def _hook_specs(hooks: tuple[Hook, ...]) -> dict[tuple[str, str], Hook]:
+    return {(h.struct, h.field): h for h in hooks if h.struct and h.field and h.declared}
+
+
+def _hook_implementers(
+    idx: CodeIndex,
+    hooks: tuple[Hook, ...],
+    archs: frozenset[str],
+    feeders: dict[tuple[str, str], Hook],
+) -> dict[str, list[tuple[str, str, int]]]:
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    specs = _hook_specs(hooks)
+    for key, h in specs.items():
+        if h.is_fnptr:
+            for r in idx.registrations.get(key, []):
+                a = arch_of(r.file, archs)
+                if a is not None:
+                    out.setdefault(a, []).append((h.spec, r.file, r.line))
+    flags = {k: h for k, h in specs.items() if not h.is_fnptr}
+    flags.update(feeders)
+    flag_fields = {k[1] for k in flags}
+    if flag_fields:
+        for ref, e in idx.assigns:
+            if e.op != "=" or len(e.args) != 2 or e.args[0].kind != "field":
+                continue
+            if e.args[0].text not in flag_fields or is_null_const(e.args[1]):
+                continue
+            a = arch_of(ref[0], archs)
+            if a is None:
+                continue
+            fr = idx.field_ref(e.args[0], idx.functions[ref], ref[0])
+            if fr in flags:
+                out.setdefault(a, []).append((flags[fr].spec, ref[0], e.line))
+    return out
+
+
+def _flag_feeders(idx: CodeIndex, hooks: tuple[Hook, ...]) -> dict[tuple[str, str], Hook]:
+    """Fields whose value reaches a flag hook through one parameter.
+
+    Design 3 stores a parameter in the flag (``state->always_present_cpus =
+    always_present_cpus`` in ``cpu_hotplug_hw_init()``), and generic code
+    passes a field the board sets (``s->cpus_always_present`` of the GED):
+    setting that field is setting the flag.  One level, direct calls only.
+    """
+    flags = {k: h for k, h in _hook_specs(hooks).items() if not h.is_fnptr}
+    names = {k[1] for k in flags}
+    out: dict[tuple[str, str], Hook] = {}
+    if not flags:
+        return out
+    for ref, e in idx.assigns:
+        if e.op != "=" or len(e.args) != 2 or e.args[0].kind != "field":
+            continue
+        lhs, rhs = e.args
+        if rhs.kind != "name" or lhs.text not in names:
+            continue
+        fn = idx.functions[ref]
+        fr = idx.field_ref(lhs, fn, ref[0])
+        if fr not in flags:
+            continue
+        pos = next((i for i, p in enumerate(fn.params) if p.name == rhs.text), None)
+        if pos is None:
+            continue
+        for edge in idx.callers(ref):
+            args = edge.call.args[1:]
+            if edge.via or pos >= len(args) or args[pos].kind != "field":
+                continue
+            feeder = idx.field_ref(args[pos], idx.functions[edge.caller], edge.caller[0])
+            if feeder is not None and feeder not in flags:
+                out[feeder] = flags[fr]
+    return out
+
+
+def _describe(fld: str, rhs: Expr) -> str:
+    value = rhs
+    while value.kind == "cast" and value.args:
+        value = value.args[0]
+    return f"sets {STATUS_STRUCT}::{fld} to {value.text or '0'}"
+
+
+def build_acpi(
+    idx: CodeIndex,
+    env: TypeEnv,
+    hooks: tuple[Hook, ...],
+    archs: frozenset[str],
+    presence_bit: int,
+    cpu_aml_builder: str,
+    extra_presence_fields: tuple[str, ...] = (),
+) -> AcpiFacts:
+    """Find the read handler, presence fields, sites, AML emitters and hook implementers.
+
+    :param extra_presence_fields: ``AcpiCpuStatus`` fields that count as
+        feeding ``_STA.Present`` besides those read off the read handler
+    """
+    acpi = AcpiFacts(
+        status_declared=STATUS_STRUCT in env.structs,
+        presence_bit=presence_bit,
+        cpu_aml_builder=cpu_aml_builder,
+    )
+    rh = _read_handler(idx, env)
+    acpi.read_handler = rh
+    derived: set[str] = set()
+    if rh is not None:
+        derived = {f for f, mask in rh.bits if mask & (1 << presence_bit)}
+    status = env.struct(STATUS_STRUCT)
+    declared = {f.name for f in status.fields} if status is not None else set()
+    configured = {f for f in extra_presence_fields if f in declared}
+    acpi.presence_fields = tuple(sorted(derived | configured))
+    acpi.configured_presence_fields = tuple(sorted(configured - derived))
+    if status is not None:
+        acpi.unknown_presence_fields = tuple(
+            sorted(f for f in set(extra_presence_fields) if f not in declared)
+        )
+    # A release of ::cpu is a site whether or not it feeds the Present bit.
+    watched = set(acpi.presence_fields) | {CPU_FIELD}
+
+    for caller, call in idx.direct_calls.get(cpu_aml_builder, []):
+        a = arch_of(caller[0], archs)
+        if a is not None and caller[0].startswith("hw/"):
+            acpi.emits_cpu_aml.setdefault(a, []).append((caller[0], call.line))
+    feeders = _flag_feeders(idx, hooks)
+    acpi.flag_feeders = tuple(sorted((k[0], k[1], h.spec) for k, h in feeders.items()))
+    acpi.hook_implementers = _hook_implementers(idx, hooks, archs, feeders)
+
+    if not acpi.status_declared:
+        return acpi
+    sites: list[Site] = []
+    setters: dict[FnRef, tuple[int, str]] = {}
+    alias_fns: set[FnRef] = set()
+    for ref, e in idx.assigns:
+        if e.op != "=" or len(e.args) != 2:
+            continue
+        lhs, rhs = e.args
+        fn = idx.functions[ref]
+        if lhs.kind == "field" and lhs.text in watched:
+            fr = idx.field_ref(lhs, fn, ref[0])
+            if fr != (STATUS_STRUCT, lhs.text):
+                continue
+            kind = "release" if lhs.text == CPU_FIELD else "presence-toggle"
+            if is_null_const(rhs):
+                sites.append(Site(kind, lhs.text, ref, e, _describe(lhs.text, rhs), expr_key(e)))
+            elif rhs.kind == "ternary" and len(rhs.args) == 3:
+                for branch, pol in ((rhs.args[1], True), (rhs.args[2], False)):
+                    if is_null_const(branch):
+                        sites.append(
+                            Site(
+                                kind,
+                                lhs.text,
+                                ref,
+                                e,
+                                _describe(lhs.text, branch)
+                                + " when "
+                                + expr_key(rhs.args[0])
+                                + (" holds" if pol else " does not hold"),
+                                expr_key(e),
+                                ((rhs.args[0], pol),),
+                            )
+                        )
+            elif rhs.kind == "name":
+                for i, p in enumerate(fn.params):
+                    if p.name == rhs.text:
+                        setters[ref] = (i, lhs.text)
+        elif lhs.kind == "unary" and lhs.op == "*" and is_null_const(rhs):
+            alias_fns.add(ref)
+
+    for ref, e in idx.assigns:
+        if ref not in alias_fns or e.op != "=" or e.args[0].kind != "unary" or e.args[0].op != "*":
+            continue
+        fn = idx.functions[ref]
+        defs = single_defs(fn)
+        target = e.args[0].args[0] if e.args[0].args else None
+        if target is None or target.kind != "name" or target.text not in defs:
+            continue
+        d = defs[target.text]
+        if d.kind == "unary" and d.op == "&" and d.args and d.args[0].kind == "field":
+            fr = idx.field_ref(d.args[0], fn, ref[0])
+            if (
+                fr is not None
+                and fr[0] == STATUS_STRUCT
+                and fr[1] in watched
+                and is_null_const(e.args[1])
+            ):
+                kind = "release" if fr[1] == CPU_FIELD else "presence-toggle"
+                sites.append(
+                    Site(
+                        kind,
+                        fr[1],
+                        ref,
+                        e,
+                        f"sets {STATUS_STRUCT}::{fr[1]} to NULL through the pointer "
+                        f"{target.text} = &{expr_key(d.args[0])}",
+                        expr_key(e) + "=" + expr_key(d),
+                    )
+                )
+
+    for caller, call in idx.direct_calls.get("memset", []):
+        if len(call.args) < 3 or const_int(call.args[2]) != 0:
+            continue
+        fn = idx.functions[caller]
+        t = env.type_of(call.args[1], fn, caller[0])
+        if t is not None and t.pointers == 1 and env.struct_name(t, caller[0]) == STATUS_STRUCT:
+            sites.append(
+                Site(
+                    "release",
+                    CPU_FIELD,
+                    caller,
+                    call,
+                    f"clears a whole {STATUS_STRUCT} with memset(), including ::{CPU_FIELD}",
+                    expr_key(call),
+                )
+            )
+
+    for setter, (i, fld) in sorted(setters.items()):
+        for edge in idx.callers(setter):
+            if edge.via:
+                continue
+            args = edge.call.args[1:]
+            if i < len(args) and is_null_const(args[i]):
+                kind = "release" if fld == CPU_FIELD else "presence-toggle"
+                sites.append(
+                    Site(
+                        kind,
+                        fld,
+                        edge.caller,
+                        edge.call,
+                        f"calls {setter[1]}(), which stores its argument "
+                        f"{idx.functions[setter].params[i].name} in {STATUS_STRUCT}::{fld}, "
+                        f"with {args[i].text or '0'}",
+                        expr_key(edge.call),
+                    )
+                )
+    acpi.setters = setters
+    uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
+    acpi.sites = sorted(uniq.values(), key=lambda s: (s.file, s.expr.line, s.expr.col))
+    return acpi

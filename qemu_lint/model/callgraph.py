@@ -1,0 +1,189 @@
+"""Stage 4 (model): functions, registrations and the call graph.
+
+Entry point: :func:`build_index`, one pass over every function body of the
+tree that records
+
+* direct calls, by callee name;
+* calls through struct fields (``hdc->unplug(…)``, ``cc->get_arch_id(…)``),
+  by field name, typed lazily when a caller is asked for;
+* registrations: a function stored in a struct field, by assignment
+  (``hc->unplug = acpi_ged_unplug_cb``) or by designated initializer of a
+  global (``.read = cpu_hotplug_rd``), keyed by ``(struct, field)``.
+
+A call through a field dispatches to every function registered to that
+``(struct, field)``: that is how ``hotplug_handler_unplug()`` reaches the
+ACPI devices' unplug callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from qemu_lint.facts import Expr, FileFacts, FunctionDef, Stmt, TypeRef
+from qemu_lint.model.guards import iter_stmts
+from qemu_lint.model.types import TypeEnv
+
+FnRef = tuple[str, str]  # (file, function name)
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    struct: str
+    field: str
+    function: str
+    file: str
+    line: int
+    #: the function that performs the assignment, or "" for a global initializer
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallEdge:
+    caller: FnRef
+    call: Expr
+    #: "" for a direct call, else "Struct::field" of the dispatching call
+    via: str = ""
+    registration: Registration | None = None
+
+
+@dataclass(slots=True)
+class CodeIndex:
+    env: TypeEnv
+    functions: dict[FnRef, FunctionDef] = field(default_factory=dict)
+    by_name: dict[str, list[FnRef]] = field(default_factory=dict)
+    direct_calls: dict[str, list[tuple[FnRef, Expr]]] = field(default_factory=dict)
+    field_calls: dict[str, list[tuple[FnRef, Expr]]] = field(default_factory=dict)
+    registrations: dict[tuple[str, str], list[Registration]] = field(default_factory=dict)
+    assigns: list[tuple[FnRef, Expr]] = field(default_factory=list)
+    _callers: dict[FnRef, list[CallEdge]] = field(default_factory=dict)
+
+    # -- resolution --------------------------------------------------------
+    def resolve_name(self, name: str, from_file: str) -> list[FnRef]:
+        """Definitions a call to ``name`` from ``from_file`` may reach."""
+        refs = self.by_name.get(name, [])
+        local = [r for r in refs if r[0] == from_file]
+        if local:
+            return local
+        return [r for r in refs if not self.functions[r].is_static]
+
+    def field_ref(self, e: Expr, fn: FunctionDef | None, ctx: str) -> tuple[str, str] | None:
+        """``(struct, field)`` of a field expression, typed by its base."""
+        if e.kind != "field" or not e.args:
+            return None
+        base = self.env.type_of(e.args[0], fn, ctx)
+        s = self.env.struct_name(base, ctx)
+        return (s, e.text) if s is not None else None
+
+    def callers(self, ref: FnRef) -> list[CallEdge]:
+        """Every call edge into ``ref``: direct calls and field dispatch."""
+        cached = self._callers.get(ref)
+        if cached is not None:
+            return cached
+        fn = self.functions[ref]
+        out: list[CallEdge] = []
+        for caller, call in self.direct_calls.get(ref[1], []):
+            if not fn.is_static or caller[0] == ref[0]:
+                if ref in self.resolve_name(ref[1], caller[0]):
+                    out.append(CallEdge(caller, call))
+        for (struct, fld), regs in self.registrations.items():
+            for reg in regs:
+                if reg.function != ref[1] or ref not in self.resolve_name(reg.function, reg.file):
+                    continue
+                for caller, call in self.field_calls.get(fld, []):
+                    cfn = self.functions[caller]
+                    if self.field_ref(call.args[0], cfn, caller[0]) == (struct, fld):
+                        out.append(CallEdge(caller, call, f"{struct}::{fld}", reg))
+        out.sort(key=lambda c: (c.caller, c.call.line, c.call.col))
+        self._callers[ref] = out
+        return out
+
+
+def _function_name(e: Expr) -> str | None:
+    if e.kind == "unary" and e.op == "&" and e.args:
+        e = e.args[0]
+    return e.text if e.kind == "name" else None
+
+
+def _walk_init(idx: CodeIndex, struct: str | None, init: Expr, path: str, line_fn: str) -> None:
+    """Record ``.field = function`` items of a (possibly nested) initializer."""
+    for item in init.args:
+        if item.kind != "designated" or not item.args:
+            continue
+        value = item.args[0]
+        if value.kind == "init":
+            sub = idx.env.field_type(TypeRef(struct), item.text, path) if struct else None
+            _walk_init(idx, idx.env.struct_name(sub, path), value, path, line_fn)
+            continue
+        name = _function_name(value)
+        if struct is None or name is None:
+            continue
+        ftype = idx.env.field_type(TypeRef(struct), item.text, path)
+        if (
+            name in idx.by_name
+            or name in idx.env.returns
+            or (ftype is not None and ftype.name == "<fn>")
+        ):
+            idx.registrations.setdefault((struct, item.text), []).append(
+                Registration(struct, item.text, name, path, item.line, line_fn)
+            )
+
+
+def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
+    """Index functions, calls and registrations of the whole tree."""
+    facts = list(facts)
+    idx = CodeIndex(env)
+    for ff in facts:
+        for fn in ff.functions:
+            ref = (ff.path, fn.name)
+            if ref in idx.functions:  # same name twice in a file (#ifdef variants)
+                continue
+            idx.functions[ref] = fn
+            idx.by_name.setdefault(fn.name, []).append(ref)
+    for ff in facts:
+        for fn in ff.functions:
+            ref = (ff.path, fn.name)
+            if idx.functions.get(ref) is not fn:
+                continue
+            _index_body(idx, ref, fn.body)
+        for g in ff.globals:
+            if g.init is not None and g.init.kind == "init":
+                _walk_init(idx, env.struct_name(g.type, ff.path), g.init, ff.path, "")
+    for ref, e in idx.assigns:
+        fn = idx.functions[ref]
+        lhs, rhs = e.args[0], e.args[1]
+        name = _function_name(rhs)
+        if name is None or lhs.kind != "field" or e.op != "=":
+            continue
+        if any(v.name == name for v in fn.locals + fn.params) or name in env.globals:
+            continue
+        fr = idx.field_ref(lhs, fn, ref[0])
+        if fr is None:
+            continue
+        # A function is stored: known as one, or the field is a function pointer.
+        ftype = env.field_type(TypeRef(fr[0]), fr[1], ref[0])
+        if (
+            name in idx.by_name
+            or name in env.returns
+            or (ftype is not None and ftype.name == "<fn>")
+        ):
+            idx.registrations.setdefault(fr, []).append(
+                Registration(fr[0], fr[1], name, ref[0], e.line, fn.name)
+            )
+    return idx
+
+
+def _index_body(idx: CodeIndex, ref: FnRef, body: Stmt) -> None:
+    stack: list[Expr] = [s.expr for s in iter_stmts(body) if s.expr is not None]
+    while stack:
+        e = stack.pop()
+        if e.kind == "call" and e.args:
+            callee = e.args[0]
+            if callee.kind == "name":
+                idx.direct_calls.setdefault(callee.text, []).append((ref, e))
+            elif callee.kind == "field":
+                idx.field_calls.setdefault(callee.text, []).append((ref, e))
+        elif e.kind == "assign" and len(e.args) == 2:
+            if e.args[0].kind in ("field", "unary", "index") or e.op == "|=":
+                idx.assigns.append((ref, e))
+        stack.extend(e.args)

@@ -1,0 +1,110 @@
+"""Stage 7 (reporters): pieces the audit renderers share.
+
+Entry points: :func:`header`, :func:`notes` (a finding as GCC-style lines),
+:func:`verdict_text`, :func:`patch_name` and :func:`patch_line`.  They see
+only values of :mod:`qemu_lint.audit.verdicts`.
+"""
+
+from __future__ import annotations
+
+from qemu_lint.findings import Finding
+from qemu_lint.audit.patch import Patch
+from qemu_lint.audit.verdicts import (
+    CLEAN,
+    DOES_NOT_APPLY,
+    FIXES,
+    INTRODUCES,
+    NOT_CHECKED,
+    TRANSIENT,
+    AuditResult,
+    Change,
+    PatchVerdict,
+)
+
+# One record per line, and no terminal escapes smuggled in from C or mail text.
+_CONTROL = {c: " " for c in (*range(0x20), 0x7F) if c != 0x09}
+
+
+def clean(s: str) -> str:
+    return s.translate(_CONTROL)
+
+
+def header(f: Finding, level: str | None = None, prefix: str = "") -> str:
+    """``file:line:col: error: [prefix]message [rule]``."""
+    return (
+        f"{clean(f.file)}:{f.line}:{f.column}: {level or f.severity}: "
+        f"{prefix}{clean(f.message)} [{f.rule}]"
+    )
+
+
+def notes(f: Finding) -> list[str]:
+    """The evidence path and the architectures, as ``note:`` lines."""
+    out = [
+        f"{clean(s.file)}:{s.line}:1: note: "
+        + clean(f"{s.note} (in {s.function})" if s.function else s.note)
+        for s in f.path
+    ]
+    if f.archs:
+        parts = []
+        for arch in f.archs:
+            has = f.arch_hooks.get(arch)
+            state = (
+                ""
+                if has is None
+                else (" (implements the hook)" if has else " (hook not implemented)")
+            )
+            parts.append(arch + state)
+        out.append(f"{clean(f.file)}:{f.line}:{f.column}: note: architectures: {', '.join(parts)}")
+    return out
+
+
+def level(change: Change, result: AuditResult) -> str:
+    """error, or warning for a transient finding when transients are allowed."""
+    if change.other is not None and result.allow_transient:
+        return "warning"
+    return change.finding.severity
+
+
+def other_label(result: AuditResult, index: int | None) -> str:
+    if index is None:
+        return "the base"
+    p = next((v.patch for v in result.patches if v.patch.index == index), None)
+    return f"{p.label} ({clean(p.subject)})" if p else str(index)
+
+
+_WORDS = {
+    INTRODUCES: "introduces",
+    TRANSIENT: "transient",
+    FIXES: "fixes",
+    CLEAN: "clean",
+    DOES_NOT_APPLY: "does not apply",
+    NOT_CHECKED: "not checked",
+}
+
+
+def verdict_text(v: PatchVerdict) -> str:
+    word = _WORDS.get(v.verdict, v.verdict)
+    if v.verdict == TRANSIENT:
+        later = sorted({c.other for c in v.introduced if c.other is not None})
+        return f"{word} (fixed by {', '.join(f'{k}/{v.patch.count}' for k in later)})"
+    return word
+
+
+def patch_name(result: AuditResult, patch: Patch) -> str:
+    """How the line formats name a patch: ``-`` for stdin, the file when it
+    holds this patch only, else ``k/N``."""
+    if result.is_stdin:
+        return "-"
+    same = sum(1 for v in result.patches if v.patch.source == patch.source)
+    if same == 1 and patch.commit is None:
+        return patch.source
+    return patch.label
+
+
+def patch_line(patch: Patch, change: Change | None) -> int:
+    """The line of the patch text a change points at (else its first diff line, else 1)."""
+    if change is not None and change.location is not None:
+        return change.location.line.at + patch.line_offset
+    if patch.files:
+        return patch.files[0].at + patch.line_offset
+    return 1

@@ -1,0 +1,239 @@
+"""Stage 7 (reporters): ``check --format sarif``, SARIF 2.1.0 for GitHub code scanning.
+
+Entry points: :func:`render` and :func:`to_sarif`.  One run per invocation:
+
+* ``tool.driver`` carries the rules of :attr:`Report.rules <qemu_lint.findings.Report.rules>`
+  (summary as ``shortDescription``, the documentation's "What it does" as
+  ``fullDescription``, the whole documentation as ``help``);
+* each finding is a result with one location, relative to ``%SRCROOT%`` (the
+  QEMU root, given in ``originalUriBaseIds``), the evidence path as a code
+  flow, the related places as ``relatedLocations`` linked from the message as
+  ``[text](id)``, and two ``partialFingerprints``: GitHub's
+  ``primaryLocationLineHash`` (computed by the engine, see
+  :mod:`qemu_lint.findings.linehash`) and qemu-lint's own line-independent key;
+* the run's problems become ``toolExecutionNotifications``;
+* suppressed findings are left out (code scanning would show them as open
+  alerts) unless ``opts.include_suppressed``, and then carry ``suppressions``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import quote
+
+from qemu_lint.findings import Finding, Problem, Report, RuleInfo
+from qemu_lint.rule import PathStep
+
+if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
+    from qemu_lint.report.base import RenderOptions
+
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+SRCROOT = "%SRCROOT%"
+#: ``automationDetails.id``: "<tool>/<category>/", so other analyses can coexist
+AUTOMATION_ID = "qemu-lint/check/"
+#: the ``partialFingerprints`` key of :attr:`Finding.fingerprint <qemu_lint.findings.Finding>`
+FINGERPRINT_KEY = "qemu-lint/v1"
+#: GitHub's limit for ``shortDescription`` and ``fullDescription``
+MAX_DESCRIPTION = 1024
+#: GitHub's limit for ``properties.tags``
+MAX_TAGS = 20
+
+_LEVEL = {"error": "error", "warning": "warning", "note": "note"}
+_PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
+_NOTIFICATION_LEVEL = {"error", "warning", "note", "none"}
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$")
+
+
+def escape_text(s: str) -> str:
+    """Escape the square brackets of plain text, so that a SARIF consumer never
+    reads them as an embedded link (SARIF 2.1.0 §3.11.6)."""
+    return s.replace("[", r"\[").replace("]", r"\]")
+
+
+def artifact_uri(path: str) -> str:
+    """A root-relative POSIX path as a URI reference: percent-encoded, ``/`` kept."""
+    return quote(path, safe="/")
+
+
+def root_uri(root: str) -> str | None:
+    """The root folder as a ``file://`` URI ending in ``/``, or None if not absolute."""
+    p = PurePosixPath(root)
+    if not p.is_absolute():
+        return None
+    uri = p.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _cap(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip() + "…"
+
+
+def _what_it_does(doc: str) -> str:
+    """The first paragraph of the doc's "What it does" section, on one line
+    (the doc's first paragraph when it has no such section)."""
+    text = doc.strip()
+    m = re.search(r"^## What it does[ \t]*\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    body = m.group(1).strip() if m else text
+    first = re.split(r"\n[ \t]*\n", body, maxsplit=1)[0]
+    return " ".join(first.split())
+
+
+def _pascal(rule_id: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", rule_id))
+
+
+def _rule(r: RuleInfo) -> dict[str, Any]:
+    doc = r.doc.strip() or r.summary
+    level = _LEVEL.get(r.severity, "warning")
+    return {
+        "id": r.id,
+        "name": _pascal(r.id),
+        "shortDescription": {"text": _cap(r.summary)},
+        "fullDescription": {"text": _cap(_what_it_does(doc) or r.summary)},
+        "help": {"text": doc, "markdown": doc},
+        "defaultConfiguration": {"level": level},
+        "properties": {
+            "tags": list(r.tags[:MAX_TAGS]),
+            "precision": r.precision,
+            "problem.severity": _PROBLEM_SEVERITY.get(r.severity, "warning"),
+        },
+    }
+
+
+def _physical(
+    file: str, line: int, column: int = 0, end_line: int = 0, end_column: int = 0
+) -> dict[str, Any]:
+    region: dict[str, int] = {"startLine": max(line, 1)}
+    if column > 0:
+        region["startColumn"] = column
+    if end_line >= line and end_line > 0:
+        region["endLine"] = end_line
+    if end_column > 0 and (end_line > line or end_column > column):
+        region["endColumn"] = end_column  # SARIF's endColumn is exclusive, as ours
+    return {
+        "artifactLocation": {"uri": artifact_uri(file), "uriBaseId": SRCROOT},
+        "region": region,
+    }
+
+
+def _step_text(s: PathStep) -> str:
+    return f"{s.note} (in {s.function})" if s.function else s.note
+
+
+def _step_location(s: PathStep) -> dict[str, Any]:
+    return {"physicalLocation": _physical(s.file, s.line), "message": {"text": _step_text(s)}}
+
+
+def _message(f: Finding) -> str:
+    text = escape_text(f.message)
+    if f.related:
+        links = "; ".join(f"[{escape_text(s.note)}]({i})" for i, s in enumerate(f.related, 1))
+        text += f". Related: {links}."
+    return text
+
+
+def _result(f: Finding, rule_index: int) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "physicalLocation": _physical(f.file, f.line, f.column, f.end_line, f.end_column)
+    }
+    if f.function:
+        location["logicalLocations"] = [{"name": f.function, "kind": "function"}]
+    fingerprints = {FINGERPRINT_KEY: f.fingerprint}
+    if f.line_hash:
+        fingerprints["primaryLocationLineHash"] = f.line_hash
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "level": _LEVEL.get(f.severity, "warning"),
+        "message": {"text": _message(f) or f.rule},
+        "locations": [location],
+        "partialFingerprints": dict(sorted(fingerprints.items())),
+    }
+    if f.path:
+        flow = [{"location": _step_location(s)} for s in f.path]
+        result["codeFlows"] = [{"threadFlows": [{"locations": flow}]}]
+    if f.related:
+        result["relatedLocations"] = [
+            {"id": i, **_step_location(s)} for i, s in enumerate(f.related, 1)
+        ]
+    if f.suppression is not None:
+        result["suppressions"] = [{"kind": "inSource", "justification": f.suppression}]
+    props: dict[str, Any] = {"kind": f.kind, "archs": list(f.archs)}
+    if f.hook is not None:
+        props["hook"] = f.hook
+    result["properties"] = props
+    return result
+
+
+def _notification(p: Problem) -> dict[str, Any]:
+    n: dict[str, Any] = {
+        "level": p.level if p.level in _NOTIFICATION_LEVEL else "warning",
+        "message": {"text": p.message},
+    }
+    if p.file:
+        n["locations"] = [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": artifact_uri(p.file), "uriBaseId": SRCROOT}
+                }
+            }
+        ]
+    return n
+
+
+def to_sarif(report: Report, include_suppressed: bool = False) -> dict[str, Any]:
+    """The SARIF log for a report, as plain Python values.
+
+    :param include_suppressed: also list the suppressed findings (with ``suppressions``)
+    """
+    rules = [_rule(r) for r in report.rules]
+    index = {r.id: i for i, r in enumerate(report.rules)}
+    findings = list(report.findings)
+    if include_suppressed:
+        findings += report.suppressed
+        findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule, f.fingerprint))
+    for f in findings:  # never a ruleIndex without its rule
+        if f.rule not in index:
+            index[f.rule] = len(rules)
+            rules.append(
+                {"id": f.rule, "defaultConfiguration": {"level": _LEVEL.get(f.severity, "warning")}}
+            )
+    driver: dict[str, Any] = {"name": "qemu-lint", "version": report.tool_version}
+    if _SEMVER.match(report.tool_version):
+        driver["semanticVersion"] = report.tool_version
+    driver["rules"] = rules
+    run: dict[str, Any] = {
+        "tool": {"driver": driver},
+        "automationDetails": {"id": AUTOMATION_ID},
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [_notification(p) for p in report.problems],
+            }
+        ],
+    }
+    uri = root_uri(report.root)
+    if uri is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": uri}}
+    run["results"] = [_result(f, index[f.rule]) for f in findings]
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report, out: TextIO, opts: RenderOptions) -> None:
+    """Write the report as one SARIF 2.1.0 log (no colour, no summary).
+
+    :param out: the stream to write to
+    """
+    doc = to_sarif(report, include_suppressed=opts.include_suppressed)
+    out.write(json.dumps(doc, indent=2) + "\n")

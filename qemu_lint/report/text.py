@@ -1,0 +1,162 @@
+"""Stage 7 (reporters): GCC-style text for editors, humans and logs.
+
+Entry points: :func:`render` and :func:`summary_line` (the CLI decides where the
+summary goes, usually stderr, so that stdout stays parseable).
+
+Each finding is a header ``file:line:col: error: message [rule]`` followed by
+``note:`` continuation lines (the evidence path, the architectures, then the
+related places: the hook's declaration, where each architecture comes in), as
+clang-tidy prints them.  Plain lines are written whole and never wrapped, so
+vim, Emacs and the gcc problem matchers can parse them.  With
+``opts.interactive`` a code frame follows each header and a summary table ends
+the output.  Text taken from C sources only ever reaches rich as
+:class:`~rich.text.Text` or :class:`~rich.syntax.Syntax`, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, TextIO
+
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from qemu_lint.findings import Finding, Problem, Report
+from qemu_lint.report.console import new_console, print_block, table_box
+
+if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
+    from qemu_lint.report.base import RenderOptions
+
+_LEVEL_STYLE = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
+
+# One record per line, and no terminal escapes smuggled in from C text.
+_CONTROL = {c: " " for c in (*range(0x20), 0x7F) if c != 0x09}
+
+
+def _clean(s: str) -> str:
+    return s.translate(_CONTROL)
+
+
+def _line(file: str, line: int, col: int, level: str, message: str, rule: str = "") -> Text:
+    text = Text.assemble(
+        (f"{_clean(file)}:{line}:{col}:", "bold"),
+        " ",
+        (f"{level}:", _LEVEL_STYLE.get(level, "bold")),
+        " ",
+        _clean(message),
+    )
+    if rule:
+        text.append(f" [{rule}]", style="dim")
+    return text
+
+
+def _header(f: Finding) -> Text:
+    return _line(f.file, f.line, f.column, f.severity, f.message, f.rule)
+
+
+def _arch_note(f: Finding) -> str:
+    parts = []
+    for arch in f.archs:
+        has_hook = f.arch_hooks.get(arch)
+        if has_hook is None:
+            parts.append(arch)
+        else:
+            state = "implements the hook" if has_hook else "hook not implemented"
+            parts.append(f"{arch} ({state})")
+    return "architectures: " + ", ".join(parts)
+
+
+def _notes(f: Finding) -> list[Text]:
+    # PathStep has no column: notes point at column 1 of their line.
+    notes = [
+        _line(s.file, s.line, 1, "note", f"{s.note} (in {s.function})" if s.function else s.note)
+        for s in f.path
+    ]
+    if f.archs:
+        notes.append(_line(f.file, f.line, f.column, "note", _arch_note(f)))
+    # related places (the hook's declaration, where an architecture comes in):
+    # the same continuation lines, after the path
+    notes += [
+        _line(r.file, r.line, 1, "note", f"{r.note} (in {r.function})" if r.function else r.note)
+        for r in f.related
+    ]
+    return notes
+
+
+def _problem(p: Problem) -> Text:
+    return Text.assemble(
+        (f"{_clean(p.file or 'qemu-lint')}:", "bold"),
+        " ",
+        (f"{p.level}:", _LEVEL_STYLE.get(p.level, "bold")),
+        " ",
+        _clean(p.message),
+    )
+
+
+def _frame(f: Finding) -> Syntax:
+    """The source lines around the site; ``frame`` is assumed contiguous."""
+    return Syntax(
+        "\n".join(text for _, text in f.frame),
+        "c",
+        line_numbers=True,
+        start_line=f.frame[0][0],
+        highlight_lines={f.line},
+        tab_size=8,
+        word_wrap=False,
+        background_color="default",
+    )
+
+
+def _summary_table(report: Report, opts: RenderOptions) -> Table:
+    table = Table(box=table_box(opts))
+    table.add_column("rule")
+    table.add_column("count", justify="right")
+    for rule, count in sorted(Counter(f.rule for f in report.findings).items()):
+        table.add_row(Text(rule), Text(str(count)))
+    return table
+
+
+def summary_line(report: Report) -> str:
+    """``Found N findings in M files.``, counting files that have findings, with
+    the findings left out in parentheses (suppressed inline, in the baseline,
+    already present at the diff base) when there are any."""
+    n = len(report.findings)
+    m = len({f.file for f in report.findings})
+    line = f"Found {n} finding{'' if n == 1 else 's'} in {m} file{'' if m == 1 else 's'}"
+    s = report.stats
+    hidden = [
+        f"{s.suppressed} suppressed" if s.suppressed else "",
+        f"{s.baselined} in the baseline" if s.baselined else "",
+        f"{s.preexisting} already present at the diff base" if s.preexisting else "",
+    ]
+    if any(hidden):
+        line += f" ({', '.join(h for h in hidden if h)})"
+    return line + "."
+
+
+def render(report: Report, out: TextIO, opts: RenderOptions) -> None:
+    """Write findings (in report order), then problems; never the summary line.
+
+    ``opts.quiet`` drops the interactive summary table.
+
+    :param out: the stream to write to
+    """
+    console = new_console(out, opts)
+
+    def emit(text: Text) -> None:
+        if opts.color:
+            console.print(text)  # soft_wrap: styled, but never wrapped or cropped
+        else:
+            out.write(text.plain + "\n")
+
+    for finding in report.findings:
+        emit(_header(finding))
+        if opts.interactive and finding.frame:
+            print_block(console, _frame(finding), opts)
+        for note in _notes(finding):
+            emit(note)
+    for problem in report.problems:
+        emit(_problem(problem))
+    if opts.interactive and not opts.quiet and report.findings:
+        print_block(console, _summary_table(report, opts), opts)

@@ -1,0 +1,291 @@
+"""No architecture may release a vCPU's ACPI presence without the persistence hook.
+
+## What it does
+Flags every statement that releases `AcpiCpuStatus::cpu` (sets it to NULL/0,
+directly, through a pointer alias, an array element, `memset`, or a setter
+function called with NULL) or toggles another `_STA.Present` field of
+`AcpiCpuStatus` (a presence flag set to false/0) on a path where no CPU
+persistence hook said "this vCPU is not persistent".
+
+The fields that feed `_STA.Present` are not a fixed list: they are read off the
+flags-register MMIO read handler (`cpu_hotplug_rd()` in hw/acpi/cpu.c), as the
+`AcpiCpuStatus` fields packed into the Present bit (bit 0, `CPEN`).
+
+A site counts as guarded when every path to it passes a condition that implies
+the hook returned false: in the same function (if/else, early return, `goto`
+past the site, `&&`/`||`/`!`/ternary, a local bool holding the result) or in
+every caller on the way to it, through wrapper functions of any depth,
+including wrappers that negate. Each finding names the architectures that
+reach the site — those whose board code calls `build_cpus_aml()` and whose
+unplug path (through `hotplug_handler_unplug()` and the functions registered
+as `HotplugHandlerClass::unplug`) reaches it unguarded, plus the architecture
+whose own code contains it — and says whether each implements the hook.
+
+## Why is this bad?
+Some architectures (ARM64 in particular) forbid changing a CPU's presence
+after boot: GIC redistributors and other per-CPU parts cannot be
+reconfigured. Clearing `cdev->cpu` flips the `_STA.Present` bit the guest sees
+(`CSTA` returns 0 instead of 0xF), so the guest firmware and kernel observe a
+vCPU disappear. The persistence hook is the one place an architecture can
+veto that; code that bypasses it breaks those architectures silently.
+
+## Example
+```c
+void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev, Error **errp)
+{
+    AcpiCpuStatus *cdev = get_cpu_status(cpu_st, dev);
+
+    if (!cdev) {
+        return;
+    }
+    cdev->cpu = NULL;           /* released for every architecture */
+}
+```
+
+## Use instead
+```c
+    if (!should_remain_acpi_present(dev)) {  /* CPUClass::cpu_persistent_status */
+        cdev->cpu = NULL;
+    }
+```
+or an early return on `cpu_st->always_present_cpus`, or on
+`qemu_persistent_cpu(CPU(dev))` (`CPUState::acpi_persistent`).
+
+## Options
+- `hooks` (list of strings, default `CPUClass::cpu_persistent_status`,
+  `CPUState::acpi_persistent`, `CPUHotplugState::always_present_cpus`): the
+  persistence-hook designs that count. `Struct::field` names a function-pointer
+  hook (called) or a flag (read); a bare name is a function whose true result
+  means "persistent". `extend-hooks` adds designs to the list.
+- `presence-bit` (integer 0..31, default 0): the flags-register bit that `CSTA`
+  turns into `_STA.Present`.
+- `presence-fields` (list of field names, default empty): `AcpiCpuStatus`
+  fields that count as feeding `_STA.Present` besides those read off the read
+  handler (for a handler that computes the bit in a way the analysis does not
+  follow). Clearing one is a `presence-toggle` finding whose message says the
+  configuration counts it.
+
+## Known limitations
+- Calls through `HotplugHandlerClass::unplug` dispatch to every registered
+  handler (the device type is not tracked), so a guard placed only in one
+  board's CPU unplug path still leaves the site reachable from that board's
+  other unplug paths.
+- The hook's argument is not checked: consulting the hook about another vCPU
+  counts as consulting it.
+- A `switch` on the hook's verdict guards the statements of its matching
+  `case`, but what a returning `case` rules out is not carried past the
+  `switch` (a release after it is reported).
+- Function pointers stored in local variables are not followed.
+- With the tree-sitter front-end, macros are not expanded: a release written
+  inside a macro body is invisible (the clang front-end sees it).
+- The search for guards and architectures goes at most 8 calls above a site;
+  past that the path counts as reaching an entry point (a guard placed higher
+  is missed: a false positive, never a silent miss).
+- Paths confined to an architecture that emits no CPU hotplug AML are not
+  followed (its guests never see `_STA`), unless no architecture emits it.
+- Only call paths link a site to a board: MMIO handlers reached by the guest
+  (the eject path of the register block, `cpu_hotplug_wr()`) and devices
+  created by QOM type name are not, so a release there names no architecture
+  unless it lies in architecture code.
+
+## References
+- QEMU commit 2d6cfbaf17 "hw/acpi: Make CPUs ACPI `presence` conditional
+  during vCPU hot-unplug" (Nov 2024), reverted by f2ba6ab621.
+- docs/specs/acpi_cpu_hotplug.rst (the CPU hotplug register block and `_STA`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
+from qemu_lint.model.acpi import Site
+from qemu_lint.model.callgraph import CallEdge, FnRef
+from qemu_lint.rule import Diagnostic, PathStep, Rule, RuleOptions, Severity
+from qemu_lint.source import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Options(RuleOptions):
+    hooks: tuple[str, ...] = DEFAULT_HOOKS
+
+
+def _site_note(model: Model, site: Site) -> str:
+    if site.field in model.acpi.configured_presence_fields:
+        return f"{site.what}; the configuration counts {site.field} as feeding _STA.Present"
+    rh = model.acpi.read_handler
+    if rh is None:
+        return site.what
+    if site.field in model.acpi.presence_fields:
+        return (
+            f"{site.what}; {site.field} feeds _STA.Present "
+            f"(bit {model.acpi.presence_bit} of the flags register read by {rh.function[1]}())"
+        )
+    return site.what
+
+
+def _path(
+    model: Model, site: Site, chain: tuple[tuple[CallEdge, FnRef], ...]
+) -> tuple[PathStep, ...]:
+    """Steps from an architecture's entry function down to the site."""
+    steps: list[PathStep] = []
+    for edge, callee in chain:
+        if edge.via:
+            note = f"calls {edge.via} (dispatches to {callee[1]}()"
+            if edge.registration is not None:
+                note += f", registered at {edge.registration.file}:{edge.registration.line}"
+            note += ")"
+        else:
+            note = f"calls {callee[1]}()"
+        steps.append(PathStep(edge.caller[0], edge.call.line, edge.caller[1], note))
+    steps.append(PathStep(site.file, site.expr.line, site.function, _site_note(model, site)))
+    return tuple(steps)
+
+
+def _enclosing(model: Model, file: str, line: int) -> str:
+    """The function of ``file`` whose body holds ``line`` ("" at file scope)."""
+    for (path, name), fn in model.index.functions.items():
+        if path == file and fn.line <= line <= fn.end_line:
+            return name
+    return ""
+
+
+def _related(
+    model: Model,
+    declared: tuple[Hook, ...],
+    arch_list: tuple[str, ...],
+    chains: Mapping[str, tuple[tuple[CallEdge, FnRef], ...]],
+) -> tuple[PathStep, ...]:
+    """Secondary places that explain a finding, each a fact of the model.
+
+    The declaration (or definition) of each persistence hook the tree has;
+    then per architecture named by the finding: where its code enters the
+    path to the site, where it emits the CPU hotplug AML, and where it
+    implements a persistence hook.
+    """
+    out: list[PathStep] = []
+    for h in declared:
+        if not h.file:
+            continue
+        if h.function:
+            out.append(
+                PathStep(h.file, h.line, h.function, f"defines the persistence hook {h.spec}()")
+            )
+        else:
+            kind = "hook" if h.is_fnptr else "flag"
+            out.append(PathStep(h.file, h.line, "", f"declares the persistence {kind} {h.spec}"))
+    for arch in arch_list:
+        chain = chains.get(arch)
+        if chain:
+            edge, callee = chain[0]
+            via = f"{edge.via} (to {callee[1]}())" if edge.via else f"{callee[1]}()"
+            out.append(
+                PathStep(
+                    edge.caller[0],
+                    edge.call.line,
+                    edge.caller[1],
+                    f"{arch} enters the path to the site: calls {via}",
+                )
+            )
+        for file, line in sorted(model.acpi.emits_cpu_aml.get(arch, []))[:1]:
+            out.append(
+                PathStep(
+                    file,
+                    line,
+                    _enclosing(model, file, line),
+                    f"{arch} emits the CPU hotplug AML: calls {model.acpi.cpu_aml_builder}()",
+                )
+            )
+        for spec, file, line in sorted(model.acpi.hook_implementers.get(arch, [])):
+            out.append(
+                PathStep(
+                    file,
+                    line,
+                    _enclosing(model, file, line),
+                    f"{arch} implements the persistence hook {spec}",
+                )
+            )
+    return tuple(out)
+
+
+def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
+    declared = tuple(h for h in model.declared_hooks() if h.spec in opts.hooks)
+    hook_name = declared[0].spec if declared else None
+    for site in model.acpi.sites:
+        verdict = model.verdict(site)
+        if verdict.guarded:
+            continue
+        site_arch = model.arch(site.file)
+        archs = {a for a in verdict.chains if a in model.acpi.emits_cpu_aml}
+        if site_arch is not None:
+            archs.add(site_arch)
+        arch_list = tuple(sorted(archs))
+        chain = next(
+            (verdict.chains[a] for a in arch_list if a in verdict.chains),
+            verdict.chains.get("", ()),
+        )
+        path = _path(model, site, chain)
+
+        if not declared:
+            hook_text = (
+                "no CPU persistence hook is declared in this tree (looked for "
+                + ", ".join(h.spec for h in model.hooks)
+                + ")"
+            )
+        elif verdict.consulted:
+            hook_text = (
+                f"{', '.join(verdict.consulted)} is consulted on the way, but the site also runs "
+                "when it says the vCPU is persistent (or without its verdict)"
+            )
+        elif calls := model.hook_calls(site.function_ref):
+            line, spec, callee = calls[0]
+            hook_text = (
+                f"{callee}() at line {line} computes the {spec} verdict, "
+                "but it does not decide whether the site runs"
+            )
+        else:
+            hook_text = (
+                f"without consulting the persistence hook {', '.join(h.spec for h in declared)}"
+            )
+        what = site.what
+        if site.field in model.acpi.configured_presence_fields:
+            what += ", which the configuration counts as clearing _STA.Present (presence-fields)"
+        elif site.field in model.acpi.presence_fields:
+            what += ", which clears _STA.Present for the guest"
+        elif model.acpi.read_handler is None:
+            what += (
+                " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
+            )
+        reach = (
+            f"; reached by {', '.join(arch_list)}"
+            if arch_list
+            else "; no call path from architecture code (hw/<arch>/, target/<arch>/) to it "
+            "was found"
+        )
+        message = f"{what}: {hook_text}{reach}"
+        e = site.expr
+        yield Diagnostic(
+            span=Span(site.file, e.line, e.col, e.end_line, e.end_col),
+            message=message,
+            function=site.function,
+            kind=site.kind,
+            archs=arch_list,
+            hook=hook_name,
+            path=path,
+            arch_hooks={a: model.implements_hook(a) for a in arch_list},
+            key=site.key,
+            related=_related(model, declared, arch_list, verdict.chains),
+        )
+
+
+RULE = Rule(
+    id="acpi-cpu-persistence",
+    severity=Severity.ERROR,
+    summary="vCPU _STA.Present released or toggled without the CPU persistence hook",
+    doc=__doc__ or "",
+    options=Options,
+    check=check,
+    tags=("correctness", "qemu", "acpi", "cpu-hotplug"),
+    precision="high",
+)
