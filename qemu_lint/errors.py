@@ -2,9 +2,22 @@
 
 A :class:`LintError` stops the run with exit status 2 and a one-line message
 naming the file and the cause; anything else escaping is an internal error.
+A :class:`Problem` is what does not stop the run but limits trust in it (a
+skipped file, a rule crash): every stage may produce one, the report lists them.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A limit on the run's trustworthiness, reported beside the findings."""
+
+    file: str
+    message: str
+    level: str = "warning"
 
 
 class LintError(Exception):

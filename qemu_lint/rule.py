@@ -55,6 +55,23 @@ class RuleOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Seeds:
+    """The files a rule needs before the model can say what else it lacks:
+    the file selection (:mod:`qemu_lint.select`) starts from them."""
+
+    #: identifiers: every file mentioning one (whole word)
+    words: tuple[str, ...] = ()
+    #: type names: the files defining one
+    types: tuple[str, ...] = ()
+    #: identifiers looked for, for each required architecture
+    #: (``required-archs``), only in the files of ``target/<arch>/``
+    arch_words: tuple[str, ...] = ()
+    #: also the configured persistence hooks (``hooks``): the files mentioning
+    #: their field or function name, and those defining their tables' types
+    hooks: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     severity: Severity
@@ -66,3 +83,5 @@ class Rule:
     tags: tuple[str, ...] = ()
     #: how often a finding is right: ``very-high``, ``high``, ``medium`` or ``low``
     precision: str = "high"
+    #: the files the rule needs from the start (see :class:`Seeds`)
+    seeds: Seeds = Seeds()

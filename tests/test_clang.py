@@ -34,7 +34,7 @@ clang = pytest.importorskip("clang.cindex", reason="the libclang package is not 
 
 def _libclang_loads() -> str | None:
     from qemu_lint.errors import LintError
-    from qemu_lint.frontends.clang.extract import load_cindex
+    from qemu_lint.frontends.clang.loader import load_cindex
 
     try:
         load_cindex()
@@ -169,7 +169,7 @@ def test_compile_commands_define_switches_a_guard(tmp_path: Path) -> None:
 
 
 def test_compile_commands_dedup_prefers_system_emulation(tmp_path: Path) -> None:
-    from qemu_lint.frontends.clang.extract import load_compile_db
+    from qemu_lint.frontends.clang.compdb import load_compile_db
 
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
     _write_db(tree, tmp_path / "build", ["-DX=1"])
@@ -248,7 +248,8 @@ void f(S *s, void *o, fn_t cb)
 def test_macro_shapes(tmp_path: Path) -> None:
     """Pure macros keep their written shape, writing ones are expanded in place."""
     from qemu_lint.facts import TypeRef
-    from qemu_lint.frontends.clang.extract import Planner, extract_unit
+    from qemu_lint.frontends.clang.compdb import Planner
+    from qemu_lint.frontends.clang.extract import extract_unit
 
     (tmp_path / "m.c").write_text(MACROS_C)
     data = MACROS_C.encode()
@@ -310,7 +311,7 @@ def test_derived_flags_said_once(tmp_path: Path, caplog: pytest.LogCaptureFixtur
 def test_no_system_compiler_is_said_and_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import qemu_lint.frontends.clang.extract as front
+    import qemu_lint.frontends.clang.loader as front
 
     monkeypatch.setattr(front, "builtin_include_dir", lambda: None)
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
@@ -325,7 +326,7 @@ def test_missing_libclang_is_a_usage_error(
 ) -> None:
     import sys
 
-    import qemu_lint.frontends.clang.extract as front
+    import qemu_lint.frontends.clang.loader as front
     from qemu_lint.cli import main
 
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")

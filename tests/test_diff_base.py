@@ -210,12 +210,12 @@ def test_temporary_tree_is_removed_on_interrupt(
     real_run = engine.run
     seen: list[str] = []
 
-    def run(config: Any) -> Any:
+    def run(config: Any, on_progress: Any = None) -> Any:
         if config.root.startswith(str(tmpdir_watch)):
             seen.append(config.root)
             assert (Path(config.root) / "include" / "hw" / "core" / "cpu.h").is_file()
             raise KeyboardInterrupt
-        return real_run(config)
+        return real_run(config, on_progress)
 
     monkeypatch.setattr(engine, "run", run)
     before = _state(repo)
@@ -265,13 +265,13 @@ def test_temporary_tree_is_removed_on_sigterm(
     real_run = engine.run
     seen: list[str] = []
 
-    def run(config: Any) -> Any:
+    def run(config: Any, on_progress: Any = None) -> Any:
         if config.root.startswith(str(tmpdir_watch)):
             seen.append(config.root)
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)  # the handler interrupts this
             raise AssertionError("SIGTERM did not interrupt the run")
-        return real_run(config)
+        return real_run(config, on_progress)
 
     monkeypatch.setattr(engine, "run", run)
     handler = signal.getsignal(signal.SIGTERM)

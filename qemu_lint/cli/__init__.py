@@ -416,6 +416,7 @@ def _check(args: argparse.Namespace) -> int:
     from qemu_lint.findings.baseline import hide, keys, load_baseline, write_baseline
     from qemu_lint.engine import run
     from qemu_lint.cli.output import check_writable, write_atomic
+    from qemu_lint.cli.progress import progress_bar
     from qemu_lint.report import statistics
     from qemu_lint.report.base import REPORTERS, RenderOptions
     from qemu_lint.report.text import summary_line
@@ -436,7 +437,7 @@ def _check(args: argparse.Namespace) -> int:
     to_file = args.output is not None
     if to_file:
         check_writable(args.output)
-    report = run(cfg)
+    report = run(cfg, on_progress=progress_bar())
     if args.write_baseline:
         n = write_baseline(args.write_baseline, report.findings)
         print(
@@ -456,7 +457,7 @@ def _check(args: argparse.Namespace) -> int:
                 # One cache record for "the tree at the diff base", whatever
                 # temporary folder holds it this time.
                 old_cfg = dataclasses.replace(cfg, root=old_root, cache_key=f"{cfg.root}@diff-base")
-                old = run(old_cfg)
+                old = run(old_cfg, on_progress=progress_bar())
         finally:
             if on_main:
                 signal.signal(signal.SIGTERM, previous)
@@ -497,13 +498,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _model(args: argparse.Namespace) -> int:
+    from qemu_lint.cli.progress import progress_bar
     from qemu_lint.engine import run_model
     from qemu_lint.model.export import model_to_json
     from qemu_lint.report.base import RenderOptions
     from qemu_lint.report.model import render_model_json, render_model_table
 
     cfg = _config(args, [args.paths])
-    model, _ = run_model(cfg, hook_tables=True)
+    model, _ = run_model(cfg, hook_tables=True, on_progress=progress_bar())
     doc = model_to_json(model)
     if args.format == "json":
         render_model_json(doc, sys.stdout)
@@ -596,7 +598,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _dump_facts(paths: Sequence[str], frontend: str) -> int:
-    from qemu_lint.engine import dump_facts
+    from qemu_lint.frontends import dump_facts
 
     for p in paths:
         sys.stdout.write(dump_facts(p, frontend))

@@ -1,7 +1,7 @@
 """Stage 1 (discover): which files can matter, found by searching their bytes.
 
 Entry point: :class:`TokenIndex`.  The engine parses only the files that
-mention what the model still lacks (see :func:`qemu_lint.model.wanted`):
+mention what the model still lacks (see :func:`qemu_lint.select.wanted`):
 whole-word identifiers, calls through a given struct field, and the
 definitions of types and cast macros.  Searching is ``bytes.find`` over one
 buffer holding every file (memchr/two-way speed); each question is answered

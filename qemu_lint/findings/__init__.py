@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from qemu_lint.errors import Problem as Problem  # re-exported: defined with the errors
 from qemu_lint.rule import PathStep
 
 
@@ -69,15 +70,6 @@ class Finding:
                 for s in self.related
             ],
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """A limit on the run's trustworthiness, reported beside the findings."""
-
-    file: str
-    message: str
-    level: str = "warning"
 
 
 @dataclass(frozen=True, slots=True)

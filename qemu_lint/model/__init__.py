@@ -7,11 +7,10 @@ function, wrapper summaries, callers) are answered lazily and memoised.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
+from qemu_lint.facts import Expr, FileFacts, FunctionDef
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
 from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
@@ -412,147 +411,5 @@ __all__ = [
     "Hook",
     "Model",
     "Site",
-    "Wanted",
     "build_model",
-    "wanted",
 ]
-
-
-_BUILTIN_TYPES = frozenset(
-    "void char short int long float double signed unsigned bool _Bool size_t ssize_t "
-    "uintptr_t intptr_t ptrdiff_t off_t hwaddr vaddr g_autofree g_autoptr gboolean gpointer "
-    "gchar guint gint".split()
-)
-_STDINT = re.compile(r"^u?int(8|16|32|64|128|ptr|max)_t$")
-
-
-@dataclass(frozen=True, slots=True)
-class Wanted:
-    """What the model still lacks: identifiers whose definitions or uses it needs.
-
-    The engine looks for files mentioning them (whole words) and parses those.
-    """
-
-    #: functions whose callers, registrations or definitions are needed
-    names: frozenset[str]
-    #: struct fields through which registered functions are called (``->unplug(``)
-    fields: frozenset[str]
-    #: type names not yet defined
-    types: frozenset[str]
-    #: cast macros (``CPU_GET_CLASS``…) not yet known
-    macros: frozenset[str]
-    #: plain tokens: containers of the ACPI CPU state and hook names
-    tokens: frozenset[str]
-    #: functions whose definitions are needed (wrappers called in conditions)
-    definitions: frozenset[str] = frozenset()
-
-
-def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) -> Wanted:
-    """What to look for next to complete the model around the sites.
-
-    :param hook_tables: also every file naming a hook table struct (where
-        implementations are registered), for the ``model`` command
-    """
-    from qemu_lint.model.acpi import STATUS_STRUCT
-    from qemu_lint.model.guards import iter_stmts
-
-    idx, env = model.index, model.env
-    closure: set[FnRef] = set()
-    for site in model.acpi.sites:
-        parent, _, _ = model._backward(site.function_ref, stop_at_guards=False)
-        closure.update(st[0] for st in parent)
-    names: set[str] = {ref[1] for ref in closure}
-    names.update(ref[1] for ref in model.acpi.setters)
-    fields: set[str] = set()
-    for (_struct, fld), regs in idx.registrations.items():
-        if any((r.file, r.function) in closure or r.function in names for r in regs):
-            fields.add(fld)
-    types: set[str] = set()
-    macros: set[str] = set()
-    definitions: set[str] = set()
-
-    def want_type(t: TypeRef | None, ctx: str) -> None:
-        if (
-            t is None
-            or not t.name.isidentifier()
-            or t.name in _BUILTIN_TYPES
-            or _STDINT.match(t.name)
-        ):
-            return
-        c = env.canon(t, ctx)
-        if c is not None and c.name not in env.structs:
-            types.add(c.name)
-
-    # A closure function stored into a struct field is called through it:
-    # want the dispatching calls, and the base's type to type the store.
-    for ref, e in idx.assigns:
-        lhs, rhs = e.args[0], e.args[1]
-        if lhs.kind == "field" and rhs.kind in ("name", "unary") and lhs.args:
-            target = rhs.args[0] if rhs.kind == "unary" and rhs.args else rhs
-            if target.kind == "name" and target.text in names:
-                fields.add(lhs.text)
-                base = lhs.args[0]
-                if base.kind == "name":
-                    fn = idx.functions[ref]
-                    want_type(env.var_type(base.text, base.line, fn, ref[0]), ref[0])
-    for ref in closure:
-        fn = idx.functions[ref]
-        for v in fn.params + fn.locals:
-            want_type(v.type, ref[0])
-        for st in iter_stmts(fn.body):
-            if st.expr is None:
-                continue
-            e = st.expr
-            for sub in _calls(e):
-                callee = sub.args[0]
-                if callee.kind != "name":
-                    continue
-                if callee.text.isupper():
-                    if callee.text not in env.casts:
-                        macros.add(callee.text)
-                elif (
-                    st.kind in ("if", "loop", "return", "decl", "switch")
-                    and callee.text not in idx.by_name
-                ):
-                    definitions.add(callee.text)
-    # one level of field types of the structs the closure uses
-    for name in list(types) + [STATUS_STRUCT]:
-        s = env.struct(name)
-        if s is not None:
-            for f in s.fields:
-                want_type(f.type, "")
-    tokens = set(seed_tokens)
-    containers = {STATUS_STRUCT, "CPUHotplugState"}
-    direct = set(containers)
-    for _ in range(3):
-        for sname, locs in env.structs.items():
-            for f in locs[0].struct.fields:
-                c = env.canon(f.type)
-                if c is not None and c.name in containers and sname not in containers:
-                    containers.add(sname)
-                    tokens.add(sname)
-                    if c.name in direct:  # e.g. AcpiGedState::cpuhp_state
-                        tokens.add(f.name)
-    for h in model.hooks:
-        tokens.update(x for x in (h.field, h.function) if x)
-    tokens.update(f[1] for f in model.acpi.flag_feeders)
-    if hook_tables:
-        tokens.update(t.struct for t in model.hook_tables)
-        root = env.struct("CPUClass")
-        for f in root.fields if root is not None else ():
-            if f.type.pointers and f.type.name != "<fn>":
-                want_type(f.type, "")
-    return Wanted(
-        frozenset(names),
-        frozenset(fields),
-        frozenset(types),
-        frozenset(macros),
-        frozenset(tokens),
-        frozenset(definitions - names),
-    )
-
-
-def _calls(e: Expr) -> Iterable[Expr]:
-    from qemu_lint.model.guards import iter_exprs
-
-    return (x for x in iter_exprs(e) if x.kind == "call" and x.args)

@@ -102,7 +102,7 @@ from dataclasses import dataclass
 from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
-from qemu_lint.rule import Diagnostic, PathStep, Rule, RuleOptions, Severity
+from qemu_lint.rule import Diagnostic, PathStep, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
 
 
@@ -288,4 +288,9 @@ RULE = Rule(
     check=check,
     tags=("correctness", "qemu", "acpi", "cpu-hotplug"),
     precision="high",
+    seeds=Seeds(
+        words=("AcpiCpuStatus", "CPUHotplugState", "build_cpus_aml"),
+        types=("CPUClass", "CPUState"),
+        hooks=True,
+    ),
 )

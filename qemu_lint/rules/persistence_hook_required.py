@@ -89,7 +89,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
-from qemu_lint.rule import Diagnostic, PathStep, Rule, RuleOptions, Severity
+from qemu_lint.rule import Diagnostic, PathStep, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
 
 
@@ -188,4 +188,6 @@ RULE = Rule(
     check=check,
     tags=("correctness", "qemu", "acpi", "cpu-hotplug", "configuration"),
     precision="high",
+    # the CPU class_init of each required architecture, and the hooks' tables
+    seeds=Seeds(types=("CPUClass",), arch_words=("CPUClass", "CPU_CLASS"), hooks=True),
 )

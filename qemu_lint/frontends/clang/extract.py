@@ -1,10 +1,9 @@
 """Stages 2-3 (parse, facts), libclang front-end: a translation unit → :class:`FileFacts`.
 
-Entry points: :func:`load_cindex` (import and load libclang, or a clear error),
-:class:`Planner` (which translation unit and which flags each file is parsed
-with: ``compile_commands.json`` or derived flags) and :func:`extract_unit`
-(parse one plan and return the facts of its file, picklable, with the files
-the parse read).  No libclang object leaves this module.
+Entry point: :func:`extract_unit` (parse one plan of
+:class:`~qemu_lint.frontends.clang.compdb.Planner` and return the facts of
+its file, picklable, with the files the parse read).  No libclang object
+leaves this module.
 
 The facts are the ones ``extract.py`` produces from tree-sitter, field for
 field, with the compiler's view where it differs on purpose:
@@ -28,15 +27,6 @@ field, with the compiler's view where it differs on purpose:
 * **Conditional compilation.** Only the branches of ``#if``/``#ifdef`` that the
   flags select exist (tree-sitter reads every branch).
 
-Headers and ``.c.inc`` files are analysed through a translation unit that
-includes them: a ``.c`` file of the tree that ``#include``\\ s them directly
-(preferring the same folder, then the same architecture), parsed with its own
-flags, keeping only the declarations located in the header.  When no such file
-includes it (or its ``#include`` is compiled out), the header is parsed as the
-main file of a small unit ``#include "qemu/osdep.h"`` + the header, with the
-flags of a file of the same folder or architecture, since every QEMU ``.c``
-file starts with osdep.h.
-
 Error policy: clang's error diagnostics located in the file are counted in
 ``error_nodes`` and the bytes of its declarations clang marked invalid in
 ``skipped_bytes``; parsing goes on past missing headers (``KEEP_GOING``), so
@@ -49,20 +39,13 @@ from __future__ import annotations
 import bisect
 import ctypes
 import functools
-import hashlib
-import json
 import logging
 import os
-import platform
 import re
-import shlex
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qemu_lint.errors import InputError, UsageError
 from qemu_lint.facts import (
     Define,
     Expr,
@@ -78,7 +61,8 @@ from qemu_lint.facts import (
     TypeRef,
     Var,
 )
-from qemu_lint.source import arch_of, discover_archs
+from qemu_lint.frontends.clang.compdb import Plan
+from qemu_lint.frontends.clang.loader import load_cindex
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +83,6 @@ _TOKEN = re.compile(
     rb"[-+*/%&|^<>!=]=|&&|\|\||<<|>>|\.\.\.|."
 )
 _DESIGNATOR = re.compile(rb"(?:\s*(?:\[[^\]=]*\]|\.\s*[A-Za-z_]\w*))*\s*\.\s*([A-Za-z_]\w*)\s*=")
-_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.M)
-#: flags kept from a compile command (with their argument when separate)
-_FLAGS_WITH_ARG = ("-I", "-isystem", "-iquote", "-idirafter", "-include", "-imacros", "-D", "-U")
 _BUILTIN_WORDS = frozenset(
     {
         "void",
@@ -135,389 +116,6 @@ _NOT_TYPE_WORDS = frozenset(
     }
 )
 _WRITES = frozenset({"=", "*=", "/=", "%=", "+=", "-=", "<<=", ">>=", "&=", "^=", "|="})
-
-
-# -- loading libclang ------------------------------------------------------
-
-
-@functools.cache
-def load_cindex() -> Any:
-    """Import ``clang.cindex`` and load the shared library once per process.
-
-    :raise UsageError: when the ``libclang`` package is missing or its library
-        cannot be loaded (``--frontend clang`` cannot run)
-    """
-    try:
-        import clang.cindex as ci  # type: ignore[import-untyped]  # the bindings ship no stubs
-    except ImportError as e:
-        raise UsageError(
-            f"--frontend clang needs the 'libclang' package (pip install libclang): {e}"
-        ) from e
-    try:
-        ci.Index.create()
-    except Exception as e:  # LibclangError, OSError: the shared library did not load
-        raise UsageError(f"--frontend clang: libclang cannot be loaded: {e}") from e
-    _register(ci)
-    return ci
-
-
-def _register(ci: Any) -> None:
-    """Declare the few C entry points the Python bindings do not wrap."""
-    lib = ci.conf.lib
-    u = ctypes.c_uint
-    lib.clang_getFileLocation.argtypes = [
-        ci.SourceLocation,
-        ctypes.POINTER(ctypes.c_void_p),
-        ctypes.POINTER(u),
-        ctypes.POINTER(u),
-        ctypes.POINTER(u),
-    ]
-    lib.clang_getFileLocation.restype = None
-    for name in ("clang_getCursorBinaryOperatorKind", "clang_getCursorUnaryOperatorKind"):
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn.argtypes = [ci.Cursor]
-            fn.restype = ctypes.c_int
-    for name in ("clang_getBinaryOperatorKindSpelling", "clang_getUnaryOperatorKindSpelling"):
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn.argtypes = [ctypes.c_int]
-            fn.restype = ci._CXString
-    lib.clang_getExpansionLocation.argtypes = lib.clang_getFileLocation.argtypes
-    lib.clang_getExpansionLocation.restype = None
-    lib.clang_getFileName.argtypes = [ctypes.c_void_p]
-    lib.clang_getCursorPrettyPrinted.argtypes = [ci.Cursor, ctypes.c_void_p]
-    lib.clang_getCursorPrettyPrinted.restype = ci._CXString
-    lib.clang_getCursorPrettyPrinted.errcheck = ci._CXString.from_result
-    lib.clang_Cursor_isAnonymousRecordDecl.argtypes = [ci.Cursor]
-    lib.clang_Cursor_isAnonymousRecordDecl.restype = ctypes.c_uint
-    lib.clang_isInvalidDeclaration.argtypes = [ci.Cursor]
-    lib.clang_isInvalidDeclaration.restype = ctypes.c_uint
-
-
-def libclang_version() -> str:
-    """The installed ``libclang`` distribution's version (part of the cache salt)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("libclang")
-    except PackageNotFoundError:
-        return "?"
-
-
-@functools.cache
-def builtin_include_dir() -> str | None:
-    """The system compiler's builtin header folder (``stddef.h``, ``stdarg.h``…).
-
-    The libclang wheel ships none.  Asked of ``gcc``, then ``cc``, then
-    ``clang`` (``-print-file-name=include``), once per process.
-    """
-    for cc in ("gcc", "cc", "clang"):
-        exe = shutil.which(cc)
-        if exe is None:
-            continue
-        try:
-            out = subprocess.run(
-                [exe, "-print-file-name=include"], capture_output=True, text=True, timeout=20
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if out and os.path.isfile(os.path.join(out, "stddef.h")):
-            return out
-    return None
-
-
-# -- compile commands and plans --------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """One compile command kept for a file: the flags libclang needs."""
-
-    file: str  # root-relative path
-    directory: str
-    flags: tuple[str, ...]
-
-
-def _keep_flags(argv: Sequence[str]) -> tuple[str, ...]:
-    """The preprocessor and language flags of a compiler command line.
-
-    Only ``-I``/``-isystem``/``-iquote``/``-idirafter``/``-include``/
-    ``-imacros``/``-D``/``-U``, ``-std=`` and ``-m32``/``-m64`` are kept: the
-    rest (warnings, optimisation, code generation, dependency files, gcc-only
-    options libclang would reject) does not change what the code means.
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        for f in _FLAGS_WITH_ARG:
-            if a == f and i + 1 < len(argv):
-                out += [a, argv[i + 1]]
-                i += 1
-                break
-            if a.startswith(f) and len(a) > len(f) and f not in ("-include", "-imacros"):
-                out.append(a)
-                break
-        else:
-            if a.startswith("-std=") or a in ("-m32", "-m64"):
-                out.append(a)
-        i += 1
-    return tuple(out)
-
-
-def load_compile_db(build_dir: str, root: str) -> dict[str, Command]:
-    """Read ``BUILD_DIR/compile_commands.json``: one command per file of the tree.
-
-    QEMU compiles many files once per target.  The entry kept for a file is
-    the first, in this order: system emulation before user mode (entries
-    defining ``CONFIG_USER_ONLY`` come last), then by output path.
-
-    :raise InputError: when the file is missing, unreadable or not a list of
-        compile commands
-    """
-    path = os.path.join(build_dir, "compile_commands.json")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError as e:
-        raise InputError(
-            "no compile_commands.json (QEMU's configure writes it into the build folder)", path
-        ) from e
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", path) from e
-    except ValueError as e:
-        raise InputError(f"invalid JSON: {e}", path) from e
-    if not isinstance(data, list):
-        raise InputError("not a list of compile commands", path)
-    real_root = os.path.realpath(root)
-    best: dict[str, tuple[tuple[bool, str], Command]] = {}
-    for n, entry in enumerate(data):
-        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-            raise InputError(f"entry {n}: no 'file'", path)
-        directory = str(entry.get("directory") or build_dir)
-        if isinstance(entry.get("arguments"), list):
-            argv = [str(a) for a in entry["arguments"]]
-        elif isinstance(entry.get("command"), str):
-            try:
-                argv = shlex.split(entry["command"])
-            except ValueError as e:
-                raise InputError(f"entry {n}: bad 'command': {e}", path) from e
-        else:
-            raise InputError(f"entry {n}: no 'arguments' or 'command'", path)
-        src = os.path.realpath(os.path.join(directory, entry["file"]))
-        rel = os.path.relpath(src, real_root)
-        if rel.startswith(".."):
-            continue
-        rel = rel.replace(os.sep, "/")
-        flags = _keep_flags(argv[1:])
-        output = str(entry.get("output") or "")
-        rank = ("-DCONFIG_USER_ONLY" in flags, output)
-        cmd = Command(rel, directory, flags)
-        if rel not in best or rank < best[rel][0]:
-            best[rel] = (rank, cmd)
-    return {k: v[1] for k, v in best.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """How to get the facts of ``path``: parse ``main`` (or a small unit
-    including ``path`` when ``main`` is empty) with ``args`` in ``directory``."""
-
-    path: str  # root-relative, the file whose facts are wanted
-    abspath: str
-    main: str  # absolute path of the main file, "" for the osdep.h + header unit
-    args: tuple[str, ...]
-    directory: str
-    osdep: str  # absolute path of qemu/osdep.h for the small unit, or ""
-    #: "db" (its own compile command), "includer" (a unit including it),
-    #: or "derived" (flags derived from the tree layout)
-    how: str
-
-    def key(self) -> str:
-        """What the facts depend on besides the file's bytes and its includes."""
-        h = hashlib.blake2b(digest_size=16)
-        for part in (self.main, self.directory, self.osdep, self.how, *self.args):
-            h.update(part.encode() + b"\0")
-        return h.hexdigest()
-
-
-def _host_arch() -> str:
-    m = platform.machine().lower()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(m, m)
-
-
-def derived_flags(root: str, path: str, archs: frozenset[str]) -> tuple[str, ...]:
-    """Flags for a file without a compile command, from QEMU's layout.
-
-    ``-I include -I . -I <its folder>``, the target's folder and
-    ``COMPILING_PER_TARGET``/``NEED_CPU_H`` for code of ``target/<arch>/`` and
-    ``hw/<arch>/``, the host's ``host/include`` folders, ``linux-headers``,
-    and the ``CONFIG_LINUX``/``CONFIG_POSIX``/``CONFIG_TCG``/``_GNU_SOURCE``
-    a Linux build with the default accelerator defines; ``glib.h`` falls back
-    to a stand-in (:data:`STUBS`).  Generated headers (``config-host.h``,
-    qapi, trace) do not exist without a build: clang reports them missing
-    and goes on.
-    """
-    out = ["-std=gnu11", "-I", os.path.join(root, "include"), "-I", root]
-    folder = os.path.dirname(path)
-    if folder:
-        out += ["-I", os.path.join(root, folder)]
-    arch = arch_of(path, archs)
-    if arch is not None:
-        out += ["-I", os.path.join(root, "target", arch)]
-        out += ["-DCOMPILING_PER_TARGET", "-DNEED_CPU_H"]
-    host = _host_arch()
-    for d in (f"host/include/{host}", "host/include/generic", "linux-headers"):
-        if os.path.isdir(os.path.join(root, d)):
-            out += ["-I", os.path.join(root, d)]
-    out += ["-DCONFIG_LINUX", "-DCONFIG_POSIX", "-DCONFIG_TCG", "-D_GNU_SOURCE"]
-    out += ["-D_FILE_OFFSET_BITS=64"]
-    return tuple(out)
-
-
-#: stand-ins searched last (``-idirafter``): a ``glib.h`` declaring the glib
-#: types and attribute macros QEMU's headers use, for trees without a build
-#: (a real glib on the include path, as a compile command gives, wins), and
-#: minimal compiler headers (``stddef.h``, ``stdarg.h``, ``stdbool.h``,
-#: ``limits.h``…) for machines without a system compiler
-STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
-
-
-def stubs_digest() -> str:
-    """A digest of the stand-in headers (facts depend on them: cache salt)."""
-    h = hashlib.blake2b(digest_size=8)
-    for name in sorted(os.listdir(STUBS)):
-        with open(os.path.join(STUBS, name), "rb") as fh:
-            h.update(name.encode() + b"\0" + fh.read())
-    return h.hexdigest()
-
-
-def _common_args() -> tuple[str, ...]:
-    args = ["-xc", "-ferror-limit=0", "-w"]
-    inc = builtin_include_dir()
-    if inc is not None:
-        args += ["-isystem", inc]
-    args += ["-idirafter", STUBS]
-    return tuple(args)
-
-
-class Planner:
-    """Decides how each file of a tree is parsed (see the module docstring).
-
-    :param root: the QEMU root
-    :param paths: every discovered file (root-relative)
-    :param read: the bytes of a discovered file, by index into ``paths``
-    :param db: the compile commands by file, or None without a build folder
-    """
-
-    def __init__(
-        self,
-        root: str,
-        paths: Sequence[str],
-        read: Callable[[int], bytes],
-        db: Mapping[str, Command] | None,
-    ) -> None:
-        self.root = root
-        self.paths = list(paths)
-        self.read = read
-        self.db = db
-        self.archs = frozenset(discover_archs(self.paths))
-        self._includers: dict[str, list[str]] | None = None
-        self._pos = {p: i for i, p in enumerate(self.paths)}
-
-    def _flags(self, path: str) -> tuple[tuple[str, ...], str, str]:
-        """Flags, working folder and kind for a .c file (its command, else derived)."""
-        if self.db is not None and path in self.db:
-            c = self.db[path]
-            return c.flags, c.directory, "db"
-        return derived_flags(self.root, path, self.archs), self.root, "derived"
-
-    def _units(self) -> list[str]:
-        if self.db is not None:
-            return sorted(p for p in self.db if p in self._pos)
-        return [p for p in self.paths if p.endswith(".c")]
-
-    def includers(self) -> dict[str, list[str]]:
-        """header path → .c files that ``#include "…"`` it directly (textual, lazily)."""
-        if self._includers is None:
-            known = set(self.paths)
-            out: dict[str, list[str]] = {}
-            for unit in self._units():
-                data = self.read(self._pos[unit])
-                if b"#include" not in data:
-                    continue
-                here = os.path.dirname(unit)
-                for m in _INCLUDE.finditer(data):
-                    name = m.group(1).decode("utf-8", "replace")
-                    for cand in (
-                        os.path.normpath(os.path.join(here, name)),
-                        "include/" + name,
-                        name,
-                    ):
-                        cand = cand.replace(os.sep, "/")
-                        if cand in known:
-                            out.setdefault(cand, []).append(unit)
-                            break
-            self._includers = out
-        return self._includers
-
-    def _rank(self, header: str) -> Callable[[str], tuple[int, int, str]]:
-        folder = os.path.dirname(header)
-        arch = arch_of(header, self.archs) or arch_of(
-            header.replace("include/hw/", "hw/", 1), self.archs
-        )
-
-        def key(unit: str) -> tuple[int, int, str]:
-            same_arch = arch is not None and arch_of(unit, self.archs) == arch
-            return (0 if os.path.dirname(unit) == folder else 1, 0 if same_arch else 1, unit)
-
-        return key
-
-    def plan(self, path: str) -> Plan:
-        abspath = os.path.join(self.root, path)
-        common = _common_args()
-        if path.endswith(".c"):
-            flags, directory, how = self._flags(path)
-            return Plan(path, abspath, abspath, common + flags, directory, "", how)
-        rank = self._rank(path)
-        units = sorted(self.includers().get(path, []), key=rank)
-        if units:
-            unit = units[0]
-            flags, directory, _ = self._flags(unit)
-            return Plan(
-                path,
-                abspath,
-                os.path.join(self.root, unit),
-                common + flags,
-                directory,
-                self._osdep(path),
-                "includer",
-            )
-        return self._standalone(path, rank)
-
-    def _osdep(self, path: str) -> str:
-        osdep = os.path.join(self.root, "include", "qemu", "osdep.h")
-        if path == "include/qemu/osdep.h" or not os.path.isfile(osdep):
-            return ""
-        return osdep
-
-    def _standalone(self, path: str, rank: Callable[[str], tuple[int, int, str]]) -> Plan:
-        """A header no file includes directly: osdep.h + the header, with the
-        flags of the nearest unit (same folder, same architecture), else derived."""
-        abspath = os.path.join(self.root, path)
-        units = self._units()
-        if self.db is not None and units:
-            unit = min(units, key=rank)
-            flags, directory, _ = self._flags(unit)
-            how = "includer"
-        else:
-            flags, directory, how = (
-                derived_flags(self.root, path, self.archs),
-                self.root,
-                "derived",
-            )
-        return Plan(path, abspath, "", _common_args() + flags, directory, self._osdep(path), how)
 
 
 # -- extraction --------------------------------------------------------------
@@ -1119,71 +717,19 @@ class _Extractor:
                 self._expanding.pop()
         return self.stmt_plain(n, k, self.pos(n, where))
 
-    def stmt_plain(self, n: Cursor, k: Any, p: Pos) -> Stmt | None:  # noqa: C901
+    def stmt_plain(self, n: Cursor, k: Any, p: Pos) -> Stmt | None:
+        """The statement of cursor ``n`` (of kind ``k``) placed at ``p``."""
         K = self.K
         if k == K.COMPOUND_STMT:
             return Stmt("block", *p, body=self.stmts(list(n.get_children())))
         if k == K.IF_STMT:
-            kids = [x for x in n.get_children() if x.kind != K.VAR_DECL]
-            cond = kids[0] if kids else None
-            then = kids[1] if len(kids) > 1 else None
-            alt = kids[2] if len(kids) > 2 else None
-            return Stmt(
-                "if",
-                *p,
-                expr=self.expr(cond) if cond is not None else None,
-                body=self.stmts([then]) if then is not None else (),
-                orelse=self.stmts([alt]) if alt is not None else (),
-            )
+            return self._if_stmt(n, p)
         if k in (K.WHILE_STMT, K.DO_STMT):
-            kids = list(n.get_children())
-            if k == K.WHILE_STMT:
-                cond, body = (kids[0], kids[-1]) if len(kids) >= 2 else (None, kids[-1])
-            else:
-                body, cond = (kids[0], kids[-1]) if len(kids) >= 2 else (kids[0], None)
-                if self._expanding and self._once(body, cond):
-                    # a statement macro's ``do { … } while (0)`` runs its body once
-                    return Stmt("block", *p, body=self.stmts([body]))
-            return Stmt(
-                "loop",
-                *p,
-                expr=self.expr(cond) if cond is not None else None,
-                body=self.stmts([body]),
-                text="while" if k == K.WHILE_STMT else "do",
-            )
+            return self._loop_stmt(n, k, p)
         if k == K.FOR_STMT:
-            init, cond, inc, body = self._for_parts(n)
-            pre: tuple[Stmt, ...] = ()
-            if init is not None:
-                pre = (
-                    tuple(self.local_decl(init))
-                    if init.kind == K.DECL_STMT
-                    else (Stmt("expr", *self.pos(init), expr=self.expr(init)),)
-                )
-            if inc is not None:
-                pre = pre + (Stmt("expr", *self.pos(inc), expr=self.expr(inc)),)
-            loop = Stmt(
-                "loop",
-                *p,
-                expr=self.expr(cond) if cond is not None else None,
-                body=self.stmts([body]) if body is not None else (),
-                text="for",
-            )
-            return Stmt("block", *p, body=pre + (loop,)) if pre else loop
+            return self._for_stmt(n, p)
         if k == K.SWITCH_STMT:
-            kids = list(n.get_children())
-            cond = kids[0] if kids else None
-            body = kids[-1] if len(kids) > 1 else None
-            inner: tuple[Stmt, ...] = ()
-            if body is not None:
-                inner = self._group_cases(
-                    self.stmts(
-                        list(body.get_children()) if body.kind == K.COMPOUND_STMT else [body]
-                    )
-                )
-            return Stmt(
-                "switch", *p, expr=self.expr(cond) if cond is not None else None, body=inner
-            )
+            return self._switch_stmt(n, p)
         if k == K.RETURN_STMT:
             kids = list(n.get_children())
             return Stmt("return", *p, expr=self.expr(kids[0]) if kids else None)
@@ -1201,6 +747,71 @@ class _Extractor:
         if k.is_expression():
             return Stmt("expr", *p, expr=self.expr(n))
         return None
+
+    def _if_stmt(self, n: Cursor, p: Pos) -> Stmt:
+        kids = [x for x in n.get_children() if x.kind != self.K.VAR_DECL]
+        cond = kids[0] if kids else None
+        then = kids[1] if len(kids) > 1 else None
+        alt = kids[2] if len(kids) > 2 else None
+        return Stmt(
+            "if",
+            *p,
+            expr=self.expr(cond) if cond is not None else None,
+            body=self.stmts([then]) if then is not None else (),
+            orelse=self.stmts([alt]) if alt is not None else (),
+        )
+
+    def _loop_stmt(self, n: Cursor, k: Any, p: Pos) -> Stmt:
+        """``while`` and ``do … while``."""
+        K = self.K
+        kids = list(n.get_children())
+        if k == K.WHILE_STMT:
+            cond, body = (kids[0], kids[-1]) if len(kids) >= 2 else (None, kids[-1])
+        else:
+            body, cond = (kids[0], kids[-1]) if len(kids) >= 2 else (kids[0], None)
+            if self._expanding and self._once(body, cond):
+                # a statement macro's ``do { … } while (0)`` runs its body once
+                return Stmt("block", *p, body=self.stmts([body]))
+        return Stmt(
+            "loop",
+            *p,
+            expr=self.expr(cond) if cond is not None else None,
+            body=self.stmts([body]),
+            text="while" if k == K.WHILE_STMT else "do",
+        )
+
+    def _for_stmt(self, n: Cursor, p: Pos) -> Stmt:
+        init, cond, inc, body = self._for_parts(n)
+        pre: tuple[Stmt, ...] = ()
+        if init is not None:
+            pre = (
+                tuple(self.local_decl(init))
+                if init.kind == self.K.DECL_STMT
+                else (Stmt("expr", *self.pos(init), expr=self.expr(init)),)
+            )
+        if inc is not None:
+            pre = pre + (Stmt("expr", *self.pos(inc), expr=self.expr(inc)),)
+        loop = Stmt(
+            "loop",
+            *p,
+            expr=self.expr(cond) if cond is not None else None,
+            body=self.stmts([body]) if body is not None else (),
+            text="for",
+        )
+        return Stmt("block", *p, body=pre + (loop,)) if pre else loop
+
+    def _switch_stmt(self, n: Cursor, p: Pos) -> Stmt:
+        kids = list(n.get_children())
+        cond = kids[0] if kids else None
+        body = kids[-1] if len(kids) > 1 else None
+        inner: tuple[Stmt, ...] = ()
+        if body is not None:
+            inner = self._group_cases(
+                self.stmts(
+                    list(body.get_children()) if body.kind == self.K.COMPOUND_STMT else [body]
+                )
+            )
+        return Stmt("switch", *p, expr=self.expr(cond) if cond is not None else None, body=inner)
 
     def _once(self, body: Cursor, cond: Cursor | None) -> bool:
         """``do body while (0)`` with no ``break``/``continue`` of its own."""
@@ -1393,90 +1004,30 @@ class _Extractor:
                 self._expanding.pop()
         return self.expr_plain(n, self.pos(n, where))
 
-    def expr_plain(self, n: Cursor, p: Pos) -> Expr:  # noqa: C901 - one dispatch over kinds
+    def expr_plain(self, n: Cursor, p: Pos) -> Expr:
+        """The expression of cursor ``n`` placed at ``p``: one handler per kind."""
         K = self.K
         k = n.kind
         if k in (K.UNEXPOSED_EXPR, K.PAREN_EXPR):
-            kids = list(n.get_children())
-            if len(kids) == 1 and kids[0].kind.is_expression():
-                name = self._designator(n) if k == K.UNEXPOSED_EXPR else None
-                if name is not None:  # .field = value, in an initializer clang could not check
-                    return Expr("designated", *p, text=name, args=(self.expr(kids[0]),))
-                return self.expr(kids[0])
-            if len(kids) == 2 and kids[0].kind == K.MEMBER_REF:  # .field = value
-                return Expr("designated", *p, text=kids[0].spelling, args=(self.expr(kids[1]),))
-            if len(kids) >= 2 and kids[-2].kind == K.MEMBER_REF:  # .a.b = value
-                return Expr("designated", *p, text=kids[-2].spelling, args=(self.expr(kids[-1]),))
-            if kids and kids[0].kind == K.COMPOUND_STMT:  # ({ … }): statement expression
-                inner = self.stmts(list(kids[0].get_children()))
-                return Expr(
-                    "opaque",
-                    *p,
-                    text="statement_expression",
-                    args=tuple(_stmt_exprs(inner)),
-                    type=self.semantic_type(n.type),
-                )
-            return Expr(
-                "opaque", *p, args=tuple(self.expr(x) for x in kids if x.kind.is_expression())
-            )
+            return self._wrapper_expr(n, k, p)
         if k == K.DECL_REF_EXPR:
             return Expr("name", *p, text=n.spelling)
         if k == K.MEMBER_REF_EXPR:
-            kids = list(n.get_children())
-            base = kids[0] if kids else None
-            op = "."
-            if base is not None:
-                bt = base.type
-                if bt.kind == self.TK.POINTER or bt.get_canonical().kind == self.TK.POINTER:
-                    op = "->"
-            return Expr(
-                "field",
-                *p,
-                text=n.spelling,
-                op=op,
-                args=(self.expr(base),) if base is not None else (),
-            )
+            return self._member_expr(n, p)
         if k == K.ARRAY_SUBSCRIPT_EXPR:
             return Expr("index", *p, args=tuple(self.expr(x) for x in n.get_children()))
         if k == K.CALL_EXPR:
-            kids = list(n.get_children())
-            if not kids:
-                return Expr("call", *p, args=(Expr("name", *p, text=n.spelling),))
-            callee = self.expr(kids[0])
-            return Expr(
-                "call",
-                *p,
-                args=(callee, *(self.expr(a) for a in kids[1:])),
-                type=self.semantic_type(n.type),
-            )
+            return self._call_expr(n, p)
         if k == K.UNARY_OPERATOR:
-            kids = list(n.get_children())
-            op = self.unop(n)
-            if op == "__extension__" and kids:
-                return self.expr(kids[0])
-            if (
-                op in ("-", "+")
-                and kids
-                and kids[0].kind in (K.INTEGER_LITERAL, K.FLOATING_LITERAL)
-                and self.macro_of(n)[0] is None
-            ):
-                # tree-sitter reads ``-1`` as one number literal
-                return Expr("const", *p, text=self.text(n))
-            return Expr("unary", *p, op=op, args=tuple(self.expr(x) for x in kids[:1]))
+            return self._unary_expr(n, p)
         if k in (K.BINARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR):
-            op = self.binop(n)
-            args = tuple(self.expr(x) for x in n.get_children())
-            if op in _WRITES:
-                return Expr("assign", *p, op=op, args=args)
-            if op == ",":
-                return Expr("comma", *p, args=args)
-            return Expr("binary", *p, op=op, args=args)
+            return self._binary_expr(n, p)
         if k == K.CONDITIONAL_OPERATOR:
             return Expr("ternary", *p, args=tuple(self.expr(x) for x in n.get_children()))
-        if k == K.CSTYLE_CAST_EXPR:
+        if k in (K.CSTYLE_CAST_EXPR, K.COMPOUND_LITERAL_EXPR):
             kids = [x for x in n.get_children() if x.kind.is_expression()]
             return Expr(
-                "cast",
+                "cast" if k == K.CSTYLE_CAST_EXPR else "compound",
                 *p,
                 type=self.type_ref(n.type),
                 args=(self.expr(kids[-1]),) if kids else (),
@@ -1487,14 +1038,6 @@ class _Extractor:
             return Expr("string", *p, text=self._literal(n))
         if k == K.INIT_LIST_EXPR:
             return Expr("init", *p, args=tuple(self.expr(x) for x in n.get_children()))
-        if k == K.COMPOUND_LITERAL_EXPR:
-            kids = [x for x in n.get_children() if x.kind.is_expression()]
-            return Expr(
-                "compound",
-                *p,
-                type=self.type_ref(n.type),
-                args=(self.expr(kids[-1]),) if kids else (),
-            )
         if k == K.CXX_UNARY_EXPR:  # sizeof, alignof
             return Expr("sizeof", *p)
         return Expr(
@@ -1503,6 +1046,84 @@ class _Extractor:
             text=k.name.lower(),
             args=tuple(self.expr(x) for x in n.get_children() if x.kind.is_expression()),
         )
+
+    def _wrapper_expr(self, n: Cursor, k: Any, p: Pos) -> Expr:
+        """Unexposed and parenthesised expressions: what they wrap, designated
+        initializers, statement expressions."""
+        K = self.K
+        kids = list(n.get_children())
+        if len(kids) == 1 and kids[0].kind.is_expression():
+            name = self._designator(n) if k == K.UNEXPOSED_EXPR else None
+            if name is not None:  # .field = value, in an initializer clang could not check
+                return Expr("designated", *p, text=name, args=(self.expr(kids[0]),))
+            return self.expr(kids[0])
+        if len(kids) == 2 and kids[0].kind == K.MEMBER_REF:  # .field = value
+            return Expr("designated", *p, text=kids[0].spelling, args=(self.expr(kids[1]),))
+        if len(kids) >= 2 and kids[-2].kind == K.MEMBER_REF:  # .a.b = value
+            return Expr("designated", *p, text=kids[-2].spelling, args=(self.expr(kids[-1]),))
+        if kids and kids[0].kind == K.COMPOUND_STMT:  # ({ … }): statement expression
+            inner = self.stmts(list(kids[0].get_children()))
+            return Expr(
+                "opaque",
+                *p,
+                text="statement_expression",
+                args=tuple(_stmt_exprs(inner)),
+                type=self.semantic_type(n.type),
+            )
+        return Expr("opaque", *p, args=tuple(self.expr(x) for x in kids if x.kind.is_expression()))
+
+    def _member_expr(self, n: Cursor, p: Pos) -> Expr:
+        kids = list(n.get_children())
+        base = kids[0] if kids else None
+        op = "."
+        if base is not None:
+            bt = base.type
+            if bt.kind == self.TK.POINTER or bt.get_canonical().kind == self.TK.POINTER:
+                op = "->"
+        return Expr(
+            "field",
+            *p,
+            text=n.spelling,
+            op=op,
+            args=(self.expr(base),) if base is not None else (),
+        )
+
+    def _call_expr(self, n: Cursor, p: Pos) -> Expr:
+        kids = list(n.get_children())
+        if not kids:
+            return Expr("call", *p, args=(Expr("name", *p, text=n.spelling),))
+        callee = self.expr(kids[0])
+        return Expr(
+            "call",
+            *p,
+            args=(callee, *(self.expr(a) for a in kids[1:])),
+            type=self.semantic_type(n.type),
+        )
+
+    def _unary_expr(self, n: Cursor, p: Pos) -> Expr:
+        K = self.K
+        kids = list(n.get_children())
+        op = self.unop(n)
+        if op == "__extension__" and kids:
+            return self.expr(kids[0])
+        if (
+            op in ("-", "+")
+            and kids
+            and kids[0].kind in (K.INTEGER_LITERAL, K.FLOATING_LITERAL)
+            and self.macro_of(n)[0] is None
+        ):
+            # tree-sitter reads ``-1`` as one number literal
+            return Expr("const", *p, text=self.text(n))
+        return Expr("unary", *p, op=op, args=tuple(self.expr(x) for x in kids[:1]))
+
+    def _binary_expr(self, n: Cursor, p: Pos) -> Expr:
+        op = self.binop(n)
+        args = tuple(self.expr(x) for x in n.get_children())
+        if op in _WRITES:
+            return Expr("assign", *p, op=op, args=args)
+        if op == ",":
+            return Expr("comma", *p, args=args)
+        return Expr("binary", *p, op=op, args=args)
 
     def _designator(self, n: Cursor) -> str | None:
         """The field of a designated initializer written in the file.

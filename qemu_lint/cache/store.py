@@ -1,6 +1,6 @@
-"""Stage 3 helper (cache): facts stored by content, and what the last run of a tree saw.
+"""Stage 3 (cache): the cache folder; facts stored by content, and what the last run of a tree saw.
 
-Entry points: :class:`Cache` and :func:`code_digest`.
+Entry points: :class:`Cache`, :func:`digest` and :func:`code_digest`.
 
 Two kinds of entries live under the cache folder (``$XDG_CACHE_HOME/qemu-lint``
 unless told otherwise; the CLI decides):
@@ -13,14 +13,15 @@ unless told otherwise; the CLI decides):
   in the front-end, :data:`~qemu_lint.facts.FACTS_VERSION`, the parser version
   and the digest of qemu-lint's own code, so that facts from another version
   are never used.
-* ``trees-v1/<key>.pickle``: a :class:`TreeState`, what the last run over one
-  tree with one configuration saw: each file's stat key and digest, the
-  questions its file selection asked of the token index with their answers,
-  the files it chose, and what each rule yielded.  The next run reads only
-  the files whose stat key changed, answers old questions by searching only
-  the changed files, and with nothing changed at all reuses the choice and the
-  rules' results outright: the same bytes, configuration and code give the
-  same model, so this is exact, unlike caching per-check results by mtime.
+* ``trees-v1/<key>.pickle``: a :class:`~qemu_lint.cache.state.TreeState`,
+  what the last run over one tree with one configuration saw: each file's
+  stat key and digest, the questions its file selection asked of the token
+  index with their answers, the files it chose, and what each rule yielded.
+  The next run reads only the files whose stat key changed, answers old
+  questions by searching only the changed files, and with nothing changed at
+  all reuses the choice and the rules' results outright: the same bytes,
+  configuration and code give the same model, so this is exact, unlike
+  caching per-check results by mtime.
 
 Every write goes to a temporary file in the same folder and is renamed into
 place, so readers never see half an entry and concurrent runs are safe (the
@@ -36,9 +37,9 @@ import logging
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from qemu_lint.cache.state import TreeState
 from qemu_lint.errors import InputError
 from qemu_lint.facts import FACTS_VERSION, FileFacts
 
@@ -67,33 +68,11 @@ def code_digest() -> str:
     older version cached, without relying on the version number being bumped.
     """
     h = hashlib.blake2b(digest_size=16)
-    top = Path(__file__).resolve().parent
+    top = Path(__file__).resolve().parent.parent  # the qemu_lint package
     for p in sorted(top.rglob("*.py")):
         h.update(p.relative_to(top).as_posix().encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-@dataclass(slots=True)
-class TreeState:
-    """What one run over a tree saw (plain data, pickled as a whole)."""
-
-    #: path → (stat key, digest of its bytes or None, reason it was skipped or None);
-    #: a stat key of None means "do not trust it, read the file again"
-    files: dict[str, tuple[tuple[int, int, int, int] | None, str | None, str | None]] = field(
-        default_factory=dict
-    )
-    #: questions asked of the token index → the paths that matched
-    answers: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
-    #: selection mode → the files the selection chose (sorted paths)
-    chosen: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: rule id → what the rule yielded on exactly these files (opaque here:
-    #: the engine stores and checks them)
-    results: dict[str, tuple[object, ...]] = field(default_factory=dict)
-    #: the engine's summary of the facts behind ``results``
-    summary: object | None = None
-    #: path → the inline suppressions found in it (files with none are left out)
-    suppressions: dict[str, tuple[object, ...]] = field(default_factory=dict)
 
 
 class Cache:

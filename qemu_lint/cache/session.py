@@ -1,0 +1,321 @@
+"""Stage 3 (cache): one run over a tree.
+
+Entry point: :class:`Session`: discovery, the cache's record of the last run
+(:class:`~qemu_lint.cache.state.TreeState`), the files of this run with their
+bytes, digests and facts (:class:`Files`), and what this run records for the
+next one.  Which files get their facts extracted is decided by
+:mod:`qemu_lint.select`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from qemu_lint.cache.state import FactsSummary, TreeState
+from qemu_lint.cache.store import Cache, code_digest, digest
+from qemu_lint.discover.files import Skipped, StatKey, discover, load
+from qemu_lint.errors import Problem
+from qemu_lint.facts import FileFacts
+from qemu_lint.frontends import FRONTENDS
+from qemu_lint.frontends.pool import CHUNK, Progress, extract_files, extract_units
+from qemu_lint.settings import Config
+from qemu_lint.source import SourceFile
+
+if TYPE_CHECKING:
+    from qemu_lint.frontends.clang.compdb import Command, Plan, Planner
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True)
+class FactsResult:
+    facts: tuple[FileFacts, ...]
+    problems: tuple[Problem, ...]
+    files: int
+    bytes: int
+    #: every discovered file, parsed or not
+    paths: tuple[str, ...] = ()
+
+    def summary(self) -> FactsSummary:
+        return FactsSummary(
+            tree_files=self.files,
+            parsed_files=len(self.facts),
+            parsed_bytes=sum(f.size for f in self.facts),
+            files_with_errors=sum(1 for f in self.facts if f.error_nodes),
+            error_nodes=sum(f.error_nodes for f in self.facts),
+            skipped_bytes=sum(f.skipped_bytes for f in self.facts),
+            problems=self.problems,
+        )
+
+
+def salt(frontend: str) -> str:
+    """What facts depend on besides a file's path and bytes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    fe = FRONTENDS[frontend]
+    parts = [frontend, code_digest(), *fe.salt()]
+    for dist in fe.dists:
+        try:
+            parts.append(f"{dist}={version(dist)}")
+        except PackageNotFoundError:  # pragma: no cover - installed with us
+            parts.append(f"{dist}=?")
+    return "\0".join(parts)
+
+
+def tree_key(config: Config) -> str:
+    """The tree and every setting that can change which files are chosen."""
+    neutral = dataclasses.replace(
+        config,
+        root=config.cache_key or config.root,
+        only=(),
+        jobs=0,
+        select=(),
+        ignore=(),
+        strict=False,
+        source="",
+        severity=(),
+        origins=(),
+        cache_dir=None,
+        cache_key="",
+    )
+    return repr(neutral)
+
+
+class Files:
+    """The discovered files of one run: their bytes (read lazily when an
+    earlier run's record says they are unchanged), digests and facts."""
+
+    def __init__(
+        self,
+        files: Sequence[SourceFile],
+        contents: dict[str, bytes],
+        stats: dict[str, StatKey],
+        prev: TreeState | None,
+        cache: Cache | None,
+        jobs: int,
+        root: str = "",
+        on_progress: Progress | None = None,
+    ) -> None:
+        self.root = root
+        self._real_root = os.path.realpath(root) if root else ""
+        self._marks: dict[str, str] = {}  # dependency → digest or stat, once per run
+        self.files = files
+        self.paths = [f.path for f in files]
+        self.contents = contents
+        self.stats = stats
+        self.cache = cache
+        self.jobs = jobs
+        self.on_progress = on_progress
+        self.digests: dict[str, str] = {}
+        for f in files:
+            if f.path in contents:
+                self.digests[f.path] = digest(contents[f.path])
+            else:  # unchanged since prev: discovery did not read it
+                assert prev is not None
+                self.digests[f.path] = prev.files[f.path][1] or ""
+        self.changed = [
+            i
+            for i, p in enumerate(self.paths)
+            if prev is None or p not in prev.files or prev.files[p][1] != self.digests[p]
+        ]
+        #: the clang front-end's planner (None: tree-sitter)
+        self.clang: Planner | None = None
+
+    def read(self, i: int) -> bytes:
+        f = self.files[i]
+        data = self.contents.get(f.path)
+        if data is None:
+            got = load(f)
+            # Changed since discovery saw it unchanged: analyse what is there.
+            data = b"" if isinstance(got, str) else got
+            self.contents[f.path] = data
+        return data
+
+    def facts(self, indexes: Sequence[int]) -> list[FileFacts | Problem]:
+        """The facts of the files ``indexes``: from the cache, else extracted
+        (in parallel when there are many) and stored."""
+        if self.clang is not None:
+            return self._clang_facts(indexes, self.clang)
+        out: list[FileFacts | Problem] = []
+        todo: list[int] = []
+        for i in indexes:
+            got = None
+            if self.cache is not None:
+                got = self.cache.get_facts(self.paths[i], self.digests[self.paths[i]])
+            if got is None:
+                todo.append(i)
+            else:
+                out.append(got)
+        items = [(self.files[i], self.read(i)) for i in todo]
+        jobs = self.jobs if len(items) > CHUNK else 1
+        for r in extract_files(items, jobs):
+            out.append(r)
+            if isinstance(r, FileFacts) and self.cache is not None:
+                self.cache.put_facts(self.digests[r.path], r)
+        return out
+
+    def _clang_facts(self, indexes: Sequence[int], planner: Planner) -> list[FileFacts | Problem]:
+        """Facts by translation unit.  Besides the file's bytes they depend on
+        its flags (in the key) and on every file the unit included: each entry
+        keeps those files' digests (stat for files outside the tree) and is
+        used only while they all still match."""
+        out: list[FileFacts | Problem] = []
+        todo: list[tuple[int, Plan, str]] = []
+        for i in indexes:
+            path = self.paths[i]
+            plan = planner.plan(path)
+            key = f"{self.digests[path]}-{plan.key()}"
+            got = None
+            if self.cache is not None:
+                got = self.cache.get_facts(path, key)
+                if got is not None and not self._deps_match(self.cache.get_deps(path, key)):
+                    got = None
+            if got is None:
+                todo.append((i, plan, key))
+            else:
+                out.append(got)
+        items = [(plan, self.read(i)) for i, plan, _ in todo]
+        got_all = extract_units(items, self.jobs, self.on_progress)
+        for (_, _, key), (r, deps) in zip(todo, got_all, strict=True):
+            out.append(r)
+            if isinstance(r, FileFacts) and self.cache is not None:
+                self.cache.put_facts(key, r)
+                self.cache.put_deps(r.path, key, tuple((d, self._dep_mark(d)) for d in deps))
+        return out
+
+    def _dep_mark(self, abspath: str) -> str:
+        got = self._marks.get(abspath)
+        if got is None:
+            rel = os.path.relpath(abspath, self._real_root).replace(os.sep, "/")
+            got = self.digests.get(rel)
+            if got is None:
+                try:
+                    st = os.stat(abspath)
+                    got = f"stat:{st.st_size}:{st.st_mtime_ns}"
+                except OSError:
+                    got = "missing"
+            self._marks[abspath] = got
+        return got
+
+    def _deps_match(self, deps: tuple[tuple[str, str], ...] | None) -> bool:
+        if deps is None:
+            return False
+        return all(self._dep_mark(d) == mark for d, mark in deps)
+
+    def state(self, skipped: Sequence[Skipped], started_ns: int) -> TreeState:
+        """What to record for the next run.  A file modified less than two
+        seconds before this run started may be modified again within the same
+        timestamp tick, so its stat key is not trusted (git's "racy clean")."""
+        st = TreeState()
+        horizon = started_ns - 2_000_000_000
+
+        def trusted(p: str) -> StatKey | None:
+            key = self.stats.get(p)
+            return key if key is not None and key[1] < horizon and key[2] < horizon else None
+
+        for p in self.paths:
+            st.files[p] = (trusted(p), self.digests[p], None)
+        for sk in skipped:
+            if sk.path in self.stats:
+                st.files[sk.path] = (trusted(sk.path), None, sk.reason)
+        return st
+
+
+def _contents(state: TreeState) -> dict[str, tuple[str | None, str | None]]:
+    """What a run saw of each file, without the stat keys: (digest, skip reason)."""
+    return {p: (digest_, why) for p, (_, digest_, why) in state.files.items()}
+
+
+def _clang_db(config: Config) -> tuple[dict[str, Command] | None, str]:
+    """The clang front-end's compile commands and the digest of their file
+    ("" without a build folder); libclang loaded (see ``compdb.prepare``)."""
+    from qemu_lint.frontends.clang.compdb import prepare
+
+    db = prepare(config.build_dir, config.root)
+    if db is None or config.build_dir is None:
+        return None, ""
+    with open(os.path.join(config.build_dir, "compile_commands.json"), "rb") as fh:
+        return db, digest(fh.read())
+
+
+class Session:
+    """One run over a tree: discovery, the cache's record of the last run,
+    and what this run will record for the next one.
+
+    :param on_progress: told how extraction advances (clang front-end)
+    """
+
+    def __init__(self, config: Config, on_progress: Progress | None = None) -> None:
+        db, db_digest = _clang_db(config) if config.frontend == "clang" else (None, "")
+        self.config = config
+        started_ns = time.time_ns()
+        self.cache: Cache | None = None
+        self.prev: TreeState | None = None
+        self.key = tree_key(config)
+        if config.cache_dir:
+            run_salt = salt(config.frontend)
+            if db is not None:
+                run_salt += "\0db=" + db_digest
+            self.cache = Cache(config.cache_dir, run_salt)
+            self.cache.validate()
+            self.prev = self.cache.get_tree(self.key)
+        contents: dict[str, bytes] = {}
+        stats: dict[str, StatKey] = {}
+        known = None
+        if self.prev is not None:
+            known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
+        files, skipped = discover(
+            config.root, config.excludes, contents=contents, known=known, stats=stats
+        )
+        self.skipped = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
+        jobs = config.jobs or min(os.cpu_count() or 1, 8)
+        self.files = Files(
+            files, contents, stats, self.prev, self.cache, jobs, config.root, on_progress
+        )
+        #: the bytes discovery read (the files new or changed since the last run)
+        self.read_by_discovery: Mapping[str, bytes] = dict(contents)
+        if config.frontend == "clang":
+            from qemu_lint.frontends.clang.compdb import Planner
+
+            self.files.clang = Planner(config.root, self.files.paths, self.files.read, db)
+        self.state = self.files.state(skipped, started_ns)
+        #: nothing changed since the run the cache recorded: the same files with
+        #: the same bytes, and the same files skipped for the same reasons
+        self.unchanged = self.prev is not None and _contents(self.state) == _contents(self.prev)
+        if self.prev is not None and self.unchanged:
+            self.state.answers = dict(self.prev.answers)
+            self.state.chosen = dict(self.prev.chosen)
+            self.state.results = dict(self.prev.results)
+            self.state.summary = self.prev.summary
+
+    def suppressions(
+        self, scan: Callable[[Mapping[str, bytes]], Sequence[S]], kind: type[S]
+    ) -> tuple[S, ...]:
+        """The inline suppressions of every discovered file: scanned (with
+        ``scan``) in the files discovery read, remembered from the last run for
+        the others; recorded for the next run.
+
+        :param kind: their type (the record keeps them opaque)
+        """
+        prev = self.prev.suppressions if self.prev is not None else {}
+        contents = self.read_by_discovery
+        found: dict[str, tuple[S, ...]] = {}
+        for p in self.files.paths:
+            got: Sequence[object] = scan({p: contents[p]}) if p in contents else prev.get(p, ())
+            if got:
+                found[p] = tuple(s for s in got if isinstance(s, kind))
+        self.state.suppressions = dict(found)
+        return tuple(s for p in sorted(found) for s in found[p])
+
+    def save(self) -> None:
+        """Record this run for the next one."""
+        if self.cache is not None:
+            self.cache.put_tree(self.key, self.state)

@@ -1,0 +1,115 @@
+"""Stage 6 (findings): diagnostics → findings.
+
+Entry points: :func:`_stamp` (rule id, severity, fingerprint),
+:func:`_suppress` (the inline suppressions, in two passes, and the
+``unused-suppression`` findings), :func:`_frame` (code frame and line hash),
+:func:`_relevant` (is a finding in the files asked about) and :func:`_order`
+(the report's order).  Moved verbatim from the engine, names included.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from qemu_lint.findings import Finding, fingerprint
+from qemu_lint.findings.linehash import line_hash
+from qemu_lint.findings.suppress import UNUSED, Suppression, judge, silence
+from qemu_lint.rule import Diagnostic, Rule
+from qemu_lint.rules import ALL_RULES
+from qemu_lint.settings import Config
+from qemu_lint.source import snippet
+
+
+def _frame(
+    root: str, path: str, line: int, context: int = 2
+) -> tuple[tuple[tuple[int, str], ...], str | None]:
+    """The code frame around ``line`` and GitHub's line hash of it ((), None if unreadable)."""
+    try:
+        with open(os.path.join(root, path), "rb") as fh:
+            # decoded as upload-sarif reads it: invalid bytes become U+FFFD, line ends kept
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return (), None
+    return tuple(snippet(text, line, context)), line_hash(text, line)
+
+
+def _relevant(f: Finding, only: Sequence[str]) -> bool:
+    if not only:
+        return True
+    places = [f.file] + [s.file for s in f.path]
+
+    def inside(p: str) -> bool:
+        return any(p == o or p.startswith(o.rstrip("/") + "/") for o in only)
+
+    return any(inside(p) for p in places)
+
+
+def _stamp(config: Config, diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Finding]:
+    """Findings from diagnostics: rule id, severity (the configured one, else
+    the rule's) and fingerprint.
+
+    The occurrence index of each fingerprint counts over every diagnostic of
+    the tree, so that naming files on the command line does not change it.
+    """
+    counts: dict[tuple[str, str, str, str], int] = {}
+    out: list[Finding] = []
+    for rule, d in sorted(diags, key=lambda x: (x[1].span.path, x[1].span.line, x[1].span.col)):
+        k = (rule.id, d.span.path, d.function, d.key)
+        occ = counts.get(k, 0)
+        counts[k] = occ + 1
+        out.append(
+            Finding(
+                rule=rule.id,
+                severity=config.severity_of(rule.id, rule.severity.value),
+                kind=d.kind,
+                file=d.span.path,
+                line=d.span.line,
+                column=d.span.col,
+                end_line=d.span.end_line,
+                end_column=d.span.end_col,
+                function=d.function,
+                message=d.message,
+                archs=d.archs,
+                hook=d.hook,
+                path=d.path,
+                fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
+                arch_hooks=d.arch_hooks,
+                related=d.related,
+            )
+        )
+    return out
+
+
+def _suppress(
+    config: Config,
+    findings: Sequence[Finding],
+    suppressions: Sequence[Suppression],
+    ran: set[str],
+    unused_rule: Rule | None,
+) -> tuple[list[Finding], list[Finding]]:
+    """Apply the inline suppressions, and add the ``unused-suppression``
+    findings when that rule ran.
+
+    :param ran: the rules that ran to completion
+    :return: the active and the suppressed findings
+    """
+    known = {r.id for r in ALL_RULES}
+    done = silence(findings, suppressions, ran - {UNUSED})
+    active, suppressed = list(done.active), list(done.suppressed)
+    if unused_rule is None:
+        return active, suppressed
+    # Judge the suppressions of the other rules, then let suppressions naming
+    # unused-suppression silence those findings; their own use is judged last
+    # (and what that finds cannot be silenced).
+    first = judge(suppressions, done.used, ran - {UNUSED}, known)
+    second = silence(_stamp(config, [(unused_rule, d) for d in first]), suppressions, {UNUSED})
+    last = judge(suppressions, second.used, {UNUSED}, known, syntax=False)
+    active += second.active
+    active += _stamp(config, [(unused_rule, d) for d in last])
+    suppressed += second.suppressed
+    return active, suppressed
+
+
+def _order(f: Finding) -> tuple[str, int, int, str]:
+    return (f.file, f.line, f.column, f.rule)

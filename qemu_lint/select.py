@@ -1,0 +1,348 @@
+"""File selection: which files of the tree can matter to the rules.
+
+Entry point: :func:`collect` (the facts of the chosen files, and the model
+built from them).  The choice is a closure: start from the files the rules
+declare as seeds (:class:`~qemu_lint.rule.Seeds`), build the model, ask it
+what it still lacks (:func:`wanted`), add the files that mention that (the
+token index of :mod:`qemu_lint.discover.tokens`), and repeat until nothing
+new is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from qemu_lint.cache.session import FactsResult, Files, Session
+from qemu_lint.cache.state import TreeState
+from qemu_lint.discover.tokens import MemoIndex, Query
+from qemu_lint.errors import Problem
+from qemu_lint.facts import Expr, FileFacts, TypeRef
+from qemu_lint.model import Model, build_model
+from qemu_lint.model.callgraph import FnRef
+from qemu_lint.rule import Seeds
+from qemu_lint.settings import Config
+
+log = logging.getLogger(__name__)
+
+
+def merged(seeds: Iterable[Seeds]) -> Seeds:
+    """The seeds of several rules as one (each list in first-seen order)."""
+    got = list(seeds)
+
+    def union(part: Callable[[Seeds], tuple[str, ...]]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(w for s in got for w in part(s)))
+
+    return Seeds(
+        words=union(lambda s: s.words),
+        types=union(lambda s: s.types),
+        arch_words=union(lambda s: s.arch_words),
+        hooks=any(s.hooks for s in got),
+    )
+
+
+def build(config: Config, facts: Sequence[FileFacts], all_paths: Sequence[str]) -> Model:
+    """The model of ``facts`` with the configuration's settings."""
+    return build_model(
+        config.root,
+        facts,
+        hooks=config.hooks,
+        presence_bit=config.presence_bit,
+        all_paths=all_paths,
+        presence_fields=config.presence_fields,
+    )
+
+
+def collect(
+    session: Session, seeds: Seeds, whole_tree: bool, hook_tables: bool
+) -> tuple[FactsResult, Model | None]:
+    """Extract the facts of the files that can matter.
+
+    With ``whole_tree`` every file is parsed.  Otherwise the files are
+    chosen by a closure (with ``hook_tables``, it also takes in every file
+    naming a CPUClass hook table, where implementations are registered):
+    start from the rules' seeds (the files mentioning the ACPI CPU hotplug
+    state, the hooks and the AML builder); build the model; ask it what it
+    still lacks (callers of the functions on the way to a site, dispatching
+    field calls, definitions of types and cast macros); parse the files that
+    mention those; repeat until nothing new is asked for.
+
+    With a cache, facts come from it when a file's bytes are unchanged,
+    files whose stat is unchanged since the last run are not read, the
+    closure's questions are answered from the last run's answers plus a
+    search of the changed files, and with nothing changed the last run's
+    choice of files stands (see :mod:`qemu_lint.cache`).
+
+    :return: the facts, and the closure's last model (built from exactly
+        those facts), or None when no model was built on the way
+    """
+    config, tf, prev = session.config, session.files, session.prev
+    mode = "tree" if whole_tree else ("hooks" if hook_tables else "check")
+    model = None
+    if whole_tree:
+        # Shipping every file's facts back from worker processes costs
+        # about as much as extracting them (measured on QEMU 10.0.13), so
+        # the whole tree is extracted in one process unless --jobs asks.
+        if config.frontend == "tree-sitter":
+            tf.jobs = config.jobs or 1
+        results = tf.facts(range(len(tf.paths)))
+    elif prev is not None and session.unchanged and mode in prev.chosen:
+        pos = {p: i for i, p in enumerate(tf.paths)}
+        results = tf.facts([pos[p] for p in prev.chosen[mode]])
+        log.debug("closure: unchanged tree, %d files reused", len(results))
+    else:
+        results, model, answers = closure(config, seeds, tf, prev, hook_tables)
+        session.state.answers.update(answers)
+    facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
+    problems = session.skipped + [r for r in results if isinstance(r, Problem)]
+    session.state.chosen[mode] = tuple(f.path for f in facts)
+    fr = FactsResult(
+        facts, tuple(problems), len(tf.paths), sum(f.size for f in tf.files), tuple(tf.paths)
+    )
+    return fr, model
+
+
+def _seeded(config: Config, seeds: Seeds, tokens: MemoIndex, paths: Sequence[str]) -> set[int]:
+    """The files the closure starts from."""
+    hooks = config.hooks if seeds.hooks else ()
+    chosen: set[int] = set()
+    for t in seeds.words + tuple(h.split("::")[-1] for h in hooks):
+        chosen |= tokens.files_with_word(t)
+    # the headers declaring the hook tables and the CPU types
+    for t in seeds.types + tuple(h.split("::")[0] for h in hooks if "::" in h):
+        chosen |= tokens.files_defining(t)
+    # per required architecture (persistence-hook-required: its CPU class_init)
+    for arch in config.required_archs if seeds.arch_words else ():
+        own = f"target/{arch}/"
+        for t in seeds.arch_words:
+            chosen |= {i for i in tokens.files_with_word(t) if paths[i].startswith(own)}
+    return chosen
+
+
+def _asked(w: Wanted, tokens: MemoIndex) -> set[int]:
+    """The files that hold what the model lacks."""
+    nxt: set[int] = set()
+    for n in w.names | w.tokens:
+        nxt |= tokens.files_with_word(n)
+    for f in w.fields:
+        nxt |= tokens.files_calling_field(f)
+    for t in w.types | w.macros:
+        nxt |= tokens.files_defining(t)
+    for n in w.definitions:
+        nxt |= tokens.files_defining_function(n)
+    return nxt
+
+
+def closure(
+    config: Config,
+    seeds: Seeds,
+    tf: Files,
+    prev: TreeState | None,
+    hook_tables: bool,
+) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
+    """The facts of the files the closure chooses (see :func:`collect`), its
+    last model, and the questions it asked of the token index with their answers."""
+    results: list[FileFacts | Problem] = []
+    tokens = MemoIndex(tf.paths, tf.read, prev.answers if prev else {}, tf.changed)
+    chosen = _seeded(config, seeds, tokens, tf.paths)
+    done: set[int] = set()
+    model: Model | None = None
+    rounds = 0
+    while True:
+        todo = sorted(chosen - done)
+        if not todo:
+            break
+        rounds += 1
+        results.extend(tf.facts(todo))
+        done.update(todo)
+        facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
+        model = build(config, facts, tf.paths)
+        chosen |= _asked(wanted(model, seeds.words, hook_tables), tokens)
+        if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
+            break
+    log.debug(
+        "closure: %d rounds, %d of %d files parsed, %d changed, %d full searches",
+        rounds,
+        len(done),
+        len(tf.paths),
+        len(tf.changed),
+        tokens.full_searches,
+    )
+    return results, model, tokens.answers
+
+
+# -- what the model lacks -----------------------------------------------------
+
+_BUILTIN_TYPES = frozenset(
+    "void char short int long float double signed unsigned bool _Bool size_t ssize_t "
+    "uintptr_t intptr_t ptrdiff_t off_t hwaddr vaddr g_autofree g_autoptr gboolean gpointer "
+    "gchar guint gint".split()
+)
+_STDINT = re.compile(r"^u?int(8|16|32|64|128|ptr|max)_t$")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What the model still lacks: identifiers whose definitions or uses it needs.
+
+    The selection looks for files mentioning them (whole words) and parses those.
+    """
+
+    #: functions whose callers, registrations or definitions are needed
+    names: frozenset[str]
+    #: struct fields through which registered functions are called (``->unplug(``)
+    fields: frozenset[str]
+    #: type names not yet defined
+    types: frozenset[str]
+    #: cast macros (``CPU_GET_CLASS``…) not yet known
+    macros: frozenset[str]
+    #: plain tokens: containers of the ACPI CPU state and hook names
+    tokens: frozenset[str]
+    #: functions whose definitions are needed (wrappers called in conditions)
+    definitions: frozenset[str] = frozenset()
+
+
+class _Types:
+    """The type names wanted: those used but not yet defined."""
+
+    def __init__(self, model: Model) -> None:
+        self.env = model.env
+        self.names: set[str] = set()
+
+    def want(self, t: TypeRef | None, ctx: str) -> None:
+        if (
+            t is None
+            or not t.name.isidentifier()
+            or t.name in _BUILTIN_TYPES
+            or _STDINT.match(t.name)
+        ):
+            return
+        c = self.env.canon(t, ctx)
+        if c is not None and c.name not in self.env.structs:
+            self.names.add(c.name)
+
+
+def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) -> Wanted:
+    """What to look for next to complete the model around the sites.
+
+    :param seed_tokens: words whose files are always wanted (the rules' seeds)
+    :param hook_tables: also every file naming a hook table struct (where
+        implementations are registered), for the ``model`` command
+    """
+    from qemu_lint.model.acpi import STATUS_STRUCT
+
+    env = model.env
+    callers: set[FnRef] = set()
+    for site in model.acpi.sites:
+        parent, _, _ = model._backward(site.function_ref, stop_at_guards=False)
+        callers.update(st[0] for st in parent)
+    names: set[str] = {ref[1] for ref in callers}
+    names.update(ref[1] for ref in model.acpi.setters)
+    fields: set[str] = set()
+    for (_struct, fld), regs in model.index.registrations.items():
+        if any((r.file, r.function) in callers or r.function in names for r in regs):
+            fields.add(fld)
+    types = _Types(model)
+    fields |= _stored_fields(model, names, types)
+    macros, definitions = _called(model, callers, types)
+    # one level of field types of the structs the closure uses
+    for name in list(types.names) + [STATUS_STRUCT]:
+        s = env.struct(name)
+        if s is not None:
+            for f in s.fields:
+                types.want(f.type, "")
+    tokens = _tokens(model, seed_tokens)
+    if hook_tables:
+        tokens.update(t.struct for t in model.hook_tables)
+        root = env.struct("CPUClass")
+        for f in root.fields if root is not None else ():
+            if f.type.pointers and f.type.name != "<fn>":
+                types.want(f.type, "")
+    return Wanted(
+        frozenset(names),
+        frozenset(fields),
+        frozenset(types.names),
+        frozenset(macros),
+        frozenset(tokens),
+        frozenset(definitions - names),
+    )
+
+
+def _stored_fields(model: Model, names: set[str], types: _Types) -> set[str]:
+    """A closure function stored into a struct field is called through it:
+    want the dispatching calls, and the base's type to type the store."""
+    idx, env = model.index, model.env
+    fields: set[str] = set()
+    for ref, e in idx.assigns:
+        lhs, rhs = e.args[0], e.args[1]
+        if lhs.kind == "field" and rhs.kind in ("name", "unary") and lhs.args:
+            target = rhs.args[0] if rhs.kind == "unary" and rhs.args else rhs
+            if target.kind == "name" and target.text in names:
+                fields.add(lhs.text)
+                base = lhs.args[0]
+                if base.kind == "name":
+                    fn = idx.functions[ref]
+                    types.want(env.var_type(base.text, base.line, fn, ref[0]), ref[0])
+    return fields
+
+
+def _called(model: Model, callers: set[FnRef], types: _Types) -> tuple[set[str], set[str]]:
+    """The types the closure's functions use (into ``types``), and the cast
+    macros and condition wrappers they call that are not known yet."""
+    from qemu_lint.model.guards import iter_stmts
+
+    idx, env = model.index, model.env
+    macros: set[str] = set()
+    definitions: set[str] = set()
+    for ref in callers:
+        fn = idx.functions[ref]
+        for v in fn.params + fn.locals:
+            types.want(v.type, ref[0])
+        for st in iter_stmts(fn.body):
+            if st.expr is None:
+                continue
+            for sub in _calls(st.expr):
+                callee = sub.args[0]
+                if callee.kind != "name":
+                    continue
+                if callee.text.isupper():
+                    if callee.text not in env.casts:
+                        macros.add(callee.text)
+                elif (
+                    st.kind in ("if", "loop", "return", "decl", "switch")
+                    and callee.text not in idx.by_name
+                ):
+                    definitions.add(callee.text)
+    return macros, definitions
+
+
+def _tokens(model: Model, seed_tokens: Sequence[str]) -> set[str]:
+    """Plain words wanted: the seeds, the structs containing the ACPI CPU
+    state (and the fields holding it), the hooks' names, the flag feeders."""
+    from qemu_lint.model.acpi import STATUS_STRUCT
+
+    env = model.env
+    tokens = set(seed_tokens)
+    containers = {STATUS_STRUCT, "CPUHotplugState"}
+    direct = set(containers)
+    for _ in range(3):
+        for sname, locs in env.structs.items():
+            for f in locs[0].struct.fields:
+                c = env.canon(f.type)
+                if c is not None and c.name in containers and sname not in containers:
+                    containers.add(sname)
+                    tokens.add(sname)
+                    if c.name in direct:  # e.g. AcpiGedState::cpuhp_state
+                        tokens.add(f.name)
+    for h in model.hooks:
+        tokens.update(x for x in (h.field, h.function) if x)
+    tokens.update(f[1] for f in model.acpi.flag_feeders)
+    return tokens
+
+
+def _calls(e: Expr) -> Iterable[Expr]:
+    from qemu_lint.model.guards import iter_exprs
+
+    return (x for x in iter_exprs(e) if x.kind == "call" and x.args)
