@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from qemu_lint.settings import Config
 from qemu_lint.engine import run, run_model
 from qemu_lint.facts import FileFacts
 from qemu_lint.findings import Report
 from qemu_lint.model.export import model_to_json
 from qemu_lint.rules import ALL_RULES
+from qemu_lint.settings import Config
 from tests.conftest import SAMPLES, marker_attrs, markers, materialize, qemu_tree
 from tests.test_samples import CASES
 
