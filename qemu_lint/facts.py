@@ -1,9 +1,10 @@
 """Stage 3 (facts): the intermediate representation both front-ends produce.
 
-Entry point: :class:`FileFacts`, one per source file, built by ``extract.py``
-(tree-sitter) or ``parse/clang.py`` (libclang).  Everything here is a frozen,
-slotted dataclass made of strings, ints and tuples: no parser object ever
-escapes a front-end, so facts can be pickled across processes and cached.
+Entry point: :class:`FileFacts`, one per source file, built by
+``frontends/treesitter/extract.py`` or ``frontends/clang/`` (libclang).
+Everything here is a frozen, slotted dataclass made of strings, ints and
+tuples: no parser object ever escapes a front-end, so facts can be pickled
+across processes and cached.
 
 Function bodies are kept as a small structured statement tree (:class:`Stmt`)
 whose conditions and effects are expression trees (:class:`Expr`).  That is

@@ -335,7 +335,7 @@ class _Extractor:
             c.type == "storage_class_specifier" and self.text(c) == "static" for c in node.children
         )
         self._locals = []
-        # (the handler is called here, not through ``stmt``: one frame less)
+        # The body's handler, called as ``stmts`` calls them.
         stmt = _STMT.get(body.type, _Extractor.stmt_other)(self, body, self.pos(body))
         stmt = stmt or Stmt("block", *self.pos(body))
         l1, c1, l2, _ = self.pos(node)
@@ -379,10 +379,6 @@ class _Extractor:
             if s is not None:
                 out.append(s)
         return tuple(out)
-
-    def stmt(self, n: Node) -> Stmt | None:
-        """One statement node → :class:`Stmt` (None if it is none)."""
-        return _STMT.get(n.type, _Extractor.stmt_other)(self, n, self.pos(n))
 
     # Kinds flattened into the enclosing sequence: declarations, labels, cases.
     def seq_decl(self, node: Node) -> _Seq:
@@ -544,13 +540,15 @@ class _Extractor:
     def expr(self, n: Node) -> Expr:
         """One expression node → :class:`Expr`."""
         # ``(x)`` is ``x``: unwrapped in a loop, so parentheses cost no stack.
-        while n.type == "parenthesized_expression":
+        t = n.type
+        while t == "parenthesized_expression":
             kids = n.named_children
             if len(kids) != 1:
                 break
             n = kids[0]
+            t = n.type
         p = self.pos(n)
-        got = _EXPR.get(n.type, _Extractor.expr_other)(self, n, p)
+        got = _EXPR.get(t, _Extractor.expr_other)(self, n, p)
         if not isinstance(got, _Wrap):
             return got
         operand = self.expr(got.operand)
