@@ -1,9 +1,10 @@
 """Stage 3 (facts): the intermediate representation both front-ends produce.
 
-Entry point: :class:`FileFacts`, one per source file, built by ``extract.py``
-(tree-sitter) or ``parse/clang.py`` (libclang).  Everything here is a frozen,
-slotted dataclass made of strings, ints and tuples: no parser object ever
-escapes a front-end, so facts can be pickled across processes and cached.
+Entry point: :class:`FileFacts`, one per source file, built by
+``frontends/treesitter/extract.py`` or ``frontends/clang/`` (libclang).
+Everything here is a frozen, slotted dataclass made of strings, ints and
+tuples: no parser object ever escapes a front-end, so facts can be pickled
+across processes and cached.
 
 Function bodies are kept as a small structured statement tree (:class:`Stmt`)
 whose conditions and effects are expression trees (:class:`Expr`).  That is
@@ -11,10 +12,16 @@ enough for the model to resolve types, build the call graph and decide which
 statements are guarded by which conditions, without knowing the parser.
 
 Lines and columns are 1-based everywhere.
+
+The walkers over those trees (:func:`iter_stmts`, :func:`iter_exprs`,
+:func:`stmt_exprs`) and the text rule that finds QOM declaration macros
+(:func:`qom_macro_uses`, shared by both front-ends) live here too.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,6 +223,88 @@ class FileFacts:
     globals: tuple[GlobalVar, ...] = ()
     error_nodes: int = 0
     skipped_bytes: int = 0
+
+
+def iter_exprs(e: Expr) -> Iterator[Expr]:
+    """Every node of ``e``, pre-order: a node before its arguments, left to right.
+
+    Iterative, so deeply nested expressions never reach the recursion limit.
+    """
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(reversed(x.args))
+
+
+def iter_stmts(s: Stmt) -> Iterator[Stmt]:
+    """Every statement of ``s``, pre-order: a statement, its ``body``, then its ``orelse``."""
+    stack = [s]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(reversed(x.orelse))
+        stack.extend(reversed(x.body))
+
+
+def stmt_exprs(s: Stmt, *, mirrored: bool = False) -> Iterator[Expr]:
+    """Every expression node of a statement tree (a function body).
+
+    :param s: the statement tree
+    :param mirrored: walk right to left instead of in source order: the last
+        statement's expression first, and each node's arguments last to first
+        (still a node before its arguments).  The call-graph index has always
+        filled its lists in this order, and their order shows in the output.
+    :return: the nodes, pre-order
+    """
+    stack = [st.expr for st in iter_stmts(s) if st.expr is not None]
+    if not mirrored:
+        stack.reverse()
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(x.args if mirrored else reversed(x.args))
+
+
+#: QOM declaration macros whose arguments name the instance/class types and
+#: the cast macros they define.
+QOM_DECL_MACROS = (
+    "OBJECT_DECLARE_TYPE",
+    "OBJECT_DECLARE_SIMPLE_TYPE",
+    "OBJECT_DECLARE_CPU_TYPE",
+    "DECLARE_OBJ_CHECKERS",
+    "DECLARE_INSTANCE_CHECKER",
+    "DECLARE_CLASS_CHECKERS",
+    "OBJECT_DEFINE_TYPE",
+    "OBJECT_DEFINE_SIMPLE_TYPE",
+)
+
+#: An invocation of one of :data:`QOM_DECL_MACROS` at the start of a line;
+#: group 1 is the macro name, group 2 its (unparenthesised) arguments.  Read
+#: from the text: tree-sitter often cannot place them (no trailing semicolon)
+#: and libclang expands them away.
+QOM_DECL = re.compile(
+    rb"^[ \t]*(" + "|".join(QOM_DECL_MACROS).encode() + rb")\s*\(([^()]*)\)",
+    re.M,
+)
+
+
+def qom_macro_uses(data: bytes) -> Iterator[tuple[int, MacroUse]]:
+    """The QOM declaration macros invoked in a file's text.
+
+    :param data: the file's bytes
+    :return: per invocation, the byte offset of the macro name (a front-end
+        may keep only those it saw expanded) and the :class:`MacroUse`
+    """
+    for m in QOM_DECL.finditer(data):
+        yield (
+            m.start(1),
+            MacroUse(
+                m.group(1).decode(),
+                tuple(a.strip() for a in m.group(2).decode("utf-8", "replace").split(",")),
+                data.count(b"\n", 0, m.start()) + 1,
+            ),
+        )
 
 
 for _cls in (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qemu_lint.facts import Expr, FileFacts, FunctionDef
+from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
 from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
@@ -267,8 +267,6 @@ class Model:
     def hook_calls(self, ref: FnRef) -> list[tuple[int, str, str]]:
         """Calls in ``ref`` whose value is a hook's verdict (or its negation):
         ``(line, hook, callee)``, whether or not the verdict is then used."""
-        from qemu_lint.model.guards import stmt_exprs
-
         fn = self.index.functions[ref]
         out: list[tuple[int, str, str]] = []
         for e in stmt_exprs(fn.body):

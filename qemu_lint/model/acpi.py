@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qemu_lint.facts import Expr
+from qemu_lint.facts import Expr, iter_exprs
 from qemu_lint.model.callgraph import CodeIndex, FnRef
-from qemu_lint.model.guards import expr_key, iter_exprs, single_defs
+from qemu_lint.model.guards import expr_key, single_defs
 from qemu_lint.model.hooks import Hook
 from qemu_lint.model.types import TypeEnv, const_int, is_null_const
 from qemu_lint.source import arch_of
@@ -219,11 +219,38 @@ def build_acpi(
         presence_bit=presence_bit,
         cpu_aml_builder=cpu_aml_builder,
     )
-    rh = _read_handler(idx, env)
-    acpi.read_handler = rh
+    acpi.read_handler = _read_handler(idx, env)
+    _derive_presence_fields(acpi, env, extra_presence_fields)
+    # A release of ::cpu is a site whether or not it feeds the Present bit.
+    watched = set(acpi.presence_fields) | {CPU_FIELD}
+
+    acpi.emits_cpu_aml = _cpu_aml_emitters(idx, archs, cpu_aml_builder)
+    feeders = _flag_feeders(idx, hooks)
+    acpi.flag_feeders = tuple(sorted((k[0], k[1], h.spec) for k, h in feeders.items()))
+    acpi.hook_implementers = _hook_implementers(idx, hooks, archs, feeders)
+
+    if not acpi.status_declared:
+        return acpi
+    # The order of the kinds matters: of two sites at one place, the later wins.
+    sites, setters, alias_fns = _store_sites(idx, watched)
+    sites += _alias_sites(idx, alias_fns, watched)
+    sites += _memset_sites(idx, env)
+    sites += _setter_call_sites(idx, setters)
+    acpi.setters = setters
+    uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
+    acpi.sites = sorted(uniq.values(), key=lambda s: (s.file, s.expr.line, s.expr.col))
+    return acpi
+
+
+def _derive_presence_fields(
+    acpi: AcpiFacts, env: TypeEnv, extra_presence_fields: tuple[str, ...]
+) -> None:
+    """The presence fields: those the read handler packs into the Present
+    bit, plus the configured ones ``AcpiCpuStatus`` declares."""
+    rh = acpi.read_handler
     derived: set[str] = set()
     if rh is not None:
-        derived = {f for f, mask in rh.bits if mask & (1 << presence_bit)}
+        derived = {f for f, mask in rh.bits if mask & (1 << acpi.presence_bit)}
     status = env.struct(STATUS_STRUCT)
     declared = {f.name for f in status.fields} if status is not None else set()
     configured = {f for f in extra_presence_fields if f in declared}
@@ -233,19 +260,30 @@ def build_acpi(
         acpi.unknown_presence_fields = tuple(
             sorted(f for f in set(extra_presence_fields) if f not in declared)
         )
-    # A release of ::cpu is a site whether or not it feeds the Present bit.
-    watched = set(acpi.presence_fields) | {CPU_FIELD}
 
+
+def _cpu_aml_emitters(
+    idx: CodeIndex, archs: frozenset[str], cpu_aml_builder: str
+) -> dict[str, list[tuple[str, int]]]:
+    """Per architecture, the board-code calls (``hw/``) of the CPU AML builder."""
+    out: dict[str, list[tuple[str, int]]] = {}
     for caller, call in idx.direct_calls.get(cpu_aml_builder, []):
         a = arch_of(caller[0], archs)
         if a is not None and caller[0].startswith("hw/"):
-            acpi.emits_cpu_aml.setdefault(a, []).append((caller[0], call.line))
-    feeders = _flag_feeders(idx, hooks)
-    acpi.flag_feeders = tuple(sorted((k[0], k[1], h.spec) for k, h in feeders.items()))
-    acpi.hook_implementers = _hook_implementers(idx, hooks, archs, feeders)
+            out.setdefault(a, []).append((caller[0], call.line))
+    return out
 
-    if not acpi.status_declared:
-        return acpi
+
+def _kind_of(fld: str) -> str:
+    return "release" if fld == CPU_FIELD else "presence-toggle"
+
+
+def _store_sites(
+    idx: CodeIndex, watched: set[str]
+) -> tuple[list[Site], dict[FnRef, tuple[int, str]], set[FnRef]]:
+    """Stores into a watched ``AcpiCpuStatus`` field: the sites (NULL/0, or a
+    ternary with a NULL/0 branch), the setters (functions storing a parameter
+    there) and the functions storing NULL through a pointer (alias candidates)."""
     sites: list[Site] = []
     setters: dict[FnRef, tuple[int, str]] = {}
     alias_fns: set[FnRef] = set()
@@ -258,33 +296,40 @@ def build_acpi(
             fr = idx.field_ref(lhs, fn, ref[0])
             if fr != (STATUS_STRUCT, lhs.text):
                 continue
-            kind = "release" if lhs.text == CPU_FIELD else "presence-toggle"
+            kind = _kind_of(lhs.text)
             if is_null_const(rhs):
                 sites.append(Site(kind, lhs.text, ref, e, _describe(lhs.text, rhs), expr_key(e)))
             elif rhs.kind == "ternary" and len(rhs.args) == 3:
-                for branch, pol in ((rhs.args[1], True), (rhs.args[2], False)):
-                    if is_null_const(branch):
-                        sites.append(
-                            Site(
-                                kind,
-                                lhs.text,
-                                ref,
-                                e,
-                                _describe(lhs.text, branch)
-                                + " when "
-                                + expr_key(rhs.args[0])
-                                + (" holds" if pol else " does not hold"),
-                                expr_key(e),
-                                ((rhs.args[0], pol),),
-                            )
-                        )
+                sites.extend(_ternary_sites(kind, lhs.text, ref, e))
             elif rhs.kind == "name":
                 for i, p in enumerate(fn.params):
                     if p.name == rhs.text:
                         setters[ref] = (i, lhs.text)
         elif lhs.kind == "unary" and lhs.op == "*" and is_null_const(rhs):
             alias_fns.add(ref)
+    return sites, setters, alias_fns
 
+
+def _ternary_sites(kind: str, fld: str, ref: FnRef, e: Expr) -> list[Site]:
+    """``x->fld = c ? a : b``: a site per NULL/0 branch, released under ``c`` or its negation."""
+    rhs = e.args[1]
+    cond = rhs.args[0]
+    out: list[Site] = []
+    for branch, pol in ((rhs.args[1], True), (rhs.args[2], False)):
+        if is_null_const(branch):
+            what = (
+                _describe(fld, branch)
+                + " when "
+                + expr_key(cond)
+                + (" holds" if pol else " does not hold")
+            )
+            out.append(Site(kind, fld, ref, e, what, expr_key(e), ((cond, pol),)))
+    return out
+
+
+def _alias_sites(idx: CodeIndex, alias_fns: set[FnRef], watched: set[str]) -> list[Site]:
+    """``*p = NULL`` where ``p = &x->fld`` is the pointer's only definition."""
+    sites: list[Site] = []
     for ref, e in idx.assigns:
         if ref not in alias_fns or e.op != "=" or e.args[0].kind != "unary" or e.args[0].op != "*":
             continue
@@ -302,10 +347,9 @@ def build_acpi(
                 and fr[1] in watched
                 and is_null_const(e.args[1])
             ):
-                kind = "release" if fr[1] == CPU_FIELD else "presence-toggle"
                 sites.append(
                     Site(
-                        kind,
+                        _kind_of(fr[1]),
                         fr[1],
                         ref,
                         e,
@@ -314,7 +358,12 @@ def build_acpi(
                         expr_key(e) + "=" + expr_key(d),
                     )
                 )
+    return sites
 
+
+def _memset_sites(idx: CodeIndex, env: TypeEnv) -> list[Site]:
+    """``memset(status, 0, …)`` of one ``AcpiCpuStatus``: a release of ``::cpu``."""
+    sites: list[Site] = []
     for caller, call in idx.direct_calls.get("memset", []):
         if len(call.args) < 3 or const_int(call.args[2]) != 0:
             continue
@@ -331,17 +380,21 @@ def build_acpi(
                     expr_key(call),
                 )
             )
+    return sites
 
+
+def _setter_call_sites(idx: CodeIndex, setters: dict[FnRef, tuple[int, str]]) -> list[Site]:
+    """Direct calls of a setter with NULL/0 as the argument it stores."""
+    sites: list[Site] = []
     for setter, (i, fld) in sorted(setters.items()):
         for edge in idx.callers(setter):
             if edge.via:
                 continue
             args = edge.call.args[1:]
             if i < len(args) and is_null_const(args[i]):
-                kind = "release" if fld == CPU_FIELD else "presence-toggle"
                 sites.append(
                     Site(
-                        kind,
+                        _kind_of(fld),
                         fld,
                         edge.caller,
                         edge.call,
@@ -351,7 +404,4 @@ def build_acpi(
                         expr_key(edge.call),
                     )
                 )
-    acpi.setters = setters
-    uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
-    acpi.sites = sorted(uniq.values(), key=lambda s: (s.file, s.expr.line, s.expr.col))
-    return acpi
+    return sites

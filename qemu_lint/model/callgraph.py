@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from qemu_lint.facts import Expr, FileFacts, FunctionDef, Stmt, TypeRef
-from qemu_lint.model.guards import iter_stmts
+from qemu_lint.facts import Expr, FileFacts, FunctionDef, Stmt, TypeRef, stmt_exprs
 from qemu_lint.model.types import TypeEnv
 
 FnRef = tuple[str, str]  # (file, function name)
@@ -174,9 +173,7 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
 
 
 def _index_body(idx: CodeIndex, ref: FnRef, body: Stmt) -> None:
-    stack: list[Expr] = [s.expr for s in iter_stmts(body) if s.expr is not None]
-    while stack:
-        e = stack.pop()
+    for e in stmt_exprs(body, mirrored=True):
         if e.kind == "call" and e.args:
             callee = e.args[0]
             if callee.kind == "name":
@@ -186,4 +183,3 @@ def _index_body(idx: CodeIndex, ref: FnRef, body: Stmt) -> None:
         elif e.kind == "assign" and len(e.args) == 2:
             if e.args[0].kind in ("field", "unary", "index") or e.op == "|=":
                 idx.assigns.append((ref, e))
-        stack.extend(e.args)

@@ -17,10 +17,16 @@ up and report the site as unguarded, never the reverse).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from qemu_lint.facts import Expr, FunctionDef, Stmt
+
+# The walkers live in qemu_lint.facts; re-exported for callers that import
+# them from here.
+from qemu_lint.facts import iter_exprs as iter_exprs
+from qemu_lint.facts import iter_stmts as iter_stmts
+from qemu_lint.facts import stmt_exprs as stmt_exprs
 
 Cond = tuple[Expr, bool]
 Facts = tuple[Cond, ...]
@@ -47,27 +53,6 @@ class FlowFacts:
     returns: list[tuple[Expr | None, Facts]] = field(default_factory=list)
     #: locals assigned exactly once (declaration initializer or one assignment)
     single_defs: dict[str, Expr] = field(default_factory=dict)
-
-
-def iter_exprs(e: Expr) -> Iterator[Expr]:
-    yield e
-    for a in e.args:
-        yield from iter_exprs(a)
-
-
-def iter_stmts(s: Stmt) -> Iterator[Stmt]:
-    yield s
-    for c in s.body:
-        yield from iter_stmts(c)
-    for c in s.orelse:
-        yield from iter_stmts(c)
-
-
-def stmt_exprs(s: Stmt) -> Iterator[Expr]:
-    """Every expression node of a function body, in source order."""
-    for st in iter_stmts(s):
-        if st.expr is not None:
-            yield from iter_exprs(st.expr)
 
 
 class _Walker:

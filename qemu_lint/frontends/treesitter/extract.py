@@ -11,8 +11,9 @@ and the bytes they cover so the run can report what it could not read.
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from qemu_lint.facts import (
     Define,
@@ -22,25 +23,47 @@ from qemu_lint.facts import (
     FunctionDecl,
     FunctionDef,
     GlobalVar,
-    MacroUse,
     Stmt,
     StructDef,
     Typedef,
     TypeRef,
     Var,
+    qom_macro_uses,
 )
 
 Node = Any  # tree_sitter.Node; kept loose so this module type-checks without stubs
+Pos = tuple[int, int, int, int]  # line, column, end line, end column (1-based)
 
-# QOM declaration macros whose arguments name the instance/class types and the
-# cast macros they define.  Read from the text: tree-sitter often cannot place
-# them (no trailing semicolon) and libclang expands them away.
-_QOM_DECL = re.compile(
-    rb"^[ \t]*(OBJECT_DECLARE_TYPE|OBJECT_DECLARE_SIMPLE_TYPE|OBJECT_DECLARE_CPU_TYPE|"
-    rb"DECLARE_OBJ_CHECKERS|DECLARE_INSTANCE_CHECKER|DECLARE_CLASS_CHECKERS|"
-    rb"OBJECT_DEFINE_TYPE|OBJECT_DEFINE_SIMPLE_TYPE)\s*\(([^()]*)\)",
-    re.M,
-)
+
+class _Seq(NamedTuple):
+    """What a sequence handler (a declaration, a label, a case) returns.
+
+    ``head`` are its statements; ``rest`` the nodes tree-sitter nests under it
+    that the facts keep flat: they follow ``head`` in the enclosing sequence,
+    or become the body of ``into`` (a ``case``).  ``stmts`` converts ``rest``
+    itself, so a chain of labels costs one frame per level, as it always did.
+    """
+
+    head: list[Stmt]
+    rest: Sequence[Node] = ()
+    into: Stmt | None = None
+
+
+class _Wrap(NamedTuple):
+    """What a handler of a one-operand kind (``a->b``, ``!a``, a cast…) returns.
+
+    ``expr`` converts ``operand`` itself and builds the node (``args`` =
+    the operand, then ``rest``), so such chains cost one frame per level, as
+    they always did.
+    """
+
+    kind: str
+    operand: Node
+    text: str = ""
+    op: str = ""
+    type: TypeRef | None = None
+    rest: tuple[Expr, ...] = ()
+
 
 _CONTAINERS = frozenset(
     {
@@ -77,7 +100,7 @@ class _Extractor:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     @staticmethod
-    def pos(node: Node) -> tuple[int, int, int, int]:
+    def pos(node: Node) -> Pos:
         s, e = node.start_point, node.end_point
         return s[0] + 1, s[1] + 1, e[0] + 1, e[1] + 1
 
@@ -159,16 +182,9 @@ class _Extractor:
         return tuple(out)
 
     # -- file scope --------------------------------------------------------
-    def run(self, root: Node) -> FileFacts:
-        self.walk_scope(root)
-        macro_uses = tuple(
-            MacroUse(
-                m.group(1).decode(),
-                tuple(a.strip() for a in m.group(2).decode("utf-8", "replace").split(",")),
-                self.data.count(b"\n", 0, m.start()) + 1,
-            )
-            for m in _QOM_DECL.finditer(self.data)
-        )
+    def facts(self) -> FileFacts:
+        """What :meth:`walk_scope` collected, as the file's facts."""
+        macro_uses = tuple(use for _, use in qom_macro_uses(self.data))
         return FileFacts(
             path=self.path,
             frontend=self.frontend,
@@ -319,7 +335,9 @@ class _Extractor:
             c.type == "storage_class_specifier" and self.text(c) == "static" for c in node.children
         )
         self._locals = []
-        stmt = self.stmt(body) or Stmt("block", *self.pos(body))
+        # The body's handler, called as ``stmts`` calls them.
+        stmt = _STMT.get(body.type, _Extractor.stmt_other)(self, body, self.pos(body))
+        stmt = stmt or Stmt("block", *self.pos(body))
         l1, c1, l2, _ = self.pos(node)
         self.functions.append(
             FunctionDef(
@@ -338,36 +356,33 @@ class _Extractor:
             self.count_errors(node)
 
     # -- statements --------------------------------------------------------
-    def stmts(self, nodes: list[Node]) -> tuple[Stmt, ...]:
+    # One handler per node type (the tables _STMT and _SEQ below the class),
+    # pyflakes style.  A handler takes the node and its position and returns
+    # the statement, or None for nodes that are not statements.  ``stmts``
+    # calls the handlers itself (no ``stmt`` frame in between), so a nesting
+    # level costs as much stack as it always did: deep nesting must not make
+    # a file "too deep to analyse" that was not before.
+    def stmts(self, nodes: Sequence[Node]) -> tuple[Stmt, ...]:
         out: list[Stmt] = []
         for n in nodes:
-            if n.type == "declaration":
-                out.extend(self.local_decl(n))
+            t = n.type
+            seq = _SEQ.get(t)
+            if seq is not None:
+                got = seq(self, n)
+                out.extend(got.head)
+                if got.into is not None:
+                    out.append(dataclasses.replace(got.into, body=self.stmts(got.rest)))
+                elif got.rest:
+                    out.extend(self.stmts(got.rest))
                 continue
-            if n.type == "labeled_statement":
-                lab = n.child_by_field_name("label")
-                out.append(
-                    Stmt("label", *self.pos(n), text=self.text(lab) if lab is not None else "")
-                )
-                inner = [c for c in n.named_children if c.type != "statement_identifier"]
-                out.extend(self.stmts(inner))
-                continue
-            if n.type == "case_statement":
-                value = n.child_by_field_name("value")
-                rest = [c for c in n.named_children if value is None or c.id != value.id]
-                out.append(
-                    Stmt(
-                        "case",
-                        *self.pos(n),
-                        expr=self.expr(value) if value is not None else None,
-                        body=self.stmts(rest),
-                    )
-                )
-                continue
-            s = self.stmt(n)
+            s = _STMT.get(t, _Extractor.stmt_other)(self, n, self.pos(n))
             if s is not None:
                 out.append(s)
         return tuple(out)
+
+    # Kinds flattened into the enclosing sequence: declarations, labels, cases.
+    def seq_decl(self, node: Node) -> _Seq:
+        return _Seq(self.local_decl(node))
 
     def local_decl(self, node: Node) -> list[Stmt]:
         tnode = node.child_by_field_name("type")
@@ -391,227 +406,258 @@ class _Extractor:
             self.count_errors(node)
         return out
 
-    def stmt(self, n: Node) -> Stmt | None:  # noqa: C901 - one dispatch over node types
+    def seq_label(self, n: Node) -> _Seq:
+        lab = n.child_by_field_name("label")
+        label = Stmt("label", *self.pos(n), text=self.text(lab) if lab is not None else "")
+        return _Seq([label], [c for c in n.named_children if c.type != "statement_identifier"])
+
+    def seq_case(self, n: Node) -> _Seq:
+        value = n.child_by_field_name("value")
+        rest = [c for c in n.named_children if value is None or c.id != value.id]
+        case = Stmt("case", *self.pos(n), expr=self.expr(value) if value is not None else None)
+        return _Seq([], rest, case)
+
+    def stmt_block(self, n: Node, p: Pos) -> Stmt:
+        return Stmt("block", *p, body=self.stmts(n.named_children))
+
+    def stmt_expression(self, n: Node, p: Pos) -> Stmt | None:
+        if n.has_error:
+            self.count_errors(n)
+        e = n.named_children[0] if n.named_children else None
+        return Stmt("expr", *p, expr=self.expr(e)) if e is not None else None
+
+    def stmt_if(self, n: Node, p: Pos) -> Stmt:
+        cond = n.child_by_field_name("condition")
+        then = n.child_by_field_name("consequence")
+        alt = n.child_by_field_name("alternative")
+        orelse: tuple[Stmt, ...] = ()
+        if alt is not None:
+            inner = [c for c in alt.named_children] if alt.type == "else_clause" else [alt]
+            orelse = self.stmts(inner)
+        return Stmt(
+            "if",
+            *p,
+            expr=self.expr(cond) if cond is not None else None,
+            body=self.stmts([then]) if then is not None else (),
+            orelse=orelse,
+        )
+
+    def stmt_loop(self, n: Node, p: Pos) -> Stmt:
+        """``while``, ``do`` and ``for``; a ``for``'s initializer and update go
+        in a block before the loop."""
         t = n.type
-        p = self.pos(n)
-        if t == "compound_statement":
-            return Stmt("block", *p, body=self.stmts(n.named_children))
-        if t == "expression_statement":
-            if n.has_error:
-                self.count_errors(n)
-            e = n.named_children[0] if n.named_children else None
-            return Stmt("expr", *p, expr=self.expr(e)) if e is not None else None
-        if t == "if_statement":
-            cond = n.child_by_field_name("condition")
-            then = n.child_by_field_name("consequence")
-            alt = n.child_by_field_name("alternative")
-            orelse: tuple[Stmt, ...] = ()
-            if alt is not None:
-                inner = [c for c in alt.named_children] if alt.type == "else_clause" else [alt]
-                orelse = self.stmts(inner)
-            return Stmt(
-                "if",
-                *p,
-                expr=self.expr(cond) if cond is not None else None,
-                body=self.stmts([then]) if then is not None else (),
-                orelse=orelse,
+        cond = n.child_by_field_name("condition")
+        body = n.child_by_field_name("body")
+        pre = self.for_parts(n) if t == "for_statement" else ()
+        loop = Stmt(
+            "loop",
+            *p,
+            expr=self.expr(cond) if cond is not None else None,
+            body=self.stmts([body]) if body is not None else (),
+            text=t.split("_")[0],
+        )
+        return Stmt("block", *p, body=pre + (loop,)) if pre else loop
+
+    def for_parts(self, n: Node) -> tuple[Stmt, ...]:
+        pre: tuple[Stmt, ...] = ()
+        init = n.child_by_field_name("initializer")
+        if init is not None:
+            pre = (
+                self.stmts([init])
+                if init.type == "declaration"
+                else (Stmt("expr", *self.pos(init), expr=self.expr(init)),)
             )
-        if t in ("while_statement", "for_statement", "do_statement"):
-            cond = n.child_by_field_name("condition")
-            body = n.child_by_field_name("body")
-            pre: tuple[Stmt, ...] = ()
-            if t == "for_statement":
-                init = n.child_by_field_name("initializer")
-                if init is not None:
-                    pre = (
-                        self.stmts([init])
-                        if init.type == "declaration"
-                        else (Stmt("expr", *self.pos(init), expr=self.expr(init)),)
-                    )
-                upd = n.child_by_field_name("update")
-                if upd is not None:
-                    pre = pre + (Stmt("expr", *self.pos(upd), expr=self.expr(upd)),)
-            loop = Stmt(
-                "loop",
-                *p,
-                expr=self.expr(cond) if cond is not None else None,
-                body=self.stmts([body]) if body is not None else (),
-                text=t.split("_")[0],
-            )
-            return Stmt("block", *p, body=pre + (loop,)) if pre else loop
-        if t == "switch_statement":
-            cond = n.child_by_field_name("condition")
-            body = n.child_by_field_name("body")
-            return Stmt(
-                "switch",
-                *p,
-                expr=self.expr(cond) if cond is not None else None,
-                body=self.stmts(body.named_children) if body is not None else (),
-            )
-        if t == "return_statement":
-            e = n.named_children[0] if n.named_children else None
-            return Stmt("return", *p, expr=self.expr(e) if e is not None else None)
-        if t == "goto_statement":
-            lab = n.child_by_field_name("label")
-            return Stmt("goto", *p, text=self.text(lab) if lab is not None else "")
-        if t == "break_statement":
-            return Stmt("break", *p)
-        if t == "continue_statement":
-            return Stmt("continue", *p)
-        if t in ("labeled_statement", "case_statement", "declaration"):
-            return Stmt("block", *p, body=self.stmts([n]))
-        if t in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"):
-            kids = [
-                c
-                for c in n.named_children
-                if c.type not in ("preproc_arg", "identifier", "preproc_defined")
-                and n.child_by_field_name("condition") != c
-            ]
-            return Stmt("block", *p, body=self.stmts(kids))
-        if t == "attributed_statement":
-            return Stmt(
-                "block",
-                *p,
-                body=self.stmts([c for c in n.named_children if c.type != "attribute_declaration"]),
-            )
-        if t == "ERROR":
-            self.note_error(n)
-            return Stmt("block", *p, body=self.stmts(n.named_children))
-        if t in (
-            "comment",
-            "preproc_call",
-            "preproc_def",
-            "preproc_function_def",
-            "preproc_include",
-            ";",
-        ):
-            return None
+        upd = n.child_by_field_name("update")
+        if upd is not None:
+            pre = pre + (Stmt("expr", *self.pos(upd), expr=self.expr(upd)),)
+        return pre
+
+    def stmt_switch(self, n: Node, p: Pos) -> Stmt:
+        cond = n.child_by_field_name("condition")
+        body = n.child_by_field_name("body")
+        return Stmt(
+            "switch",
+            *p,
+            expr=self.expr(cond) if cond is not None else None,
+            body=self.stmts(body.named_children) if body is not None else (),
+        )
+
+    def stmt_return(self, n: Node, p: Pos) -> Stmt:
+        e = n.named_children[0] if n.named_children else None
+        return Stmt("return", *p, expr=self.expr(e) if e is not None else None)
+
+    def stmt_goto(self, n: Node, p: Pos) -> Stmt:
+        lab = n.child_by_field_name("label")
+        return Stmt("goto", *p, text=self.text(lab) if lab is not None else "")
+
+    def stmt_break(self, n: Node, p: Pos) -> Stmt:
+        return Stmt("break", *p)
+
+    def stmt_continue(self, n: Node, p: Pos) -> Stmt:
+        return Stmt("continue", *p)
+
+    def stmt_flat(self, n: Node, p: Pos) -> Stmt:
+        """A declaration, label or case met alone (not in a sequence)."""
+        return Stmt("block", *p, body=self.stmts([n]))
+
+    def stmt_preproc(self, n: Node, p: Pos) -> Stmt:
+        kids = [
+            c
+            for c in n.named_children
+            if c.type not in ("preproc_arg", "identifier", "preproc_defined")
+            and n.child_by_field_name("condition") != c
+        ]
+        return Stmt("block", *p, body=self.stmts(kids))
+
+    def stmt_attributed(self, n: Node, p: Pos) -> Stmt:
+        return Stmt(
+            "block",
+            *p,
+            body=self.stmts([c for c in n.named_children if c.type != "attribute_declaration"]),
+        )
+
+    def stmt_error(self, n: Node, p: Pos) -> Stmt:
+        self.note_error(n)
+        return Stmt("block", *p, body=self.stmts(n.named_children))
+
+    def stmt_none(self, n: Node, p: Pos) -> None:
+        """Comments, preprocessor lines and empty statements carry no statement."""
+        return None
+
+    def stmt_other(self, n: Node, p: Pos) -> Stmt | None:
+        """Any other node: an expression in statement position, else ignored."""
+        t = n.type
         if n.is_named and t.endswith("_expression") or t in ("identifier", "call_expression"):
             return Stmt("expr", *p, expr=self.expr(n))
         return None
 
     # -- expressions -------------------------------------------------------
-    def expr(self, n: Node) -> Expr:  # noqa: C901 - one dispatch over node types
+    # One handler per node type (the table _EXPR below the class).  Handlers
+    # convert several operands through ``map`` (never a generator expression,
+    # which would add a frame per level) and leave a single operand to
+    # ``expr`` (see _Wrap), so a nesting level costs as much stack as it
+    # always did.
+    def expr(self, n: Node) -> Expr:
+        """One expression node → :class:`Expr`."""
+        # ``(x)`` is ``x``: unwrapped in a loop, so parentheses cost no stack.
         t = n.type
-        p = self.pos(n)
-        if t == "parenthesized_expression":
+        while t == "parenthesized_expression":
             kids = n.named_children
-            if len(kids) == 1:
-                return self.expr(kids[0])
-            return Expr("opaque", *p, args=tuple(self.expr(k) for k in kids))
-        if t == "identifier":
-            return Expr("name", *p, text=self.text(n))
-        if t == "field_expression":
-            base = n.child_by_field_name("argument")
-            fld = n.child_by_field_name("field")
-            op = n.child_by_field_name("operator")
-            return Expr(
-                "field",
-                *p,
-                text=self.text(fld) if fld is not None else "",
-                op=self.text(op) if op is not None else "->",
-                args=(self.expr(base),) if base is not None else (),
-            )
-        if t == "subscript_expression":
-            base = n.child_by_field_name("argument")
-            idx = n.child_by_field_name("index")
-            args = tuple(self.expr(x) for x in (base, idx) if x is not None)
-            return Expr("index", *p, args=args)
-        if t == "call_expression":
-            fn = n.child_by_field_name("function")
-            al = n.child_by_field_name("arguments")
-            args = (
-                tuple(self.expr(a) for a in al.named_children if a.type != "comment")
-                if al is not None
-                else ()
-            )
-            callee = self.expr(fn) if fn is not None else Expr("opaque", *p)
-            return Expr("call", *p, args=(callee, *args))
-        if t in ("unary_expression", "pointer_expression", "update_expression"):
-            op = n.child_by_field_name("operator")
-            arg = n.child_by_field_name("argument")
-            return Expr(
-                "unary",
-                *p,
-                op=self.text(op) if op is not None else "",
-                args=(self.expr(arg),) if arg is not None else (),
-            )
-        if t == "binary_expression":
-            op = n.child_by_field_name("operator")
-            lhs = n.child_by_field_name("left")
-            rhs = n.child_by_field_name("right")
-            return Expr(
-                "binary",
-                *p,
-                op=self.text(op) if op is not None else "",
-                args=tuple(self.expr(x) for x in (lhs, rhs) if x is not None),
-            )
-        if t == "conditional_expression":
-            parts = [n.child_by_field_name(f) for f in ("condition", "consequence", "alternative")]
-            return Expr("ternary", *p, args=tuple(self.expr(x) for x in parts if x is not None))
-        if t == "assignment_expression":
-            op = n.child_by_field_name("operator")
-            lhs = n.child_by_field_name("left")
-            rhs = n.child_by_field_name("right")
-            return Expr(
-                "assign",
-                *p,
-                op=self.text(op) if op is not None else "=",
-                args=tuple(self.expr(x) for x in (lhs, rhs) if x is not None),
-            )
-        if t == "cast_expression":
-            tdesc = n.child_by_field_name("type")
-            val = n.child_by_field_name("value")
-            tref = self.type_descriptor(tdesc)
-            return Expr("cast", *p, type=tref, args=(self.expr(val),) if val is not None else ())
-        if t == "number_literal" or t == "char_literal":
-            return Expr("const", *p, text=self.text(n))
-        if t == "null":
-            return Expr("const", *p, text="NULL")
-        if t in ("true", "false"):
-            return Expr("const", *p, text=t)
-        if t in ("string_literal", "concatenated_string"):
-            return Expr("string", *p, text=self.text(n))
-        if t == "initializer_list":
-            return Expr(
-                "init",
-                *p,
-                args=tuple(self.expr(c) for c in n.named_children if c.type != "comment"),
-            )
-        if t == "initializer_pair":
-            des = n.children_by_field_name("designator")
-            val = n.child_by_field_name("value")
-            name = ""
-            if des:
-                d0 = des[-1]
-                fid = d0.named_children[0] if d0.named_children else None
-                name = self.text(fid) if fid is not None else self.text(d0)
-            return Expr(
-                "designated", *p, text=name, args=(self.expr(val),) if val is not None else ()
-            )
-        if t == "compound_literal_expression":
-            tdesc = n.child_by_field_name("type")
-            val = n.child_by_field_name("value")
-            return Expr(
-                "compound",
-                *p,
-                type=self.type_descriptor(tdesc),
-                args=(self.expr(val),) if val is not None else (),
-            )
-        if t == "comma_expression":
-            lhs = n.child_by_field_name("left")
-            rhs = n.child_by_field_name("right")
-            return Expr("comma", *p, args=tuple(self.expr(x) for x in (lhs, rhs) if x is not None))
-        if t == "sizeof_expression":
-            return Expr("sizeof", *p)
+            if len(kids) != 1:
+                break
+            n = kids[0]
+            t = n.type
+        p = self.pos(n)
+        got = _EXPR.get(t, _Extractor.expr_other)(self, n, p)
+        if not isinstance(got, _Wrap):
+            return got
+        operand = self.expr(got.operand)
+        return Expr(
+            got.kind, *p, text=got.text, op=got.op, args=(operand, *got.rest), type=got.type
+        )
+
+    def expr_paren(self, n: Node, p: Pos) -> Expr:
+        """Parentheses around other than one expression (one is unwrapped by ``expr``)."""
+        return Expr("opaque", *p, args=tuple(map(self.expr, n.named_children)))
+
+    def expr_name(self, n: Node, p: Pos) -> Expr:
+        return Expr("name", *p, text=self.text(n))
+
+    def expr_field(self, n: Node, p: Pos) -> Expr | _Wrap:
+        base = n.child_by_field_name("argument")
+        fld = n.child_by_field_name("field")
+        op = n.child_by_field_name("operator")
+        text = self.text(fld) if fld is not None else ""
+        opt = self.text(op) if op is not None else "->"
+        if base is None:
+            return Expr("field", *p, text=text, op=opt)
+        return _Wrap("field", base, text=text, op=opt)
+
+    def expr_index(self, n: Node, p: Pos) -> Expr:
+        parts = (n.child_by_field_name("argument"), n.child_by_field_name("index"))
+        return Expr("index", *p, args=tuple(map(self.expr, [x for x in parts if x is not None])))
+
+    def expr_call(self, n: Node, p: Pos) -> Expr | _Wrap:
+        fn = n.child_by_field_name("function")
+        al = n.child_by_field_name("arguments")
+        args = (
+            tuple(map(self.expr, [a for a in al.named_children if a.type != "comment"]))
+            if al is not None
+            else ()
+        )
+        if fn is None:
+            return Expr("call", *p, args=(Expr("opaque", *p), *args))
+        return _Wrap("call", fn, rest=args)
+
+    def expr_unary(self, n: Node, p: Pos) -> Expr | _Wrap:
+        op = n.child_by_field_name("operator")
+        arg = n.child_by_field_name("argument")
+        opt = self.text(op) if op is not None else ""
+        return Expr("unary", *p, op=opt) if arg is None else _Wrap("unary", arg, op=opt)
+
+    def expr_operator(self, n: Node, p: Pos) -> Expr:
+        """``binary`` and ``assign``: operator, left, right."""
+        op = n.child_by_field_name("operator")
+        sides = (n.child_by_field_name("left"), n.child_by_field_name("right"))
+        is_binary = n.type == "binary_expression"
+        return Expr(
+            "binary" if is_binary else "assign",
+            *p,
+            op=self.text(op) if op is not None else ("" if is_binary else "="),
+            args=tuple(map(self.expr, [x for x in sides if x is not None])),
+        )
+
+    def expr_ternary(self, n: Node, p: Pos) -> Expr:
+        parts = [n.child_by_field_name(f) for f in ("condition", "consequence", "alternative")]
+        return Expr("ternary", *p, args=tuple(map(self.expr, [x for x in parts if x is not None])))
+
+    def expr_comma(self, n: Node, p: Pos) -> Expr:
+        sides = (n.child_by_field_name("left"), n.child_by_field_name("right"))
+        return Expr("comma", *p, args=tuple(map(self.expr, [x for x in sides if x is not None])))
+
+    def expr_typed(self, n: Node, p: Pos) -> Expr | _Wrap:
+        """``cast`` and ``compound`` (literal): a written type and one operand."""
+        tref = self.type_descriptor(n.child_by_field_name("type"))
+        val = n.child_by_field_name("value")
+        kind = "cast" if n.type == "cast_expression" else "compound"
+        return Expr(kind, *p, type=tref) if val is None else _Wrap(kind, val, type=tref)
+
+    def expr_number(self, n: Node, p: Pos) -> Expr:
+        return Expr("const", *p, text=self.text(n))
+
+    def expr_null(self, n: Node, p: Pos) -> Expr:
+        return Expr("const", *p, text="NULL")
+
+    def expr_bool(self, n: Node, p: Pos) -> Expr:
+        return Expr("const", *p, text=n.type)
+
+    def expr_string(self, n: Node, p: Pos) -> Expr:
+        return Expr("string", *p, text=self.text(n))
+
+    def expr_init(self, n: Node, p: Pos) -> Expr:
+        kids = [c for c in n.named_children if c.type != "comment"]
+        return Expr("init", *p, args=tuple(map(self.expr, kids)))
+
+    def expr_designated(self, n: Node, p: Pos) -> Expr | _Wrap:
+        des = n.children_by_field_name("designator")
+        val = n.child_by_field_name("value")
+        name = ""
+        if des:
+            d0 = des[-1]
+            fid = d0.named_children[0] if d0.named_children else None
+            name = self.text(fid) if fid is not None else self.text(d0)
+        return Expr("designated", *p, text=name) if val is None else _Wrap("designated", val, name)
+
+    def expr_sizeof(self, n: Node, p: Pos) -> Expr:
+        return Expr("sizeof", *p)
+
+    def expr_other(self, n: Node, p: Pos) -> Expr:
+        """Any other node (ERROR included): ``opaque``, keeping its sub-expressions."""
+        t = n.type
         if t == "ERROR":
             self.note_error(n)
-        return Expr(
-            "opaque",
-            *p,
-            text=t,
-            args=tuple(self.expr(c) for c in n.named_children if c.type != "comment"),
-        )
+        kids = [c for c in n.named_children if c.type != "comment"]
+        return Expr("opaque", *p, text=t, args=tuple(map(self.expr, kids)))
 
     def type_descriptor(self, tdesc: Node | None) -> TypeRef | None:
         if tdesc is None:
@@ -619,6 +665,76 @@ class _Extractor:
         base = self.base_type(tdesc.child_by_field_name("type"))
         _, pointers, _, _ = self.declarator(tdesc.child_by_field_name("declarator"))
         return TypeRef(base, pointers)
+
+
+_StmtHandler = Callable[[_Extractor, Node, Pos], Stmt | None]
+_ExprHandler = Callable[[_Extractor, Node, Pos], Expr | _Wrap]
+
+#: statement node type → handler (anything else: ``stmt_other``)
+_STMT: dict[str, _StmtHandler] = {
+    "compound_statement": _Extractor.stmt_block,
+    "expression_statement": _Extractor.stmt_expression,
+    "if_statement": _Extractor.stmt_if,
+    "while_statement": _Extractor.stmt_loop,
+    "for_statement": _Extractor.stmt_loop,
+    "do_statement": _Extractor.stmt_loop,
+    "switch_statement": _Extractor.stmt_switch,
+    "return_statement": _Extractor.stmt_return,
+    "goto_statement": _Extractor.stmt_goto,
+    "break_statement": _Extractor.stmt_break,
+    "continue_statement": _Extractor.stmt_continue,
+    "labeled_statement": _Extractor.stmt_flat,
+    "case_statement": _Extractor.stmt_flat,
+    "declaration": _Extractor.stmt_flat,
+    "preproc_if": _Extractor.stmt_preproc,
+    "preproc_ifdef": _Extractor.stmt_preproc,
+    "preproc_else": _Extractor.stmt_preproc,
+    "preproc_elif": _Extractor.stmt_preproc,
+    "preproc_elifdef": _Extractor.stmt_preproc,
+    "attributed_statement": _Extractor.stmt_attributed,
+    "ERROR": _Extractor.stmt_error,
+    "comment": _Extractor.stmt_none,
+    "preproc_call": _Extractor.stmt_none,
+    "preproc_def": _Extractor.stmt_none,
+    "preproc_function_def": _Extractor.stmt_none,
+    "preproc_include": _Extractor.stmt_none,
+    ";": _Extractor.stmt_none,
+}
+
+#: node types that a statement sequence flattens (see _Seq)
+_SEQ: dict[str, Callable[[_Extractor, Node], _Seq]] = {
+    "declaration": _Extractor.seq_decl,
+    "labeled_statement": _Extractor.seq_label,
+    "case_statement": _Extractor.seq_case,
+}
+
+#: expression node type → handler (anything else: ``expr_other``)
+_EXPR: dict[str, _ExprHandler] = {
+    "parenthesized_expression": _Extractor.expr_paren,
+    "identifier": _Extractor.expr_name,
+    "field_expression": _Extractor.expr_field,
+    "subscript_expression": _Extractor.expr_index,
+    "call_expression": _Extractor.expr_call,
+    "unary_expression": _Extractor.expr_unary,
+    "pointer_expression": _Extractor.expr_unary,
+    "update_expression": _Extractor.expr_unary,
+    "binary_expression": _Extractor.expr_operator,
+    "assignment_expression": _Extractor.expr_operator,
+    "conditional_expression": _Extractor.expr_ternary,
+    "comma_expression": _Extractor.expr_comma,
+    "cast_expression": _Extractor.expr_typed,
+    "compound_literal_expression": _Extractor.expr_typed,
+    "number_literal": _Extractor.expr_number,
+    "char_literal": _Extractor.expr_number,
+    "null": _Extractor.expr_null,
+    "true": _Extractor.expr_bool,
+    "false": _Extractor.expr_bool,
+    "string_literal": _Extractor.expr_string,
+    "concatenated_string": _Extractor.expr_string,
+    "initializer_list": _Extractor.expr_init,
+    "initializer_pair": _Extractor.expr_designated,
+    "sizeof_expression": _Extractor.expr_sizeof,
+}
 
 
 def extract_file(path: str, data: bytes, tree: Any) -> FileFacts:
@@ -629,4 +745,8 @@ def extract_file(path: str, data: bytes, tree: Any) -> FileFacts:
     :param tree: the ``tree_sitter.Tree`` of ``data``
     :return: the file's facts
     """
-    return _Extractor(path, data).run(tree.root_node)
+    x = _Extractor(path, data)
+    # Walked from here rather than from a method: a frame less under the
+    # handlers' one (the nesting a file may have stays what it always was).
+    x.walk_scope(tree.root_node)
+    return x.facts()
