@@ -291,7 +291,7 @@ def _stored_fields(model: Model, names: set[str], types: _Types) -> set[str]:
 def _called(model: Model, callers: set[FnRef], types: _Types) -> tuple[set[str], set[str]]:
     """The types the closure's functions use (into ``types``), and the cast
     macros and condition wrappers they call that are not known yet."""
-    from qemu_lint.model.guards import iter_stmts
+    from qemu_lint.facts import iter_stmts
 
     idx, env = model.index, model.env
     macros: set[str] = set()
@@ -343,6 +343,6 @@ def _tokens(model: Model, seed_tokens: Sequence[str]) -> set[str]:
 
 
 def _calls(e: Expr) -> Iterable[Expr]:
-    from qemu_lint.model.guards import iter_exprs
+    from qemu_lint.facts import iter_exprs
 
     return (x for x in iter_exprs(e) if x.kind == "call" and x.args)

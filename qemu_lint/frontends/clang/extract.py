@@ -60,6 +60,7 @@ from qemu_lint.facts import (
     Typedef,
     TypeRef,
     Var,
+    qom_macro_uses,
 )
 from qemu_lint.frontends.clang.compdb import Plan
 from qemu_lint.frontends.clang.loader import load_cindex
@@ -70,14 +71,6 @@ FRONTEND = "clang"
 Cursor = Any  # clang.cindex.Cursor; kept loose: the bindings ship no type stubs
 Pos = tuple[int, int, int, int]  # line, column, end line, end column (1-based)
 
-#: QOM declaration macros recorded as :class:`MacroUse` (same set and same
-#: text rule as the tree-sitter side, but only invocations clang expanded).
-_QOM_DECL = re.compile(
-    rb"^[ \t]*(OBJECT_DECLARE_TYPE|OBJECT_DECLARE_SIMPLE_TYPE|OBJECT_DECLARE_CPU_TYPE|"
-    rb"DECLARE_OBJ_CHECKERS|DECLARE_INSTANCE_CHECKER|DECLARE_CLASS_CHECKERS|"
-    rb"OBJECT_DEFINE_TYPE|OBJECT_DEFINE_SIMPLE_TYPE)\s*\(([^()]*)\)",
-    re.M,
-)
 _TOKEN = re.compile(
     rb"[A-Za-z_0-9]+|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|->|\+\+|--|<<=|>>=|"
     rb"[-+*/%&|^<>!=]=|&&|\|\||<<|>>|\.\.\.|."
@@ -465,16 +458,9 @@ class _Extractor:
             stack.append(m)
         self._starts = [m.start for m in self._outer]
         starts = {m.start for m in self.macros}
-        for mt in _QOM_DECL.finditer(self.data):
-            name_at = mt.start(1)
-            if name_at in starts:
-                self.macro_uses.append(
-                    MacroUse(
-                        mt.group(1).decode(),
-                        tuple(a.strip() for a in mt.group(2).decode("utf-8", "replace").split(",")),
-                        self.data.count(b"\n", 0, mt.start()) + 1,
-                    )
-                )
+        # the QOM declaration macros, as the tree-sitter side reads them, but
+        # only the invocations clang expanded
+        self.macro_uses.extend(u for at, u in qom_macro_uses(self.data) if at in starts)
         for c in tops:
             self.top(c)
         return FileFacts(
