@@ -840,7 +840,7 @@ def test_stale_worktree_of_a_killed_run_is_replaced(
     demo: tuple[Path, str, list[str]], capsys: Capsys, isolated: Path
 ) -> None:
     """A SIGKILLed audit leaves its worktree; the next audit in that slot removes it."""
-    from qemu_lint.audit.series import _slot
+    from qemu_lint.audit.apply import _slot
 
     repo, _, _ = demo
     got = _slot(str(repo.resolve()))
@@ -857,7 +857,7 @@ def test_stale_worktree_of_a_killed_run_is_replaced(
 
 
 def test_concurrent_audits_get_separate_worktrees(demo: tuple[Path, str, list[str]]) -> None:
-    from qemu_lint.audit.series import Worktree
+    from qemu_lint.audit.apply import Worktree
 
     repo, base, _ = demo
     top = str(repo.resolve())

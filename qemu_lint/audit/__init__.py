@@ -2,7 +2,7 @@
 
 Entry point: :func:`run_audit`.  It sits where :func:`qemu_lint.engine.run`
 sits, one level above it: the base commit is checked out in a temporary
-worktree (:class:`qemu_lint.audit.series.Worktree`), analysed, then each patch is
+worktree (:class:`qemu_lint.audit.apply.Worktree`), analysed, then each patch is
 applied and the tree analysed again; :func:`qemu_lint.audit.verdicts.compare` turns
 the reports into verdicts.
 
@@ -20,11 +20,12 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from qemu_lint.settings import Config
+from qemu_lint.audit.apply import Worktree
+from qemu_lint.audit.series import Series
+from qemu_lint.audit.verdicts import AuditResult, StateRun, compare
 from qemu_lint.engine import run
 from qemu_lint.findings import Report
-from qemu_lint.audit.series import Series, Worktree
-from qemu_lint.audit.verdicts import AuditResult, StateRun, compare
+from qemu_lint.settings import Config
 
 #: ``progress(done, total, what)``: called before each state is analysed.
 Progress = Callable[[int, int, str], None]
