@@ -728,7 +728,7 @@ def test_sarif_and_gitlab_render_the_final_state(
 def test_each_patch_reparses_only_changed_files(
     demo: tuple[Path, str, list[str]], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    from qemu_lint.audit import run_audit
+    from qemu_lint.audit.driver import run_audit
 
     repo, _, _ = demo
     caplog.set_level(logging.DEBUG, logger="qemu_lint.engine")
@@ -755,7 +755,7 @@ def test_each_patch_reparses_only_changed_files(
 def test_internal_error_and_interrupt_remove_the_worktree(
     demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qemu_lint.audit
+    import qemu_lint.audit.driver
     import qemu_lint.engine
 
     repo, _, _ = demo
@@ -773,7 +773,7 @@ def test_internal_error_and_interrupt_remove_the_worktree(
                 raise exc
             return real_run(cfg)
 
-        monkeypatch.setattr(qemu_lint.audit, "run", failing)
+        monkeypatch.setattr(qemu_lint.audit.driver, "run", failing)
         assert _audit(capsys, repo, "HEAD~5..HEAD")[0] == status
         assert not Path(calls[-1]).exists()
         assert snapshot(repo) == before
@@ -781,8 +781,8 @@ def test_internal_error_and_interrupt_remove_the_worktree(
 
 SIGNAL_CHILD = """
 import os, signal, sys
-import qemu_lint.audit
-real = qemu_lint.audit.run
+import qemu_lint.audit.driver
+real = qemu_lint.audit.driver.run
 n = []
 def run(cfg):
     n.append(1)
@@ -790,7 +790,7 @@ def run(cfg):
         print(cfg.root, flush=True)
         os.kill(os.getpid(), getattr(signal, sys.argv[1]))
     return real(cfg)
-qemu_lint.audit.run = run
+qemu_lint.audit.driver.run = run
 from qemu_lint.cli import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -13,14 +13,17 @@ import logging
 import os
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
-from qemu_lint.audit.series import Series
-from qemu_lint.audit.verdicts import AuditResult
 from qemu_lint.cli.configure import config_from, use_color
 from qemu_lint.cli.options import add_common, add_selection, format_choices
 from qemu_lint.cli.status import sigterm_interrupts
 from qemu_lint.report.audit import base as audit_report_base
-from qemu_lint.settings import Config
+
+if TYPE_CHECKING:
+    from qemu_lint.audit.series import Series
+    from qemu_lint.audit.verdicts import AuditResult
+    from qemu_lint.settings import Config
 
 #: formats rendered by the check reporters (:data:`qemu_lint.report.base.REPORTERS`)
 #: over the final state of the series
@@ -84,7 +87,7 @@ def _interactive_stderr() -> bool:
 
 def _audit(args: argparse.Namespace, cfg: Config, series: Series, is_stdin: bool) -> AuditResult:
     """Run the audit, with a progress bar on stderr for a human."""
-    from qemu_lint.audit import run_audit
+    from qemu_lint.audit.driver import run_audit
 
     if not (_interactive_stderr() and not is_stdin and not args.quiet and series.patches):
         return run_audit(cfg, series, args.allow_transient)

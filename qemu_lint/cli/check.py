@@ -21,11 +21,11 @@ from qemu_lint.cli.status import EPILOG, EXIT_CLEAN, EXIT_FINDINGS, sigterm_inte
 from qemu_lint.discover.files import find_root
 from qemu_lint.errors import InputError, UsageError
 from qemu_lint.report import base as report_base
-from qemu_lint.settings import Config
 
 if TYPE_CHECKING:
     from qemu_lint.findings import Report
     from qemu_lint.findings.baseline import Key
+    from qemu_lint.settings import Config
 
 #: severities, lowest first (``--fail-on``)
 SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
