@@ -124,8 +124,8 @@ def check(
 #: and which ``ru_maxrss`` would count) or of its largest worker process.
 MEASURED = """
 import resource, sys
-from qemu_lint.cli import main
-rc = main(sys.argv[1:])
+from qemu_lint.cli import console_main
+rc = console_main(sys.argv[1:])  # as the console script: collector off
 hwm = 0
 with open("/proc/self/status") as fh:
     for line in fh:

@@ -1,6 +1,8 @@
 """qemu-lint: a static analyzer for QEMU's C sources.
 
-Pipeline: discover → parse → facts → model → rules → findings → reporters → cli.
+Pipeline (imports only go from a later stage to an earlier one): the
+foundations (errors, source, settings, facts, rule) → discover → frontends →
+cache → model → select → rules → findings → engine → audit → report → cli.
 """
 
 from __future__ import annotations

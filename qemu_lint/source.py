@@ -2,11 +2,15 @@
 
 Entry points: :class:`SourceFile` (one file of the tree, path relative to the
 root with forward slashes), :class:`Span` (1-based line/column range) and
-:func:`arch_of` (the architecture a path belongs to).
+:func:`arch_of` (the architecture a path belongs to); :func:`write_atomic`
+(the one way qemu-lint replaces a file: cache records, baselines, reports).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,3 +61,34 @@ def discover_archs(files: Iterable[str]) -> tuple[str, ...]:
         if len(parts) >= 3 and parts[0] == "target":
             archs.add(parts[1])
     return tuple(sorted(archs))
+
+
+def write_atomic(
+    path: str, data: bytes, mode: int | None = None, sync: bool = False, prefix: str = ".tmp-"
+) -> None:
+    """Replace ``path`` with ``data``: a reader sees the old file or the whole new one.
+
+    The bytes go to a temporary file in ``path``'s folder, which then replaces
+    ``path`` in one ``os.replace``; on any failure the temporary file is removed
+    and ``path`` is left as it was.  A symlink at ``path`` is replaced, not
+    followed: callers that want to follow it pass the resolved path.
+
+    :param mode: permission bits of the new file (None: private, as ``mkstemp`` makes it)
+    :param sync: ``fsync`` the data before the replace
+    :param prefix: start of the temporary file's name (its folder may be listed)
+    :raise OSError: when the file cannot be written
+    """
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from qemu_lint.cli import output
-from qemu_lint.cli import main
+from qemu_lint.cli import main, output
 from qemu_lint.findings import Report, RuleInfo
 from qemu_lint.report import github, sarif
 from qemu_lint.rule import PathStep
@@ -528,7 +527,7 @@ def test_output_failed_write_leaves_the_old_file(
     def refuse(src: str, dst: str) -> None:
         raise PermissionError(13, "Permission denied")
 
-    ci_env.setattr(os, "replace", refuse)  # os is shared: qemu_lint.cli.output sees it too
+    ci_env.setattr(os, "replace", refuse)  # os is shared: qemu_lint.source sees it too
     status, out, err = _main(capsys, "--format", "json", "-o", str(target), str(DEMO))
     assert status == 2
     assert err == f"qemu-lint: error: {target}: cannot write: Permission denied\n"
@@ -542,7 +541,7 @@ def test_write_atomic_keeps_mode_and_follows_symlinks(tmp_path: Path) -> None:
     real.chmod(0o640)
     link = tmp_path / "link.txt"
     link.symlink_to(real)
-    output.write_atomic(str(link), "new\r\nline\n")
+    output.write_report(str(link), "new\r\nline\n")
     assert link.is_symlink()
     assert real.read_bytes() == b"new\r\nline\n"
     assert stat.S_IMODE(real.stat().st_mode) == 0o640

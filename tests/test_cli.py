@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from qemu_lint.discover import files as discovery
 from qemu_lint.cli import main
+from qemu_lint.discover import files as discovery
 from tests.conftest import SAMPLES, materialize
 from tests.conftest import run_check as _check
 from tests.conftest import run_check_json as _check_json
@@ -148,6 +148,32 @@ def test_rules_lists_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     out = capsys.readouterr().out
     assert any(line.split("\t")[0] == "acpi-cpu-persistence" for line in out.splitlines())
+
+
+def test_in_process_main_leaves_the_garbage_collector_on(capsys: Capsys) -> None:
+    """Only the console script turns the collector off (the process ends with it)."""
+    import gc
+
+    assert gc.isenabled()
+    assert main(["rules"]) == 0
+    assert gc.isenabled()
+    capsys.readouterr()
+
+
+def test_logging_is_set_up_once(capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs in one process install one handler; the second sets its own level."""
+    import logging
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as outside pytest: no handler yet
+    monkeypatch.setattr(root, "level", root.level)
+    assert main(["rules"]) == 0
+    assert len(root.handlers) == 1 and root.level == logging.WARNING
+    assert main(["explain", "unused-suppression"]) == 0
+    assert len(root.handlers) == 1
+    assert main(["check", "--debug", "--show-config", str(SAMPLES / "trees" / "demo")]) == 0
+    assert len(root.handlers) == 1 and root.level == logging.DEBUG
+    capsys.readouterr()
 
 
 def test_explain_prints_the_docs(capsys: pytest.CaptureFixture[str]) -> None:

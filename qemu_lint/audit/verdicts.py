@@ -1,4 +1,4 @@
-"""Stage 6 (findings) for audits: reports of successive states → per-patch verdicts.
+"""Audit stage: reports of successive states → per-patch verdicts.
 
 Entry points: :func:`compare` (the base report and one :class:`StateRun` per
 patch → an :class:`AuditResult`), :func:`exit_status` and :func:`locate` (the
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from qemu_lint.findings import Finding, Report
 from qemu_lint.audit.patch import Hunk, HunkLine, Patch
+from qemu_lint.findings import Finding, Report
 
 Key = tuple[str, str, str]
 
@@ -95,7 +95,6 @@ class AuditResult:
     base: str
     base_source: str
     patches: tuple[PatchVerdict, ...]
-    base_findings: tuple[Finding, ...]
     #: findings of the last state reached (the tip when every patch applied)
     final: tuple[Finding, ...]
     #: the analysis of that state (for SARIF/GitLab), its root the user's
@@ -187,6 +186,66 @@ def locate(patch: Patch, finding: Finding, side: str) -> Location | None:
     return None
 
 
+def _verdict(intro: Sequence[Change], fixed: Sequence[Change]) -> str:
+    if any(c.other is None for c in intro):
+        return INTRODUCES
+    if intro:
+        return TRANSIENT
+    return FIXES if fixed else CLEAN
+
+
+def _applied_verdicts(
+    states: Sequence[Mapping[Key, Finding]], applied: Sequence[StateRun]
+) -> list[PatchVerdict]:
+    """The verdicts of the patches that applied; ``states[k]`` is the state
+    after ``applied[k - 1]`` (``states[0]`` the base)."""
+
+    def fixed_later(k: int, x: Key) -> int | None:
+        for j in range(k + 1, len(states)):
+            if x not in states[j]:
+                return applied[j - 1].patch.index
+        return None
+
+    def introduced_by(k: int, x: Key) -> int | None:
+        i = k - 1
+        while i >= 0 and x in states[i]:
+            i -= 1
+        return None if i < 0 else applied[i].patch.index
+
+    verdicts: list[PatchVerdict] = []
+    for k, r in enumerate(applied, 1):
+        before, after = states[k - 1], states[k]
+        intro = tuple(
+            Change(f, fixed_later(k, key(f)), locate(r.patch, f, "new"))
+            for f in _sorted([after[x] for x in after.keys() - before.keys()])
+        )
+        fixed = tuple(
+            Change(f, introduced_by(k - 1, key(f)), locate(r.patch, f, "old"))
+            for f in _sorted([before[x] for x in before.keys() - after.keys()])
+        )
+        verdict = _verdict(intro, fixed)
+        verdicts.append(
+            PatchVerdict(r.patch, True, verdict, None, intro, fixed, r.applied_as, r.seconds)
+        )
+    return verdicts
+
+
+def _unapplied_verdicts(runs: Sequence[StateRun], patches: Sequence[Patch]) -> list[PatchVerdict]:
+    """The patch that did not apply, if any, and the patches after it."""
+    failed = next((r for r in runs if r.report is None), None)
+    if failed is None:
+        return []
+    verdicts = [
+        PatchVerdict(
+            failed.patch, False, DOES_NOT_APPLY, failed.reason, (), (), None, failed.seconds
+        )
+    ]
+    for p in patches[failed.patch.index :]:
+        why = f"patch {failed.patch.label} did not apply"
+        verdicts.append(PatchVerdict(p, False, NOT_CHECKED, why, (), (), None, 0.0))
+    return verdicts
+
+
 def compare(
     label: str,
     root: str,
@@ -212,51 +271,7 @@ def compare(
     for r in applied:
         assert r.report is not None
         states.append({key(f): f for f in r.report.findings})
-
-    def fixed_later(k: int, x: Key) -> int | None:
-        for j in range(k + 1, len(states)):
-            if x not in states[j]:
-                return applied[j - 1].patch.index
-        return None
-
-    def introduced_by(k: int, x: Key) -> int | None:
-        i = k - 1
-        while i >= 0 and x in states[i]:
-            i -= 1
-        return None if i < 0 else applied[i].patch.index
-
-    verdicts: list[PatchVerdict] = []
-    for k, r in enumerate(applied, 1):
-        before, after = states[k - 1], states[k]
-        intro = tuple(
-            Change(f, fixed_later(k, key(f)), locate(r.patch, f, "new"))
-            for f in _sorted([after[x] for x in after.keys() - before.keys()])
-        )
-        fixed = tuple(
-            Change(f, introduced_by(k - 1, key(f)), locate(r.patch, f, "old"))
-            for f in _sorted([before[x] for x in before.keys() - after.keys()])
-        )
-        if any(c.other is None for c in intro):
-            verdict = INTRODUCES
-        elif intro:
-            verdict = TRANSIENT
-        elif fixed:
-            verdict = FIXES
-        else:
-            verdict = CLEAN
-        verdicts.append(
-            PatchVerdict(r.patch, True, verdict, None, intro, fixed, r.applied_as, r.seconds)
-        )
-    failed = next((r for r in runs if r.report is None), None)
-    if failed is not None:
-        verdicts.append(
-            PatchVerdict(
-                failed.patch, False, DOES_NOT_APPLY, failed.reason, (), (), None, failed.seconds
-            )
-        )
-        for p in patches[failed.patch.index :]:
-            why = f"patch {failed.patch.label} did not apply"
-            verdicts.append(PatchVerdict(p, False, NOT_CHECKED, why, (), (), None, 0.0))
+    verdicts = _applied_verdicts(states, applied) + _unapplied_verdicts(runs, patches)
     last = applied[-1].report if applied else base_report
     assert last is not None
     final, first = states[-1], states[0]
@@ -266,7 +281,6 @@ def compare(
         base=base,
         base_source=base_source,
         patches=tuple(verdicts),
-        base_findings=_sorted(list(first.values())),
         final=_sorted(list(final.values())),
         final_report=last,
         new_at_tip=_sorted([final[x] for x in final.keys() - first.keys()]),

@@ -36,12 +36,12 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from qemu_lint.cache.state import TreeState
 from qemu_lint.errors import InputError
 from qemu_lint.facts import FACTS_VERSION, FileFacts
+from qemu_lint.source import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class Cache:
         for name, text in (("CACHEDIR.TAG", CACHEDIR_TAG), (".gitignore", "*\n")):
             target = os.path.join(self.directory, name)
             if not os.path.exists(target):
-                self._write(target, text.encode())
+                write_atomic(target, text.encode())
 
     def _store(self, path: str, value: object) -> None:
         if self._broken:
@@ -190,7 +190,7 @@ class Cache:
                 self._prepare()
                 self._prepared = True
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            self._write(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as e:
             self._broken = True
             log.warning(
@@ -198,17 +198,3 @@ class Cache:
                 self.directory,
                 e.strerror or e,
             )
-
-    @staticmethod
-    def _write(path: str, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise

@@ -1,19 +1,19 @@
-"""Stage 8 (cli) helper: write a whole output file or nothing.
+"""Stage 8 (cli) helper: write a whole report file (``-o FILE``) or nothing.
 
-Entry point: :func:`write_atomic`.  The text goes to a temporary file in the
-target's folder, which then replaces the target in one ``os.replace``: a
-reader never sees a half-written report, and a failed write leaves the old
-file (or no file) behind.
+Entry points: :func:`check_writable` (fail before a long run) and
+:func:`write_report`.  The text goes to a temporary file in the target's
+folder, which then replaces the target in one ``os.replace``
+(:func:`qemu_lint.source.write_atomic`): a reader never sees a half-written
+report, and a failed write leaves the old file (or no file) behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 
 from qemu_lint.errors import InputError
+from qemu_lint.source import write_atomic
 
 
 def _mode(target: str) -> int:
@@ -41,7 +41,7 @@ def check_writable(path: str) -> None:
         raise InputError("cannot write: permission denied", path)
 
 
-def write_atomic(path: str, text: str) -> None:
+def write_report(path: str, text: str) -> None:
     """Write ``text`` (UTF-8, line ends as given) to ``path`` atomically.
 
     A symlink is followed: the file it points to is replaced.
@@ -49,25 +49,15 @@ def write_atomic(path: str, text: str) -> None:
     :raise InputError: naming ``path`` when it cannot be written
     """
     target = os.path.realpath(path)
-    folder = os.path.dirname(target)
     if os.path.isdir(target):
         raise InputError("cannot write: is a directory", path)
     try:
-        fd, tmp = tempfile.mkstemp(
-            dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+        write_atomic(
+            target,
+            text.encode("utf-8"),
+            mode=_mode(target),
+            sync=True,
+            prefix=f".{os.path.basename(target)}.",
         )
     except OSError as e:
         raise InputError(f"cannot write: {e.strerror or e}", path) from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _mode(target))
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise InputError(f"cannot write: {e.strerror or e}", path) from e
-        raise

@@ -4,7 +4,8 @@ Entry point: :func:`tree_at` (a context manager yielding a temporary folder
 that holds the QEMU root's source files at a revision, and removing it on the
 way out, whatever happens).
 
-Only git's object database is read: ``git rev-parse`` to find the repository
+Only git's object database is read (through :func:`qemu_lint.discover.git.git`):
+``git rev-parse`` to find the repository
 and resolve the revision, ``git ls-tree`` to list the files and ``git cat-file
 --batch`` to read them.  The user's work tree, index, branches, stash and
 worktrees are never touched, and the blobs are written as committed (no
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from qemu_lint.discover.files import MARKER, SCAN_DIRS, SUFFIXES
+from qemu_lint.discover.git import GitMissing, first_error, git, resolve_commit
 from qemu_lint.errors import InputError
 
 
@@ -31,20 +32,12 @@ def _git(root: str, *args: str, data: bytes | None = None) -> bytes:
     :raise InputError: when git is missing or fails (with its first error line)
     """
     try:
-        r = subprocess.run(
-            ["git", "-C", root, *args],
-            input=data,
-            capture_output=True,
-            check=False,
-            # git must not ask anything, nor page
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat"},
-        )
-    except OSError as e:
-        raise InputError(f"--diff-base needs git: {e.strerror or e}", root) from e
+        r = git(root, *args, stdin=data, check=False)
+    except GitMissing as e:
+        raise InputError(f"--diff-base needs git: {e.reason}", root) from e
     if r.returncode != 0:
-        lines = r.stderr.decode("utf-8", "replace").strip().splitlines()
-        msg = lines[0] if lines else f"git {args[0]} exited with status {r.returncode}"
-        raise InputError(msg.removeprefix("fatal: ").removeprefix("error: "), root)
+        msg = first_error(r.stderr) if r.stderr.strip() else None
+        raise InputError(msg or f"git {args[0]} exited with status {r.returncode}", root)
     return r.stdout
 
 
@@ -68,10 +61,9 @@ def resolve(root: str, rev: str) -> tuple[str, str]:
         raise InputError(f"--diff-base: {e.message}", root) from e
     if not rev or rev.startswith("-"):
         raise InputError(f"--diff-base: not a revision: '{rev}'", root)
-    try:
-        sha = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
-    except InputError as e:
-        raise InputError(f"--diff-base: unknown revision '{rev}' (not a commit here)", root) from e
+    sha = resolve_commit(root, rev)
+    if sha is None:
+        raise InputError(f"--diff-base: unknown revision '{rev}' (not a commit here)", root)
     return sha, prefix
 
 

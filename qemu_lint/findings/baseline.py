@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Set
 from dataclasses import replace
@@ -32,6 +31,7 @@ from typing import Any, Literal
 
 from qemu_lint.errors import InputError
 from qemu_lint.findings import Finding, Report
+from qemu_lint.source import write_atomic
 
 VERSION = 1
 
@@ -78,24 +78,12 @@ def write_baseline(path: str, findings: Iterable[Finding]) -> int:
     :raise InputError: when the file cannot be written
     """
     doc = to_json(findings)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".qemu-lint-baseline-", suffix=".tmp", dir=folder)
-        # mkstemp makes the file private; give it the mode a plain open() would.
-        os.fchmod(fd, _mode(path))
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(doc, indent=2) + "\n")
-        os.replace(tmp, path)
-        tmp = None
+        data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+        # the mode a plain open() would give (write_atomic alone makes it private)
+        write_atomic(path, data, mode=_mode(path), prefix=".qemu-lint-baseline-")
     except OSError as e:
         raise InputError(f"cannot write the baseline: {e.strerror or e}", path) from e
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     return len(doc["findings"])
 
 

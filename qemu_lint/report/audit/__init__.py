@@ -1,1 +1,4 @@
-"""Stage 7 (reporters) for audits: one module per ``audit --format``; the registry is :mod:`.base`."""
+"""Stage 7 (reporters) for audits: one module per ``audit --format``.
+
+The registry is :mod:`.base`.
+"""

@@ -7,7 +7,6 @@ only values of :mod:`qemu_lint.audit.verdicts`.
 
 from __future__ import annotations
 
-from qemu_lint.findings import Finding
 from qemu_lint.audit.patch import Patch
 from qemu_lint.audit.verdicts import (
     CLEAN,
@@ -20,6 +19,7 @@ from qemu_lint.audit.verdicts import (
     Change,
     PatchVerdict,
 )
+from qemu_lint.findings import Finding
 
 # One record per line, and no terminal escapes smuggled in from C or mail text.
 _CONTROL = {c: " " for c in (*range(0x20), 0x7F) if c != 0x09}

@@ -1,0 +1,282 @@
+"""Stage 8 (cli): ``qemu-lint check``.
+
+Entry points: :func:`add_parser` (the sub-command and its options) and
+:func:`run` (check → baseline and diff-base filtering → the chosen reporter
+→ exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from qemu_lint.cli.configure import config_from, settings_from, use_color
+from qemu_lint.cli.options import add_common, add_selection, format_choices
+from qemu_lint.cli.status import EPILOG, EXIT_CLEAN, EXIT_FINDINGS, sigterm_interrupts
+from qemu_lint.discover.files import find_root
+from qemu_lint.errors import InputError, UsageError
+from qemu_lint.report import base as report_base
+
+if TYPE_CHECKING:
+    from qemu_lint.findings import Report
+    from qemu_lint.findings.baseline import Key
+    from qemu_lint.settings import Config
+
+#: severities, lowest first (``--fail-on``)
+SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
+
+#: the variable naming the CI checkout that reported paths must be relative to
+CHECKOUT_VARS = {"gitlab": "CI_PROJECT_DIR", "github": "GITHUB_WORKSPACE"}
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``check`` to the sub-commands."""
+    c = sub.add_parser(
+        "check",
+        help="check a tree (or files inside one)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.set_defaults(run=run)
+    c.add_argument("paths", nargs="*", metavar="PATH", default=[])
+    c.add_argument(
+        "--format",
+        choices=format_choices(report_base.REPORTERS),
+        default="text",
+        help="text (default), json, sarif (GitHub code scanning), gitlab (Code Quality), "
+        "github (Actions annotations)",
+    )
+    c.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE (atomically) instead of stdout",
+    )
+    c.add_argument(
+        "--sarif-include-suppressed",
+        action="store_true",
+        help="sarif: also list suppressed findings, marked as suppressed",
+    )
+    add_selection(c)
+    c.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    c.add_argument(
+        "-s",
+        "--silent",
+        action="store_true",
+        help="no output at all, only the exit status (-o FILE is still written)",
+    )
+    c.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    c.add_argument(
+        "--fail-on",
+        choices=tuple(SEVERITY_RANK),
+        default="note",
+        metavar="{error,warning,note}",
+        help="exit 1 only for findings of this severity or higher (default: note, i.e. any)",
+    )
+    c.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print the number of findings per rule instead of the findings",
+    )
+    c.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print the resolved settings (value and origin of every key) and exit",
+    )
+    _add_baseline_options(c)
+    add_common(c)
+
+
+def _add_baseline_options(c: argparse.ArgumentParser) -> None:
+    c.add_argument(
+        "--baseline", metavar="FILE", help="report only findings not listed in this baseline file"
+    )
+    c.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="record every current finding in FILE (JSON) and exit 0",
+    )
+    c.add_argument(
+        "--diff-base",
+        metavar="REV",
+        help="report only findings absent at git revision REV (both states are analysed; "
+        "default under pre-commit with a FROM ref: PRE_COMMIT_FROM_REF)",
+    )
+    c.add_argument(
+        "--no-diff-base",
+        action="store_true",
+        help="ignore PRE_COMMIT_FROM_REF: report findings whatever the base has",
+    )
+
+
+def _show_config(args: argparse.Namespace, paths: Sequence[str]) -> int:
+    from qemu_lint.report import settings as settings_report
+    from qemu_lint.rules import ALL_RULES
+
+    settings = settings_from(args, paths)
+    try:
+        root: str | None = find_root(paths[0])
+    except InputError:
+        root = None
+    settings_report.render(settings, sys.stdout, root, [r.id for r in ALL_RULES])
+    return EXIT_CLEAN
+
+
+def _exit_status(args: argparse.Namespace, report: Report) -> int:
+    """1 when an active finding is at or above ``--fail-on``, unless ``--exit-zero``."""
+    if args.exit_zero:
+        return EXIT_CLEAN
+    threshold = SEVERITY_RANK[args.fail_on]
+    failing = [f for f in report.findings if SEVERITY_RANK.get(f.severity, 2) >= threshold]
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _path_prefix(root: str, checkout: str | None) -> str:
+    """``sub/dir/`` when ``root`` lies below ``checkout``; "" when it is the
+    checkout itself, lies outside it, or no checkout is named."""
+    if not checkout:
+        return ""
+    rel = os.path.relpath(os.path.realpath(root), os.path.realpath(checkout))
+    if rel == "." or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return ""
+    return rel.replace(os.sep, "/") + "/"
+
+
+def _step_summary(report: Report, prefix: str) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY``, within its size limit."""
+    from qemu_lint.report.github import SUMMARY_LIMIT, render_summary
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        used = os.path.getsize(path) if os.path.exists(path) else 0
+        text = render_summary(report, SUMMARY_LIMIT - used, prefix)
+        if text:
+            with open(path, "a", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+    except OSError as e:
+        print(
+            f"qemu-lint: warning: {path}: step summary not written: {e.strerror or e}",
+            file=sys.stderr,
+        )
+
+
+def _diff_base(args: argparse.Namespace) -> str | None:
+    """The revision to compare with: ``--diff-base``, else pre-commit's FROM ref.
+
+    pre-commit sets ``PRE_COMMIT_FROM_REF`` only when it runs on a range of
+    commits (pre-push, or ``pre-commit run --from-ref A --to-ref B`` in CI).
+    The findings already present at that ref are not the pushed commits'
+    doing, and every QEMU tree today has one, so the range is what to report
+    on.  ``--no-diff-base`` turns this off.
+    """
+    if args.diff_base is not None:
+        if args.no_diff_base:
+            raise UsageError("--diff-base and --no-diff-base contradict each other")
+        return str(args.diff_base)
+    if args.no_diff_base or os.environ.get("PRE_COMMIT") != "1":
+        return None
+    return os.environ.get("PRE_COMMIT_FROM_REF") or None
+
+
+def run(args: argparse.Namespace) -> int:
+    """``qemu-lint check``: analyse, filter, render; the exit status."""
+    from qemu_lint.cli.output import check_writable
+    from qemu_lint.discover.revisions import resolve
+    from qemu_lint.findings.baseline import load_baseline
+
+    paths = args.paths or ["."]
+    if args.show_config:
+        return _show_config(args, paths)
+    if args.statistics and args.format not in ("text", "json"):
+        raise UsageError(f"--statistics prints text or json, not {args.format}")
+    cfg = config_from(args, paths)
+    if args.write_baseline and args.diff_base is not None:
+        raise UsageError("--write-baseline records every finding; drop --diff-base")
+    rev = None if args.write_baseline else _diff_base(args)
+    known = load_baseline(args.baseline) if args.baseline and not args.write_baseline else None
+    if rev is not None:
+        resolve(cfg.root, rev)  # a bad revision fails before the analysis, not after
+    if args.output is not None:
+        check_writable(args.output)
+    report = _analyse(args, cfg, known, rev)
+    if report is None:
+        return EXIT_CLEAN
+    _render(args, report)
+    return _exit_status(args, report)
+
+
+def _analyse(
+    args: argparse.Namespace, cfg: Config, known: frozenset[Key] | None, rev: str | None
+) -> Report | None:
+    """The report to render: findings in the baseline ``known`` and findings
+    present at ``rev`` hidden.  With ``--write-baseline``, write it and return None."""
+    from qemu_lint.cli.progress import progress_bar
+    from qemu_lint.discover.revisions import tree_at
+    from qemu_lint.engine import run as run_engine
+    from qemu_lint.findings.baseline import hide, keys, write_baseline
+
+    report = run_engine(cfg, on_progress=progress_bar())
+    if args.write_baseline:
+        n = write_baseline(args.write_baseline, report.findings)
+        print(
+            f"qemu-lint: wrote {n} finding{'' if n == 1 else 's'} to {args.write_baseline}",
+            file=sys.stderr,
+        )
+        return None
+    if known is not None:
+        report = hide(report, known, "baselined")
+    if rev is not None:
+        with sigterm_interrupts(), tree_at(cfg.root, rev) as old_root:
+            # One cache record for "the tree at the diff base", whatever
+            # temporary folder holds it this time.
+            old_cfg = dataclasses.replace(cfg, root=old_root, cache_key=f"{cfg.root}@diff-base")
+            old = run_engine(old_cfg, on_progress=progress_bar())
+        report = hide(report, keys(old.findings), "preexisting")
+    return report
+
+
+def _render(args: argparse.Namespace, report: Report) -> None:
+    """Write the report (stdout or ``-o``), then what goes to stderr."""
+    from qemu_lint.cli.output import write_report
+    from qemu_lint.report import statistics
+    from qemu_lint.report.text import summary_line
+
+    fmt = args.format
+    to_file = args.output is not None
+    if fmt == "sarif":  # SARIF wants symlinks resolved in the root's file:// URI
+        report = dataclasses.replace(report, root=os.path.realpath(report.root))
+    # Machine formats never carry colour or rich markup, whatever --color or FORCE_COLOR say.
+    color = fmt == "text" and use_color(args.color, io.StringIO() if to_file else sys.stdout)
+    prefix = _path_prefix(report.root, os.environ.get(CHECKOUT_VARS.get(fmt, "")))
+    opts = report_base.RenderOptions(
+        color=color,
+        interactive=color and not to_file and sys.stdout.isatty(),
+        quiet=args.quiet,
+        include_suppressed=args.sarif_include_suppressed,
+        path_prefix=prefix,
+    )
+    if to_file or not args.silent:
+        out = io.StringIO() if to_file else sys.stdout
+        if args.statistics:
+            statistics.render(report, out, fmt)
+        else:
+            report_base.REPORTERS[fmt].render(report, out, opts)
+        if to_file:
+            assert isinstance(out, io.StringIO)
+            write_report(args.output, out.getvalue())
+        else:
+            sys.stdout.flush()
+    if fmt == "gitlab" and not args.silent:  # Code Quality has no place for them: say them
+        for p in report.problems:
+            print(f"{p.file or 'qemu-lint'}: {p.level}: {p.message}", file=sys.stderr)
+    if fmt == "github":
+        _step_summary(report, prefix)
+    if not (args.quiet or args.silent) and (fmt in ("text", "github") or to_file):
+        print(summary_line(report), file=sys.stderr)

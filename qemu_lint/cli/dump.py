@@ -1,0 +1,29 @@
+"""Stage 8 (cli): ``qemu-lint dump-facts`` (the facts extracted from files, for debugging).
+
+Entry points: :func:`add_parser` and :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from qemu_lint.cli.options import FRONTENDS
+from qemu_lint.cli.status import EXIT_CLEAN
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``dump-facts`` to the sub-commands."""
+    d = sub.add_parser("dump-facts", help="print the facts extracted from files (debugging)")
+    d.set_defaults(run=run)
+    d.add_argument("files", nargs="+", metavar="FILE")
+    d.add_argument("--frontend", choices=FRONTENDS, default="tree-sitter")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``qemu-lint dump-facts``: print each file's facts."""
+    from qemu_lint.frontends import dump_facts
+
+    for p in args.files:
+        sys.stdout.write(dump_facts(p, args.frontend))
+    return EXIT_CLEAN

@@ -1,0 +1,123 @@
+"""Stage 8 (cli): command line → command → exit status.
+
+Entry points: :func:`main` (run the command line in process; return the exit
+status) and :func:`console_main` (the ``qemu-lint`` console script and
+``python -m qemu_lint``).  The cli package is the only one that touches
+``sys.argv``, ``sys.exit`` and stdout; logging goes to stderr through rich.
+Each command lives in its own module, which adds its sub-parser and runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from qemu_lint import __version__
+from qemu_lint.cli import audit, check, dump, model, rules
+from qemu_lint.cli.status import EPILOG, EXIT_ERROR, EXIT_INTERNAL
+from qemu_lint.errors import LintError
+
+#: the name of the handler :func:`_set_up_logging` installs on the root logger
+_HANDLER = "qemu-lint"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="qemu-lint",
+        description="Static analyzer for QEMU's C sources (ACPI vCPU hotplug persistence).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"qemu-lint {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    check.add_parser(sub)
+    model.add_parser(sub)
+    audit.add_parser(sub)
+    dump.add_parser(sub)
+    rules.add_parsers(sub)
+    return p
+
+
+def _set_up_logging(args: argparse.Namespace) -> None:
+    """Log to stderr through rich, at the level the flags ask for.
+
+    As with :func:`logging.basicConfig`, a root logger that already has
+    handlers (an application embedding qemu-lint, pytest) is left alone;
+    ours is installed once, and a later call only sets the level again.
+    """
+    level = (
+        logging.DEBUG
+        if getattr(args, "debug", False)
+        else logging.CRITICAL + 1
+        if getattr(args, "silent", False)
+        else logging.WARNING
+    )
+    root = logging.getLogger()
+    if any(h.get_name() == _HANDLER for h in root.handlers):
+        root.setLevel(level)
+        return
+    if root.handlers:
+        return
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=Console(stderr=True), show_time=False, show_path=False)
+    handler.set_name(_HANDLER)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: 0 for --help/--version, 2 for usage errors
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    _set_up_logging(args)
+    try:
+        status: int = args.run(args)
+        return status
+    except LintError as e:
+        print(f"qemu-lint: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("qemu-lint: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (`qemu-lint check | head`): not an error of
+        # ours.  Point stdout at devnull so the interpreter's final flush
+        # does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as e:  # internal error: one line unless --debug
+        if getattr(args, "debug", False):
+            raise
+        print(
+            f"qemu-lint: internal error: {e!r} (rerun with --debug for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def console_main(argv: Sequence[str] | None = None) -> int:
+    """:func:`main` for a process that ends with it (the console script).
+
+    The analysis allocates millions of small acyclic objects (facts, model
+    indexes) and the process ends with the run: the cyclic collector only
+    rescans them, so it is turned off here, never in :func:`main` (a caller
+    in process keeps its collector).  Measured on QEMU 10.0.13: cold check
+    3.82 s -> 3.30 s, check after a one-line edit 1.32 s -> 0.74 s, peak RSS
+    +1 % (182 -> 184 MB).
+    """
+    gc.disable()
+    return main(argv)
