@@ -1,4 +1,4 @@
-"""pre-commit, for real (CONVENTIONS.md §1): the hooks of ``.pre-commit-hooks.yaml``
+"""pre-commit, for real (docs/ci.md#pre-commit): the hooks of ``.pre-commit-hooks.yaml``
 installed by pre-commit from this checkout and run on a throwaway git repository
 made from ``samples/trees/demo``.
 
@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SAMPLES
+
+pytestmark = pytest.mark.precommit
 
 DEMO = SAMPLES / "trees" / "demo"
 TIMEOUT = 900

@@ -28,6 +28,8 @@ from qemu_lint.model.export import model_to_json
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
 
+pytestmark = pytest.mark.real_qemu
+
 RULE = "acpi-cpu-persistence"
 HOOK_D1 = "CPUClass::cpu_persistent_status"
 

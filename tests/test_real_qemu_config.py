@@ -21,6 +21,8 @@ from qemu_lint.findings import Finding
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
 
+pytestmark = pytest.mark.real_qemu
+
 REQUIRED = "persistence-hook-required"
 
 
