@@ -1,4 +1,4 @@
-"""Configuration (CONVENTIONS.md §7): discovery, precedence, --show-config and bad settings.
+"""Configuration (docs/configuration.md): discovery, precedence, --show-config and bad settings.
 
 Driven through ``qemu_lint.cli.main`` in process.  Every tree is made under
 ``tmp_path`` with a ``.git`` folder at its top, so that discovery stops there
