@@ -160,7 +160,7 @@ def demo_repo(dest: Path, steps: Sequence[Step] = SERIES) -> tuple[Path, str, li
 
 
 # --------------------------------------------------------------------------
-# A series on real QEMU 10.0 (design 1 of the persistence hook, BRIEF.md §1)
+# A series on real QEMU 10.0 (design 1 of the persistence hook, docs/usage.md)
 # --------------------------------------------------------------------------
 
 _REQUEST = "    cdev->is_removing = true;\n"

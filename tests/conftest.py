@@ -1,12 +1,15 @@
-"""Shared test helpers: sample discovery, tree overlay, real-QEMU trees."""
+"""Shared test helpers: sample discovery, tree overlay, real-QEMU trees, and spies
+that show what a run did (which files it parsed, whether its rules ran)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +41,33 @@ def _no_user_config(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-xdg-config"))
 
 
+def is_case(path: Path) -> bool:
+    """Is ``path`` (an entry of ``samples/rules/<rule-id>/``) a case: a folder
+    other than ``_base``, or a single ``<case>.c`` file?"""
+    if path.name.startswith(("_", ".")):
+        return False
+    return path.is_dir() or (path.is_file() and path.suffix == ".c")
+
+
 def materialize(case: Path, dest: Path) -> Path:
-    """Copy a sample case into ``dest``: ``_base`` overlaid with the case's files."""
+    """Copy a sample case into ``dest``: ``_base`` overlaid with the case's files.
+
+    A single-file case ``<case>.c`` lands at the top of the tree, as
+    ``<case>.c`` (qemu-lint reads the C files at the top of a QEMU root): over
+    the rule's ``_base/`` when it has one, else in a tree holding only that file
+    and an empty ``include/hw/core/cpu.h``, which makes it a QEMU root.
+    """
     base = case.parent / "_base"
     if base.is_dir() and case != base:
         shutil.copytree(base, dest, dirs_exist_ok=True)
-    shutil.copytree(case, dest, dirs_exist_ok=True)
+    if case.is_file():
+        root_marker = dest / "include" / "hw" / "core" / "cpu.h"
+        if not root_marker.exists():
+            root_marker.parent.mkdir(parents=True, exist_ok=True)
+            root_marker.write_text("")
+        shutil.copy2(case, dest / case.name)
+    else:
+        shutil.copytree(case, dest, dirs_exist_ok=True)
     return dest
 
 
@@ -113,3 +137,45 @@ def run_check_json(capsys: Capsys, *args: str) -> tuple[int, dict[str, Any]]:
     status, out, err = run_check(capsys, "--format", "json", *args)
     assert out, err
     return status, json.loads(out)
+
+
+@contextlib.contextmanager
+def files_parsed() -> Iterator[list[str]]:
+    """Record, in order, the path of every file the tree-sitter front-end
+    extracts facts from in this process (runs with ``jobs=1`` extract in
+    process).  A file whose facts come from the cache is not in the list.
+    """
+    import qemu_lint.frontends.treesitter.extract as front
+
+    real = front.extract_file
+    seen: list[str] = []
+
+    def spy(path: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(path)
+        return real(path, *args, **kwargs)
+
+    front.extract_file = spy  # a spy with the same behaviour, restored below
+    try:
+        yield seen
+    finally:
+        front.extract_file = real
+
+
+@contextlib.contextmanager
+def rules_fail() -> Iterator[None]:
+    """Make every rule raise when it is run.  A run that still reports its
+    findings, and no crashed rule, did not run its rules: it reused their
+    results."""
+    from qemu_lint.rules import ALL_RULES
+
+    def crash(model: Any, opts: Any) -> Any:
+        raise AssertionError("a rule was run")
+
+    saved = [(rule, rule.check) for rule in ALL_RULES]
+    try:
+        for rule, _ in saved:
+            object.__setattr__(rule, "check", crash)  # Rule is frozen; restored below
+        yield
+    finally:
+        for rule, check in saved:
+            object.__setattr__(rule, "check", check)

@@ -6,7 +6,7 @@ edits a few files by exact string replacement.  An edited file is always
 written to a temporary file beside it and ``os.replace()``d over the link, so
 the cached real tree (which shares the inodes) is never modified.
 
-The edit sets below are the persistence-hook designs of BRIEF.md §1 applied to
+The edit sets below are the persistence-hook designs of docs/usage.md applied to
 QEMU 10.0.  Every anchor must occur exactly once in the file being edited, so
 a change in QEMU makes the test fail loudly instead of testing nothing.
 """
@@ -378,7 +378,7 @@ PRESENCE_FLAG = merge(
     },
 )
 
-# Beyond the three designs' plain shapes (BRIEF.md: "a local bool holding the
+# Beyond the three designs' plain shapes (docs/usage.md: "a local bool holding the
 # result", "wrappers of any depth, including wrappers that negate").
 D1_LOCAL_BOOL = merge(
     HOOK_DECL,

@@ -7,7 +7,7 @@ own checkouts happen in worktrees, which create new files.  The test checks
 that the real files it edits are byte-for-byte unchanged afterwards.  It is
 skipped with the reason when the trees are unavailable.
 
-The series (design 1 of the persistence hook, BRIEF.md §1): declare
+The series (design 1 of the persistence hook, docs/usage.md): declare
 ``CPUClass::cpu_persistent_status`` and implement it for arm (clean); add
 ``should_remain_acpi_present()`` and guard the release in
 ``acpi_cpu_unplug_cb()`` with it (fixes QEMU's one finding); drop the guard
@@ -30,6 +30,8 @@ from qemu_lint.cli import main
 from tests import qemu_variants as qv
 from tests.audit_series import QEMU_EDITED, QEMU_STEPS, git, qemu_repo, snapshot
 from tests.conftest import qemu_tree
+
+pytestmark = pytest.mark.real_qemu
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from qemu_lint.engine import run
 from qemu_lint.findings import baseline as baseline_mod
 from qemu_lint.settings import Config
-from qemu_lint.engine import run
 from tests.conftest import SAMPLES
 from tests.conftest import run_check as _cli
 from tests.conftest import run_check_json as _json

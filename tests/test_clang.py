@@ -44,7 +44,10 @@ def _libclang_loads() -> str | None:
 
 
 _why = _libclang_loads()
-pytestmark = pytest.mark.skipif(_why is not None, reason=f"libclang unavailable: {_why}")
+pytestmark = [
+    pytest.mark.clang,
+    pytest.mark.skipif(_why is not None, reason=f"libclang unavailable: {_why}"),
+]
 
 
 def _config(tree: Path, frontend: str, **kw: Any) -> Config:
@@ -215,6 +218,7 @@ def test_clang_cache_is_kept_apart_and_follows_headers(tmp_path: Path) -> None:
     assert len(run(_config(tree, "clang", cache_dir=str(cache))).findings) == 1
 
 
+@pytest.mark.real_qemu
 def test_real_qemu_same_findings_without_a_build() -> None:
     """QEMU 10.0.13, no build folder: clang runs to the end with tree-sitter's findings."""
     root = qemu_tree("10.0.13")

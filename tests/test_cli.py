@@ -1,6 +1,6 @@
 """The command line, in process: ``qemu_lint.cli.main([...])`` with captured output.
 
-Covers the contracts of BRIEF.md §2 (commands, exit statuses, JSON field
+Covers the contracts of docs/output.md (commands, exit statuses, JSON field
 names), per-file filtering as pre-commit uses it, and bad input: unreadable,
 binary, non-UTF-8, empty or huge files and symlink loops are skipped with a
 problem naming the file, counted in ``stats``, and the run goes on.

@@ -1,4 +1,4 @@
-"""Configuration (CONVENTIONS.md §7): discovery, precedence, --show-config and bad settings.
+"""Configuration (docs/configuration.md): discovery, precedence, --show-config and bad settings.
 
 Driven through ``qemu_lint.cli.main`` in process.  Every tree is made under
 ``tmp_path`` with a ``.git`` folder at its top, so that discovery stops there
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from qemu_lint.settings import DEFAULT, KEYS
 from qemu_lint.rules import ALL_RULES
+from qemu_lint.settings import DEFAULT, KEYS
 from tests.conftest import SAMPLES, materialize
 from tests.conftest import run_check as _run
 from tests.conftest import run_check_json as _json

@@ -1,4 +1,4 @@
-"""Everyday flags of ``check`` (CONVENTIONS.md §5): exit statuses, quiet/silent,
+"""Everyday flags of ``check`` (docs/usage.md#commands): exit statuses, quiet/silent,
 statistics, colour, and the per-file filter with QEMU's ``*.c.inc`` files.
 
 In process through ``qemu_lint.cli.main``, except the colour tests that need a

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from qemu_lint.settings import Config
 from qemu_lint.engine import run
 from qemu_lint.findings import Report
 from qemu_lint.report import github as github_report
@@ -26,6 +25,7 @@ from qemu_lint.report import json as json_report
 from qemu_lint.report import sarif as sarif_report
 from qemu_lint.report import text as text_report
 from qemu_lint.report.base import RenderOptions
+from qemu_lint.settings import Config
 from tests import sarif_schema
 from tests.conftest import SAMPLES
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from qemu_lint.settings import Config
 from qemu_lint.engine import run
+from qemu_lint.settings import Config
 from tests.conftest import SAMPLES, materialize
 
 HEAD = "    AcpiCpuStatus *cdev = get_cpu_status(cpu_st, dev);\n    CPUClass *cc = CPU_GET_CLASS(dev);\n"

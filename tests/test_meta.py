@@ -1,15 +1,18 @@
-"""Meta tests: rule registration, rule docs, the README's rules table and its commands."""
+"""Meta tests: rule registration, rule docs (and their generated pages in
+docs/rules/), the README's rules table and its commands."""
 
 from __future__ import annotations
 
 import importlib
 import os
 import re
+from pathlib import Path
 
 import pytest
 
 from qemu_lint.rule import Rule
 from qemu_lint.rules import ALL_RULES
+from tests import gen_rule_docs
 from tests.conftest import REPO
 
 HEADINGS = (
@@ -24,7 +27,9 @@ HEADINGS = (
 
 
 def _rule_modules() -> list[str]:
-    return sorted(p.stem for p in (REPO / "qemu_lint" / "rules").glob("*.py") if p.stem != "__init__")
+    return sorted(
+        p.stem for p in (REPO / "qemu_lint" / "rules").glob("*.py") if p.stem != "__init__"
+    )
 
 
 def test_every_rule_module_is_registered() -> None:
@@ -92,3 +97,54 @@ def test_readme_starts_with_the_two_commands_ci_runs() -> None:
     assert lines[1] in ci.splitlines()
     assert "set -euo pipefail" in ci
     assert os.access(REPO / ".ci" / "run", os.X_OK)
+
+
+def test_rule_pages_are_generated_from_the_docstrings() -> None:
+    """docs/rules/<id>.md is the rule's docstring as ``explain`` prints it;
+    ``QEMU_TEST_REGENERATE=1`` (or ``python -m tests.gen_rule_docs``) rewrites them."""
+    if os.environ.get("QEMU_TEST_REGENERATE"):
+        gen_rule_docs.main()
+    want = gen_rule_docs.pages()
+    have = {p: p.read_text(encoding="utf-8") for p in gen_rule_docs.DOCS.glob("*.md")}
+    stale = sorted(p.name for p in set(want) | set(have) if want.get(p) != have.get(p))
+    assert not stale, f"docs/rules/ out of date: {stale}; run python -m tests.gen_rule_docs"
+
+
+def test_rule_pages_match_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    """The generated page is exactly ``qemu-lint explain``'s output, under its notice."""
+    from qemu_lint.cli import main
+
+    for rule in ALL_RULES:
+        assert main(["explain", rule.id]) == 0
+        out = capsys.readouterr().out
+        page = gen_rule_docs.rule_doc(rule)
+        assert page.endswith(out) and page[: -len(out)].startswith("<!-- Generated"), rule.id
+
+
+def _anchors(md: Path) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings."""
+    text = re.sub(r"```.*?```", "", md.read_text(encoding="utf-8"), flags=re.S)
+    heads = re.findall(r"^#+ (.*)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in heads}
+
+
+def test_docs_links_resolve() -> None:
+    """Every relative link of README.md, CONTRIBUTING.md and docs/ names a file
+    that exists, and a heading of it when it has a ``#fragment``."""
+    link = re.compile(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)")
+    docs = sorted((REPO / "docs").rglob("*.md"))
+    for md in [REPO / "README.md", REPO / "CONTRIBUTING.md", *docs]:
+        where = md.relative_to(REPO)
+        text = re.sub(r"```.*?```|`[^`]*`", "", md.read_text(encoding="utf-8"), flags=re.S)
+        for target, fragment in link.findall(text):
+            if "://" in target:
+                continue
+            path = md.parent / target if target else md
+            assert path.exists(), f"{where}: broken link {target}"
+            if fragment and path.is_file():
+                assert fragment in _anchors(path), f"{where}: no #{fragment} in {target}"
+
+
+def test_readme_is_short() -> None:
+    """README.md is the front page; the rest of the documentation lives in docs/."""
+    assert (REPO / "README.md").stat().st_size < 12 * 1024

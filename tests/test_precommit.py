@@ -1,11 +1,11 @@
-"""pre-commit, for real (CONVENTIONS.md §1): the hooks of ``.pre-commit-hooks.yaml``
+"""pre-commit, for real (docs/ci.md#pre-commit): the hooks of ``.pre-commit-hooks.yaml``
 installed by pre-commit from this checkout and run on a throwaway git repository
 made from ``samples/trees/demo``.
 
 ``pre-commit try-repo <checkout>`` installs the hook repository with pip in a
 fresh environment of its own (one per call), from the checkout's git-tracked
 files: uncommitted changes to tracked files and staged new files are included
-(try-repo commits them to a shadow clone), untracked files are not.  The README
+(try-repo commits them to a shadow clone), untracked files are not.  The docs/ci.md
 snippet is run too, with ``pre-commit run`` and a snapshot of the checkout made
 the same way.  ``PRE_COMMIT_HOME`` is a temporary folder, so nothing is left
 behind.  The tests are skipped, with the reason, only when pip cannot reach a
@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SAMPLES
+
+pytestmark = pytest.mark.precommit
 
 DEMO = SAMPLES / "trees" / "demo"
 TIMEOUT = 900
@@ -216,13 +218,13 @@ def _snapshot(dest: Path, env: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def snippet_config(setup: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
-    """README.md's .pre-commit-config.yaml, its placeholders replaced by a
+    """docs/ci.md's .pre-commit-config.yaml, its placeholders replaced by a
     snapshot of this checkout.  The hook environment is installed once (the
     module shares PRE_COMMIT_HOME)."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### pre-commit") :]
+    text = (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
+    section = text[text.index("## pre-commit") :]
     m = re.search(r"```yaml\n(repos:\n.*?)```", section, re.S)
-    assert m, "README.md: no .pre-commit-config.yaml snippet in the pre-commit section"
+    assert m, "docs/ci.md: no .pre-commit-config.yaml snippet in the pre-commit section"
     hook_repo = tmp_path_factory.mktemp("hook-repo")
     rev = _snapshot(hook_repo, setup)
     config, n = re.subn(r"(?m)^(\s*- repo:) .*$", rf"\1 {hook_repo}", m.group(1))

@@ -21,12 +21,14 @@ from typing import Any
 
 import pytest
 
-from qemu_lint.settings import Config
 from qemu_lint.engine import run, run_model
 from qemu_lint.findings import Finding, Report
 from qemu_lint.model.export import model_to_json
+from qemu_lint.settings import Config
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
+
+pytestmark = pytest.mark.real_qemu
 
 RULE = "acpi-cpu-persistence"
 HOOK_D1 = "CPUClass::cpu_persistent_status"

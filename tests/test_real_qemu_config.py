@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from qemu_lint.settings import Config
 from qemu_lint.engine import run
 from qemu_lint.errors import ConfigError
 from qemu_lint.findings import Finding
+from qemu_lint.settings import Config
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
+
+pytestmark = pytest.mark.real_qemu
 
 REQUIRED = "persistence-hook-required"
 

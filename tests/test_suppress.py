@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from qemu_lint.cli import main
-from qemu_lint.settings import Config
 from qemu_lint.engine import collect_facts, run
 from qemu_lint.findings.suppress import scan
+from qemu_lint.settings import Config
 from tests.conftest import SAMPLES, materialize
 
 ACPI = SAMPLES / "rules" / "acpi-cpu-persistence"

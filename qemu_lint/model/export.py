@@ -1,6 +1,6 @@
 """Stage 4 (model): the model as the ``model --format json`` document.
 
-Entry point: :func:`model_to_json` (shape fixed by BRIEF.md §2; fields are
+Entry point: :func:`model_to_json` (shape fixed by docs/output.md; fields are
 only ever added).
 """
 

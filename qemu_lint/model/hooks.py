@@ -1,6 +1,6 @@
 """Stage 4 (model): the persistence-hook designs that count.
 
-Entry points: :data:`DEFAULT_HOOKS` (BRIEF.md's three designs) and
+Entry points: :data:`DEFAULT_HOOKS` (the three designs of docs/usage.md) and
 :class:`Hook` (one design, resolved against the tree: declared or not, a
 function pointer or a flag).
 """

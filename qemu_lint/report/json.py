@@ -1,6 +1,6 @@
 """Stage 7 (reporters): ``check --format json``, the versioned machine contract.
 
-Entry point: :func:`render`.  Field names are fixed by BRIEF.md §2; adding a field
+Entry point: :func:`render`.  Field names are fixed by docs/output.md; adding a field
 is compatible, renaming or removing one needs a new ``version``.
 """
 

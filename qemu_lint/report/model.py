@@ -1,7 +1,7 @@
 """Stage 7 (reporters): ``model --format json|table``, the CPUClass hook model.
 
 Entry points: :func:`render_model_json` and :func:`render_model_table`.  The input
-is the model's JSON document (BRIEF.md §2), so both formats show the same data.
+is the model's JSON document (docs/output.md), so both formats show the same data.
 """
 
 from __future__ import annotations

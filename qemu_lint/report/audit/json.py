@@ -1,6 +1,6 @@
 """Stage 7 (reporters): ``audit --format json``, the versioned machine contract.
 
-Entry points: :func:`to_json` and :func:`render`.  The fields of BRIEF.md §2
+Entry points: :func:`to_json` and :func:`render`.  The fields of docs/output.md
 (``version``, ``base``, ``patches[]`` with ``index``, ``count``, ``subject``,
 ``commit``, ``applied``, ``introduced``, ``fixed``, and ``final``) are fixed;
 everything else here is an addition:
