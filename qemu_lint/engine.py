@@ -23,7 +23,6 @@ from qemu_lint.errors import Problem
 from qemu_lint.findings import Finding, Report, RuleInfo, Stats
 from qemu_lint.findings.stamp import _frame, _order, _relevant, _stamp, _suppress
 from qemu_lint.findings.suppress import UNUSED, Suppression, scan_tree
-from qemu_lint.frontends import dump_facts as dump_facts  # re-exported (tests, old callers)
 from qemu_lint.frontends.pool import Progress
 from qemu_lint.model import Model
 from qemu_lint.rule import Diagnostic, Rule, RuleOptions
