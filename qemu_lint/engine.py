@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 
 from qemu_lint import __version__
 from qemu_lint.cache import Cache, TreeState, digest
-from qemu_lint.settings import Config, check_against_tree
 from qemu_lint.discover.files import Skipped, StatKey, discover, load
+from qemu_lint.discover.tokens import Query
 from qemu_lint.facts import FileFacts
 from qemu_lint.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
 from qemu_lint.findings.linehash import line_hash
-from qemu_lint.model import Model, build_model
-from qemu_lint.discover.tokens import Query
-from qemu_lint.rule import Diagnostic, Rule, RuleOptions
-from qemu_lint.source import SourceFile, snippet
 from qemu_lint.findings.suppress import UNUSED, Suppression, judge, scan_tree, silence
+from qemu_lint.model import Model, build_model
+from qemu_lint.rule import Diagnostic, Rule, RuleOptions
 from qemu_lint.rules import ALL_RULES
+from qemu_lint.settings import Config, check_against_tree
+from qemu_lint.source import SourceFile, snippet
 
 if TYPE_CHECKING:
     from qemu_lint.frontends.clang.extract import Command, Plan, Planner
@@ -540,8 +540,8 @@ def _closure(
     prev: TreeState | None,
     hook_tables: bool,
 ) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
-    from qemu_lint.model import wanted
     from qemu_lint.discover.tokens import MemoIndex
+    from qemu_lint.model import wanted
 
     results: list[FileFacts | Problem] = []
     tokens = MemoIndex(tf.paths, tf.read, prev.answers if prev else {}, tf.changed)
@@ -619,13 +619,11 @@ def _build(config: Config, fr: FactsResult) -> Model:
 
 
 def _options(rule: Rule, config: Config) -> RuleOptions:
-    """The rule's options from the configuration (only the keys it declares)."""
-    known = {f.name for f in dataclasses.fields(rule.options)}
-    settings: dict[str, object] = {
-        "hooks": config.hooks,
-        "required_archs": config.required_archs,
-    }
-    return rule.options(**{k: v for k, v in settings.items() if k in known})
+    """The rule's options from the configuration: each field of its ``Options``
+    takes the setting of the same name (``required_archs`` ← ``required-archs``)."""
+    keys = {f.name: f.name.replace("_", "-") for f in dataclasses.fields(rule.options)}
+    declared = {s.key for s in config.declared} | set(config.values)
+    return rule.options(**{n: config.value(k) for n, k in keys.items() if k in declared})
 
 
 def _selected(config: Config) -> list[Rule]:
@@ -682,11 +680,9 @@ def _stamp(config: Config, diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Fin
                 end_column=d.span.end_col,
                 function=d.function,
                 message=d.message,
-                archs=d.archs,
-                hook=d.hook,
                 path=d.path,
                 fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
-                arch_hooks=d.arch_hooks,
+                properties=d.properties,
                 related=d.related,
             )
         )

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from qemu_lint.cli import main
+from qemu_lint.rules import default_config
 from qemu_lint.settings import Config
 from qemu_lint.audit.patch import clean_subject, parse_diff, parse_message
 from qemu_lint.report import base as report_base
@@ -738,7 +739,7 @@ def test_each_patch_reparses_only_changed_files(
     repo, _, _ = demo
     caplog.set_level(logging.DEBUG, logger="qemu_lint.engine")
     series = load_series(str(repo), ["HEAD~5..HEAD"])
-    cfg = Config(root=str(repo.resolve()), cache_dir=str(tmp_path / "c2"), jobs=1)
+    cfg = default_config(root=str(repo.resolve()), cache_dir=str(tmp_path / "c2"), jobs=1)
     for attempt in range(2):
         caplog.clear()
         result = run_audit(cfg, series)
@@ -964,8 +965,6 @@ def test_locate_falls_back_to_a_step_of_the_path() -> None:
             end_column=20,
             function="f",
             message="m",
-            archs=(),
-            hook=None,
             path=steps,
             fingerprint="x",
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from qemu_lint.engine import run
 from qemu_lint.findings import Report
 from qemu_lint.report import github as github_report
@@ -34,7 +34,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 @pytest.fixture(scope="module")
 def report() -> Report:
-    r = run(Config(root=str(SAMPLES / "trees" / "demo"), jobs=1, strict=True))
+    r = run(default_config(root=str(SAMPLES / "trees" / "demo"), jobs=1, strict=True))
     return dataclasses.replace(r, root="<root>", stats=dataclasses.replace(r.stats, seconds=0.0))
 
 

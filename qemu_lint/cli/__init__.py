@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from qemu_lint import __version__
-from qemu_lint.settings import Config, Settings, build_config, find_config, resolve_settings
 from qemu_lint.discover.files import find_root
 from qemu_lint.errors import InputError, LintError, UsageError
+from qemu_lint.settings import Config, Settings, build_config, find_config, resolve_settings
 
 if TYPE_CHECKING:
     from qemu_lint.findings import Report
@@ -292,7 +292,7 @@ def _settings(args: argparse.Namespace, paths: Sequence[str]) -> Settings:
         cfg_file = None
     else:
         cfg_file = find_config(paths)
-    from qemu_lint.rules import by_id
+    from qemu_lint.rules import SETTINGS, by_id
 
     flags: dict[str, tuple[str, ...]] = {}
     for key in ("select", "ignore"):
@@ -302,7 +302,7 @@ def _settings(args: argparse.Namespace, paths: Sequence[str]) -> Settings:
                 raise UsageError(f"unknown rule '{rid}' (see 'qemu-lint rules')")
         if ids:
             flags[key] = ids
-    return resolve_settings(cfg_file, overrides, flags)
+    return resolve_settings(cfg_file, overrides, flags, declared=SETTINGS)
 
 
 def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
@@ -330,14 +330,13 @@ def _config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
 
 def _show_config(args: argparse.Namespace, paths: Sequence[str]) -> int:
     from qemu_lint.report import settings as settings_report
-    from qemu_lint.rules import ALL_RULES
 
     settings = _settings(args, paths)
     try:
         root: str | None = find_root(paths[0])
     except InputError:
         root = None
-    settings_report.render(settings, sys.stdout, root, [r.id for r in ALL_RULES])
+    settings_report.render(settings, sys.stdout, root)
     return EXIT_CLEAN
 
 
@@ -413,13 +412,13 @@ def _check(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from qemu_lint.findings.baseline import hide, keys, load_baseline, write_baseline
-    from qemu_lint.engine import run
     from qemu_lint.cli.output import check_writable, write_atomic
+    from qemu_lint.discover.revisions import resolve, tree_at
+    from qemu_lint.engine import run
+    from qemu_lint.findings.baseline import hide, keys, load_baseline, write_baseline
     from qemu_lint.report import statistics
     from qemu_lint.report.base import REPORTERS, RenderOptions
     from qemu_lint.report.text import summary_line
-    from qemu_lint.discover.revisions import resolve, tree_at
 
     paths = args.paths or ["."]
     if args.show_config:
@@ -527,11 +526,11 @@ def _audit(args: argparse.Namespace) -> int:
     import signal
 
     from qemu_lint.audit import run_audit
+    from qemu_lint.audit.series import load_series
+    from qemu_lint.audit.verdicts import exit_status
     from qemu_lint.report.audit.base import AUDIT_REPORTERS
     from qemu_lint.report.audit.text import summary_line
     from qemu_lint.report.base import REPORTERS, RenderOptions
-    from qemu_lint.audit.series import load_series
-    from qemu_lint.audit.verdicts import exit_status
 
     is_stdin = args.inputs == ["-"]
     fmt = args.format or ("terse" if is_stdin else "text")

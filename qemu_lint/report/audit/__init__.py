@@ -1,1 +1,1 @@
-"""Stage 7 (reporters) for audits: one module per ``audit --format``; the registry is :mod:`.base`."""
+"""Stage 7 (reporters) for audits: one module per ``audit --format``; registry: :mod:`.base`."""

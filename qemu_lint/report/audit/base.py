@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, TextIO
 
+from qemu_lint.audit.verdicts import AuditResult
 from qemu_lint.report.audit import checkpatch as audit_checkpatch
 from qemu_lint.report.audit import email as audit_email
 from qemu_lint.report.audit import json as audit_json
 from qemu_lint.report.audit import terse as audit_terse
 from qemu_lint.report.audit import text as audit_text
 from qemu_lint.report.base import RenderOptions
-from qemu_lint.audit.verdicts import AuditResult
 
 
 class AuditReporter(Protocol):

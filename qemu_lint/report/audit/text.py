@@ -17,15 +17,6 @@ from typing import TYPE_CHECKING, TextIO
 from rich.table import Table
 from rich.text import Text
 
-from qemu_lint.report.audit.common import (
-    clean,
-    header,
-    level,
-    notes,
-    other_label,
-    verdict_text,
-)
-from qemu_lint.report.console import new_console, print_block, table_box
 from qemu_lint.audit.verdicts import (
     CLEAN,
     DOES_NOT_APPLY,
@@ -36,6 +27,14 @@ from qemu_lint.audit.verdicts import (
     AuditResult,
     PatchVerdict,
 )
+from qemu_lint.report.audit.common import (
+    header,
+    level,
+    notes,
+    other_label,
+    verdict_text,
+)
+from qemu_lint.report.console import clean, new_console, print_block, table_box
 
 if TYPE_CHECKING:
     from qemu_lint.report.base import RenderOptions
