@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 
 from qemu_lint import __version__
 from qemu_lint.cache import Cache, TreeState, digest
+from qemu_lint.settings import Config, check_against_tree
 from qemu_lint.discover.files import Skipped, StatKey, discover, load
-from qemu_lint.discover.tokens import Query
 from qemu_lint.facts import FileFacts
 from qemu_lint.findings import Finding, Problem, Report, RuleInfo, Stats, fingerprint
 from qemu_lint.findings.linehash import line_hash
-from qemu_lint.findings.suppress import UNUSED, Suppression, judge, scan_tree, silence
 from qemu_lint.model import Model, build_model
+from qemu_lint.discover.tokens import Query
 from qemu_lint.rule import Diagnostic, Rule, RuleOptions
-from qemu_lint.rules import ALL_RULES
-from qemu_lint.settings import Config, check_against_tree
 from qemu_lint.source import SourceFile, snippet
+from qemu_lint.findings.suppress import UNUSED, Suppression, judge, scan_tree, silence
+from qemu_lint.rules import ALL_RULES
 
 if TYPE_CHECKING:
     from qemu_lint.frontends.clang.extract import Command, Plan, Planner
@@ -540,8 +540,8 @@ def _closure(
     prev: TreeState | None,
     hook_tables: bool,
 ) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
-    from qemu_lint.discover.tokens import MemoIndex
     from qemu_lint.model import wanted
+    from qemu_lint.discover.tokens import MemoIndex
 
     results: list[FileFacts | Problem] = []
     tokens = MemoIndex(tf.paths, tf.read, prev.answers if prev else {}, tf.changed)

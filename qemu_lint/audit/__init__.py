@@ -20,11 +20,11 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from qemu_lint.audit.series import Series, Worktree
-from qemu_lint.audit.verdicts import AuditResult, StateRun, compare
+from qemu_lint.settings import Config
 from qemu_lint.engine import run
 from qemu_lint.findings import Report
-from qemu_lint.settings import Config
+from qemu_lint.audit.series import Series, Worktree
+from qemu_lint.audit.verdicts import AuditResult, StateRun, compare
 
 #: ``progress(done, total, what)``: called before each state is analysed.
 Progress = Callable[[int, int, str], None]

@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from qemu_lint.audit.patch import Message, Patch, parse_message, place
 from qemu_lint.discover.files import find_root
 from qemu_lint.errors import InputError, UsageError
+from qemu_lint.audit.patch import Message, Patch, parse_message, place
 
 log = logging.getLogger(__name__)
 

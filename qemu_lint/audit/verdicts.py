@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from qemu_lint.audit.patch import Hunk, HunkLine, Patch
 from qemu_lint.findings import Finding, Key, Report, key
+from qemu_lint.audit.patch import Hunk, HunkLine, Patch
 
 #: Verdicts, from worst to best; a patch gets the first that applies.
 INTRODUCES = "introduces"

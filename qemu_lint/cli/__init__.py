@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from qemu_lint import __version__
+from qemu_lint.settings import Config, Settings, build_config, find_config, resolve_settings
 from qemu_lint.discover.files import find_root
 from qemu_lint.errors import InputError, LintError, UsageError
-from qemu_lint.settings import Config, Settings, build_config, find_config, resolve_settings
 
 if TYPE_CHECKING:
     from qemu_lint.findings import Report
@@ -412,13 +412,13 @@ def _check(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from qemu_lint.cli.output import check_writable, write_atomic
-    from qemu_lint.discover.revisions import resolve, tree_at
-    from qemu_lint.engine import run
     from qemu_lint.findings.baseline import hide, keys, load_baseline, write_baseline
+    from qemu_lint.engine import run
+    from qemu_lint.cli.output import check_writable, write_atomic
     from qemu_lint.report import statistics
     from qemu_lint.report.base import REPORTERS, RenderOptions
     from qemu_lint.report.text import summary_line
+    from qemu_lint.discover.revisions import resolve, tree_at
 
     paths = args.paths or ["."]
     if args.show_config:
@@ -526,11 +526,11 @@ def _audit(args: argparse.Namespace) -> int:
     import signal
 
     from qemu_lint.audit import run_audit
-    from qemu_lint.audit.series import load_series
-    from qemu_lint.audit.verdicts import exit_status
     from qemu_lint.report.audit.base import AUDIT_REPORTERS
     from qemu_lint.report.audit.text import summary_line
     from qemu_lint.report.base import REPORTERS, RenderOptions
+    from qemu_lint.audit.series import load_series
+    from qemu_lint.audit.verdicts import exit_status
 
     is_stdin = args.inputs == ["-"]
     fmt = args.format or ("terse" if is_stdin else "text")
