@@ -82,7 +82,8 @@ class Diagnostic:
     key: str = ""
     #: secondary places that explain the finding (SARIF ``relatedLocations``)
     related: tuple[PathStep, ...] = ()
-    properties: Properties = Properties()
+    #: the rule-specific facts of the site (architectures, hook…)
+    properties: Properties = field(default_factory=Properties)
 
 
 @dataclass(frozen=True, slots=True)
