@@ -80,13 +80,11 @@ def run_model(
 
 
 def _options(rule: Rule, config: Config) -> RuleOptions:
-    """The rule's options from the configuration (only the keys it declares)."""
-    known = {f.name for f in dataclasses.fields(rule.options)}
-    settings: dict[str, object] = {
-        "hooks": config.hooks,
-        "required_archs": config.required_archs,
-    }
-    return rule.options(**{k: v for k, v in settings.items() if k in known})
+    """The rule's options from the configuration: each field of its ``Options``
+    takes the setting of the same name (``required_archs`` ← ``required-archs``)."""
+    keys = {f.name: f.name.replace("_", "-") for f in dataclasses.fields(rule.options)}
+    declared = {s.key for s in config.declared} | set(config.values)
+    return rule.options(**{n: config.value(k) for n, k in keys.items() if k in declared})
 
 
 def _selected(config: Config) -> list[Rule]:

@@ -2,8 +2,10 @@
 
 Entry points: :class:`Rule` (id, severity, summary, docs, options, check),
 :class:`Diagnostic` (what ``check()`` yields; the engine turns it into a
-:class:`~qemu_lint.findings.Finding`).  Rules see only the model, never parser
-objects.
+:class:`~qemu_lint.findings.Finding`), :class:`Properties` (the rule-specific
+facts a diagnostic carries, typed) and :class:`RuleOptions` (a rule's options,
+each declared with its configuration key).  Rules see only the model, never
+parser objects.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from qemu_lint.settings import Setting
 from qemu_lint.source import Span
 
 
@@ -31,6 +34,42 @@ class PathStep:
     function: str
     note: str
 
+    @property
+    def text(self) -> str:
+        """The note, with the function it happens in: ``note (in function)``."""
+        return f"{self.note} (in {self.function})" if self.function else self.note
+
+
+@dataclass(frozen=True, slots=True)
+class Properties:
+    """The rule-specific facts of a diagnostic, filled by the rule.
+
+    Reporters render them without interpreting them: the machine formats as
+    fields (JSON ``archs``, ``hook``, ``arch_implements_hook``; SARIF
+    ``properties``), the text formats as the note :meth:`notes` words.
+    """
+
+    #: the architectures the site concerns (those whose guests can reach it)
+    archs: tuple[str, ...] = ()
+    #: the persistence hook that counts for the site, if the tree declares one
+    hook: str | None = None
+    #: per architecture: does it implement the persistence hook? (absent: not asked)
+    arch_hooks: Mapping[str, bool] = field(default_factory=dict)
+
+    def notes(self) -> tuple[str, ...]:
+        """The notes at the site: ``architectures: i386 (hook not implemented), …``."""
+        if not self.archs:
+            return ()
+        parts = []
+        for arch in self.archs:
+            has_hook = self.arch_hooks.get(arch)
+            if has_hook is None:
+                parts.append(arch)
+            else:
+                state = "implements the hook" if has_hook else "hook not implemented"
+                parts.append(f"{arch} ({state})")
+        return ("architectures: " + ", ".join(parts),)
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
@@ -38,20 +77,26 @@ class Diagnostic:
     message: str
     function: str
     kind: str
-    archs: tuple[str, ...] = ()
-    hook: str | None = None
     path: tuple[PathStep, ...] = ()
-    #: per architecture: does it implement the persistence hook?
-    arch_hooks: Mapping[str, bool] = field(default_factory=dict)
     #: text that identifies the site independently of its line (fingerprint)
     key: str = ""
     #: secondary places that explain the finding (SARIF ``relatedLocations``)
     related: tuple[PathStep, ...] = ()
+    #: the rule-specific facts of the site (architectures, hook…)
+    properties: Properties = field(default_factory=Properties)
 
 
 @dataclass(frozen=True, slots=True)
 class RuleOptions:
-    """Base class of per-rule options (frozen; validated by config)."""
+    """Base class of per-rule options (frozen).
+
+    Each field takes the configuration setting of the same name (``required_archs``
+    ← ``required-archs``): the rule declares in :attr:`settings` those that are
+    its own, the others (``hooks``) are declared by the stage that owns them.
+    """
+
+    #: the configuration keys this rule owns (their default is the field's)
+    settings: ClassVar[tuple[Setting[Any], ...]] = ()
 
 
 @dataclass(frozen=True, slots=True)

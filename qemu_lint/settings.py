@@ -3,35 +3,99 @@
 The config file is ``.qemu-lint.toml`` or the ``[tool.qemu-lint]`` table of a
 ``pyproject.toml``.
 
+This module knows no key: each is a :class:`Setting` declared by the stage or
+rule that reads it (``hooks`` by the model, ``exclude`` by discovery,
+``required-archs`` by its rule's options…), and the caller passes the
+declarations in (:data:`qemu_lint.rules.SETTINGS` collects them all).
+
 Entry points: :func:`find_config` (walk up from the input paths to the
 repository root, nearest file wins), :func:`resolve_settings` (every key's
 value and where it came from: a file, ``"default"`` or ``"command line"``),
 :func:`build_config` (settings → the frozen :class:`Config` passed explicitly
-to the engine) and :func:`check_against_tree` (the settings that name things
-of the tree: required architectures).  Unknown keys and bad values raise
-:class:`~qemu_lint.errors.ConfigError` naming the file, the key and what is
-allowed.
+to the engine), :func:`default_config` (every setting at its default) and
+:func:`check_against_tree` (the settings that name things of the tree).
+Unknown keys and bad values raise :class:`~qemu_lint.errors.ConfigError`
+naming the file, the key and what is allowed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from qemu_lint.discover.files import DEFAULT_EXCLUDES
 from qemu_lint.errors import ConfigError
-from qemu_lint.model import DEFAULT_HOOKS
 
 CONFIG_NAME = ".qemu-lint.toml"
 PYPROJECT = "pyproject.toml"
 #: where a setting came from when no file or flag set it
 DEFAULT = "default"
 COMMAND_LINE = "command line"
-SEVERITIES = ("error", "warning", "note")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting(Generic[T]):
+    """One configuration key, declared by the stage or rule that reads it."""
+
+    key: str
+    #: what is allowed, for error messages ("a list of rule ids")
+    allowed: str
+    default: T
+    #: one layer's raw value → the checked, normalised value (``where`` names the
+    #: file or option, for the :class:`~qemu_lint.errors.ConfigError` it raises)
+    normalise: Callable[[Setting[T], Any, str], T]
+    #: the key this one extends (``extend-hooks`` → ``hooks``): once the layers
+    #: are merged, its value is appended to that key's, duplicates dropped
+    extends: str | None = None
+    #: a table (``severity``): each layer sets some entries, the others keep
+    #: theirs; the default holds every entry, and each has its own origin
+    #: (``severity.<entry>``)
+    is_table: bool = False
+    #: what the merged value must find in the tree, given the tree's
+    #: architectures: the error text, or None when all is there
+    against_tree: Callable[[T, Sequence[str]], str | None] | None = None
+
+    def invalid(self, value: object, where: str) -> ConfigError:
+        """``'key' must be <allowed>, not <value>``."""
+        return ConfigError(f"'{self.key}' must be {self.allowed}, not {value!r}", where)
+
+
+def string_list(
+    pattern: re.Pattern[str] | None = None, *, is_non_empty: bool = False
+) -> Callable[[Setting[tuple[str, ...]], Any, str], tuple[str, ...]]:
+    """A normaliser of lists of non-empty strings (each matching ``pattern``)
+    into a tuple without duplicates."""
+
+    def normalise(setting: Setting[tuple[str, ...]], value: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise setting.invalid(value, where)
+        for v in value:
+            if pattern is not None and not pattern.fullmatch(v):
+                raise ConfigError(
+                    f"'{setting.key}': {v!r} is not valid: must be {setting.allowed}", where
+                )
+        if is_non_empty and not value:
+            raise setting.invalid(value, where)
+        return tuple(dict.fromkeys(value))
+
+    return normalise
+
+
+def integer(lo: int, hi: int) -> Callable[[Setting[int], Any, str], int]:
+    """A normaliser of integers ``lo <= n < hi`` (booleans refused)."""
+
+    def normalise(setting: Setting[int], value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value < hi:
+            raise setting.invalid(value, where)
+        return value
+
+    return normalise
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +105,11 @@ class Config:
     only: tuple[str, ...] = ()
     frontend: str = "tree-sitter"
     jobs: int = 0
+    #: the rules to run (empty: all) and to leave out
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    hooks: tuple[str, ...] = DEFAULT_HOOKS
-    presence_bit: int = 0
-    #: AcpiCpuStatus fields that count as feeding _STA.Present besides those
-    #: the model reads off the flags-register read handler
-    presence_fields: tuple[str, ...] = ()
     #: rule id → severity, for the rules whose severity is configured
     severity: tuple[tuple[str, str], ...] = ()
-    #: architectures that must implement a persistence hook
-    required_archs: tuple[str, ...] = ()
-    excludes: tuple[str, ...] = DEFAULT_EXCLUDES
     strict: bool = False
     #: the configuration file read, or "defaults"
     source: str = "defaults"
@@ -65,7 +122,11 @@ class Config:
     cache_key: str = ""
     #: build folder holding compile_commands.json (clang front-end), or None
     build_dir: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the other declared settings, key → value (extensions merged in), read
+    #: through :meth:`value` or the typed properties below
+    values: Mapping[str, Any] = field(default_factory=dict)
+    #: the declarations behind ``values`` (their defaults fill the keys it lacks)
+    declared: tuple[Setting[Any], ...] = field(default=(), repr=False, compare=False)
 
     def severity_of(self, rule_id: str, default: str) -> str:
         """The configured severity of a rule, else ``default`` (the rule's own)."""
@@ -75,103 +136,65 @@ class Config:
         """Where setting ``key`` came from: a file path, "command line" or "default"."""
         return dict(self.origins).get(key, DEFAULT)
 
+    def value(self, key: str) -> Any:
+        """The value of a declared setting (its default when ``values`` lacks it).
 
-_IDENT = re.compile(r"[A-Za-z_]\w*")
-_HOOK = re.compile(r"[A-Za-z_]\w*(::[A-Za-z_]\w*)?")
-_ARCH = re.compile(r"[a-z0-9_]+")
+        :raise LookupError: for a key no declaration names
+        """
+        if key in self.values:
+            return self.values[key]
+        for s in self.declared:
+            if s.key == key:
+                return s.default
+        raise LookupError(
+            f"setting '{key}' is not declared: make the Config with build_config() "
+            "or default_config()"
+        )
 
-#: every key, what is allowed (for error messages), and its default
-_KEYS: dict[str, tuple[str, Any]] = {
-    "hooks": ("a non-empty list of strings (Struct::field or a function name)", DEFAULT_HOOKS),
-    "extend-hooks": ("a list of strings (Struct::field or a function name)", ()),
-    "presence-bit": ("an integer 0..31", 0),
-    "presence-fields": ("a list of AcpiCpuStatus field names", ()),
-    "severity": ('a table of rule id = "error" | "warning" | "note"', {}),
-    "required-archs": ("a list of architecture names (target/<arch>/)", ()),
-    "exclude": ("a list of folder prefixes relative to the root", DEFAULT_EXCLUDES),
-    "extend-exclude": ("a list of folder prefixes relative to the root", ()),
-    "select": ("a list of rule ids", ()),
-    "ignore": ("a list of rule ids", ()),
-}
-KEYS: tuple[str, ...] = tuple(_KEYS)
+    # The settings the stages read, typed (declared by discover and the model).
+    @property
+    def hooks(self) -> tuple[str, ...]:
+        return tuple(self.value("hooks"))
+
+    @property
+    def presence_bit(self) -> int:
+        return int(self.value("presence-bit"))
+
+    @property
+    def presence_fields(self) -> tuple[str, ...]:
+        """AcpiCpuStatus fields that count as feeding _STA.Present besides those
+        the model reads off the flags-register read handler."""
+        return tuple(self.value("presence-fields"))
+
+    @property
+    def required_archs(self) -> tuple[str, ...]:
+        """Architectures that must implement a persistence hook."""
+        return tuple(self.value("required-archs"))
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        return tuple(self.value("exclude"))
 
 
-def _rule_ids() -> tuple[str, ...]:
-    from qemu_lint.rules import ALL_RULES  # the registry of stage 5; config validates rule ids
-
-    return tuple(r.id for r in ALL_RULES)
+#: the settings with a field of their own in :class:`Config` (the rule machinery's)
+_FIELDS = ("select", "ignore", "severity")
 
 
-def _string_list(
-    key: str, value: Any, where: str, pattern: re.Pattern[str] | None
-) -> tuple[str, ...]:
-    allowed = _KEYS[key][0]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"'{key}' must be {allowed}, not {value!r}", where)
-    for v in value:
-        if pattern is not None and not pattern.fullmatch(v):
-            raise ConfigError(f"'{key}': {v!r} is not valid: must be {allowed}", where)
-    return tuple(dict.fromkeys(value))
-
-
-def _validate(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _validate(
+    data: Mapping[str, Any], where: str, declared: Sequence[Setting[Any]]
+) -> dict[str, Any]:
     """Check one layer of settings; return them with values normalised (tuples, dict).
 
     :param where: the file (or command-line option) the settings come from
     :raise ConfigError: naming ``where``, the key and what is allowed
     """
+    by_key = {s.key: s for s in declared}
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if key not in _KEYS:
-            raise ConfigError(f"unknown key '{key}' (allowed: {', '.join(sorted(_KEYS))})", where)
-        allowed = _KEYS[key][0]
-        if key == "presence-bit":
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 32:
-                raise ConfigError(f"'{key}' must be {allowed}, not {value!r}", where)
-            out[key] = value
-        elif key == "severity":
-            if not isinstance(value, dict):
-                raise ConfigError(f"'{key}' must be {allowed}, not {value!r}", where)
-            ids = _rule_ids()
-            table: dict[str, str] = {}
-            for rule, level in value.items():
-                if rule not in ids:
-                    raise ConfigError(
-                        f"'{key}': unknown rule '{rule}' (rules: {', '.join(ids)})", where
-                    )
-                if level not in SEVERITIES:
-                    raise ConfigError(
-                        f"'{key}.{rule}' must be one of {', '.join(SEVERITIES)}, not {level!r}",
-                        where,
-                    )
-                table[rule] = level
-            out[key] = table
-        elif key in ("hooks", "extend-hooks"):
-            hooks = _string_list(key, value, where, _HOOK)
-            if key == "hooks" and not hooks:
-                raise ConfigError(f"'{key}' must be {allowed}, not []", where)
-            out[key] = hooks
-        elif key == "presence-fields":
-            out[key] = _string_list(key, value, where, _IDENT)
-        elif key == "required-archs":
-            out[key] = _string_list(key, value, where, _ARCH)
-        elif key in ("exclude", "extend-exclude"):
-            prefixes = _string_list(key, value, where, None)
-            for p in prefixes:
-                if p.startswith("/") or ".." in p.split("/"):
-                    raise ConfigError(
-                        f"'{key}': {p!r} is not valid: must be {allowed}, without '..'", where
-                    )
-            out[key] = tuple(p.strip("/") + "/" for p in prefixes)
-        else:  # select, ignore
-            rules = _string_list(key, value, where, None)
-            ids = _rule_ids()
-            for r in rules:
-                if r not in ids:
-                    raise ConfigError(
-                        f"'{key}': unknown rule '{r}' (rules: {', '.join(ids)})", where
-                    )
-            out[key] = rules
+        setting = by_key.get(key)
+        if setting is None:
+            raise ConfigError(f"unknown key '{key}' (allowed: {', '.join(sorted(by_key))})", where)
+        out[key] = setting.normalise(setting, value, where)
     return out
 
 
@@ -279,12 +302,12 @@ def read_config(path: str) -> dict[str, Any]:
     return data
 
 
-def load_config(path: str) -> dict[str, Any]:
+def load_config(path: str, declared: Sequence[Setting[Any]]) -> dict[str, Any]:
     """Read and validate a config file; return its settings (normalised values)."""
-    return _validate(read_config(path), path)
+    return _validate(read_config(path), path, declared)
 
 
-def parse_override(text: str) -> dict[str, Any]:
+def parse_override(text: str, declared: Sequence[Setting[Any]]) -> dict[str, Any]:
     """One ``--config 'key = value'`` override (a line of TOML), validated.
 
     :raise ConfigError: naming the option when it is not TOML or not a valid setting
@@ -296,7 +319,7 @@ def parse_override(text: str) -> dict[str, Any]:
         raise ConfigError(
             f"not a configuration file, nor a valid 'key = value' line: {e}", where
         ) from e
-    return _validate(data, where)
+    return _validate(data, where, declared)
 
 
 # -- resolving ------------------------------------------------------------------
@@ -306,18 +329,22 @@ def parse_override(text: str) -> dict[str, Any]:
 class Settings:
     """Every key's resolved value and where it came from."""
 
-    #: key → value (tuples for lists; ``severity`` is every rule's severity)
+    #: key → value (tuples for lists; a table holds every entry)
     values: Mapping[str, Any]
-    #: key → a file path, "command line" or "default"; ``severity.<rule>`` per rule
+    #: key → a file path, "command line" or "default"; ``<table>.<entry>`` per entry
     origins: Mapping[str, str]
     #: the configuration file read, if any
     file: str | None
+    #: the declarations resolved, in the order ``--show-config`` lists them
+    declared: tuple[Setting[Any], ...] = ()
 
 
 def resolve_settings(
     file: str | None,
     overrides: Sequence[str] = (),
     flags: Mapping[str, Any] | None = None,
+    *,
+    declared: Sequence[Setting[Any]],
 ) -> Settings:
     """Merge the layers: defaults < ``file`` < ``--config 'k = v'`` overrides < flags.
 
@@ -325,31 +352,42 @@ def resolve_settings(
     :param overrides: ``key = value`` lines from ``--config``
     :param flags: settings from dedicated options (``select``, ``ignore``),
         already validated, each replacing the lower layers' value when given
+    :param declared: every key there is (:data:`qemu_lint.rules.SETTINGS`)
     """
-    from qemu_lint.rules import ALL_RULES
-
-    values: dict[str, Any] = {k: v for k, (_, v) in _KEYS.items()}
-    origins: dict[str, str] = {k: DEFAULT for k in _KEYS}
-    severity = {r.id: r.severity.value for r in ALL_RULES}
-    for r in ALL_RULES:
-        origins[f"severity.{r.id}"] = DEFAULT
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    tables = {s.key for s in declared if s.is_table}
+    for s in declared:
+        values[s.key] = dict(s.default) if s.is_table else s.default
+        origins[s.key] = DEFAULT
+        if s.is_table:
+            origins.update((f"{s.key}.{entry}", DEFAULT) for entry in s.default)
     layers: list[tuple[dict[str, Any], str]] = []
     if file is not None:
-        layers.append((load_config(file), file))
-    layers.extend((parse_override(o), COMMAND_LINE) for o in overrides)
+        layers.append((load_config(file, declared), file))
+    layers.extend((parse_override(o, declared), COMMAND_LINE) for o in overrides)
     if flags:
         layers.append((dict(flags), COMMAND_LINE))
     for layer, origin in layers:
         for key, value in layer.items():
-            if key == "severity":
-                for rule, level in value.items():
-                    severity[rule] = level
-                    origins[f"severity.{rule}"] = origin
+            if key in tables:
+                for entry, v in value.items():
+                    values[key][entry] = v
+                    origins[f"{key}.{entry}"] = origin
             else:
                 values[key] = value
             origins[key] = origin
-    values["severity"] = severity
-    return Settings(values, origins, file)
+    return Settings(values, origins, file, tuple(declared))
+
+
+def _merged(declared: Sequence[Setting[Any]], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the keys that are not extensions, each extension appended."""
+    out = {s.key: values[s.key] for s in declared if s.extends is None}
+    for s in declared:
+        if s.extends is not None:
+            both = tuple(out[s.extends]) + tuple(values[s.key])
+            out[s.extends] = tuple(dict.fromkeys(both))
+    return out
 
 
 def build_config(
@@ -362,27 +400,43 @@ def build_config(
     strict: bool = False,
 ) -> Config:
     """The engine's :class:`Config` from resolved settings."""
-    from qemu_lint.rules import ALL_RULES
-
-    v = settings.values
-    defaults = {r.id: r.severity.value for r in ALL_RULES}
+    declared = {s.key: s for s in settings.declared}
+    merged = _merged(settings.declared, settings.values)
+    severity = declared["severity"].default if "severity" in declared else {}
     return Config(
         root=root,
         only=only,
         frontend=frontend,
         jobs=jobs,
-        select=tuple(v["select"]),
-        ignore=tuple(v["ignore"]),
-        hooks=tuple(dict.fromkeys(tuple(v["hooks"]) + tuple(v["extend-hooks"]))),
-        presence_bit=v["presence-bit"],
-        presence_fields=tuple(v["presence-fields"]),
-        severity=tuple(sorted((r, s) for r, s in v["severity"].items() if s != defaults.get(r))),
-        required_archs=tuple(v["required-archs"]),
-        excludes=tuple(dict.fromkeys(tuple(v["exclude"]) + tuple(v["extend-exclude"]))),
+        select=tuple(merged.pop("select", ())),
+        ignore=tuple(merged.pop("ignore", ())),
+        severity=tuple(
+            sorted((r, s) for r, s in merged.pop("severity", {}).items() if s != severity.get(r))
+        ),
         strict=strict,
         source=settings.file or "defaults",
         origins=tuple(sorted((k, o) for k, o in settings.origins.items() if o != DEFAULT)),
+        values=merged,
+        declared=settings.declared,
     )
+
+
+def default_config(root: str, declared: Sequence[Setting[Any]], **changes: Any) -> Config:
+    """A :class:`Config` with every declared setting at its default.
+
+    :param changes: fields of :class:`Config` (``jobs=1``) and, by the name of
+        their property (``required_archs=(…)``), values of declared settings
+    """
+    config = build_config(root, resolve_settings(None, declared=declared))
+    names = {f.name for f in dataclasses.fields(Config)}
+    keys = {s.key for s in declared}
+    values = dict(config.values)
+    for name in [n for n in changes if n not in names]:
+        key = name.replace("_", "-")
+        if key not in keys or key in _FIELDS:
+            raise TypeError(f"default_config() got an unexpected keyword argument '{name}'")
+        values[key] = changes.pop(name)
+    return dataclasses.replace(config, values=values, **changes)
 
 
 def tree_archs(root: str) -> tuple[str, ...]:
@@ -398,14 +452,14 @@ def check_against_tree(config: Config, archs: Sequence[str] | None = None) -> No
     """Settings that name things of the tree must find them there.
 
     :param archs: the tree's architectures (default: :func:`tree_archs`)
-    :raise ConfigError: for a required architecture the tree does not have
+    :raise ConfigError: naming the setting's origin, for a setting that names
+        something the tree does not have (a required architecture)
     """
-    if archs is None:
-        archs = tree_archs(config.root)
-    for a in config.required_archs:
-        if a not in archs:
-            raise ConfigError(
-                f"'required-archs': no architecture '{a}' in this tree "
-                f"(no target/{a}/; architectures: {', '.join(archs) or 'none'})",
-                config.origin_of("required-archs"),
-            )
+    for s in config.declared:
+        if s.against_tree is None:
+            continue
+        if archs is None:
+            archs = tree_archs(config.root)
+        error = s.against_tree(config.value(s.key), archs)
+        if error is not None:
+            raise ConfigError(error, config.origin_of(s.key))

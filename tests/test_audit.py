@@ -30,6 +30,7 @@ from qemu_lint.audit.patch import clean_subject, parse_diff, parse_message
 from qemu_lint.audit.series import load_series
 from qemu_lint.cli import main
 from qemu_lint.report import base as report_base
+from qemu_lint.rules import default_config
 from qemu_lint.settings import Config
 from tests.audit_series import CPU_C, SERIES, demo_repo, git, snapshot
 from tests.conftest import files_parsed
@@ -742,7 +743,7 @@ def test_each_patch_reparses_only_changed_files(
 ) -> None:
     repo, _, _ = demo
     series = load_series(str(repo), ["HEAD~5..HEAD"])
-    cfg = Config(root=str(repo.resolve()), cache_dir=str(tmp_path / "c2"), jobs=1)
+    cfg = default_config(root=str(repo.resolve()), cache_dir=str(tmp_path / "c2"), jobs=1)
     for attempt in range(2):
         result, per_state = _parsed_per_state(cfg, series)
         assert [v.verdict for v in result.patches] == VERDICTS
@@ -962,8 +963,6 @@ def test_locate_falls_back_to_a_step_of_the_path() -> None:
             end_column=20,
             function="f",
             message="m",
-            archs=(),
-            hook=None,
             path=steps,
             fingerprint="x",
         )

@@ -18,7 +18,7 @@ import pytest
 
 from qemu_lint.engine import run
 from qemu_lint.findings import baseline as baseline_mod
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from tests.conftest import SAMPLES
 from tests.conftest import run_check as _cli
 from tests.conftest import run_check_json as _json
@@ -33,7 +33,7 @@ def demo(tmp_path: Path) -> Path:
 
 
 def _fingerprints(tree: Path) -> list[str]:
-    return [f.fingerprint for f in run(Config(root=str(tree), jobs=1)).findings]
+    return [f.fingerprint for f in run(default_config(root=str(tree), jobs=1)).findings]
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -47,11 +47,11 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def test_fingerprint_survives_lines_above_reindent_and_spacing(demo: Path) -> None:
     cpu_c = demo / "hw" / "acpi" / "cpu.c"
-    [before] = run(Config(root=str(demo), jobs=1)).findings
+    [before] = run(default_config(root=str(demo), jobs=1)).findings
     _edit(cpu_c, "/* OSPM ran _EJ0", "/*\n * A comment\n * of four lines\n */\n\n/* OSPM ran _EJ0")
     _edit(cpu_c, "#include", '#include "qemu/osdep.h"\n#include')  # one more at the top
     _edit(cpu_c, SITE, "\t\tcdev -> cpu  =   NULL ;\n")
-    [after] = run(Config(root=str(demo), jobs=1)).findings
+    [after] = run(default_config(root=str(demo), jobs=1)).findings
     assert after.line == before.line + 6 and after.column != before.column
     assert after.fingerprint == before.fingerprint
 
@@ -72,7 +72,7 @@ def test_fingerprint_changes_when_the_site_changes(demo: Path) -> None:
         "        acpi_cpu_eject(cpu_st, cdev);\n",
         "        acpi_cpu_eject(cpu_st, cdev);\n" + SITE,
     )
-    [moved] = run(Config(root=str(demo), jobs=1)).findings
+    [moved] = run(default_config(root=str(demo), jobs=1)).findings
     assert moved.function == "cpu_hotplug_wr"
     assert moved.fingerprint not in (before, renamed)
 

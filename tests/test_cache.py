@@ -20,7 +20,7 @@ import pytest
 
 from qemu_lint.engine import run
 from qemu_lint.findings import Report
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
 from tests.conftest import REPO, SAMPLES, files_parsed, materialize, qemu_tree, rules_fail
 
@@ -50,7 +50,7 @@ def _stats(r: Report) -> dict[str, object]:
 
 
 def _check(root: Path, cache: Path | None) -> Report:
-    return run(Config(root=str(root), jobs=1, cache_dir=str(cache) if cache else None))
+    return run(default_config(root=str(root), jobs=1, cache_dir=str(cache) if cache else None))
 
 
 @pytest.fixture()

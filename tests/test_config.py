@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from qemu_lint.rules import ALL_RULES
-from qemu_lint.settings import DEFAULT, KEYS
+from qemu_lint.rules import ALL_RULES, KEYS
+from qemu_lint.settings import DEFAULT
 from tests.conftest import SAMPLES, materialize
 from tests.conftest import run_check as _run
 from tests.conftest import run_check_json as _json

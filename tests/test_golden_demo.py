@@ -25,7 +25,7 @@ from qemu_lint.report import json as json_report
 from qemu_lint.report import sarif as sarif_report
 from qemu_lint.report import text as text_report
 from qemu_lint.report.base import RenderOptions
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from tests import sarif_schema
 from tests.conftest import SAMPLES
 
@@ -34,7 +34,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 @pytest.fixture(scope="module")
 def report() -> Report:
-    r = run(Config(root=str(SAMPLES / "trees" / "demo"), jobs=1, strict=True))
+    r = run(default_config(root=str(SAMPLES / "trees" / "demo"), jobs=1, strict=True))
     return dataclasses.replace(r, root="<root>", stats=dataclasses.replace(r.stats, seconds=0.0))
 
 

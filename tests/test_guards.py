@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from qemu_lint.engine import run
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from tests.conftest import SAMPLES, materialize
 
 HEAD = "    AcpiCpuStatus *cdev = get_cpu_status(cpu_st, dev);\n    CPUClass *cc = CPU_GET_CLASS(dev);\n"
@@ -142,7 +142,7 @@ def test_guard_shape(name: str, body: str, reported: bool, base: Path, tmp_path:
     m = re.search(r"(void acpi_cpu_unplug_cb\([^)]*\)\n\{\n)(.*?)(\n\}\n)", text, re.S)
     assert m, "anchor acpi_cpu_unplug_cb not found in the sample"
     cpu_c.write_text(text[: m.start(2)] + HEAD + body + text[m.end(2) :])
-    report = run(Config(root=str(tree), jobs=1, strict=True))
+    report = run(default_config(root=str(tree), jobs=1, strict=True))
     in_fn = [f for f in report.findings if f.function == "acpi_cpu_unplug_cb"]
     assert bool(in_fn) == reported, [f.message for f in in_fn] or "no finding"
     if reported:

@@ -24,7 +24,7 @@ import pytest
 from qemu_lint.engine import run, run_model
 from qemu_lint.findings import Finding, Report
 from qemu_lint.model.export import model_to_json
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
 
@@ -51,7 +51,7 @@ def _timed(label: str, fn: Callable[[], Any]) -> Any:
 
 
 def _check(root: Path, label: str) -> Report:
-    report: Report = _timed(f"check {label}", lambda: run(Config(root=str(root))))
+    report: Report = _timed(f"check {label}", lambda: run(default_config(root=str(root))))
     errors = [p for p in report.problems if p.level == "error"]
     assert not errors, errors
     return report
@@ -61,7 +61,8 @@ def _run_model(root: Path, **kw: bool) -> Any:
     # As ``qemu-lint model`` does: the check's file closure leaves out the
     # files registering hook implementations unless asked for hook tables.
     accepted = inspect.signature(run_model).parameters
-    return run_model(Config(root=str(root)), **{k: v for k, v in kw.items() if k in accepted})
+    config = default_config(root=str(root))
+    return run_model(config, **{k: v for k, v in kw.items() if k in accepted})
 
 
 def _model(root: Path, label: str, **kw: bool) -> dict[str, Any]:

@@ -9,7 +9,6 @@ unchanged afterwards.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from qemu_lint.engine import run
 from qemu_lint.errors import ConfigError
 from qemu_lint.findings import Finding
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
 
@@ -27,7 +26,7 @@ REQUIRED = "persistence-hook-required"
 
 
 def _findings(root: Path, **settings: object) -> list[Finding]:
-    config = dataclasses.replace(Config(root=str(root)), **settings)
+    config = default_config(root=str(root), **settings)
     report = run(config)
     assert not [p for p in report.problems if p.level == "error"], report.problems
     return list(report.findings)

@@ -19,7 +19,7 @@ from qemu_lint.findings import Finding, Problem, Report, RuleInfo, Stats
 from qemu_lint.report.base import REPORTERS, RenderOptions
 from qemu_lint.report.model import render_model_json, render_model_table
 from qemu_lint.report.text import summary_line
-from qemu_lint.rule import PathStep
+from qemu_lint.rule import PathStep, Properties
 
 GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[")
@@ -36,15 +36,15 @@ RELEASE = Finding(
     end_column=21,
     function="acpi_cpu_unplug_cb",
     message="AcpiCpuStatus::cpu released without consulting the CPU persistence hook",
-    archs=("i386", "loongarch"),
-    hook=None,
     path=(
         PathStep("hw/acpi/ich9.c", 512, "ich9_pm_device_unplug_cb", "unplug handler of ICH9 LPC"),
         PathStep("hw/acpi/cpu.c", 288, "acpi_cpu_unplug_cb", "no persistence hook consulted"),
         PathStep("hw/acpi/cpu.c", 292, "acpi_cpu_unplug_cb", "'cdev->cpu' cleared here"),
     ),
     fingerprint="0123456789abcdef0123456789abcdef",
-    arch_hooks={"i386": False, "loongarch": False},
+    properties=Properties(
+        archs=("i386", "loongarch"), arch_hooks={"i386": False, "loongarch": False}
+    ),
     related=(
         PathStep(
             "hw/i386/x86-common.c",
@@ -80,11 +80,11 @@ TOGGLE = Finding(
     end_column=33,
     function="virt_cpu_unplug",
     message="'is_present' cleared without consulting the CPU persistence hook",
-    archs=("loongarch",),
-    hook="CPUClass::cpu_persistent_status",
     path=(),
     fingerprint="fedcba9876543210fedcba9876543210",
-    arch_hooks={"loongarch": True},
+    properties=Properties(
+        archs=("loongarch",), hook="CPUClass::cpu_persistent_status", arch_hooks={"loongarch": True}
+    ),
 )
 
 REPORT = Report(
@@ -280,7 +280,9 @@ def test_rich_markup_in_c_text_is_literal(opts: dict[str, bool]) -> None:
 
 
 def test_control_characters_cannot_break_lines() -> None:
-    finding = dataclasses.replace(RELEASE, message="a\nb\x1b[31mc", path=(), archs=(), related=())
+    finding = dataclasses.replace(
+        RELEASE, message="a\nb\x1b[31mc", path=(), properties=Properties(), related=()
+    )
     text = render("text", dataclasses.replace(REPORT, findings=(finding,), problems=()))
     assert text == "hw/acpi/cpu.c:292:5: error: a b [31mc [acpi-cpu-persistence]\n"
 

@@ -30,7 +30,7 @@ from qemu_lint.engine import run
 from qemu_lint.findings import Report
 from qemu_lint.findings.suppress import scan
 from qemu_lint.report.base import REPORTERS, RenderOptions
-from qemu_lint.rules import ALL_RULES, by_id
+from qemu_lint.rules import ALL_RULES, SETTINGS, by_id
 from qemu_lint.settings import CONFIG_NAME, Config, build_config, resolve_settings
 from tests.conftest import SAMPLES, is_case, marker_attrs, markers, materialize
 
@@ -77,7 +77,7 @@ def case_config(tree: Path, rule_id: str) -> Config:
     has one (``required-archs``, ``presence-fields``…), and only ``rule_id``
     plus the rules its suppressions name (see :func:`_rules_for`)."""
     cfg = tree / CONFIG_NAME
-    settings = resolve_settings(str(cfg) if cfg.is_file() else None)
+    settings = resolve_settings(str(cfg) if cfg.is_file() else None, declared=SETTINGS)
     config = build_config(str(tree), settings, jobs=1, strict=True)
     return dataclasses.replace(config, select=_rules_for(rule_id, tree), ignore=())
 

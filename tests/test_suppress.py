@@ -19,7 +19,7 @@ import pytest
 from qemu_lint.cli import main
 from qemu_lint.engine import collect_facts, run
 from qemu_lint.findings.suppress import scan
-from qemu_lint.settings import Config
+from qemu_lint.rules import default_config
 from tests.conftest import SAMPLES, materialize
 
 ACPI = SAMPLES / "rules" / "acpi-cpu-persistence"
@@ -93,7 +93,7 @@ def test_scan_ignores_strings_and_prose() -> None:
 
 def test_suppressed_release_goes_to_report_suppressed_with_its_reason(tmp_path: Path) -> None:
     tree = materialize(ACPI / "suppressed", tmp_path / "tree")
-    report = run(Config(root=str(tree), jobs=1, strict=True))
+    report = run(default_config(root=str(tree), jobs=1, strict=True))
     assert report.findings == ()
     [f] = report.suppressed
     assert (f.rule, f.file, f.function) == (
@@ -106,7 +106,7 @@ def test_suppressed_release_goes_to_report_suppressed_with_its_reason(tmp_path: 
     )
     assert report.stats.suppressed == 1
     # the same release, unsuppressed, has the same fingerprint
-    base = run(Config(root=str(materialize(ACPI / "unguarded", tmp_path / "b")), jobs=1))
+    base = run(default_config(root=str(materialize(ACPI / "unguarded", tmp_path / "b")), jobs=1))
     assert [g.fingerprint for g in base.findings] == [f.fingerprint]
 
 
@@ -147,7 +147,7 @@ def test_unused_suppression_findings_in_json(tmp_path: Path, capsys: Capsys) -> 
 
 def test_reasonless_suppression_silences_nothing(tmp_path: Path) -> None:
     tree = materialize(UNUSED / "no-reason", tmp_path / "tree")
-    report = run(Config(root=str(tree), jobs=1, strict=True))
+    report = run(default_config(root=str(tree), jobs=1, strict=True))
     assert report.suppressed == ()
     released = {f.function for f in report.findings if f.rule == "acpi-cpu-persistence"}
     assert {"cpu_slot_forget", "cpu_slot_forget_above"} <= released
@@ -157,19 +157,19 @@ def test_reasonless_suppression_silences_nothing(tmp_path: Path) -> None:
 
 def test_suppression_of_a_rule_that_did_not_run_is_not_judged(tmp_path: Path) -> None:
     tree = materialize(UNUSED / "unused", tmp_path / "tree")
-    both = run(Config(root=str(tree), jobs=1))
+    both = run(default_config(root=str(tree), jobs=1))
     assert [f.kind for f in both.findings if f.rule == "unused-suppression"] == ["unused"] * 3
-    alone = run(Config(root=str(tree), jobs=1, select=("unused-suppression",)))
+    alone = run(default_config(root=str(tree), jobs=1, select=("unused-suppression",)))
     assert alone.findings == ()
     # unknown rules and missing reasons do not depend on which rules ran
     tree2 = materialize(UNUSED / "no-reason", tmp_path / "tree2")
-    alone2 = run(Config(root=str(tree2), jobs=1, select=("unused-suppression",)))
+    alone2 = run(default_config(root=str(tree2), jobs=1, select=("unused-suppression",)))
     assert [f.kind for f in alone2.findings] == ["no-reason", "no-reason"]
 
 
 def test_ignoring_unused_suppression_still_applies_suppressions(tmp_path: Path) -> None:
     tree = materialize(UNUSED / "used", tmp_path / "tree")
-    report = run(Config(root=str(tree), jobs=1, ignore=("unused-suppression",)))
+    report = run(default_config(root=str(tree), jobs=1, ignore=("unused-suppression",)))
     assert {f.rule for f in report.findings} == {"acpi-cpu-persistence"}
     assert [f.file for f in report.findings] == ["hw/acpi/cpu.c"]
     assert len(report.suppressed) == 4
@@ -177,7 +177,7 @@ def test_ignoring_unused_suppression_still_applies_suppressions(tmp_path: Path) 
 
 def test_unused_suppression_can_be_silenced_but_not_its_own_use(tmp_path: Path) -> None:
     tree = materialize(UNUSED / "used", tmp_path / "tree")
-    report = run(Config(root=str(tree), jobs=1))
+    report = run(default_config(root=str(tree), jobs=1))
     [own] = [f for f in report.suppressed if f.rule == "unused-suppression"]
     assert own.kind == "unused" and own.suppression == "kept for the out-of-tree board"
     # naming unused-suppression where nothing needs it is itself reported
@@ -189,7 +189,7 @@ def test_unused_suppression_can_be_silenced_but_not_its_own_use(tmp_path: Path) 
             1,
         )
     )
-    again = run(Config(root=str(tree), jobs=1))
+    again = run(default_config(root=str(tree), jobs=1))
     [f] = [f for f in again.findings if f.rule == "unused-suppression"]
     assert f.message.startswith("unused suppression: no unused-suppression finding")
 
@@ -225,7 +225,7 @@ def test_suppression_in_a_file_the_closure_does_not_parse(tmp_path: Path) -> Non
         "    return 0;  /* qemu-lint: allow acpi-cpu-persistence -- x */\n"
         "}\n"
     )
-    config = Config(root=str(tree), jobs=1)
+    config = default_config(root=str(tree), jobs=1)
     assert "hw/core/unrelated.c" not in {f.path for f in collect_facts(config).facts}
     report = run(config)
     [f] = [f for f in report.findings if f.rule == "unused-suppression"]

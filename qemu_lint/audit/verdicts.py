@@ -18,9 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qemu_lint.audit.patch import Hunk, HunkLine, Patch
-from qemu_lint.findings import Finding, Report
-
-Key = tuple[str, str, str]
+from qemu_lint.findings import Finding, Key, Report, key
 
 #: Verdicts, from worst to best; a patch gets the first that applies.
 INTRODUCES = "introduces"
@@ -29,10 +27,6 @@ FIXES = "fixes"
 CLEAN = "clean"
 DOES_NOT_APPLY = "does-not-apply"
 NOT_CHECKED = "not-checked"
-
-
-def key(f: Finding) -> Key:
-    return (f.rule, f.file, f.fingerprint)
 
 
 @dataclass(frozen=True, slots=True)

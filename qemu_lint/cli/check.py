@@ -23,8 +23,7 @@ from qemu_lint.errors import InputError, UsageError
 from qemu_lint.report import base as report_base
 
 if TYPE_CHECKING:
-    from qemu_lint.findings import Report
-    from qemu_lint.findings.baseline import Key
+    from qemu_lint.findings import Key, Report
     from qemu_lint.settings import Config
 
 #: severities, lowest first (``--fail-on``)
@@ -116,14 +115,13 @@ def _add_baseline_options(c: argparse.ArgumentParser) -> None:
 
 def _show_config(args: argparse.Namespace, paths: Sequence[str]) -> int:
     from qemu_lint.report import settings as settings_report
-    from qemu_lint.rules import ALL_RULES
 
     settings = settings_from(args, paths)
     try:
         root: str | None = find_root(paths[0])
     except InputError:
         root = None
-    settings_report.render(settings, sys.stdout, root, [r.id for r in ALL_RULES])
+    settings_report.render(settings, sys.stdout, root)
     return EXIT_CLEAN
 
 

@@ -69,7 +69,7 @@ def _config_file(args: argparse.Namespace, paths: Sequence[str]) -> tuple[str | 
 def settings_from(args: argparse.Namespace, paths: Sequence[str]) -> Settings:
     """The configuration file (``--config``, else found from ``paths``), its
     ``--config 'key = value'`` overrides and the flags, merged."""
-    from qemu_lint.rules import by_id
+    from qemu_lint.rules import SETTINGS, by_id
 
     cfg_file, overrides = _config_file(args, paths)
     flags: dict[str, tuple[str, ...]] = {}
@@ -80,7 +80,7 @@ def settings_from(args: argparse.Namespace, paths: Sequence[str]) -> Settings:
                 raise UsageError(f"unknown rule '{rid}' (see 'qemu-lint rules')")
         if ids:
             flags[key] = ids
-    return resolve_settings(cfg_file, overrides, flags)
+    return resolve_settings(cfg_file, overrides, flags, declared=SETTINGS)
 
 
 def config_from(args: argparse.Namespace, paths: Sequence[str]) -> Config:

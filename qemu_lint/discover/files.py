@@ -13,7 +13,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from qemu_lint.errors import InputError
+from qemu_lint.errors import ConfigError, InputError
+from qemu_lint.settings import Setting, string_list
 from qemu_lint.source import SourceFile
 
 MARKER = os.path.join("include", "hw", "core", "cpu.h")
@@ -26,6 +27,31 @@ DEFAULT_EXCLUDES = (
     "subprojects/",
     "tests/",
     "build/",
+)
+
+
+def _prefixes(setting: Setting[tuple[str, ...]], value: object, where: str) -> tuple[str, ...]:
+    """Folder prefixes relative to the root, each ending in ``/``."""
+    prefixes = string_list()(setting, value, where)
+    for p in prefixes:
+        if p.startswith("/") or ".." in p.split("/"):
+            raise ConfigError(
+                f"'{setting.key}': {p!r} is not valid: must be {setting.allowed}, without '..'",
+                where,
+            )
+    return tuple(p.strip("/") + "/" for p in prefixes)
+
+
+#: the folders :func:`discover` leaves out
+EXCLUDE: Setting[tuple[str, ...]] = Setting(
+    "exclude", "a list of folder prefixes relative to the root", DEFAULT_EXCLUDES, _prefixes
+)
+EXTEND_EXCLUDE: Setting[tuple[str, ...]] = Setting(
+    "extend-exclude",
+    "a list of folder prefixes relative to the root",
+    (),
+    _prefixes,
+    extends="exclude",
 )
 MAX_BYTES = 4 * 1024 * 1024
 #: a folder holding one of these is a build folder (meson/ninja), never source

@@ -2,8 +2,9 @@
 
 Entry points: :class:`Finding` (a diagnostic stamped with rule id, severity and
 fingerprint), :class:`Problem` (something that limits trust in the run: a
-skipped file, a parse error region, a rule crash), :class:`Report`, and
-:func:`fingerprint`.
+skipped file, a parse error region, a rule crash), :class:`Report`,
+:func:`fingerprint` and :func:`key` (what identifies a finding across edits,
+for baselines and audits).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qemu_lint.errors import Problem as Problem  # re-exported: defined with the errors
-from qemu_lint.rule import PathStep
+from qemu_lint.rule import PathStep, Properties
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +31,10 @@ class Finding:
     end_column: int
     function: str
     message: str
-    archs: tuple[str, ...]
-    hook: str | None
     path: tuple[PathStep, ...]
     fingerprint: str
-    arch_hooks: Mapping[str, bool] = field(default_factory=dict)
+    #: the rule-specific facts (architectures, hook…), as the rule filled them
+    properties: Properties = field(default_factory=Properties)
     #: source lines around the site, ``(line, text)``, for code frames
     frame: tuple[tuple[int, str], ...] = ()
     #: the reason given by the inline suppression that silences it, if any
@@ -45,7 +45,26 @@ class Finding:
     #: :mod:`qemu_lint.findings.linehash`), or None when the file could not be read
     line_hash: str | None = None
 
+    @property
+    def archs(self) -> tuple[str, ...]:
+        return self.properties.archs
+
+    @property
+    def hook(self) -> str | None:
+        return self.properties.hook
+
+    @property
+    def arch_hooks(self) -> Mapping[str, bool]:
+        return self.properties.arch_hooks
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the rule notes at the site (after the path, before the related places)."""
+        return self.properties.notes()
+
     def to_json(self) -> dict[str, Any]:
+        """The finding as the JSON formats give it (field names and order are a contract)."""
+        props = self.properties
         return {
             "rule": self.rule,
             "severity": self.severity,
@@ -57,14 +76,14 @@ class Finding:
             "end_column": self.end_column,
             "function": self.function,
             "message": self.message,
-            "archs": list(self.archs),
-            "hook": self.hook,
+            "archs": list(props.archs),
+            "hook": props.hook,
             "path": [
                 {"file": s.file, "line": s.line, "function": s.function, "note": s.note}
                 for s in self.path
             ],
             "fingerprint": self.fingerprint,
-            "arch_implements_hook": dict(sorted(self.arch_hooks.items())),
+            "arch_implements_hook": dict(sorted(props.arch_hooks.items())),
             "related": [
                 {"file": s.file, "line": s.line, "function": s.function, "note": s.note}
                 for s in self.related
@@ -129,6 +148,15 @@ class Report:
     #: findings silenced by an inline suppression (each with ``suppression`` set);
     #: reporters leave them out unless asked
     suppressed: tuple[Finding, ...] = ()
+
+
+#: ``(rule, path, fingerprint)``: what identifies a finding across edits
+Key = tuple[str, str, str]
+
+
+def key(f: Finding) -> Key:
+    """The identity of a finding that survives line shifts (baselines, audit verdicts)."""
+    return (f.rule, f.file, f.fingerprint)
 
 
 _WS = re.compile(r"\s+")

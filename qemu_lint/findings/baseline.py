@@ -30,17 +30,10 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from qemu_lint.errors import InputError
-from qemu_lint.findings import Finding, Report
+from qemu_lint.findings import Finding, Key, Report, key
 from qemu_lint.source import write_atomic
 
 VERSION = 1
-
-#: ``(rule, path, fingerprint)``: what identifies a finding across edits
-Key = tuple[str, str, str]
-
-
-def key(f: Finding) -> Key:
-    return (f.rule, f.file, f.fingerprint)
 
 
 def keys(findings: Iterable[Finding]) -> frozenset[Key]:

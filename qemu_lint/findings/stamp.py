@@ -70,11 +70,9 @@ def _stamp(config: Config, diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Fin
                 end_column=d.span.end_col,
                 function=d.function,
                 message=d.message,
-                archs=d.archs,
-                hook=d.hook,
                 path=d.path,
                 fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
-                arch_hooks=d.arch_hooks,
+                properties=d.properties,
                 related=d.related,
             )
         )

@@ -17,6 +17,7 @@ Entry point: :func:`build_acpi`.  It finds
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from qemu_lint.facts import Expr, iter_exprs
@@ -24,10 +25,22 @@ from qemu_lint.model.callgraph import CodeIndex, FnRef
 from qemu_lint.model.guards import expr_key, single_defs
 from qemu_lint.model.hooks import Hook
 from qemu_lint.model.types import TypeEnv, const_int, is_null_const
+from qemu_lint.settings import Setting, integer, string_list
 from qemu_lint.source import arch_of
 
 STATUS_STRUCT = "AcpiCpuStatus"
 CPU_FIELD = "cpu"
+
+#: the bit of the flags register that is ``_STA.Present`` (the settings of :func:`build_acpi`)
+PRESENCE_BIT: Setting[int] = Setting("presence-bit", "an integer 0..31", 0, integer(0, 32))
+#: AcpiCpuStatus fields that count as feeding _STA.Present besides those read
+#: off the flags-register read handler
+PRESENCE_FIELDS: Setting[tuple[str, ...]] = Setting(
+    "presence-fields",
+    "a list of AcpiCpuStatus field names",
+    (),
+    string_list(re.compile(r"[A-Za-z_]\w*")),
+)
 
 
 @dataclass(frozen=True, slots=True)

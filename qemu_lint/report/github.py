@@ -57,10 +57,7 @@ def _annotation(f: Finding, prefix: str) -> str:
     ]
     message = f.message
     if f.path:  # the evidence, one step a line (GitHub shows line breaks)
-        steps = [
-            f"{prefix}{s.file}:{s.line}: {s.note}" + (f" (in {s.function})" if s.function else "")
-            for s in f.path
-        ]
+        steps = [f"{prefix}{s.file}:{s.line}: {s.text}" for s in f.path]
         message += "\n\npath:\n" + "\n".join(steps)
     return command(COMMAND.get(f.severity, "warning"), props, message)
 

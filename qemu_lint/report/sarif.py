@@ -127,12 +127,8 @@ def _physical(
     }
 
 
-def _step_text(s: PathStep) -> str:
-    return f"{s.note} (in {s.function})" if s.function else s.note
-
-
 def _step_location(s: PathStep) -> dict[str, Any]:
-    return {"physicalLocation": _physical(s.file, s.line), "message": {"text": _step_text(s)}}
+    return {"physicalLocation": _physical(s.file, s.line), "message": {"text": s.text}}
 
 
 def _message(f: Finding) -> str:
@@ -169,9 +165,10 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
         ]
     if f.suppression is not None:
         result["suppressions"] = [{"kind": "inSource", "justification": f.suppression}]
-    props: dict[str, Any] = {"kind": f.kind, "archs": list(f.archs)}
-    if f.hook is not None:
-        props["hook"] = f.hook
+    # the rule's properties, under the names SARIF consumers know
+    props: dict[str, Any] = {"kind": f.kind, "archs": list(f.properties.archs)}
+    if f.properties.hook is not None:
+        props["hook"] = f.properties.hook
     result["properties"] = props
     return result
 

@@ -1,19 +1,18 @@
 """Stage 7 (reporters): ``check --show-config``, the resolved settings as TOML.
 
-Entry point: :func:`render`.  One ``key = value`` line per setting (the
-severity table as one dotted key per rule), each followed by a comment naming
-where the value came from: the configuration file's path, ``command line`` or
-``default``.  The output is valid TOML: a copy of it is a configuration file
+Entry point: :func:`render`.  One ``key = value`` line per setting (a table,
+such as ``severity``, as one dotted key per entry), each followed by a comment
+naming where the value came from: the configuration file's path, ``command
+line`` or ``default``.  The output is valid TOML: a copy of it is a configuration file
 that pins every setting.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, TextIO
 
-from qemu_lint.settings import KEYS, Settings
+from qemu_lint.settings import Settings
 
 
 def _comment(text: str) -> str:
@@ -31,20 +30,21 @@ def _toml(value: Any) -> str:
     return "[" + ", ".join(_toml(v) for v in value) + "]"
 
 
-def render(settings: Settings, out: TextIO, root: str | None, rule_ids: Sequence[str]) -> None:
-    """Write every setting, its value and its origin.
+def render(settings: Settings, out: TextIO, root: str | None) -> None:
+    """Write every setting, its value and its origin, in declaration order (a
+    table as one dotted line per entry).
 
     :param root: the QEMU source root of the paths, if they are in one
-    :param rule_ids: every rule, in registry order (one severity line each)
     """
     out.write(f"# configuration file: {_comment(settings.file or 'none')}\n")
     out.write(f"# QEMU root: {_comment(root or 'none')}\n")
-    for key in KEYS:
-        if key == "severity":
-            for rule in rule_ids:
-                origin = settings.origins.get(f"severity.{rule}", "default")
-                value = _toml(settings.values["severity"][rule])
-                out.write(f"severity.{rule} = {value}  # {_comment(origin)}\n")
+    for setting in settings.declared:
+        key = setting.key
+        if setting.is_table:
+            for entry in setting.default:
+                origin = settings.origins.get(f"{key}.{entry}", "default")
+                value = _toml(settings.values[key][entry])
+                out.write(f"{key}.{entry} = {value}  # {_comment(origin)}\n")
             continue
         value = _toml(settings.values[key])
         origin = settings.origins.get(key, "default")

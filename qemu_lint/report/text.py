@@ -23,28 +23,21 @@ from rich.table import Table
 from rich.text import Text
 
 from qemu_lint.findings import Finding, Problem, Report
-from qemu_lint.report.console import new_console, print_block, table_box
+from qemu_lint.report.console import clean, new_console, note_lines, print_block, table_box
 
 if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
     from qemu_lint.report.base import RenderOptions
 
 _LEVEL_STYLE = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
 
-# One record per line, and no terminal escapes smuggled in from C text.
-_CONTROL = {c: " " for c in (*range(0x20), 0x7F) if c != 0x09}
-
-
-def _clean(s: str) -> str:
-    return s.translate(_CONTROL)
-
 
 def _line(file: str, line: int, col: int, level: str, message: str, rule: str = "") -> Text:
     text = Text.assemble(
-        (f"{_clean(file)}:{line}:{col}:", "bold"),
+        (f"{clean(file)}:{line}:{col}:", "bold"),
         " ",
         (f"{level}:", _LEVEL_STYLE.get(level, "bold")),
         " ",
-        _clean(message),
+        clean(message),
     )
     if rule:
         text.append(f" [{rule}]", style="dim")
@@ -55,42 +48,17 @@ def _header(f: Finding) -> Text:
     return _line(f.file, f.line, f.column, f.severity, f.message, f.rule)
 
 
-def _arch_note(f: Finding) -> str:
-    parts = []
-    for arch in f.archs:
-        has_hook = f.arch_hooks.get(arch)
-        if has_hook is None:
-            parts.append(arch)
-        else:
-            state = "implements the hook" if has_hook else "hook not implemented"
-            parts.append(f"{arch} ({state})")
-    return "architectures: " + ", ".join(parts)
-
-
 def _notes(f: Finding) -> list[Text]:
-    # PathStep has no column: notes point at column 1 of their line.
-    notes = [
-        _line(s.file, s.line, 1, "note", f"{s.note} (in {s.function})" if s.function else s.note)
-        for s in f.path
-    ]
-    if f.archs:
-        notes.append(_line(f.file, f.line, f.column, "note", _arch_note(f)))
-    # related places (the hook's declaration, where an architecture comes in):
-    # the same continuation lines, after the path
-    notes += [
-        _line(r.file, r.line, 1, "note", f"{r.note} (in {r.function})" if r.function else r.note)
-        for r in f.related
-    ]
-    return notes
+    return [_line(file, line, col, "note", text) for file, line, col, text in note_lines(f)]
 
 
 def _problem(p: Problem) -> Text:
     return Text.assemble(
-        (f"{_clean(p.file or 'qemu-lint')}:", "bold"),
+        (f"{clean(p.file or 'qemu-lint')}:", "bold"),
         " ",
         (f"{p.level}:", _LEVEL_STYLE.get(p.level, "bold")),
         " ",
-        _clean(p.message),
+        clean(p.message),
     )
 
 

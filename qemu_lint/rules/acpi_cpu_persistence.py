@@ -102,7 +102,7 @@ from dataclasses import dataclass
 from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
-from qemu_lint.rule import Diagnostic, PathStep, Rule, RuleOptions, Seeds, Severity
+from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
 
 
@@ -270,12 +270,14 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             message=message,
             function=site.function,
             kind=site.kind,
-            archs=arch_list,
-            hook=hook_name,
             path=path,
-            arch_hooks={a: model.implements_hook(a) for a in arch_list},
             key=site.key,
             related=_related(model, declared, arch_list, verdict.chains),
+            properties=Properties(
+                archs=arch_list,
+                hook=hook_name,
+                arch_hooks={a: model.implements_hook(a) for a in arch_list},
+            ),
         )
 
 

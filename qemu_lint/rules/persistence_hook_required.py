@@ -85,18 +85,43 @@ static void arm_cpu_class_init(ObjectClass *oc, void *data)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
-from qemu_lint.rule import Diagnostic, PathStep, Rule, RuleOptions, Seeds, Severity
+from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
+from qemu_lint.settings import Setting, string_list
 from qemu_lint.source import Span
+
+
+def _missing_arch(archs: tuple[str, ...], tree: Sequence[str]) -> str | None:
+    """A required architecture the tree does not have, as the error text."""
+    for a in archs:
+        if a not in tree:
+            return (
+                f"'required-archs': no architecture '{a}' in this tree "
+                f"(no target/{a}/; architectures: {', '.join(tree) or 'none'})"
+            )
+    return None
+
+
+REQUIRED_ARCHS: Setting[tuple[str, ...]] = Setting(
+    "required-archs",
+    "a list of architecture names (target/<arch>/)",
+    (),
+    string_list(re.compile(r"[a-z0-9_]+")),
+    against_tree=_missing_arch,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Options(RuleOptions):
+    settings: ClassVar[tuple[Setting[Any], ...]] = (REQUIRED_ARCHS,)
+
     hooks: tuple[str, ...] = DEFAULT_HOOKS
-    required_archs: tuple[str, ...] = ()
+    required_archs: tuple[str, ...] = REQUIRED_ARCHS.default
 
 
 def _fallback_file(model: Model, arch: str) -> str:
@@ -170,12 +195,14 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             message=message,
             function=function,
             kind="hook-not-implemented",
-            archs=(arch,),
-            hook=declared[0].spec if declared else None,
             path=path,
-            arch_hooks={arch: False},
             key=f"required-arch:{arch}",
             related=related,
+            properties=Properties(
+                archs=(arch,),
+                hook=declared[0].spec if declared else None,
+                arch_hooks={arch: False},
+            ),
         )
 
 

@@ -20,13 +20,7 @@ from qemu_lint.audit.verdicts import (
     PatchVerdict,
 )
 from qemu_lint.findings import Finding
-
-# One record per line, and no terminal escapes smuggled in from C or mail text.
-_CONTROL = {c: " " for c in (*range(0x20), 0x7F) if c != 0x09}
-
-
-def clean(s: str) -> str:
-    return s.translate(_CONTROL)
+from qemu_lint.report.console import clean, note_lines
 
 
 def header(f: Finding, level: str | None = None, prefix: str = "") -> str:
@@ -38,24 +32,11 @@ def header(f: Finding, level: str | None = None, prefix: str = "") -> str:
 
 
 def notes(f: Finding) -> list[str]:
-    """The evidence path and the architectures, as ``note:`` lines."""
-    out = [
-        f"{clean(s.file)}:{s.line}:1: note: "
-        + clean(f"{s.note} (in {s.function})" if s.function else s.note)
-        for s in f.path
+    """The evidence path and the rule's notes at the site, as ``note:`` lines."""
+    return [
+        f"{clean(file)}:{line}:{col}: note: {clean(text)}"
+        for file, line, col, text in note_lines(f, with_related=False)
     ]
-    if f.archs:
-        parts = []
-        for arch in f.archs:
-            has = f.arch_hooks.get(arch)
-            state = (
-                ""
-                if has is None
-                else (" (implements the hook)" if has else " (hook not implemented)")
-            )
-            parts.append(arch + state)
-        out.append(f"{clean(f.file)}:{f.line}:{f.column}: note: architectures: {', '.join(parts)}")
-    return out
 
 
 def level(change: Change, result: AuditResult) -> str:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from qemu_lint.audit.patch import Hunk, HunkLine, Patch
 from qemu_lint.audit.verdicts import DOES_NOT_APPLY, AuditResult, Change, Location, PatchVerdict
-from qemu_lint.report.audit.common import clean, header, level, notes, other_label
+from qemu_lint.report.audit.common import header, level, notes, other_label
+from qemu_lint.report.console import clean
 
 if TYPE_CHECKING:
     from qemu_lint.report.base import RenderOptions

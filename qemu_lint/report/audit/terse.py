@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from qemu_lint.audit.verdicts import DOES_NOT_APPLY, AuditResult
-from qemu_lint.report.audit.common import clean, level, other_label, patch_line, patch_name
+from qemu_lint.report.audit.common import level, other_label, patch_line, patch_name
+from qemu_lint.report.console import clean
 
 if TYPE_CHECKING:
     from qemu_lint.report.base import RenderOptions

@@ -28,14 +28,13 @@ from qemu_lint.audit.verdicts import (
     PatchVerdict,
 )
 from qemu_lint.report.audit.common import (
-    clean,
     header,
     level,
     notes,
     other_label,
     verdict_text,
 )
-from qemu_lint.report.console import new_console, print_block, table_box
+from qemu_lint.report.console import clean, new_console, print_block, table_box
 
 if TYPE_CHECKING:
     from qemu_lint.report.base import RenderOptions
