@@ -29,7 +29,7 @@ import pytest
 from qemu_lint.audit.patch import clean_subject, parse_diff, parse_message
 from qemu_lint.audit.series import load_series
 from qemu_lint.cli import main
-from qemu_lint.report import base as report_base
+from qemu_lint.report import registry
 from qemu_lint.rules import default_config
 from qemu_lint.settings import Config
 from tests.audit_series import CPU_C, SERIES, demo_repo, git, snapshot
@@ -713,7 +713,7 @@ def test_sarif_and_gitlab_render_the_final_state(
             out.write("fake\n")
 
     fakes = {"sarif": Fake, "gitlab": Fake}
-    monkeypatch.setattr(report_base, "REPORTERS", {**report_base.REPORTERS, **fakes})
+    monkeypatch.setattr(registry, "REPORTERS", {**registry.REPORTERS, **fakes})
     status, out, _ = _audit(capsys, repo, "HEAD~5..HEAD", fmt="sarif")
     assert status == 1 and out == "fake\n"
     [report] = seen

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from qemu_lint.findings import Finding, Problem, Report, RuleInfo, Stats
-from qemu_lint.report.base import REPORTERS, RenderOptions
+from qemu_lint.report.base import RenderOptions
 from qemu_lint.report.model import render_model_json, render_model_table
+from qemu_lint.report.registry import REPORTERS
 from qemu_lint.report.text import summary_line
 from qemu_lint.rule import PathStep, Properties
 

@@ -29,7 +29,8 @@ import pytest
 from qemu_lint.engine import run
 from qemu_lint.findings import Report
 from qemu_lint.findings.suppress import scan
-from qemu_lint.report.base import REPORTERS, RenderOptions
+from qemu_lint.report.base import RenderOptions
+from qemu_lint.report.registry import REPORTERS
 from qemu_lint.rules import ALL_RULES, SETTINGS, by_id
 from qemu_lint.settings import CONFIG_NAME, Config, build_config, resolve_settings
 from tests.conftest import SAMPLES, is_case, marker_attrs, markers, materialize

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from qemu_lint.audit.verdicts import AuditResult
     from qemu_lint.settings import Config
 
-#: formats rendered by the check reporters (:data:`qemu_lint.report.base.REPORTERS`)
+#: formats rendered by the check reporters (:data:`qemu_lint.report.registry.REPORTERS`)
 #: over the final state of the series
 FINAL_STATE_FORMATS = ("sarif", "gitlab")
 
@@ -142,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace, fmt: str, result: AuditResult) -> str:
     """The whole report, rendered first: never half a report on stdout."""
-    from qemu_lint.report.base import REPORTERS, RenderOptions
+    from qemu_lint.report.base import RenderOptions
+    from qemu_lint.report.registry import REPORTERS
 
     color = use_color(args.color, sys.stdout) and fmt == "text"
     # shutil falls back when the terminal reports no size (0 columns under `script`)

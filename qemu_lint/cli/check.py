@@ -21,6 +21,7 @@ from qemu_lint.cli.status import EPILOG, EXIT_CLEAN, EXIT_FINDINGS, sigterm_inte
 from qemu_lint.discover.files import find_root
 from qemu_lint.errors import InputError, UsageError
 from qemu_lint.report import base as report_base
+from qemu_lint.report import registry
 
 if TYPE_CHECKING:
     from qemu_lint.findings import Key, Report
@@ -45,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("paths", nargs="*", metavar="PATH", default=[])
     c.add_argument(
         "--format",
-        choices=format_choices(report_base.REPORTERS),
+        choices=format_choices(registry.REPORTERS),
         default="text",
         help="text (default), json, sarif (GitHub code scanning), gitlab (Code Quality), "
         "github (Actions annotations)",
@@ -265,7 +266,7 @@ def _render(args: argparse.Namespace, report: Report) -> None:
         if args.statistics:
             statistics.render(report, out, fmt)
         else:
-            report_base.REPORTERS[fmt].render(report, out, opts)
+            registry.REPORTERS[fmt].render(report, out, opts)
         if to_file:
             assert isinstance(out, io.StringIO)
             write_report(args.output, out.getvalue())

@@ -1,22 +1,17 @@
-"""Stage 7 (reporters): the reporter protocol, its options and the registry.
+"""Stage 7 (reporters): the reporter protocol and its options.
 
-Entry points: :class:`RenderOptions`, :class:`Reporter` and :data:`REPORTERS`
-(format name → reporter).  Reporters see only the :class:`~qemu_lint.findings.Report`,
-the options and the output stream; the CLI chooses one and owns stdout.
+Entry points: :class:`RenderOptions` and :class:`Reporter`; the registry of
+formats is :data:`qemu_lint.report.registry.REPORTERS`.  Reporters see only
+the :class:`~qemu_lint.findings.Report`, the options and the output stream;
+the CLI chooses one and owns stdout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from qemu_lint.findings import Report
-from qemu_lint.report import github as github_report
-from qemu_lint.report import gitlab as gitlab_report
-from qemu_lint.report import json as json_report
-from qemu_lint.report import sarif as sarif_report
-from qemu_lint.report import text as text_report
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +37,3 @@ class Reporter(Protocol):
     """A renderer of one output format (a module with a ``render`` function)."""
 
     def render(self, report: Report, out: TextIO, opts: RenderOptions) -> None: ...
-
-
-#: Built explicitly: adding a format means adding a line here.
-REPORTERS: Mapping[str, Reporter] = {
-    "text": text_report,
-    "json": json_report,
-    "sarif": sarif_report,
-    "gitlab": gitlab_report,
-    "github": github_report,
-}

@@ -15,13 +15,11 @@ summary lists every finding that fits in its size limit.  An annotation is
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from qemu_lint.findings import Finding, Problem, Report
 from qemu_lint.report import text as text_report
-
-if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
-    from qemu_lint.report.base import RenderOptions
+from qemu_lint.report.base import RenderOptions
 
 #: qemu-lint severity → workflow command
 COMMAND = {"error": "error", "warning": "warning", "note": "notice"}

@@ -14,12 +14,10 @@ place in the format and are left out.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from qemu_lint.findings import Finding, Report
-
-if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
-    from qemu_lint.report.base import RenderOptions
+from qemu_lint.report.base import RenderOptions
 
 #: qemu-lint severity → Code Quality severity (info, minor, major, critical, blocker)
 SEVERITY = {"error": "major", "warning": "minor", "note": "info"}

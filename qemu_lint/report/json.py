@@ -7,12 +7,10 @@ is compatible, renaming or removing one needs a new ``version``.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from qemu_lint.findings import Report
-
-if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
-    from qemu_lint.report.base import RenderOptions
+from qemu_lint.report.base import RenderOptions
 
 VERSION = 1
 

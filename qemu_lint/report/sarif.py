@@ -21,14 +21,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from qemu_lint.findings import Finding, Problem, Report, RuleInfo
+from qemu_lint.report.base import RenderOptions
 from qemu_lint.rule import PathStep
-
-if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
-    from qemu_lint.report.base import RenderOptions
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

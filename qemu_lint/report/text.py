@@ -16,17 +16,15 @@ the output.  Text taken from C sources only ever reaches rich as
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from qemu_lint.findings import Finding, Problem, Report
+from qemu_lint.report.base import RenderOptions
 from qemu_lint.report.console import clean, new_console, note_lines, print_block, table_box
-
-if TYPE_CHECKING:  # base.py imports this module to build REPORTERS
-    from qemu_lint.report.base import RenderOptions
 
 _LEVEL_STYLE = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
 

@@ -4,7 +4,7 @@ Entry points: :class:`AuditReporter` and :data:`AUDIT_REPORTERS` (format name â†
 reporter).  An audit reporter sees only the
 :class:`~qemu_lint.audit.verdicts.AuditResult`, the options and the output stream.
 ``sarif`` and ``gitlab`` are not here: for them the CLI renders the final
-state's report with the check reporters (:data:`qemu_lint.report.base.REPORTERS`).
+state's report with the check reporters (:data:`qemu_lint.report.registry.REPORTERS`).
 """
 
 from __future__ import annotations
