@@ -124,3 +124,12 @@ def test_no_function_is_over_80_lines() -> None:
 
 def test_settings_import_no_later_stage() -> None:
     assert {_stage(m) for m in _imports(PKG / "settings.py")} <= {"errors"}
+
+
+def test_every_folder_is_a_regular_package() -> None:
+    # A folder without __init__.py is a namespace package, which setuptools'
+    # find_packages leaves out of a (non-editable) install.
+    folders = {p.parent for p in PKG.rglob("*.py")}
+    assert (
+        sorted(str(f.relative_to(REPO)) for f in folders if not (f / "__init__.py").exists()) == []
+    )
