@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from qemu_lint.cache.session import FactsResult, Files, Session
 from qemu_lint.cache.state import TreeState
+from qemu_lint.discover.matcher import ENGINE
 from qemu_lint.discover.tokens import MemoIndex, Query
 from qemu_lint.errors import Problem
 from qemu_lint.facts import Expr, FileFacts, TypeRef
@@ -107,31 +108,42 @@ def collect(
 def _seeded(config: Config, seeds: Seeds, tokens: MemoIndex, paths: Sequence[str]) -> set[int]:
     """The files the closure starts from."""
     hooks = config.hooks if seeds.hooks else ()
-    chosen: set[int] = set()
-    for t in seeds.words + tuple(h.split("::")[-1] for h in hooks):
-        chosen |= tokens.files_with_word(t)
+    words = seeds.words + tuple(h.split("::")[-1] for h in hooks)
     # the headers declaring the hook tables and the CPU types
-    for t in seeds.types + tuple(h.split("::")[0] for h in hooks if "::" in h):
-        chosen |= tokens.files_defining(t)
+    types = seeds.types + tuple(h.split("::")[0] for h in hooks if "::" in h)
     # per required architecture (persistence-hook-required: its CPU class_init)
-    for arch in config.required_archs if seeds.arch_words else ():
+    archs = config.required_archs if seeds.arch_words else ()
+    queries = [("files_with_word", t) for t in words] + [("files_defining", t) for t in types]
+    arch_queries = [("files_with_word", t) for t in seeds.arch_words] if archs else []
+    tokens.prefetch(queries + arch_queries)
+    chosen: set[int] = set()
+    for q in queries:
+        chosen |= tokens.answer(q)
+    for arch in archs:
         own = f"target/{arch}/"
-        for t in seeds.arch_words:
-            chosen |= {i for i in tokens.files_with_word(t) if paths[i].startswith(own)}
+        for q in arch_queries:
+            chosen |= {i for i in tokens.answer(q) if paths[i].startswith(own)}
     return chosen
 
 
+def questions(w: Wanted) -> list[Query]:
+    """The token index's questions whose answers hold what the model lacks."""
+    return (
+        [("files_with_word", n) for n in sorted(w.names | w.tokens)]
+        + [("files_calling_field", f) for f in sorted(w.fields)]
+        + [("files_defining", t) for t in sorted(w.types | w.macros)]
+        + [("files_defining_function", n) for n in sorted(w.definitions)]
+    )
+
+
 def _asked(w: Wanted, tokens: MemoIndex) -> set[int]:
-    """The files that hold what the model lacks."""
+    """The files that hold what the model lacks: a round's questions are
+    searched together, in one scan of the files."""
+    qs = questions(w)
+    tokens.prefetch(qs)
     nxt: set[int] = set()
-    for n in w.names | w.tokens:
-        nxt |= tokens.files_with_word(n)
-    for f in w.fields:
-        nxt |= tokens.files_calling_field(f)
-    for t in w.types | w.macros:
-        nxt |= tokens.files_defining(t)
-    for n in w.definitions:
-        nxt |= tokens.files_defining_function(n)
+    for q in qs:
+        nxt |= tokens.answer(q)
     return nxt
 
 
@@ -163,12 +175,14 @@ def closure(
         if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
             break
     log.debug(
-        "closure: %d rounds, %d of %d files parsed, %d changed, %d full searches",
+        "closure: %d rounds, %d of %d files parsed, %d changed, %d full searches, %d scans (%s)",
         rounds,
         len(done),
         len(tf.paths),
         len(tf.changed),
         tokens.full_searches,
+        tokens.scans,
+        ENGINE,
     )
     return results, model, tokens.answers
 

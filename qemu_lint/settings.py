@@ -120,6 +120,9 @@ class Config:
     cache_dir: str | None = None
     #: what the cache records this tree's last run under (default: the root)
     cache_key: str = ""
+    #: analyse the tree as it was at this git commit (``--diff-base``): the
+    #: work tree's files, those that differ read from git's object store
+    revision: str = ""
     #: build folder holding compile_commands.json (clang front-end), or None
     build_dir: str | None = None
     #: the other declared settings, key → value (extensions merged in), read

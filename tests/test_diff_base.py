@@ -204,16 +204,15 @@ def test_not_a_git_repository(
     assert line.startswith(f"qemu-lint: error: {tree}: --diff-base: not a git repository")
 
 
-def test_temporary_tree_is_removed_on_interrupt(
+def test_diff_base_run_interrupted_leaves_nothing(
     repo: Path, capsys: Capsys, tmpdir_watch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_run = engine.run
     seen: list[str] = []
 
     def run(config: Any, on_progress: Any = None) -> Any:
-        if config.root.startswith(str(tmpdir_watch)):
-            seen.append(config.root)
-            assert (Path(config.root) / "include" / "hw" / "core" / "cpu.h").is_file()
+        if config.revision:
+            seen.append(config.revision)
             raise KeyboardInterrupt
         return real_run(config, on_progress)
 
@@ -221,9 +220,41 @@ def test_temporary_tree_is_removed_on_interrupt(
     before = _state(repo)
     status, _, err = _check(capsys, "--diff-base", "HEAD~1", str(repo / "qemu"))
     assert status == 2 and "interrupted" in err
-    assert seen and not Path(seen[0]).exists()
+    assert seen == ["HEAD~1"]
     assert list(tmpdir_watch.iterdir()) == []
     assert _state(repo) == before
+
+
+def test_state_at_revision_reads_only_the_files_that_differ(
+    repo: Path, capsys: Capsys, tmpdir_watch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No temporary tree: the files that differ come from git's object store,
+    the others are the work tree's (and, with a cache, its record's)."""
+    from qemu_lint.discover import revisions
+
+    got: list[dict[str, bytes | None]] = []
+    real = revisions.changes_at
+
+    def changes_at(root: str, rev: str) -> dict[str, bytes | None]:
+        got.append(real(root, rev))
+        return got[-1]
+
+    monkeypatch.setattr(revisions, "changes_at", changes_at)
+    extra = repo / "qemu" / "hw" / "acpi" / "untracked.c"
+    extra.write_text("void untracked(void) {}\n")
+    cache = repo.parent / "cache"
+    for _ in range(2):  # the second run shares the work tree's cache record
+        status, doc = _json(
+            capsys, "--diff-base", "HEAD~1", "--cache-dir", str(cache), str(repo / "qemu")
+        )
+        assert [(f["file"], f["function"]) for f in doc["findings"]] == [
+            ("hw/acpi/cpu.c", "cpu_hotplug_wr")
+        ]
+    assert set(got[0]) == {"hw/acpi/cpu.c", "hw/acpi/untracked.c"}
+    assert got[0]["hw/acpi/untracked.c"] is None
+    old = got[0]["hw/acpi/cpu.c"]
+    assert old is not None and b"Lines above the old release" not in old
+    assert list(tmpdir_watch.iterdir()) == []
 
 
 def test_pre_commit_from_ref_is_the_default_diff_base(
@@ -259,15 +290,15 @@ def test_diff_base_and_write_baseline_do_not_mix(repo: Path, capsys: Capsys) -> 
     assert not (repo / "bl.json").exists()
 
 
-def test_temporary_tree_is_removed_on_sigterm(
+def test_diff_base_run_stops_on_sigterm(
     repo: Path, capsys: Capsys, tmpdir_watch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_run = engine.run
     seen: list[str] = []
 
     def run(config: Any, on_progress: Any = None) -> Any:
-        if config.root.startswith(str(tmpdir_watch)):
-            seen.append(config.root)
+        if config.revision:
+            seen.append(config.revision)
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)  # the handler interrupts this
             raise AssertionError("SIGTERM did not interrupt the run")
@@ -277,6 +308,6 @@ def test_temporary_tree_is_removed_on_sigterm(
     handler = signal.getsignal(signal.SIGTERM)
     status, _, err = _check(capsys, "--diff-base", "HEAD~1", str(repo / "qemu"))
     assert status == 2 and "interrupted" in err
-    assert seen and not Path(seen[0]).exists()
+    assert seen == ["HEAD~1"]
     assert list(tmpdir_watch.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) is handler  # restored

@@ -85,6 +85,7 @@ def tree_key(config: Config) -> str:
         origins=(),
         cache_dir=None,
         cache_key="",
+        revision="",
     )
     return repr(neutral)
 
@@ -229,6 +230,36 @@ class Files:
         return st
 
 
+def _at_revision(
+    config: Config,
+    files: list[SourceFile],
+    skipped: list[Skipped],
+    contents: dict[str, bytes],
+    stats: dict[str, StatKey],
+) -> tuple[list[SourceFile], list[Skipped]]:
+    """The work tree's files as they were at ``config.revision``: those that
+    differ replaced by their bytes in git's object store (never written to
+    disk), the others shared with the work tree (and its cache record)."""
+    from qemu_lint.discover.files import excluded
+    from qemu_lint.discover.revisions import changes_at
+
+    changes = changes_at(config.root, config.revision)
+    files = [f for f in files if f.path not in changes]
+    skipped = [s for s in skipped if s.path not in changes]
+    for path, data in changes.items():
+        stats.pop(path, None)  # its stat key is the work tree's, not the revision's
+        contents.pop(path, None)
+        if data is None or excluded(path, config.excludes):
+            continue
+        if not data:
+            skipped.append(Skipped(path, "empty file"))
+            continue
+        contents[path] = data
+        files.append(SourceFile(path, os.path.join(config.root, path), len(data)))
+    files.sort(key=lambda f: f.path)
+    return files, skipped
+
+
 def _contents(state: TreeState) -> dict[str, tuple[str | None, str | None]]:
     """What a run saw of each file, without the stat keys: (digest, skip reason)."""
     return {p: (digest_, why) for p, (_, digest_, why) in state.files.items()}
@@ -267,6 +298,10 @@ class Session:
             self.cache = Cache(config.cache_dir, run_salt)
             self.cache.validate()
             self.prev = self.cache.get_tree(self.key)
+            if self.prev is None and config.revision:
+                # the state at a revision shares the work tree's unchanged files
+                work = dataclasses.replace(config, cache_key="", revision="")
+                self.prev = self.cache.get_tree(tree_key(work))
         contents: dict[str, bytes] = {}
         stats: dict[str, StatKey] = {}
         known = None
@@ -275,6 +310,8 @@ class Session:
         files, skipped = discover(
             config.root, config.excludes, contents=contents, known=known, stats=stats
         )
+        if config.revision:
+            files, skipped = _at_revision(config, files, skipped, contents, stats)
         self.skipped = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
         jobs = config.jobs or min(os.cpu_count() or 1, 8)
         self.files = Files(

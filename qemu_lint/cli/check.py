@@ -217,7 +217,6 @@ def _analyse(
     """The report to render: findings in the baseline ``known`` and findings
     present at ``rev`` hidden.  With ``--write-baseline``, write it and return None."""
     from qemu_lint.cli.progress import progress_bar
-    from qemu_lint.discover.revisions import tree_at
     from qemu_lint.engine import run as run_engine
     from qemu_lint.findings.baseline import hide, keys, write_baseline
 
@@ -232,10 +231,10 @@ def _analyse(
     if known is not None:
         report = hide(report, known, "baselined")
     if rev is not None:
-        with sigterm_interrupts(), tree_at(cfg.root, rev) as old_root:
-            # One cache record for "the tree at the diff base", whatever
-            # temporary folder holds it this time.
-            old_cfg = dataclasses.replace(cfg, root=old_root, cache_key=f"{cfg.root}@diff-base")
+        # The tree at the diff base: the files that differ read from git's
+        # object store, the others shared with the work tree (no copy).
+        old_cfg = dataclasses.replace(cfg, revision=rev, cache_key=f"{cfg.root}@diff-base")
+        with sigterm_interrupts():
             old = run_engine(old_cfg, on_progress=progress_bar())
         report = hide(report, keys(old.findings), "preexisting")
     return report

@@ -100,7 +100,7 @@ def is_build_dir(path: str) -> bool:
     return any(os.path.exists(os.path.join(path, m)) for m in BUILD_MARKERS)
 
 
-def _excluded(rel: str, excludes: Sequence[str]) -> bool:
+def excluded(rel: str, excludes: Sequence[str]) -> bool:
     rel_dir = rel + "/"
     for ex in excludes:
         ex = ex.strip("/") + "/"
@@ -177,13 +177,13 @@ def discover(
             dirnames[:] = sorted(
                 dn
                 for dn in dirnames
-                if not _excluded(f"{rel_dir}/{dn}", excludes)
+                if not excluded(f"{rel_dir}/{dn}", excludes)
                 and not is_build_dir(os.path.join(dirpath, dn))
             )
             for fn in sorted(filenames):
                 if fn.endswith(SUFFIXES):
                     rel = f"{rel_dir}/{fn}"
-                    if not _excluded(rel, excludes):
+                    if not excluded(rel, excludes):
                         add(rel)
     files.sort(key=lambda f: f.path)
     return files, skipped

@@ -1,14 +1,17 @@
 """Stage 1 (discover): the QEMU tree as it was at a git revision (``--diff-base``).
 
-Entry point: :func:`tree_at` (a context manager yielding a temporary folder
-that holds the QEMU root's source files at a revision, and removing it on the
-way out, whatever happens).
+Entry point: :func:`changes_at` (the files whose bytes at a revision differ
+from the work tree's, read from git's object store).  ``--diff-base``
+analyses the work tree's files with those replaced (see
+:mod:`qemu_lint.cache.session`): nothing is written to disk, and every file
+that does not differ is shared with the work tree, its facts and its cache
+record.
 
 Only git's object database is read (through :func:`qemu_lint.discover.git.git`):
-``git rev-parse`` to find the repository
-and resolve the revision, ``git ls-tree`` to list the files and ``git cat-file
---batch`` to read them.  The user's work tree, index, branches, stash and
-worktrees are never touched, and the blobs are written as committed (no
+``git rev-parse`` to find the repository and resolve the revision, ``git diff
+--name-only`` and ``git ls-files --others`` to list the files that differ, and
+``git cat-file --batch`` to read them.  The user's work tree, index, branches, stash and
+worktrees are never touched, and the blobs are read as committed (no
 ``export-ignore``/``export-subst`` attributes or filters apply, unlike
 ``git archive``).  The QEMU root may be a subfolder of the repository.
 """
@@ -16,10 +19,6 @@ worktrees are never touched, and the blobs are written as committed (no
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from qemu_lint.discover.files import MARKER, SCAN_DIRS, SUFFIXES
 from qemu_lint.discover.git import GitMissing, first_error, git, resolve_commit
@@ -67,63 +66,52 @@ def resolve(root: str, rev: str) -> tuple[str, str]:
     return sha, prefix
 
 
-@contextmanager
-def tree_at(root: str, rev: str) -> Iterator[str]:
-    """A temporary copy of the QEMU root's source files at ``rev``.
-
-    Only the files discovery could select (``.c``, ``.h``, ``.c.inc``,
-    ``.h.inc`` at the top and under ``hw/``, ``include/``, ``target/``) are
-    written.  The folder is removed when the ``with`` block ends, also on an
-    exception or ``KeyboardInterrupt``.
+def changes_at(root: str, rev: str) -> dict[str, bytes | None]:
+    """How the QEMU root's source files at ``rev`` differ from the work tree:
+    path (relative to the root) → its bytes at ``rev``, or None when it is
+    not there (an untracked or new file).  Only the files that differ are
+    read: ``git diff --name-only REV`` (tracked files changed, staged or
+    not, added or deleted), ``git ls-files --others`` (untracked ones, also
+    ignored ones: none is at ``rev``) and one ``git cat-file --batch``.
 
     :raise InputError: bad revision, not a git repository, or no QEMU tree at
         ``rev`` (no ``include/hw/core/cpu.h`` under the same folder)
     """
     sha, prefix = resolve(root, rev)
-    listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", sha, "--", prefix or ".")
-    blobs: list[tuple[str, str, str]] = []  # (mode, object, path relative to the root)
-    for entry in listing.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, name = entry.partition(b"\t")
-        mode, kind, obj = meta.decode().split()
-        path = name.decode("utf-8", "surrogateescape")
-        if kind != "blob" or not path.startswith(prefix):
-            continue  # submodules (commit entries) hold no files here
-        rel = path[len(prefix) :]
-        if _wanted(rel):
-            blobs.append((mode, obj, rel))
-    if not any(rel == MARKER.replace(os.sep, "/") for _, _, rel in blobs):
-        where = f"'{prefix.rstrip('/')}' at {rev}" if prefix else f"the repository at {rev}"
-        raise InputError(f"--diff-base: {where} is not a QEMU source tree (no {MARKER})", root)
-    tmp = tempfile.mkdtemp(prefix="qemu-lint-diff-base-")
-    try:
-        _write_blobs(root, tmp, blobs)
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _write_blobs(root: str, dest: str, blobs: list[tuple[str, str, str]]) -> None:
-    """Read the blobs with one ``git cat-file --batch`` and write them under ``dest``."""
-    out = _git(root, "cat-file", "--batch", data="".join(f"{o}\n" for _, o, _ in blobs).encode())
+    quiet = ("-c", "gc.auto=0")
+    diff = _git(root, *quiet, "diff", "--name-only", "-z", "--no-renames", "--relative", sha)
+    others = _git(root, *quiet, "ls-files", "--others", "-z", "--", ".")
+    names = {
+        n.decode("utf-8", "surrogateescape") for n in (diff + b"\0" + others).split(b"\0") if n
+    }
+    untracked = {n.decode("utf-8", "surrogateescape") for n in others.split(b"\0") if n}
+    marker = MARKER.replace(os.sep, "/")
+    wanted = sorted(n for n in names - untracked if _wanted(n))
+    ask = [marker, *wanted]
+    out = _git(
+        root,
+        *quiet,
+        "cat-file",
+        "--batch",
+        data="".join(f"{sha}:{prefix}{n}\n" for n in ask).encode(),
+    )
+    got: dict[str, bytes | None] = {n: None for n in untracked if _wanted(n)}
     pos = 0
-    made: set[str] = set()
-    for mode, obj, rel in blobs:
+    for n in ask:
         nl = out.index(b"\n", pos)
         header = out[pos:nl].split()
-        if len(header) != 3 or header[0].decode() != obj:
-            raise InputError(f"--diff-base: git cat-file gave an unexpected answer for {rel}", root)
-        size = int(header[2])
-        body = out[nl + 1 : nl + 1 + size]
-        pos = nl + 1 + size + 1  # the content is followed by a newline
-        target = os.path.join(dest, *rel.split("/"))
-        folder = os.path.dirname(target)
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        if mode == "120000":  # a symlink: its blob is the target
-            os.symlink(os.fsdecode(body), target)
+        if header[-1] == b"missing":
+            pos = nl + 1
+            body = None
+        elif len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            body = out[nl + 1 : nl + 1 + size]
+            pos = nl + 1 + size + 1
         else:
-            with open(target, "wb") as fh:
-                fh.write(body)
+            raise InputError(f"--diff-base: git cat-file gave an unexpected answer for {n}", root)
+        if n == marker and body is None:
+            where = f"'{prefix.rstrip('/')}' at {rev}" if prefix else f"the repository at {rev}"
+            raise InputError(f"--diff-base: {where} is not a QEMU source tree (no {MARKER})", root)
+        if n != marker or n in names:
+            got[n] = body
+    return got

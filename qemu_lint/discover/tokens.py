@@ -3,9 +3,11 @@
 Entry point: :class:`TokenIndex`.  The engine parses only the files that
 mention what the model still lacks (see :func:`qemu_lint.select.wanted`):
 whole-word identifiers, calls through a given struct field, and the
-definitions of types and cast macros.  Searching is ``bytes.find`` over one
-buffer holding every file (memchr/two-way speed); each question is answered
-once and remembered.
+definitions of types and cast macros.  Every question starts from the
+whole-word hits of its words in one buffer holding every file; a round's
+words are found together in one scan (:func:`~qemu_lint.discover.matcher.word_hits`,
+after :meth:`TokenIndex.prefetch`), and each question is answered once and
+remembered.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+from qemu_lint.discover.matcher import word_hits
+
+
+def _base(name: str) -> str:
+    """A cast macro's QOM type name: ``X86_CPU_GET_CLASS`` → ``X86_CPU``."""
+    return re.sub(r"_(GET_CLASS|CLASS)$", "", name)
+
+
+def query_words(kind: str, arg: str) -> tuple[str, ...]:
+    """The words whose hits answer question ``(kind, arg)``."""
+    return (arg, _base(arg)) if kind == "files_defining" else (arg,)
 
 
 class TokenIndex:
@@ -33,20 +45,26 @@ class TokenIndex:
             pos += len(c) + 1
         self.buf = b"\n".join(contents)
         self._words: dict[tuple[str, str], frozenset[int]] = {}
+        self._found: dict[bytes, list[int]] = {}
+        #: how many scans of the buffer were made (for --debug and tests)
+        self.scans = 0
 
     def _file_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset) - 1
 
+    def prefetch(self, words: Iterable[str]) -> None:
+        """Find every one of ``words`` not searched yet, in one scan."""
+        todo = {w.encode() for w in words} - self._found.keys()
+        if todo:
+            self.scans += 1
+            self._found.update(word_hits(self.buf, todo))
+
     def _hits(self, word: bytes) -> Iterable[int]:
-        buf = self.buf
-        n = len(word)
-        i = buf.find(word)
-        while i != -1:
-            before = buf[i - 1] if i else 0
-            after = buf[i + n] if i + n < len(buf) else 0
-            if before not in _WORD and after not in _WORD:
-                yield i
-            i = buf.find(word, i + n)
+        got = self._found.get(word)
+        if got is None:
+            self.prefetch([word.decode()])
+            got = self._found[word]
+        return got
 
     def files_with_word(self, word: str) -> frozenset[int]:
         """Indexes of the files mentioning ``word`` as a whole identifier."""
@@ -65,6 +83,8 @@ class TokenIndex:
             buf = self.buf
             out = set()
             for i in self._hits(field.encode()):
+                if self._file_of(i) in out:
+                    continue
                 j = i + len(field)
                 while j < len(buf) and buf[j] in b" \t":
                     j += 1
@@ -91,6 +111,8 @@ class TokenIndex:
             out = set()
             buf = self.buf
             for i in self._hits(name.encode()):
+                if self._file_of(i) in out:
+                    continue
                 ls = buf.rfind(b"\n", 0, i) + 1
                 prefix = buf[ls:i]
                 if prefix[:1] in (b" ", b"\t") or b"#" in prefix[:1]:
@@ -112,7 +134,7 @@ class TokenIndex:
         key = ("d", name)
         got = self._words.get(key)
         if got is None:
-            base = re.sub(r"_(GET_CLASS|CLASS)$", "", name)
+            base = _base(name)
             n, b = re.escape(name.encode()), re.escape(base.encode())
             pat = re.compile(
                 rb"(struct|union|enum)\s+%s\s*\{|\}\s*%s\s*;|typedef\b[^;{}]*\b%s\s*;"
@@ -121,6 +143,8 @@ class TokenIndex:
             out = set()
             for word in {name, base}:
                 for i in self._hits(word.encode()):
+                    if self._file_of(i) in out:
+                        continue
                     lo = self.buf.rfind(b"\n", 0, max(i - 200, 0)) + 1
                     window = self.buf[lo : i + len(word) + 4]
                     if pat.search(window):
@@ -174,19 +198,49 @@ class MemoIndex:
             return frozenset(self._pos[p] for p in got)
         old = self._memo.get(key)
         if old is None:
-            if self._full is None:
-                self._full = TokenIndex(self.paths, [self._read(i) for i in range(len(self.paths))])
             self.full_searches += 1
-            res: frozenset[int] = getattr(self._full, kind)(arg)
+            res: frozenset[int] = getattr(self._full_index(), kind)(arg)
         else:
-            if self._delta is None:
-                self._delta = TokenIndex(
-                    [self.paths[i] for i in self._changed], [self._read(i) for i in self._changed]
-                )
             kept = {self._pos[p] for p in old if p in self._pos} - self._changed_set
-            res = frozenset(kept | {self._changed[j] for j in getattr(self._delta, kind)(arg)})
+            delta = getattr(self._delta_index(), kind)(arg)
+            res = frozenset(kept | {self._changed[j] for j in delta})
         self.answers[key] = frozenset(self.paths[i] for i in res)
         return res
+
+    def prefetch(self, queries: Iterable[Query]) -> None:
+        """Search the words of every one of ``queries`` not answered yet, in
+        one scan of every file (new questions) and one of the changed files
+        (questions answered by the last run)."""
+        full: set[str] = set()
+        delta: set[str] = set()
+        for kind, arg in queries:
+            if (kind, arg) not in self.answers:
+                (full if (kind, arg) not in self._memo else delta).update(query_words(kind, arg))
+        if full:
+            self._full_index().prefetch(full)
+        if delta:
+            self._delta_index().prefetch(delta)
+
+    def _full_index(self) -> TokenIndex:
+        if self._full is None:
+            self._full = TokenIndex(self.paths, [self._read(i) for i in range(len(self.paths))])
+        return self._full
+
+    def _delta_index(self) -> TokenIndex:
+        if self._delta is None:
+            self._delta = TokenIndex(
+                [self.paths[i] for i in self._changed], [self._read(i) for i in self._changed]
+            )
+        return self._delta
+
+    @property
+    def scans(self) -> int:
+        """How many scans of the files' bytes the questions took."""
+        return sum(t.scans for t in (self._full, self._delta) if t is not None)
+
+    def answer(self, query: Query) -> frozenset[int]:
+        """The files answering ``query`` (one of the four methods below, by name)."""
+        return self._ask(*query)
 
     def files_with_word(self, word: str) -> frozenset[int]:
         return self._ask("files_with_word", word)

@@ -172,14 +172,39 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
     return idx
 
 
-def _index_body(idx: CodeIndex, ref: FnRef, body: Stmt) -> None:
+#: per function body, what it adds to the index (kept across the file
+#: selection's rounds, which rebuild the index from the same facts objects):
+#: id(body) → (body, items); 0 direct call, 1 field call, 2 assignment
+_BODY_ITEMS: dict[int, tuple[Stmt, tuple[tuple[int, str, Expr], ...]]] = {}
+_BODY_ITEMS_MAX = 200_000
+
+
+def _body_items(body: Stmt) -> tuple[tuple[int, str, Expr], ...]:
+    got = _BODY_ITEMS.get(id(body))
+    if got is not None and got[0] is body:
+        return got[1]
+    items: list[tuple[int, str, Expr]] = []
     for e in stmt_exprs(body, mirrored=True):
         if e.kind == "call" and e.args:
             callee = e.args[0]
             if callee.kind == "name":
-                idx.direct_calls.setdefault(callee.text, []).append((ref, e))
+                items.append((0, callee.text, e))
             elif callee.kind == "field":
-                idx.field_calls.setdefault(callee.text, []).append((ref, e))
+                items.append((1, callee.text, e))
         elif e.kind == "assign" and len(e.args) == 2:
             if e.args[0].kind in ("field", "unary", "index") or e.op == "|=":
-                idx.assigns.append((ref, e))
+                items.append((2, "", e))
+    if len(_BODY_ITEMS) >= _BODY_ITEMS_MAX:
+        _BODY_ITEMS.clear()
+    _BODY_ITEMS[id(body)] = (body, tuple(items))
+    return _BODY_ITEMS[id(body)][1]
+
+
+def _index_body(idx: CodeIndex, ref: FnRef, body: Stmt) -> None:
+    for kind, text, e in _body_items(body):
+        if kind == 0:
+            idx.direct_calls.setdefault(text, []).append((ref, e))
+        elif kind == 1:
+            idx.field_calls.setdefault(text, []).append((ref, e))
+        else:
+            idx.assigns.append((ref, e))
