@@ -313,7 +313,9 @@ def read_config(path: str) -> dict[str, Any]:
     data = parse_toml(raw, path)
     if os.path.basename(path) == PYPROJECT:
         tool = data.get("tool", {})
-        table = tool.get("qemu-lint", {}) if isinstance(tool, dict) else {}
+        if not isinstance(tool, dict):
+            raise ConfigError("'tool' must be a table", path)
+        table = tool.get("qemu-lint", {})
         if not isinstance(table, dict):
             raise ConfigError("'tool.qemu-lint' must be a table", path)
         return table

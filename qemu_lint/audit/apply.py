@@ -182,9 +182,12 @@ class Worktree:
                     self._lock = None
 
     def _remove_tree(self) -> None:
-        if self.path and os.path.exists(self.path):
-            # twice --force: also a worktree git left locked ("initializing")
-            git(self.top, "worktree", "remove", "--force", "--force", self.path, check=False)
+        try:
+            if self.path and os.path.exists(self.path):
+                # twice --force: also a worktree git left locked ("initializing")
+                git(self.top, "worktree", "remove", "--force", "--force", self.path, check=False)
+        except Exception:  # git could not run (MemoryError, EAGAIN): remove by hand below
+            pass
         if self.path and (os.path.exists(self.path) or self._listed()):
             shutil.rmtree(self.path, ignore_errors=True)
             # prune leaves a locked entry alone: unlock what an interrupted run left

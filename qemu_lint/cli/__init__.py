@@ -9,28 +9,6 @@ hold what commands share, and :mod:`.check`, :mod:`.model`, :mod:`.audit`,
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line in process; return the exit status (see :mod:`.main`)."""
-    from qemu_lint.cli.main import main as run
-
-    return run(argv)
-
-
-def console_main(argv: Sequence[str] | None = None) -> int:
-    """The console script.  The command modules are imported here, inside the
-    handler, so that a Ctrl-C while they load (the first ~50 ms) is one
-    "interrupted" line, not a traceback."""
-    try:
-        from qemu_lint.cli.main import console_main as run
-
-        return run(argv)
-    except KeyboardInterrupt:
-        print("qemu-lint: interrupted", file=sys.stderr)
-        return 2
-
+from qemu_lint.cli.main import console_main, main
 
 __all__ = ["console_main", "main"]
