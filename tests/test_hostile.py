@@ -295,7 +295,8 @@ def test_g_binary_file_holding_the_site_is_not_clean(tree: Path) -> None:
     r = run("check", tree, "--no-cache", "--format", "sarif")
     assert r.returncode == 2
     assert first_error(r.stderr) == (
-        "qemu-lint: error: cannot say the tree is clean: hw/acpi/cpu.c: skipped: binary file (NUL bytes)"
+        "qemu-lint: error: cannot say the tree is clean: "
+        "hw/acpi/cpu.c: skipped: binary file (NUL bytes)"
     )
     assert json.loads(r.stdout)["runs"][0]["invocations"][0]["executionSuccessful"] is False
     assert snapshot(tree) == before
@@ -533,7 +534,8 @@ def test_p_audit_of_a_process_substitution(repo: tuple[Path, str]) -> None:
         [
             "bash",
             "-c",
-            f'"$0" -m qemu_lint audit <(cat "{mbox}") --root "{path}" --base HEAD~5 --no-cache --format json',
+            f'"$0" -m qemu_lint audit <(cat "{mbox}") --root "{path}" --base HEAD~5 '
+            "--no-cache --format json",
             sys.executable,
         ],
         capture_output=True,
@@ -625,7 +627,8 @@ def test_k_file_name_not_utf8(tree: Path) -> None:
     assert r.returncode == 2, r.stderr
     assert FINDING in r.stdout
     assert first_error(r.stderr) == (
-        "qemu-lint: error: cannot say the tree is clean: hw/acpi/bad\\xff.c: skipped: file name is not UTF-8"
+        "qemu-lint: error: cannot say the tree is clean: "
+        "hw/acpi/bad\\xff.c: skipped: file name is not UTF-8"
     )
     assert snapshot(tree) == before
 
@@ -738,7 +741,7 @@ def test_sigint_while_starting_prints_no_traceback(tree: Path) -> None:
         assert "Traceback" not in err, (delay, err)
 
 
-# -- messages: FIFOs and devices in the tree, cache entries replaced --------------------------------
+# -- messages: FIFOs and devices in the tree, cache entries replaced ---------------------
 
 
 def test_fifo_and_device_link_in_the_tree(tree: Path) -> None:
@@ -766,7 +769,7 @@ def test_cache_entry_replaced_by_a_folder_heals(tree: Path, tmp_path: Path) -> N
     assert all(e.is_file() for e in cache.glob("trees-v1/*"))
 
 
-# -- promises of the README and docs: bad roots, bad config, corrupt cache, concurrency, escapes -------
+# -- promises of the docs: bad roots, bad config, corrupt cache, concurrency, escapes ------
 
 
 @pytest.mark.parametrize(
@@ -775,7 +778,8 @@ def test_cache_entry_replaced_by_a_folder_heals(tree: Path, tmp_path: Path) -> N
         ("/nonexistent/x", "/nonexistent/x: no such file or directory"),
         (
             "/proc/self",
-            "/proc/self: not a QEMU source tree: no include/hw/core/cpu.h in it or any parent folder",
+            "/proc/self: not a QEMU source tree: "
+            "no include/hw/core/cpu.h in it or any parent folder",
         ),
     ],
 )
