@@ -173,8 +173,12 @@ def test_a_output_to_a_fifo_is_streamed(tree: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
-    r = run("check", tree, "-o", fifo, "--no-cache", "--format", "json")
-    out = reader.communicate(timeout=60)[0]
+    try:
+        r = run("check", tree, "-o", fifo, "--no-cache", "--format", "json")
+        out = reader.communicate(timeout=30)[0]
+    finally:
+        reader.kill()  # a FIFO replaced by a file never gets a writer
+        reader.wait()
     assert r.returncode == 1, r.stderr
     assert json.loads(out)["findings"][0]["file"] == CPU_C
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -475,17 +479,18 @@ def test_h_signal_during_an_audit_leaves_nothing(
 
 def test_i_audit_never_runs_gc_in_the_users_repository(repo: tuple[Path, str]) -> None:
     path, base = repo
+    _bulk(path, 3000)  # loose objects enough for gc.auto=1 (git counts those in objects/17/)
     subprocess.run(["git", "-C", str(path), "config", "gc.auto", "1"], check=True)
     subprocess.run(["git", "-C", str(path), "config", "gc.autoPackLimit", "1"], check=True)
     mbox = subprocess.run(
-        ["git", "-C", str(path), "format-patch", "--stdout", "HEAD~5..HEAD~3"],
+        ["git", "-C", str(path), "format-patch", "--stdout", "HEAD~6..HEAD~4"],
         capture_output=True,
         check=True,
     ).stdout
     (path.parent / "s.mbox").write_bytes(mbox)
     before = snapshot(path)
     refs_before = sorted(p.name for p in (path / ".git" / "refs" / "heads").iterdir())
-    r = run("audit", path.parent / "s.mbox", "--root", path, "--base", "HEAD~5", "--no-cache")
+    r = run("audit", path.parent / "s.mbox", "--root", path, "--base", "HEAD~6", "--no-cache")
     assert r.returncode in (0, 1), r.stderr
     assert not (path / ".git" / "packed-refs").exists()
     assert sorted(p.name for p in (path / ".git" / "refs" / "heads").iterdir()) == refs_before
@@ -603,9 +608,16 @@ def test_j_sigkill_to_check_ends_its_workers(tree: Path) -> None:
     assert _wait_for(lambda: bool(kids.update(_children(proc.pid)) or len(kids) >= 2), 60)
     proc.kill()
     proc.wait()
-    assert _wait_for(
-        lambda: not any(Path(f"/proc/{k}").exists() and "Z" not in _state(k) for k in kids), 10
-    )
+    try:
+        assert _wait_for(lambda: not any(_alive(k) for k in kids), 10)
+    finally:
+        for k in kids:  # what the old code left running forever
+            if _alive(k):
+                os.kill(k, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and _state(pid) != "Z"
 
 
 def _state(pid: int) -> str:
@@ -639,9 +651,12 @@ def test_l_deeply_nested_folders(tree: Path) -> None:
         deep = deep / "d"
         deep.mkdir()
     (deep / "x.c").write_text("int x;\n")
-    r = run("check", tree, "--no-cache", "--format", "json")
-    assert r.returncode == 1, r.stderr
-    assert json.loads(r.stdout)["stats"]["tree_files"] == 55
+    try:
+        r = run("check", tree, "--no-cache", "--format", "json")
+        assert r.returncode == 1, r.stderr
+        assert json.loads(r.stdout)["stats"]["tree_files"] == 55
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses
+        subprocess.run(["rm", "-rf", str(tree / "hw" / "d")], check=True)
 
 
 # -- M, N: bad configuration and baselines ---------------------------------------------------
