@@ -427,6 +427,7 @@ def _wait_for(pred: Any, timeout: float = 60) -> bool:
     return False
 
 
+@pytest.mark.large_tree
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("phase", ["worktree-add", "analysis", "early"])
 def test_h_signal_during_an_audit_leaves_nothing(
@@ -477,6 +478,7 @@ def test_h_signal_during_an_audit_leaves_nothing(
     assert snapshot(path) == before
 
 
+@pytest.mark.large_tree
 def test_i_audit_never_runs_gc_in_the_users_repository(repo: tuple[Path, str]) -> None:
     path, base = repo
     _bulk(path, 3000)  # loose objects enough for gc.auto=1 (git counts those in objects/17/)
