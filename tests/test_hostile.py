@@ -753,9 +753,12 @@ def test_sigint_while_starting_prints_no_traceback(tree: Path) -> None:
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-        if "init_import_site" in err:  # the interpreter's own start, before any of ours
+        # The interpreter's own start (site) and importlib's lock callbacks
+        # ("Exception ignored") are out of qemu-lint's reach; a traceback
+        # through qemu-lint's code is not.
+        if "init_import_site" in err:
             continue
-        assert "Traceback" not in err, (delay, err)
+        assert not ("Traceback" in err and "/qemu_lint/" in err), (delay, err)
 
 
 # -- messages: FIFOs and devices in the tree, cache entries replaced ---------------------
