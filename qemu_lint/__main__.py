@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from qemu_lint.cli import console_main
+from qemu_lint import console_main
 
 raise SystemExit(console_main())

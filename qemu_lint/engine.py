@@ -21,7 +21,7 @@ from qemu_lint.cache.session import FactsResult, Session
 from qemu_lint.cache.state import FactsSummary
 from qemu_lint.errors import Problem
 from qemu_lint.findings import Finding, Report, RuleInfo, Stats
-from qemu_lint.findings.stamp import _frame, _order, _relevant, _stamp, _suppress
+from qemu_lint.findings.stamp import Frames, _order, _relevant, _stamp, _suppress
 from qemu_lint.findings.suppress import UNUSED, Suppression, scan_tree
 from qemu_lint.frontends.pool import Progress
 from qemu_lint.model import Model
@@ -129,7 +129,7 @@ def _analyse(
             if config.strict:
                 raise
             log.debug("rule %s crashed:\n%s", rule.id, traceback.format_exc())
-            crashes.append(Problem("", f"rule {rule.id} crashed: {e!r}", "error"))
+            crashes.append(Problem("", f"rule {rule.id} crashed: {e!r}", "error", "crash"))
             continue
         session.state.results[rule.id] = got
         diags.extend((rule, d) for d in got)
@@ -166,10 +166,14 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
     unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
     active, suppressed = _suppress(config, _stamp(config, diags), suppressions, ran, unused_rule)
     findings: list[Finding] = []
-    for f in sorted(active, key=_order):
-        if _relevant(f, config.only):
-            frame, lhash = _frame(config.root, f.file, f.line)
-            findings.append(dataclasses.replace(f, frame=frame, line_hash=lhash))
+    frames = Frames(config.root)
+    relevant = [f for f in sorted(active, key=_order) if _relevant(f, config.only)]
+    last: dict[str, int] = {}
+    for f in relevant:
+        last[f.file] = max(last.get(f.file, 0), f.line)
+    for f in relevant:
+        frame, lhash = frames.frame(f.file, f.line, last[f.file])
+        findings.append(dataclasses.replace(f, frame=frame, line_hash=lhash))
     silenced = [f for f in sorted(suppressed, key=_order) if _relevant(f, config.only)]
     rules = tuple(
         RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision) for r in ALL_RULES

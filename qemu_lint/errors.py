@@ -18,6 +18,13 @@ class Problem:
     file: str
     message: str
     level: str = "warning"
+    #: why the run cannot say "clean" because of it: "" (it can), ``"input"``
+    #: (a file the analysis needed was not analysed: exit 2) or ``"crash"``
+    #: (a rule crashed: exit 3)
+    untrusted: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}" if self.file else self.message
 
 
 class LintError(Exception):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Bumped whenever the shape or meaning of facts changes (cache key).
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 
 
 def _reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
@@ -223,6 +223,34 @@ class FileFacts:
     globals: tuple[GlobalVar, ...] = ()
     error_nodes: int = 0
     skipped_bytes: int = 0
+    #: functions left out because they nest deeper than :data:`MAX_DEPTH`:
+    #: ``(name, line, reason)`` each (the rest of the file is analysed)
+    cut: tuple[tuple[str, int, str], ...] = ()
+
+
+#: The deepest nesting of statements and expressions a function's facts may
+#: have (a block in a block, an operand of an operand: each level counts
+#: one).  A deeper function is left out with a warning, so that no walker,
+#: rule or cache write meets a recursion limit.  QEMU 10.0.13's deepest
+#: function is far below it (docs/reliability.md has the figures).
+MAX_DEPTH = 200
+
+
+def depth(s: Stmt) -> int:
+    """The nesting depth of a statement tree and its expressions (iterative)."""
+    deepest = 0
+    todo: list[tuple[Stmt | Expr, int]] = [(s, 1)]
+    while todo:
+        x, d = todo.pop()
+        deepest = max(deepest, d)
+        if isinstance(x, Stmt):
+            todo.extend((c, d + 1) for c in x.body)
+            todo.extend((c, d + 1) for c in x.orelse)
+            if x.expr is not None:
+                todo.append((x.expr, d + 1))
+        else:
+            todo.extend((c, d + 1) for c in x.args)
+    return deepest
 
 
 def iter_exprs(e: Expr) -> Iterator[Expr]:

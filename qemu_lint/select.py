@@ -98,6 +98,12 @@ def collect(
         session.state.answers.update(answers)
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems = session.skipped + [r for r in results if isinstance(r, Problem)]
+    problems += [
+        Problem(f.path, f"function {name} (line {line}) left out: {why}", untrusted="input")
+        for f in results
+        if isinstance(f, FileFacts)
+        for name, line, why in f.cut
+    ]
     session.state.chosen[mode] = tuple(f.path for f in facts)
     fr = FactsResult(
         facts, tuple(problems), len(tf.paths), sum(f.size for f in tf.files), tuple(tf.paths)

@@ -216,9 +216,28 @@ def _has_table(path: str) -> bool:
     except OSError:
         return False
     try:
-        return "qemu-lint" in tomllib.loads(raw.decode("utf-8", "replace")).get("tool", {})
-    except tomllib.TOMLDecodeError:
+        tool = parse_toml(raw, path).get("tool", {})
+    except ConfigError:
         return b"tool.qemu-lint" in raw
+    return isinstance(tool, dict) and "qemu-lint" in tool
+
+
+def parse_toml(raw: bytes, where: str) -> dict[str, Any]:
+    """Parse a TOML file's bytes.
+
+    :raise ConfigError: naming ``where`` when the bytes are not UTF-8, not
+        TOML, or nested too deep to parse (tomllib recurses)
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 (invalid byte at offset {e.start})", where) from e
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid TOML: {e}", where) from e
+    except RecursionError as e:
+        raise ConfigError("invalid TOML: arrays or tables nested too deep", where) from e
 
 
 def _is_boundary(folder: str) -> bool:
@@ -289,16 +308,17 @@ def read_config(path: str) -> dict[str, Any]:
     """
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            raw = fh.read()
     except FileNotFoundError as e:
         raise ConfigError("no such configuration file", path) from e
     except OSError as e:
         raise ConfigError(f"cannot read configuration: {e.strerror or e}", path) from e
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"invalid TOML: {e}", path) from e
+    data = parse_toml(raw, path)
     if os.path.basename(path) == PYPROJECT:
         tool = data.get("tool", {})
-        table = tool.get("qemu-lint", {}) if isinstance(tool, dict) else {}
+        if not isinstance(tool, dict):
+            raise ConfigError("'tool' must be a table", path)
+        table = tool.get("qemu-lint", {})
         if not isinstance(table, dict):
             raise ConfigError("'tool.qemu-lint' must be a table", path)
         return table
@@ -318,7 +338,7 @@ def parse_override(text: str, declared: Sequence[Setting[Any]]) -> dict[str, Any
     where = f"--config {text!r}"
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
         raise ConfigError(
             f"not a configuration file, nor a valid 'key = value' line: {e}", where
         ) from e

@@ -9,7 +9,9 @@ root with forward slashes), :class:`Span` (1-based line/column range) and
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,11 +75,23 @@ def write_atomic(
     and ``path`` is left as it was.  A symlink at ``path`` is replaced, not
     followed: callers that want to follow it pass the resolved path.
 
+    A target that is not a regular file is never replaced: a character device
+    or a FIFO (``/dev/stdout``, ``/dev/null``, ``>(gzip)``) is written in
+    place, and a block device, a socket or a folder is refused, so that
+    ``-o /dev/null`` as root never turns the device into a file.
+
     :param mode: permission bits of the new file (None: private, as ``mkstemp`` makes it)
     :param sync: ``fsync`` the data before the replace
     :param prefix: start of the temporary file's name (its folder may be listed)
     :raise OSError: when the file cannot be written
     """
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _write_special(path, data, st.st_mode)
+        return
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -92,3 +106,24 @@ def write_atomic(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _write_special(path: str, data: bytes, st_mode: int) -> None:
+    """Write ``data`` into the device or FIFO ``path`` as it is (never create or replace it).
+
+    :raise OSError: for a folder, a block device or a socket; for a FIFO that
+        no one reads (``ENXIO``, instead of waiting forever)
+    """
+    if stat.S_ISDIR(st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    if not (stat.S_ISCHR(st_mode) or stat.S_ISFIFO(st_mode)):
+        kind = "a block device" if stat.S_ISBLK(st_mode) else "not a regular file"
+        raise OSError(errno.EINVAL, f"refusing to write over {kind}", path)
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        os.set_blocking(fd, True)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

@@ -605,8 +605,8 @@ def test_gitlab_problems_go_to_stderr(
     tmp_path: Path, capsys: Capsys, ci_env: pytest.MonkeyPatch
 ) -> None:
     root = _nested_demo(tmp_path)
-    (root / "hw" / "bad.c").write_bytes(b"int x = 1;\xff\n")
+    (root / "hw" / "bad.c").write_bytes(b"")
     status, out, err = _main(capsys, "--format", "gitlab", str(root))
     assert status == 1
     assert len(json.loads(out)) == 1
-    assert "hw/bad.c: warning: skipped: not UTF-8" in err
+    assert "hw/bad.c: warning: skipped: empty file" in err

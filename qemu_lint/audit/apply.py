@@ -9,10 +9,12 @@ index and branches are never touched; git runs through
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterator
 from types import TracebackType
 
 from qemu_lint.audit.patch import Patch
@@ -61,6 +63,23 @@ def _slot(top: str) -> tuple[str, int] | None:
     return None
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back within the block, and delivered after it.
+
+    The mask is inherited by the git processes started inside, so a Ctrl-C
+    (sent to the whole process group) cannot kill ``git worktree add``
+    half-way either: it would leave a worktree locked "initializing" and its
+    checkout running, and every later audit would fail on it.
+    """
+    mask = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class Worktree:
     """A detached worktree of ``base``, created on enter and removed on exit.
 
@@ -100,7 +119,8 @@ class Worktree:
             else:
                 self._parent = tempfile.mkdtemp(prefix="qemu-lint-audit-")
                 self.path = os.path.join(self._parent, "qemu")
-            git(self.top, "worktree", "add", "--detach", "--quiet", self.path, self.base)
+            with _signals_held():
+                git(self.top, "worktree", "add", "--detach", "--quiet", self.path, self.base)
         except BaseException:
             self._remove()
             raise
@@ -151,23 +171,27 @@ class Worktree:
         return None, self.head()
 
     def _remove(self) -> None:
-        mask = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
-        try:
-            self._remove_tree()
-            if self._parent:
-                shutil.rmtree(self._parent, ignore_errors=True)
-            if self._lock is not None:
-                os.close(self._lock)
-                self._lock = None
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        with _signals_held():
+            try:
+                self._remove_tree()
+            finally:  # even when git cannot run (MemoryError, EAGAIN)
+                if self._parent:
+                    shutil.rmtree(self._parent, ignore_errors=True)
+                if self._lock is not None:
+                    os.close(self._lock)
+                    self._lock = None
 
     def _remove_tree(self) -> None:
-        if self.path and os.path.exists(self.path):
-            git(self.top, "worktree", "remove", "--force", self.path, check=False)
+        try:
+            if self.path and os.path.exists(self.path):
+                # twice --force: also a worktree git left locked ("initializing")
+                git(self.top, "worktree", "remove", "--force", "--force", self.path, check=False)
+        except Exception:  # git could not run (MemoryError, EAGAIN): remove by hand below
+            pass
         if self.path and (os.path.exists(self.path) or self._listed()):
             shutil.rmtree(self.path, ignore_errors=True)
+            # prune leaves a locked entry alone: unlock what an interrupted run left
+            git(self.top, "worktree", "unlock", self.path, check=False)
             git(self.top, "worktree", "prune", check=False)
 
     def _listed(self) -> bool:

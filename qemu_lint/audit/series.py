@@ -221,7 +221,18 @@ def _read_files(inputs: Sequence[str]) -> _Read:
             raise InputError("a folder, but not a maildir (no cur/ and new/)", path)
         if os.path.isfile(path) and os.path.getsize(path) == 0:
             raise InputError("empty file", path)
-        got = _messages(split_mbox(None, path, path), path)
+        data = None
+        if not (os.path.isfile(path) or os.path.isdir(path)):
+            # A pipe (``<(cat series.mbox)``) or a device: git, which does not
+            # inherit the descriptor and could not read it twice, gets its bytes.
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError as e:
+                raise InputError(f"cannot read: {e.strerror or e}", path) from e
+            if not data:
+                raise InputError("empty input", path)
+        got = _messages(split_mbox(data, None if data is not None else path, path), path)
         msgs += got
         sources += [path] * len(got)
     ordered, cover_base, cover = _order(msgs, ", ".join(inputs))

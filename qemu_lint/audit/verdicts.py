@@ -27,6 +27,9 @@ FIXES = "fixes"
 CLEAN = "clean"
 DOES_NOT_APPLY = "does-not-apply"
 NOT_CHECKED = "not-checked"
+#: the state before or after the patch could not be analysed in full (a rule
+#: crashed, a file it needed was left out): no verdict can be trusted
+CANNOT_JUDGE = "cannot-judge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +191,21 @@ def _verdict(intro: Sequence[Change], fixed: Sequence[Change]) -> str:
     return FIXES if fixed else CLEAN
 
 
+def _doubt(reports: Sequence[Report], k: int) -> tuple[str | None, bool]:
+    """Why states ``k - 1`` → ``k`` cannot be compared (None: they can), and
+    whether that is a crash."""
+    for where, r in (("after the patch", reports[k]), ("before it", reports[k - 1])):
+        bad = r.distrust
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            return f"{where}, {bad[0]}{more}", bad[0].untrusted == "crash"
+    return None, False
+
+
 def _applied_verdicts(
-    states: Sequence[Mapping[Key, Finding]], applied: Sequence[StateRun]
+    states: Sequence[Mapping[Key, Finding]],
+    applied: Sequence[StateRun],
+    reports: Sequence[Report],
 ) -> list[PatchVerdict]:
     """The verdicts of the patches that applied; ``states[k]`` is the state
     after ``applied[k - 1]`` (``states[0]`` the base)."""
@@ -217,9 +233,10 @@ def _applied_verdicts(
             Change(f, introduced_by(k - 1, key(f)), locate(r.patch, f, "old"))
             for f in _sorted([before[x] for x in before.keys() - after.keys()])
         )
-        verdict = _verdict(intro, fixed)
+        doubt, _ = _doubt(reports, k)
+        verdict = _verdict(intro, fixed) if doubt is None else CANNOT_JUDGE
         verdicts.append(
-            PatchVerdict(r.patch, True, verdict, None, intro, fixed, r.applied_as, r.seconds)
+            PatchVerdict(r.patch, True, verdict, doubt, intro, fixed, r.applied_as, r.seconds)
         )
     return verdicts
 
@@ -261,11 +278,13 @@ def compare(
         reported as not checked)
     """
     states: list[Mapping[Key, Finding]] = [{key(f): f for f in base_report.findings}]
+    reports = [base_report]
     applied = [r for r in runs if r.report is not None]
     for r in applied:
         assert r.report is not None
         states.append({key(f): f for f in r.report.findings})
-    verdicts = _applied_verdicts(states, applied) + _unapplied_verdicts(runs, patches)
+        reports.append(r.report)
+    verdicts = _applied_verdicts(states, applied, reports) + _unapplied_verdicts(runs, patches)
     last = applied[-1].report if applied else base_report
     assert last is not None
     final, first = states[-1], states[0]
@@ -287,10 +306,15 @@ def compare(
 
 
 def exit_status(result: AuditResult) -> int:
-    """2 when a patch did not apply; 1 when the series introduces a finding
+    """2 when a patch did not apply, or could not be judged (3 when a rule
+    crashed); 1 when the series introduces a finding
     still there at its tip, or a transient one (unless allowed); else 0."""
     if not result.is_complete:
         return 2
+    judged = [p for p in result.patches if p.verdict == CANNOT_JUDGE]
+    if judged:
+        crash = any("crashed" in (p.reason or "") for p in judged)
+        return 3 if crash else 2
     for p in result.patches:
         for c in p.introduced:
             if c.other is None or not result.allow_transient:

@@ -312,7 +312,10 @@ class Session:
         )
         if config.revision:
             files, skipped = _at_revision(config, files, skipped, contents, stats)
-        self.skipped = [Problem(s.path, f"skipped: {s.reason}") for s in skipped]
+        self.skipped = [
+            Problem(s.path, f"skipped: {s.reason}", untrusted="input" if s.is_needed else "")
+            for s in skipped
+        ]
         jobs = config.jobs or min(os.cpu_count() or 1, 8)
         self.files = Files(
             files, contents, stats, self.prev, self.cache, jobs, config.root, on_progress

@@ -25,18 +25,27 @@ unless told otherwise; the CLI decides):
 
 Every write goes to a temporary file in the same folder and is renamed into
 place, so readers never see half an entry and concurrent runs are safe (the
-last writer wins).  An entry that cannot be read or unpickled, or holds the
-wrong kind of object, is ignored and rebuilt.  A cache that cannot be written
+last writer wins).  Entries are read with an unpickler that can only build
+the classes of the facts schema (:class:`_SchemaUnpickler`), so a crafted
+entry cannot run code.  An entry that cannot be read or unpickled, or holds
+the wrong kind of object, is ignored and rebuilt.  A cache that cannot be written
 (read-only, full disk) is logged once and the run goes on without it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import enum
 import hashlib
 import logging
 import os
 import pickle
+import shutil
+import stat
+import sys
 from pathlib import Path
+from typing import Any
 
 from qemu_lint.cache.state import TreeState
 from qemu_lint.errors import InputError
@@ -73,6 +82,66 @@ def code_digest() -> str:
         h.update(p.relative_to(top).as_posix().encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+#: The modules whose classes an entry may hold: the facts, the tree record
+#: and what it keeps (diagnostics, spans, problems, suppressions).
+SCHEMA_MODULES = frozenset(
+    {
+        "qemu_lint.facts",
+        "qemu_lint.cache.state",
+        "qemu_lint.rule",
+        "qemu_lint.source",
+        "qemu_lint.errors",
+        "qemu_lint.findings.suppress",
+    }
+)
+#: Plain containers an entry may hold besides those pickle encodes itself.
+_BUILTINS = frozenset({"frozenset", "set", "complex"})
+
+
+class _SchemaUnpickler(pickle.Unpickler):
+    """An unpickler that can build only the data of :data:`SCHEMA_MODULES`.
+
+    Pickle runs code only through the callables ``find_class`` hands it
+    (``os.system``, ``builtins.eval``, ``subprocess.Popen``…).  Here those can
+    only be the frozen dataclasses and enums of the facts schema (building
+    one sets its fields and runs nothing else) and a few builtin containers;
+    any other global makes the entry unreadable, and it is rebuilt.  See
+    docs/reliability.md for why this and not HMAC or JSON.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in _BUILTINS:
+            return super().find_class(module, name)
+        if module in SCHEMA_MODULES and "." not in name and not name.startswith("_"):
+            got = getattr(sys.modules.get(module), name, None)
+            if isinstance(got, type) and (
+                dataclasses.is_dataclass(got) or issubclass(got, enum.Enum)
+            ):
+                return got
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of the facts schema")
+
+
+def _heal(path: str) -> bool:
+    """Remove what stands at an entry's place and is not a regular file (a
+    folder, a FIFO, a link), so that it is rebuilt once instead of warned
+    about on every run (and a FIFO never blocks a read).
+
+    :return: whether something was removed
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if stat.S_ISREG(st.st_mode):
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return True
 
 
 class Cache:
@@ -167,8 +236,10 @@ class Cache:
 
     def _load(self, path: str) -> object:
         try:
+            if _heal(path):
+                return None
             with open(path, "rb") as fh:
-                return pickle.load(fh)
+                return _SchemaUnpickler(fh).load()
         except FileNotFoundError:
             return None
         except Exception as e:  # truncated, corrupted, from an incompatible version
@@ -190,6 +261,7 @@ class Cache:
                 self._prepare()
                 self._prepared = True
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            _heal(path)
             write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as e:
             self._broken = True

@@ -113,7 +113,7 @@ def _audit(args: argparse.Namespace, cfg: Config, series: Series, is_stdin: bool
 def run(args: argparse.Namespace) -> int:
     """``qemu-lint audit``: load the series, audit it, render; the exit status."""
     from qemu_lint.audit.series import load_series
-    from qemu_lint.audit.verdicts import exit_status
+    from qemu_lint.audit.verdicts import CANNOT_JUDGE, exit_status
     from qemu_lint.report.audit.text import summary_line
 
     is_stdin = args.inputs == ["-"]
@@ -135,7 +135,14 @@ def run(args: argparse.Namespace) -> int:
             f"apply on {result.base[:12]}: {failed.reason}",
             file=sys.stderr,
         )
-    elif fmt == "text" and not args.quiet:
+    for v in result.patches:
+        if v.verdict == CANNOT_JUDGE:
+            print(
+                f"qemu-lint: error: patch {v.patch.label} ({v.patch.subject}): cannot judge: "
+                f"{v.reason}",
+                file=sys.stderr,
+            )
+    if failed is None and fmt == "text" and not args.quiet:
         print(summary_line(result), file=sys.stderr)
     return exit_status(result)
 

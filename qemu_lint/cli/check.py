@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from qemu_lint.cli.configure import config_from, settings_from, use_color
 from qemu_lint.cli.options import add_common, add_selection, format_choices
-from qemu_lint.cli.status import EPILOG, EXIT_CLEAN, EXIT_FINDINGS, sigterm_interrupts
+from qemu_lint.cli.status import (
+    EPILOG,
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    distrust_status,
+    sigterm_interrupts,
+)
 from qemu_lint.discover.files import find_root
 from qemu_lint.errors import InputError, UsageError
 from qemu_lint.report import base as report_base
@@ -208,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
     if report is None:
         return EXIT_CLEAN
     _render(args, report)
-    return _exit_status(args, report)
+    bad = distrust_status(report.distrust)
+    return bad if bad is not None else _exit_status(args, report)
 
 
 def _analyse(

@@ -65,7 +65,14 @@ def _set_up_logging(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.logging import RichHandler
 
-    handler = RichHandler(console=Console(stderr=True), show_time=False, show_path=False)
+    # The width is the terminal's, else 100: never $COLUMNS, which rich
+    # would obey even at 0 (messages lost) or 100000 (lines padded).
+    try:
+        width = os.get_terminal_size(2).columns
+    except (OSError, ValueError):
+        width = 100
+    console = Console(stderr=True, width=min(max(width, 60), 200))
+    handler = RichHandler(console=console, show_time=False, show_path=False)
     handler.set_name(_HANDLER)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(handler)
@@ -120,4 +127,28 @@ def console_main(argv: Sequence[str] | None = None) -> int:
     +1 % (182 -> 184 MB).
     """
     gc.disable()
+    closed = _reopen_closed()
+    if closed:
+        print(f"qemu-lint: error: standard {closed} is closed", file=sys.stderr)
+        return EXIT_ERROR
     return main(argv)
+
+
+def _reopen_closed() -> str:
+    """Put ``/dev/null`` on a closed stdin, stdout or stderr (``>&-``), so that
+    no file qemu-lint opens lands on those numbers.
+
+    :return: "output" when stdout was closed (the report would be lost), else ""
+    """
+    closed = ""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        got = os.open(os.devnull, os.O_RDWR)
+        if got != fd:
+            os.dup2(got, fd)
+            os.close(got)
+        setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115 - lives as long as the process
+        if fd == 1:
+            closed = "output"
+    return closed

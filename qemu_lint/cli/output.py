@@ -26,11 +26,24 @@ def _mode(target: str) -> int:
         return 0o666 & ~umask
 
 
+def _special(path: str) -> bool:
+    """``path`` exists and is neither a regular file nor a folder (a device, a FIFO)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
+
+
 def check_writable(path: str) -> None:
     """Fail early, before a long run, when ``path`` clearly cannot be written.
 
     :raise InputError: naming ``path``: a folder, or in a missing or read-only folder
     """
+    if not path:
+        raise InputError("cannot write: the file name is empty", "-o ''")
+    if _special(path):
+        return  # written in place (see write_atomic); opening it now could block
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
     if os.path.isdir(target):
@@ -48,7 +61,7 @@ def write_report(path: str, text: str) -> None:
 
     :raise InputError: naming ``path`` when it cannot be written
     """
-    target = os.path.realpath(path)
+    target = path if _special(path) else os.path.realpath(path)
     if os.path.isdir(target):
         raise InputError("cannot write: is a directory", path)
     try:

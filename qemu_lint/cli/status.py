@@ -7,9 +7,12 @@ Entry points: the ``EXIT_*`` statuses, :data:`EPILOG` (their description in
 from __future__ import annotations
 
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+
+from qemu_lint.errors import Problem
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -17,9 +20,29 @@ EPILOG = """exit status:
   0  no findings at or above --fail-on (default: note, so no findings at all),
      or any findings with --exit-zero
   1  findings at or above --fail-on
-  2  usage, configuration or input error (one line on stderr, even with -s)
-  3  internal error (one line on stderr; --debug shows the traceback)
+  2  usage, configuration or input error (one line on stderr, even with -s),
+     or a file the analysis needed could not be analysed (the report is
+     still written; the run cannot say "clean")
+  3  internal error, or a rule crashed (one line on stderr; --debug shows
+     the traceback)
 """
+
+
+def distrust_status(problems: Sequence[Problem], what: str = "") -> int | None:
+    """Say why a run cannot be trusted (one line on stderr) and return its
+    exit status: 3 for a rule crash, 2 for a file the analysis needed; None
+    when nothing limits trust.
+
+    :param problems: the run's untrusted problems, the first one named
+    :param what: what the run was, for the message (``the base``)
+    """
+    if not problems:
+        return None
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    where = f"{what}: " if what else ""
+    print(f"qemu-lint: error: {where}cannot say the tree is clean: {first}{more}", file=sys.stderr)
+    return EXIT_INTERNAL if first.untrusted == "crash" else EXIT_ERROR
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -3,14 +3,16 @@
 Entry points: :func:`find_root` (walk up to the folder holding
 ``include/hw/core/cpu.h``) and :func:`discover` (the ``.c``/``.h``/``.inc``
 files of the folders that matter, minus excludes and build folders).  Files that cannot be
-analysed — unreadable, binary, not UTF-8, empty, too large, symlink loops —
+analysed — unreadable, binary, empty, too large, not regular files, symlinks
+out of the root, symlink loops, names that are not UTF-8 —
 are returned as problems naming the file, never as errors: the run goes on.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import stat
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from qemu_lint.errors import ConfigError, InputError
@@ -37,6 +39,12 @@ def _prefixes(setting: Setting[tuple[str, ...]], value: object, where: str) -> t
         if p.startswith("/") or ".." in p.split("/"):
             raise ConfigError(
                 f"'{setting.key}': {p!r} is not valid: must be {setting.allowed}, without '..'",
+                where,
+            )
+        if any(c in p for c in "*?["):
+            raise ConfigError(
+                f"'{setting.key}': {p!r} is a glob, which would match nothing: "
+                f"must be {setting.allowed} (such as 'hw/' or 'hw/acpi/')",
                 where,
             )
     return tuple(p.strip("/") + "/" for p in prefixes)
@@ -71,6 +79,21 @@ def stat_key(st: os.stat_result) -> StatKey:
 class Skipped:
     path: str
     reason: str
+
+    @property
+    def is_needed(self) -> bool:
+        """Could the file hold what the analysis looks for?  An empty file, a
+        link to nowhere or out of the tree, a loop, a FIFO or device cannot;
+        a file that could not be read, or was too large or binary, may: the
+        run cannot then say the tree is clean (docs/reliability.md)."""
+        harmless = (
+            "empty file",
+            "symlink",
+            "not a regular file",
+            "cannot stat: No such file",
+            "cannot stat: Too many levels",
+        )
+        return not self.reason.startswith(harmless)
 
 
 def find_root(path: str) -> str:
@@ -140,11 +163,6 @@ def discover(
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
 
-    def unreadable_dir(e: OSError) -> None:
-        # os.walk drops folders it cannot list unless told; say which one.
-        where = os.path.relpath(e.filename or root, root).replace(os.sep, "/")
-        skipped.append(Skipped(where, f"unreadable folder: {e.strerror or e}"))
-
     try:
         names = sorted(os.listdir(root))
     except OSError as e:
@@ -160,33 +178,68 @@ def discover(
 
     for rel in tops:
         add(rel)
+    real_root = os.path.realpath(root)
     for d in SCAN_DIRS:
-        top = os.path.join(root, d)
-        if not os.path.isdir(top):
-            continue
-        seen_dirs: set[tuple[int, int]] = set()
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=unreadable_dir):
-            st = os.stat(dirpath)
-            ident = (st.st_dev, st.st_ino)
-            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            if ident in seen_dirs:
-                skipped.append(Skipped(rel_dir, "symlink loop: folder already visited"))
-                dirnames[:] = []
-                continue
-            seen_dirs.add(ident)
-            dirnames[:] = sorted(
-                dn
-                for dn in dirnames
-                if not excluded(f"{rel_dir}/{dn}", excludes)
-                and not is_build_dir(os.path.join(dirpath, dn))
-            )
-            for fn in sorted(filenames):
-                if fn.endswith(SUFFIXES):
-                    rel = f"{rel_dir}/{fn}"
-                    if not excluded(rel, excludes):
-                        add(rel)
+        if os.path.isdir(os.path.join(root, d)):
+            _walk(root, real_root, d, excludes, add, skipped)
     files.sort(key=lambda f: f.path)
     return files, skipped
+
+
+def _inside(real_root: str, path: str) -> bool:
+    """Does ``path``, symlinks resolved, lie inside the (resolved) root?"""
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def printable(rel: str) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 as ``\\xNN``."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _walk(
+    root: str,
+    real_root: str,
+    top: str,
+    excludes: Sequence[str],
+    add: Callable[[str], None],
+    skipped: list[Skipped],
+) -> None:
+    """List the folder ``top`` (relative to ``root``) depth first, without
+    recursion (any nesting depth), never following a symlink out of the root
+    and never visiting a folder twice."""
+    seen: set[tuple[int, int]] = set()
+    todo = [top]
+    while todo:
+        rel_dir = todo.pop()
+        path = os.path.join(root, rel_dir)
+        try:
+            st = os.stat(path)
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as e:
+            skipped.append(Skipped(printable(rel_dir), f"unreadable folder: {e.strerror or e}"))
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            skipped.append(Skipped(printable(rel_dir), "symlink loop: folder already visited"))
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        subdirs: list[str] = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}"
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if excluded(rel, excludes) or is_build_dir(entry.path):
+                    continue
+                if entry.is_symlink() and not _inside(real_root, entry.path):
+                    skipped.append(Skipped(printable(rel), "symlink to a folder outside the tree"))
+                    continue
+                subdirs.append(rel)
+            elif entry.name.endswith(SUFFIXES) and not excluded(rel, excludes):
+                add(rel)
+        todo.extend(reversed(subdirs))
 
 
 def _add(
@@ -200,10 +253,20 @@ def _add(
     stats: dict[str, StatKey] | None,
 ) -> None:
     p = os.path.join(root, rel)
+    shown = printable(rel)
+    if shown != rel:
+        skipped.append(Skipped(shown, "file name is not UTF-8"))
+        return
+    if os.path.islink(p) and not _inside(os.path.realpath(root), p):
+        skipped.append(Skipped(rel, "symlink to a file outside the tree"))
+        return
     try:
         st = os.stat(p)
     except OSError as e:  # dangling link, loop (ELOOP), permission
         skipped.append(Skipped(rel, f"cannot stat: {e.strerror or e}"))
+        return
+    if not stat.S_ISREG(st.st_mode):  # a FIFO, a device: never opened
+        skipped.append(Skipped(rel, "not a regular file"))
         return
     key = stat_key(st)
     if stats is not None:
@@ -242,8 +305,6 @@ def load(sf: SourceFile) -> bytes | str:
         return f"unreadable: {e.strerror or e}"
     if b"\0" in data[:8192]:
         return "binary file (NUL bytes)"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return f"not UTF-8 (invalid byte at offset {e.start})"
+    # Not decoded: tree-sitter parses bytes, and a stray Latin-1 byte in a
+    # comment is no reason to leave a file out.
     return data

@@ -41,8 +41,15 @@ _LOCAL_ENV = (
 #: Who applies the patches in the audit's temporary worktree (commits that
 #: never leave it); also the author of a bare diff.
 IDENTITY = ("qemu-lint audit", "qemu-lint@invalid")
-#: Options for every git command: no hooks, no pager, fixed diff prefixes.
+#: Options for every git command: no hooks, no pager, fixed diff prefixes,
+#: and no automatic housekeeping (``git am`` in an audit's worktree would
+#: otherwise run ``git gc --auto`` in the user's repository and repack its
+#: refs and objects).
 _GIT_OPTS = (
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "maintenance.auto=false",
     "-c",
     f"core.hooksPath={os.devnull}",
     "-c",

@@ -149,6 +149,13 @@ class Report:
     #: reporters leave them out unless asked
     suppressed: tuple[Finding, ...] = ()
 
+    @property
+    def distrust(self) -> tuple[Problem, ...]:
+        """The problems that keep this run from saying "clean" (a rule crash,
+        a file or function the analysis needed left out), crashes first."""
+        bad = [p for p in self.problems if p.untrusted]
+        return tuple(sorted(bad, key=lambda p: p.untrusted != "crash"))
+
 
 #: ``(rule, path, fingerprint)``: what identifies a finding across edits
 Key = tuple[str, str, str]

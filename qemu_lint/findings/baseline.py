@@ -102,7 +102,7 @@ def load_baseline(path: str) -> frozenset[Key]:
         raise InputError(f"cannot read the baseline: {e.strerror or e}", path) from e
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise InputError(f"not a baseline: invalid JSON ({e})", path) from e
     if not isinstance(doc, dict):
         raise InputError("not a baseline: expected a JSON object", path)

@@ -9,6 +9,11 @@ this module loads neither tree-sitter nor libclang.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +40,40 @@ Progress = Callable[[int, int, str], None]
 UnitResult = tuple[FileFacts | Problem, tuple[str, ...]]
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the process that started it
+    ends, even by SIGKILL (no worker left running with PPID 1).
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere, or when that
+    fails, a daemon thread that checks the parent every second.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1: PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # it died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="qemu-lint-parent-watch").start()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers die with this process."""
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
+
+
 def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts | Problem]:
     # Imported here so that worker processes load the parser lazily.
     from qemu_lint.frontends.treesitter.extract import extract_file
@@ -45,7 +84,7 @@ def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts 
         try:
             out.append(extract_file(sf.path, data, parse_bytes(data)))
         except RecursionError:
-            out.append(Problem(sf.path, "skipped: nesting too deep to analyse"))
+            out.append(Problem(sf.path, "skipped: nesting too deep to analyse", untrusted="input"))
     return out
 
 
@@ -60,7 +99,7 @@ def extract_files(
         for c in chunks:
             results.extend(_extract_chunk(c))
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        with _pool(min(jobs, len(chunks))) as pool:
             for part in pool.map(_extract_chunk, chunks):
                 results.extend(part)
     return results
@@ -73,10 +112,12 @@ def _extract_unit(item: tuple[Plan, bytes]) -> UnitResult:
     plan, data = item
     try:
         got, deps = extract.extract_unit(plan, data)
-        return (Problem(plan.path, got) if isinstance(got, str) else got), deps
+        return (Problem(plan.path, got, untrusted="input") if isinstance(got, str) else got), deps
     except Exception as e:  # a file libclang cannot handle must not stop the run
         log.debug("clang: %s:\n%s", plan.path, traceback.format_exc())
-        return Problem(plan.path, f"skipped: libclang could not parse it ({e!r})"), ()
+        return Problem(
+            plan.path, f"skipped: libclang could not parse it ({e!r})", untrusted="input"
+        ), ()
 
 
 def extract_units(
@@ -100,7 +141,7 @@ def extract_units(
                 note(done, total, "clang")
         else:
             try:
-                with ProcessPoolExecutor(max_workers=min(jobs, total)) as pool:
+                with _pool(min(jobs, total)) as pool:
                     futures = {pool.submit(_extract_unit, it): n for n, it in enumerate(items)}
                     for fut in as_completed(futures):
                         results[futures[fut]] = fut.result()
@@ -112,6 +153,8 @@ def extract_units(
         if done < total:
             note(total, total, "clang")
     return [
-        r if r is not None else (Problem(items[n][0].path, "skipped: libclang crashed on it"), ())
+        r
+        if r is not None
+        else (Problem(items[n][0].path, "skipped: libclang crashed on it", untrusted="input"), ())
         for n, r in enumerate(results)
     ]

@@ -213,7 +213,7 @@ def to_sarif(report: Report, include_suppressed: bool = False) -> dict[str, Any]
         "automationDetails": {"id": AUTOMATION_ID},
         "invocations": [
             {
-                "executionSuccessful": True,
+                "executionSuccessful": not report.distrust,
                 "toolExecutionNotifications": [_notification(p) for p in report.problems],
             }
         ],

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from qemu_lint.facts import (
+    MAX_DEPTH,
     Define,
     Expr,
     Field,
@@ -28,6 +29,7 @@ from qemu_lint.facts import (
     Typedef,
     TypeRef,
     Var,
+    depth,
     qom_macro_uses,
 )
 
@@ -93,6 +95,7 @@ class _Extractor:
         self.globals: list[GlobalVar] = []
         self.error_nodes = 0
         self.skipped_bytes = 0
+        self.cut: list[tuple[str, int, str]] = []
         self._locals: list[Var] = []
 
     # -- helpers ---------------------------------------------------------
@@ -198,13 +201,14 @@ class _Extractor:
             globals=tuple(self.globals),
             error_nodes=self.error_nodes,
             skipped_bytes=self.skipped_bytes,
+            cut=tuple(self.cut),
         )
 
     def walk_scope(self, node: Node) -> None:
         for child in node.children:
             t = child.type
             if t == "function_definition":
-                self.function(child)
+                self.function_or_cut(child)
             elif t == "declaration":
                 self.declaration(child)
             elif t == "type_definition":
@@ -324,6 +328,26 @@ class _Extractor:
                 )
         if node.has_error:
             self.count_errors(node)
+
+    def function_or_cut(self, node: Node) -> None:
+        """Extract a function, or leave it out (in ``cut``) when it nests
+        deeper than :data:`~qemu_lint.facts.MAX_DEPTH`: the one function is
+        lost, never the file's other facts."""
+        known = len(self.functions)
+        reason = ""
+        try:
+            self.function(node)
+        except RecursionError:
+            reason = f"nested too deep to analyse (more than {MAX_DEPTH} levels)"
+        if not reason and len(self.functions) > known:
+            got = depth(self.functions[-1].body)
+            if got > MAX_DEPTH:
+                reason = f"nested {got} levels deep (more than {MAX_DEPTH})"
+        if reason:
+            del self.functions[known:]
+            decl = node.child_by_field_name("declarator")
+            name = self.declarator(decl)[0] if decl is not None else ""
+            self.cut.append((name or "?", node.start_point[0] + 1, reason))
 
     def function(self, node: Node) -> None:
         tnode = node.child_by_field_name("type")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from qemu_lint.audit.patch import Patch
 from qemu_lint.audit.verdicts import (
+    CANNOT_JUDGE,
     CLEAN,
     DOES_NOT_APPLY,
     FIXES,
@@ -60,6 +61,7 @@ _WORDS = {
     CLEAN: "clean",
     DOES_NOT_APPLY: "does not apply",
     NOT_CHECKED: "not checked",
+    CANNOT_JUDGE: "cannot judge",
 }
 
 

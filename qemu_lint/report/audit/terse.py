@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from qemu_lint.audit.verdicts import DOES_NOT_APPLY, AuditResult
+from qemu_lint.audit.verdicts import CANNOT_JUDGE, DOES_NOT_APPLY, AuditResult
 from qemu_lint.report.audit.common import level, other_label, patch_line, patch_name
 from qemu_lint.report.console import clean
 
@@ -34,6 +34,8 @@ def render(result: AuditResult, out: TextIO, opts: RenderOptions) -> None:
                 f"{name}:{patch_line(v.patch, None)}: ERROR: patch does not apply on "
                 f"{result.base[:12]}: {clean(v.reason or '')}\n"
             )
+        if v.verdict == CANNOT_JUDGE:
+            out.write(f"{name}:1: ERROR: cannot judge: {clean(v.reason or '')}\n")
         for c in v.introduced:
             f = c.finding
             tail = ""

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from qemu_lint.audit.verdicts import (
+    CANNOT_JUDGE,
     CLEAN,
     DOES_NOT_APPLY,
     FIXES,
@@ -172,7 +173,7 @@ def render(result: AuditResult, out: TextIO, opts: RenderOptions) -> None:
 
 def summary_line(result: AuditResult) -> str:
     """``Audited 5 of 5 patches: 1 introduces, 1 transient, 2 fix, 1 clean.``"""
-    order = (INTRODUCES, TRANSIENT, FIXES, CLEAN, DOES_NOT_APPLY, NOT_CHECKED)
+    order = (INTRODUCES, TRANSIENT, FIXES, CLEAN, CANNOT_JUDGE, DOES_NOT_APPLY, NOT_CHECKED)
     counts = {v: sum(1 for p in result.patches if p.verdict == v) for v in order}
     parts = [f"{n} {verdict}" for verdict, n in counts.items() if n]
     total = len(result.patches)
