@@ -85,10 +85,10 @@ def _summary_table(report: Report, opts: RenderOptions) -> Table:
     return table
 
 
-def summary_line(report: Report) -> str:
+def summary_line(report: Report, base: str | None = None) -> str:
     """``Found N findings in M files.``, counting files that have findings, with
     the findings left out in parentheses (suppressed inline, in the baseline,
-    already present at the diff base) when there are any."""
+    already present at the diff base ``base``) when there are any."""
     n = len(report.findings)
     m = len({f.file for f in report.findings})
     line = f"Found {n} finding{'' if n == 1 else 's'} in {m} file{'' if m == 1 else 's'}"
@@ -96,11 +96,17 @@ def summary_line(report: Report) -> str:
     hidden = [
         f"{s.suppressed} suppressed" if s.suppressed else "",
         f"{s.baselined} in the baseline" if s.baselined else "",
-        f"{s.preexisting} already present at the diff base" if s.preexisting else "",
+        _preexisting(s.preexisting, base) if s.preexisting else "",
     ]
     if any(hidden):
         line += f" ({', '.join(h for h in hidden if h)})"
     return line + "."
+
+
+def _preexisting(n: int, base: str | None) -> str:
+    """``1 finding already present at HEAD, not blocking``."""
+    where = base or "the diff base"
+    return f"{n} finding{'' if n == 1 else 's'} already present at {where}, not blocking"
 
 
 def render(report: Report, out: TextIO, opts: RenderOptions) -> None:
