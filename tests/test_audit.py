@@ -593,9 +593,10 @@ def test_b4_stdin_mode_encoded_and_without_mbox_line(
 def test_b4_stdin_mode_patch_that_does_not_apply(
     demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Its index lines say it applies on HEAD, but its text does not: one ERROR line."""
     repo, _, shas = demo
     monkeypatch.chdir(repo)
-    git(repo, "checkout", "-q", "--detach", "HEAD~5")
+    git(repo, "checkout", "-q", "--detach", shas[0])
     patch = git(repo, "format-patch", "-1", "--stdout", shas[1])
     bad = patch.replace(
         "     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu("
@@ -604,8 +605,51 @@ def test_b4_stdin_mode_patch_that_does_not_apply(
     _stdin(monkeypatch, bad.encode())
     assert main(["audit", "-"]) == 2
     out, err = capsys.readouterr()
-    assert re.match(r"-:\d+: ERROR: patch does not apply on ", out)
-    assert err.startswith("qemu-lint: error: patch 1/1 (")
+    [line] = out.splitlines()
+    assert re.match(r"-:\d+: ERROR: patch does not apply on ", line)
+    assert err == ""  # said once, on stdout
+
+
+def test_b4_stdin_mode_patch_needing_earlier_patches_is_one_warning(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b4 am -k checks patch 4/5 before 1/5 to 3/5 are applied: a warning, exit 0."""
+    repo, _, shas = demo
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "--detach", shas[0] + "~1")
+    patch = git(repo, "format-patch", "-1", "--stdout", "--subject-prefix=PATCH 4/5", shas[3])
+    _stdin(monkeypatch, patch.encode())
+    assert main(["audit", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    [line] = out.splitlines()
+    assert line.startswith("-:1: WARNING: patch 4/5 does not apply on HEAD ")
+    assert line.endswith("it needs earlier patches of its series (or another base); not judged")
+
+
+def test_b4_stdin_mode_patch_already_applied_is_judged_before_it(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b4 prep --check feeds each patch of a series already committed: each is
+    judged against the state before it, the tip's as the middle one's."""
+    repo, _, shas = demo
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "--detach", shas[2])
+    for sha, status in ((shas[2], 1), (shas[1], 0), (shas[0], 0)):
+        _stdin(monkeypatch, git(repo, "format-patch", "-1", "--stdout", sha).encode())
+        assert main(["audit", "-"]) == status, sha
+        out, err = capsys.readouterr()
+        assert err == ""
+        if status:
+            [line] = out.splitlines()
+            assert re.match(r"-:\d+: ERROR: hw/acpi/cpu\.c:\d+: .*\[acpi-cpu-persistence\]$", line)
+        else:
+            assert out == ""
+    _stdin(monkeypatch, git(repo, "format-patch", "-1", "--stdout", shas[2]).encode())
+    assert main(["audit", "-", "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["base"] == git(repo, "rev-parse", shas[2] + "~1").strip()
+    assert doc["base_source"] == f"applied at HEAD: the parent of {shas[2][:12]}"
 
 
 def test_b4_empty_stdin(
