@@ -11,6 +11,7 @@ test folder is written.  Output formats are pinned by golden files
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import io
@@ -763,6 +764,10 @@ def test_sarif_and_gitlab_render_the_final_state(
     [report] = seen
     assert report.root == str(repo.resolve())  # not the temporary worktree
     assert [f.function for f in report.findings] == ["acpi_cpu_unplug_cb"]
+    monkeypatch.undo()  # the real SARIF reporter
+    status, out, _ = _audit(capsys, repo, "HEAD~5..HEAD", fmt="sarif")
+    # its own category: a check's and an audit's runs can be uploaded side by side
+    assert json.loads(out)["runs"][0]["automationDetails"] == {"id": "qemu-lint/audit/"}
 
 
 # --------------------------------------------------------------------------
@@ -1016,3 +1021,24 @@ def test_locate_falls_back_to_a_step_of_the_path() -> None:
     assert loc is not None and loc.file == "hw/acpi/ich9.c" and not loc.is_exact
     assert loc.line.text == "    if (!keep(dev))" and loc.line.kind == "-"
     assert locate(patch, finding(()), "new") is None
+
+
+def test_revert_of_a_fix_reintroduces_a_base_finding(tmp_path: Path, capsys: Capsys) -> None:
+    """2/3 fixes the base's finding, 3/3 reverts 2/3: "re-introduces a finding
+    present in the base", a warning, and the series does not fail (exit 0)."""
+    fix = SERIES[1]
+    revert = dataclasses.replace(
+        fix, subject=f'Revert "{fix.subject}"', edits=tuple((b, a) for a, b in fix.edits)
+    )
+    repo, _, _ = demo_repo(tmp_path / "repo", (SERIES[0], fix, revert))
+    status, doc, _ = _audit(capsys, repo, "HEAD~3..HEAD")
+    assert status == 0
+    assert [p["verdict"] for p in doc["patches"]] == ["clean", "fixes", "reintroduces"]
+    [c] = doc["patches"][2]["introduced"]
+    assert c["in_base"] is True and c["function"] == "acpi_cpu_eject"
+    status, out, _ = _audit(capsys, repo, "HEAD~3..HEAD", fmt="text")
+    assert status == 0
+    assert "3/3" in out and ": re-introduces a finding present in the base" in out
+    assert re.search(r"warning: re-introduces a finding present in the base: sets ", out)
+    status, out, _ = _audit(capsys, repo, "HEAD~3..HEAD", fmt="checkpatch")
+    assert "WARNING: re-introduces a finding present in the base: sets " in out

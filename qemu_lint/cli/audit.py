@@ -161,7 +161,8 @@ def _render(args: argparse.Namespace, fmt: str, result: AuditResult) -> str:
     opts = RenderOptions(color=color, interactive=color, width=max(width, 60), quiet=args.quiet)
     buf = io.StringIO()
     if fmt in FINAL_STATE_FORMATS:
-        REPORTERS[fmt].render(result.final_report, buf, RenderOptions())
+        # its own category, so a check and an audit upload side by side
+        REPORTERS[fmt].render(result.final_report, buf, RenderOptions(category="audit"))
     else:
         audit_report_base.AUDIT_REPORTERS[fmt].render(result, buf, opts)
     return buf.getvalue()

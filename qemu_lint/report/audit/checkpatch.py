@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from qemu_lint.audit.patch import Patch, parse_diff
 from qemu_lint.audit.verdicts import DOES_NOT_APPLY, AuditResult, Change, PatchVerdict
-from qemu_lint.report.audit.common import level, other_label, patch_line
+from qemu_lint.report.audit.common import change_prefix, level, other_label, patch_line
 from qemu_lint.report.console import clean
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def _patch(result: AuditResult, v: PatchVerdict) -> list[str]:
     for c in v.introduced:
         lvl = level(c, result)
         f = c.finding
-        out.append(f"{lvl.upper()}: {clean(f.message)} [{f.rule}]")
+        out.append(f"{lvl.upper()}: {change_prefix(c)}{clean(f.message)} [{f.rule}]")
         out.append(f"#{numbering.line(c)}: FILE: {clean(f.file)}:{f.line}:")
         if c.location is not None:
             hl = c.location.line

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from qemu_lint.audit.patch import Hunk, HunkLine, Patch
 from qemu_lint.audit.verdicts import DOES_NOT_APPLY, AuditResult, Change, Location, PatchVerdict
-from qemu_lint.report.audit.common import header, level, notes, other_label
+from qemu_lint.report.audit.common import change_prefix, header, level, notes, other_label
 from qemu_lint.report.console import clean
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def _finding(result: AuditResult, v: PatchVerdict, c: Change) -> list[str]:
             )
     else:
         out.append("(No hunk of this patch touches the site or its path.)")
-    out.append(header(c.finding, level(c, result)))
+    out.append(header(c.finding, level(c, result), change_prefix(c)))
     out += ["  " + n for n in notes(c.finding)]
     if c.other is not None:
         out.append(
