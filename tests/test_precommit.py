@@ -329,3 +329,40 @@ def test_pre_push_prints_each_finding_once(
     assert not re.search(r"^qemu-lint\.+", out, re.M), out  # the per-file hook is pre-commit only
     assert re.search(r"^qemu-lint \(whole tree\)\.+Failed$", out, re.M), out
     assert len(_finding_lines(out)) == 1
+
+
+def test_readme_install_lines_resolve(setup: dict[str, str], tmp_path: Path) -> None:
+    """README.md's install lines, /path/to/qemu-lint being this checkout: pip
+    resolves them to qemu-lint (``--dry-run``: nothing is installed)."""
+    import json
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^pip install '([^']+)'", text, re.M)
+    assert len(lines) == 2, lines
+    for n, spec in enumerate(lines):
+        spec = spec.replace("/path/to/qemu-lint", REPO.as_posix())
+        report = tmp_path / f"report-{n}.json"
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--dry-run",
+                "--no-deps",
+                "--report",
+                str(report),
+                spec,
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=setup,  # fmt: skip
+        )
+        assert r.returncode == 0, r.stderr
+        [item] = json.loads(report.read_text())["install"]
+        assert item["metadata"]["name"] == "qemu-lint"
+        if "[clang]" in spec:
+            assert item["requested_extras"] == ["clang"]
+            assert any(d.startswith("libclang") for d in item["metadata"]["requires_dist"])
