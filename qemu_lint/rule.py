@@ -58,6 +58,10 @@ class Properties:
     #: more notes at the site, worded by the rule (what the one-line message
     #: leaves out: the hooks looked for, why no architecture reaches it)
     site_notes: tuple[str, ...] = ()
+    #: every persistence-hook design looked for (``Struct::member`` or a
+    #: function name), for reporters that must find the hook's declaration
+    #: in a patch (``audit --format email``)
+    hooks: tuple[str, ...] = ()
 
     def notes(self) -> tuple[str, ...]:
         """The notes at the site: ``architectures: i386 (hook not implemented), …``,

@@ -685,8 +685,15 @@ def _golden(name: str, text: str) -> None:
         ("terse", "range"),
     ],
 )
-def test_golden(demo: tuple[Path, str, list[str]], capsys: Capsys, fmt: str, inputs: str) -> None:
+def test_golden(
+    demo: tuple[Path, str, list[str]],
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+    inputs: str,
+) -> None:
     repo, base, _ = demo
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735787045")  # the replies' Date
     if inputs == "range":
         args = ["HEAD~5..HEAD"]
     else:
@@ -727,13 +734,84 @@ def test_email_is_an_mbox_of_replies(demo: tuple[Path, str, list[str]], capsys: 
     replies = sorted(split.iterdir())
     assert len(replies) == 2  # patches 3 and 4
     msgs = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in replies]
-    assert [m["Subject"] for m in msgs] == [
+    # (a Subject folded whole onto its second line keeps a leading space in Python's parser)
+    assert [m["Subject"].strip() for m in msgs] == [
         f"Re: [PATCH 3/5] {SERIES[2].subject}",
         f"Re: [PATCH 4/5] {SERIES[3].subject}",
     ]
     body = msgs[0].get_content()
     assert "> +    cdev->cpu = NULL;" in body
     assert re.search(r"(?m)^hw/acpi/cpu\.c:\d+:5: error: ", body)
+    # a reply to the patch: To its author, dated, with an id of its own
+    for m in msgs:
+        assert m["From"] == "qemu-lint <qemu-lint@invalid>"
+        assert m["To"] == "Ada Reviewer <ada@example.org>"
+        assert email.utils.parsedate_to_datetime(m["Date"]) is not None
+        assert re.fullmatch(r"<qemu-lint\.[0-9a-f]{20}@qemu-lint\.invalid>", m["Message-ID"])
+    assert msgs[0]["Message-ID"] != msgs[1]["Message-ID"]
+    # at most 72 columns (a long Message-Id is one token, never folded)
+    long = [ln for ln in out.splitlines() if len(ln) > 72]
+    assert all(ln.startswith(("In-Reply-To: <", "References: <")) for ln in long), long
+    assert all(len(ln) <= 72 for ln in body.splitlines())
+    assert email.message_from_string(out.split("\n", 1)[1])["Subject"] is not None
+
+
+def test_email_reply_to_a_mail_addresses_its_people_and_encodes_its_subject(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, shas = demo
+    git(repo, "checkout", "-q", "--detach", shas[1])
+    raw = git(repo, "format-patch", "-1", "--stdout", shas[2]).split("\n", 1)[1]
+    msg = email.message_from_string(raw, policy=email.policy.default)
+    for name, value in (
+        ("From", "Adèle Révieŵer <ada@example.org>"),
+        ("Subject", "[PATCH] hw/acpi/cpü: release the vCPU unconditionally on unplug"),
+        ("To", "qemu-devel@nongnu.org"),
+        ("Cc", "Igor M <imammedo@example.org>, ada@example.org"),
+        ("Message-Id", "<p3@example.org>"),
+    ):
+        del msg[name]
+        msg[name] = value
+    mail = repo.parent / "p3.eml"
+    mail.write_bytes(msg.as_bytes(policy=email.policy.SMTP))
+    monkeypatch.setenv("EMAIL", "Rev Iewer <rev@example.org>")
+    status, out, err = _audit(capsys, repo, str(mail), fmt="email")
+    assert status == 1, err
+    assert "=?utf-8?" in out  # RFC 2047 headers
+    m = email.message_from_string(out, policy=email.policy.default)
+    assert m["From"] == "Rev Iewer <rev@example.org>"
+    assert m["To"] == "Adèle Révieŵer <ada@example.org>"
+    assert m["Cc"] == "qemu-devel@nongnu.org, Igor M <imammedo@example.org>"
+    assert m["Subject"] == "Re: [PATCH] hw/acpi/cpü: release the vCPU unconditionally on unplug"
+    assert m["In-Reply-To"] == m["References"] == "<p3@example.org>"
+
+
+def test_email_quotes_the_hunk_that_removed_the_hook_declaration(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    """A patch that removes the hook's declaration (and touches an unrelated
+    line nearer the site) gets the declaration's hunk quoted."""
+    from tests.audit_series import Step
+
+    drop = Step(
+        "hw/core: drop CPUClass::cpu_persistent_status",
+        "Unused, they said.\n",
+        (),
+        "introduces",
+    )
+    repo, _, _ = demo_repo(tmp_path / "repo", ())
+    cpu_h = repo / "include" / "hw" / "core" / "cpu.h"
+    text = cpu_h.read_text()
+    cpu_h.write_text(text.replace("    bool (*cpu_persistent_status)(CPUState *cpu);\n", ""))
+    cpu_c = repo / CPU_C
+    cpu_c.write_text(cpu_c.read_text().replace("#include", "/* unrelated */\n#include", 1))
+    git(repo, "commit", "-q", "-a", "-m", f"{drop.subject}\n\n{drop.body}")
+    status, out, _ = _audit(capsys, repo, "HEAD~1..HEAD", fmt="email")
+    assert status == 1, out
+    body = email.message_from_string(out, policy=email.policy.default).get_content()
+    assert "> diff --git a/include/hw/core/cpu.h b/include/hw/core/cpu.h" in body
+    assert "> -    bool (*cpu_persistent_status)(CPUState *cpu);" in body
+    assert "unrelated" not in body
 
 
 def test_json_stdout_only(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:

@@ -66,3 +66,10 @@ def test_qemu_10_0_13_finding_in_usage_is_the_real_output(capsys: Capsys) -> Non
     block = _blocks("docs/usage.md", "On the QEMU 10.0.13 tree", indent="  ")[0]
     out = _check(capsys, str(qemu_tree("10.0.13")))
     assert block == "".join(ln + "\n" for ln in out.splitlines() if not ln.startswith("Found "))
+
+
+def test_audit_email_reply_is_the_golden_one() -> None:
+    """tests/test_audit.py pins audit-email.txt to the demo series' replies."""
+    golden = (REPO / "tests" / "golden" / "audit-email.txt").read_text(encoding="utf-8")
+    first = golden.split("\n\nFrom qemu-lint")[0].rstrip("\n") + "\n"
+    assert _blocks("docs/audit.md", "- `email`: a plain-text review reply", indent="  ")[0] == first

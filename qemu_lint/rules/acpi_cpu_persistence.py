@@ -276,6 +276,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
                 hook=hook_name,
                 arch_hooks={a: model.implements_hook(a) for a in arch_list},
                 site_notes=tuple(site_notes),
+                hooks=tuple(h.spec for h in model.hooks),
             ),
         )
 
