@@ -42,7 +42,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.set_defaults(run=run)
-    c.add_argument("paths", nargs="*", metavar="PATH", default=[])
+    c.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        default=[],
+        help="the QEMU tree, or files and folders inside one to report on (default: .); "
+        "the model is always the whole tree",
+    )
     c.add_argument(
         "--format",
         choices=format_choices(report_base.REPORTERS),
@@ -279,7 +286,8 @@ def _render(args: argparse.Namespace, report: Report, rev: str | None = None) ->
     prefix = _path_prefix(report.root, os.environ.get(CHECKOUT_VARS.get(fmt, "")))
     opts = report_base.RenderOptions(
         color=color,
-        interactive=color and not to_file and sys.stdout.isatty(),
+        # frames and the count table for a human at a terminal; NO_COLOR drops colour only
+        interactive=fmt == "text" and not to_file and sys.stdout.isatty(),
         quiet=args.quiet,
         include_suppressed=args.sarif_include_suppressed,
         path_prefix=prefix,

@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
-from rich.syntax import Syntax
+from pygments.token import Token  # type: ignore[import-untyped]  # a dependency of rich; no stubs
+from rich.style import Style
+from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme, Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -62,6 +64,19 @@ def _problem(p: Problem) -> Text:
     )
 
 
+#: the code frame's colours: the terminal's own 8 ANSI colours, and its default
+#: foreground for plain code, so it reads on dark and light backgrounds alike
+#: (rich's default theme paints code white)
+FRAME_THEME = ANSISyntaxTheme(
+    {
+        **ANSI_LIGHT,
+        Token.Text.Whitespace: Style(),
+        Token.Literal.String: Style(color="green"),
+        Token.Name.Function: Style(bold=True),
+    }
+)
+
+
 def _frame(f: Finding) -> Syntax:
     """The source lines around the site; ``frame`` is assumed contiguous."""
     return Syntax(
@@ -73,6 +88,7 @@ def _frame(f: Finding) -> Syntax:
         tab_size=8,
         word_wrap=False,
         background_color="default",
+        theme=FRAME_THEME,
     )
 
 
