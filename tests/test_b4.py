@@ -33,11 +33,15 @@ STEPS = (dataclasses.replace(SERIES[0], body="Now the file starts with a comment
 
 
 def _snippet(name: str) -> str:
-    """The ``git config --add b4.NAME …`` line of docs/audit.md."""
-    text = (REPO / "docs" / "audit.md").read_text(encoding="utf-8")
-    m = re.search(rf"^git config --add b4\.{name} (\"[^\"]+\")$", text, re.M)
-    assert m, f"docs/audit.md: no 'git config --add b4.{name}' line"
-    return m.group(1).strip('"')
+    """The ``git config --add b4.NAME …`` line of docs/audit.md (README.md has the same)."""
+    found = []
+    for doc in ("docs/audit.md", "README.md"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        m = re.search(rf"^\s*git config --add b4\.{name} (\"[^\"]+\")$", text, re.M)
+        assert m, f"{doc}: no 'git config --add b4.{name}' line"
+        found.append(m.group(1).strip('"'))
+    assert len(set(found)) == 1, found
+    return found[0]
 
 
 @pytest.fixture
