@@ -55,11 +55,19 @@ class Properties:
     hook: str | None = None
     #: per architecture: does it implement the persistence hook? (absent: not asked)
     arch_hooks: Mapping[str, bool] = field(default_factory=dict)
+    #: more notes at the site, worded by the rule (what the one-line message
+    #: leaves out: the hooks looked for, why no architecture reaches it)
+    site_notes: tuple[str, ...] = ()
+    #: every persistence-hook design looked for (``Struct::member`` or a
+    #: function name), for reporters that must find the hook's declaration
+    #: in a patch (``audit --format email``)
+    hooks: tuple[str, ...] = ()
 
     def notes(self) -> tuple[str, ...]:
-        """The notes at the site: ``architectures: i386 (hook not implemented), …``."""
+        """The notes at the site: ``architectures: i386 (hook not implemented), …``,
+        then :attr:`site_notes`."""
         if not self.archs:
-            return ()
+            return self.site_notes
         parts = []
         for arch in self.archs:
             has_hook = self.arch_hooks.get(arch)
@@ -68,7 +76,7 @@ class Properties:
             else:
                 state = "implements the hook" if has_hook else "hook not implemented"
                 parts.append(f"{arch} ({state})")
-        return ("architectures: " + ", ".join(parts),)
+        return ("architectures: " + ", ".join(parts), *self.site_notes)
 
 
 @dataclass(frozen=True, slots=True)

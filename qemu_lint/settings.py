@@ -266,9 +266,11 @@ def _nearest(start: str) -> str | None:
 
 
 def user_config() -> str | None:
-    """``$XDG_CONFIG_HOME/qemu-lint/config.toml`` (``~/.config`` by default), if it exists."""
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    path = os.path.join(base, "qemu-lint", "config.toml")
+    """The user's ``qemu-lint/config.toml`` (platformdirs: on Linux
+    ``$XDG_CONFIG_HOME/qemu-lint``, ``~/.config/qemu-lint`` by default), if it exists."""
+    import platformdirs
+
+    path = os.path.join(platformdirs.user_config_dir("qemu-lint", appauthor=False), "config.toml")
     return path if os.path.isfile(path) else None
 
 

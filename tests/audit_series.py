@@ -167,7 +167,7 @@ _REQUEST = "    cdev->is_removing = true;\n"
 #: (subject, edits, verdict): declare CPUClass::cpu_persistent_status and
 #: implement it for arm (clean); guard the release in acpi_cpu_unplug_cb()
 #: with should_remain_acpi_present() (fixes QEMU's one finding); drop the
-#: guard (introduces); release the vCPU on unplug request (introduces) and
+#: guard (re-introduces it); release the vCPU on unplug request (introduces) and
 #: revert that (fixes; the former is transient).
 QEMU_STEPS: tuple[tuple[str, qv.Edits, str], ...] = (
     (
@@ -183,7 +183,8 @@ QEMU_STEPS: tuple[tuple[str, qv.Edits, str], ...] = (
     (
         "hw/acpi/cpu: release the vCPU unconditionally again",
         {qv.ACPI_CPU_C: [(qv.GUARDED_RELEASE, qv.RELEASE)]},
-        "introduces",
+        # QEMU's own finding, fixed by the patch before: the base has it
+        "reintroduces",
     ),
     (
         "hw/acpi/cpu: forget the vCPU on unplug request",

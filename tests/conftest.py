@@ -105,12 +105,37 @@ def marker_attrs(tree: Path) -> dict[tuple[str, str, int, str], dict[str, str]]:
     return out
 
 
+def _tree_version(path: Path) -> str:
+    """The release a QEMU tree says it is (its VERSION file), "" when unreadable."""
+    try:
+        return (path / "VERSION").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
 def qemu_tree(version: str) -> Path:
-    """The path of a real QEMU tree, or skip the test with the reason."""
+    """The path of a real QEMU tree, or skip the test with the reason.
+
+    ``QEMU_LINT_TEST_QEMU`` names QEMU checkouts the developer already has
+    (paths separated by ``os.pathsep``); the one whose VERSION file says
+    ``version`` is used (``7.2`` matches ``7.2.0``).  Else the tree comes from
+    ``../shared/scripts/qemu-src``; else the test is skipped, with the reason.
+    """
     if os.environ.get("QEMU_LINT_SKIP_REAL"):
         pytest.skip("QEMU_LINT_SKIP_REAL is set")
+    given = [Path(p) for p in os.environ.get("QEMU_LINT_TEST_QEMU", "").split(os.pathsep) if p]
+    for path in given:
+        found = _tree_version(path)
+        if found == version or found.startswith(version + "."):
+            return path.resolve()
     if not QEMU_SRC.exists():
-        pytest.skip(f"{QEMU_SRC} not found: real QEMU trees unavailable")
+        if given:
+            have = ", ".join(f"{p} ({_tree_version(p) or 'no VERSION'})" for p in given)
+            pytest.skip(f"QEMU {version} needed; QEMU_LINT_TEST_QEMU has {have}")
+        pytest.skip(
+            f"QEMU {version} unavailable: set QEMU_LINT_TEST_QEMU to a checkout of it "
+            f"({QEMU_SRC} not found)"
+        )
     try:
         r = subprocess.run([str(QEMU_SRC), version], capture_output=True, text=True, timeout=900)
     except (OSError, subprocess.TimeoutExpired) as e:

@@ -11,6 +11,7 @@ test folder is written.  Output formats are pinned by golden files
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import io
@@ -593,9 +594,10 @@ def test_b4_stdin_mode_encoded_and_without_mbox_line(
 def test_b4_stdin_mode_patch_that_does_not_apply(
     demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Its index lines say it applies on HEAD, but its text does not: one ERROR line."""
     repo, _, shas = demo
     monkeypatch.chdir(repo)
-    git(repo, "checkout", "-q", "--detach", "HEAD~5")
+    git(repo, "checkout", "-q", "--detach", shas[0])
     patch = git(repo, "format-patch", "-1", "--stdout", shas[1])
     bad = patch.replace(
         "     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu("
@@ -604,8 +606,51 @@ def test_b4_stdin_mode_patch_that_does_not_apply(
     _stdin(monkeypatch, bad.encode())
     assert main(["audit", "-"]) == 2
     out, err = capsys.readouterr()
-    assert re.match(r"-:\d+: ERROR: patch does not apply on ", out)
-    assert err.startswith("qemu-lint: error: patch 1/1 (")
+    [line] = out.splitlines()
+    assert re.match(r"-:\d+: ERROR: patch does not apply on ", line)
+    assert err == ""  # said once, on stdout
+
+
+def test_b4_stdin_mode_patch_needing_earlier_patches_is_one_warning(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b4 am -k checks patch 4/5 before 1/5 to 3/5 are applied: a warning, exit 0."""
+    repo, _, shas = demo
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "--detach", shas[0] + "~1")
+    patch = git(repo, "format-patch", "-1", "--stdout", "--subject-prefix=PATCH 4/5", shas[3])
+    _stdin(monkeypatch, patch.encode())
+    assert main(["audit", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    [line] = out.splitlines()
+    assert line.startswith("-:1: WARNING: patch 4/5 does not apply on HEAD ")
+    assert line.endswith("it needs earlier patches of its series (or another base); not judged")
+
+
+def test_b4_stdin_mode_patch_already_applied_is_judged_before_it(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b4 prep --check feeds each patch of a series already committed: each is
+    judged against the state before it, the tip's as the middle one's."""
+    repo, _, shas = demo
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "--detach", shas[2])
+    for sha, status in ((shas[2], 1), (shas[1], 0), (shas[0], 0)):
+        _stdin(monkeypatch, git(repo, "format-patch", "-1", "--stdout", sha).encode())
+        assert main(["audit", "-"]) == status, sha
+        out, err = capsys.readouterr()
+        assert err == ""
+        if status:
+            [line] = out.splitlines()
+            assert re.match(r"-:\d+: ERROR: hw/acpi/cpu\.c:\d+: .*\[acpi-cpu-persistence\]$", line)
+        else:
+            assert out == ""
+    _stdin(monkeypatch, git(repo, "format-patch", "-1", "--stdout", shas[2]).encode())
+    assert main(["audit", "-", "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["base"] == git(repo, "rev-parse", shas[2] + "~1").strip()
+    assert doc["base_source"] == f"applied at HEAD: the parent of {shas[2][:12]}"
 
 
 def test_b4_empty_stdin(
@@ -640,8 +685,15 @@ def _golden(name: str, text: str) -> None:
         ("terse", "range"),
     ],
 )
-def test_golden(demo: tuple[Path, str, list[str]], capsys: Capsys, fmt: str, inputs: str) -> None:
+def test_golden(
+    demo: tuple[Path, str, list[str]],
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+    inputs: str,
+) -> None:
     repo, base, _ = demo
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735787045")  # the replies' Date
     if inputs == "range":
         args = ["HEAD~5..HEAD"]
     else:
@@ -682,13 +734,84 @@ def test_email_is_an_mbox_of_replies(demo: tuple[Path, str, list[str]], capsys: 
     replies = sorted(split.iterdir())
     assert len(replies) == 2  # patches 3 and 4
     msgs = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in replies]
-    assert [m["Subject"] for m in msgs] == [
+    # (a Subject folded whole onto its second line keeps a leading space in Python's parser)
+    assert [m["Subject"].strip() for m in msgs] == [
         f"Re: [PATCH 3/5] {SERIES[2].subject}",
         f"Re: [PATCH 4/5] {SERIES[3].subject}",
     ]
     body = msgs[0].get_content()
     assert "> +    cdev->cpu = NULL;" in body
     assert re.search(r"(?m)^hw/acpi/cpu\.c:\d+:5: error: ", body)
+    # a reply to the patch: To its author, dated, with an id of its own
+    for m in msgs:
+        assert m["From"] == "qemu-lint <qemu-lint@invalid>"
+        assert m["To"] == "Ada Reviewer <ada@example.org>"
+        assert email.utils.parsedate_to_datetime(m["Date"]) is not None
+        assert re.fullmatch(r"<qemu-lint\.[0-9a-f]{20}@qemu-lint\.invalid>", m["Message-ID"])
+    assert msgs[0]["Message-ID"] != msgs[1]["Message-ID"]
+    # at most 72 columns (a long Message-Id is one token, never folded)
+    long = [ln for ln in out.splitlines() if len(ln) > 72]
+    assert all(ln.startswith(("In-Reply-To: <", "References: <")) for ln in long), long
+    assert all(len(ln) <= 72 for ln in body.splitlines())
+    assert email.message_from_string(out.split("\n", 1)[1])["Subject"] is not None
+
+
+def test_email_reply_to_a_mail_addresses_its_people_and_encodes_its_subject(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _, shas = demo
+    git(repo, "checkout", "-q", "--detach", shas[1])
+    raw = git(repo, "format-patch", "-1", "--stdout", shas[2]).split("\n", 1)[1]
+    msg = email.message_from_string(raw, policy=email.policy.default)
+    for name, value in (
+        ("From", "Adèle Révieŵer <ada@example.org>"),
+        ("Subject", "[PATCH] hw/acpi/cpü: release the vCPU unconditionally on unplug"),
+        ("To", "qemu-devel@nongnu.org"),
+        ("Cc", "Igor M <imammedo@example.org>, ada@example.org"),
+        ("Message-Id", "<p3@example.org>"),
+    ):
+        del msg[name]
+        msg[name] = value
+    mail = repo.parent / "p3.eml"
+    mail.write_bytes(msg.as_bytes(policy=email.policy.SMTP))
+    monkeypatch.setenv("EMAIL", "Rev Iewer <rev@example.org>")
+    status, out, err = _audit(capsys, repo, str(mail), fmt="email")
+    assert status == 1, err
+    assert "=?utf-8?" in out  # RFC 2047 headers
+    m = email.message_from_string(out, policy=email.policy.default)
+    assert m["From"] == "Rev Iewer <rev@example.org>"
+    assert m["To"] == "Adèle Révieŵer <ada@example.org>"
+    assert m["Cc"] == "qemu-devel@nongnu.org, Igor M <imammedo@example.org>"
+    assert m["Subject"] == "Re: [PATCH] hw/acpi/cpü: release the vCPU unconditionally on unplug"
+    assert m["In-Reply-To"] == m["References"] == "<p3@example.org>"
+
+
+def test_email_quotes_the_hunk_that_removed_the_hook_declaration(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    """A patch that removes the hook's declaration (and touches an unrelated
+    line nearer the site) gets the declaration's hunk quoted."""
+    from tests.audit_series import Step
+
+    drop = Step(
+        "hw/core: drop CPUClass::cpu_persistent_status",
+        "Unused, they said.\n",
+        (),
+        "introduces",
+    )
+    repo, _, _ = demo_repo(tmp_path / "repo", ())
+    cpu_h = repo / "include" / "hw" / "core" / "cpu.h"
+    text = cpu_h.read_text()
+    cpu_h.write_text(text.replace("    bool (*cpu_persistent_status)(CPUState *cpu);\n", ""))
+    cpu_c = repo / CPU_C
+    cpu_c.write_text(cpu_c.read_text().replace("#include", "/* unrelated */\n#include", 1))
+    git(repo, "commit", "-q", "-a", "-m", f"{drop.subject}\n\n{drop.body}")
+    status, out, _ = _audit(capsys, repo, "HEAD~1..HEAD", fmt="email")
+    assert status == 1, out
+    body = email.message_from_string(out, policy=email.policy.default).get_content()
+    assert "> diff --git a/include/hw/core/cpu.h b/include/hw/core/cpu.h" in body
+    assert "> -    bool (*cpu_persistent_status)(CPUState *cpu);" in body
+    assert "unrelated" not in body
 
 
 def test_json_stdout_only(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
@@ -719,6 +842,10 @@ def test_sarif_and_gitlab_render_the_final_state(
     [report] = seen
     assert report.root == str(repo.resolve())  # not the temporary worktree
     assert [f.function for f in report.findings] == ["acpi_cpu_unplug_cb"]
+    monkeypatch.undo()  # the real SARIF reporter
+    status, out, _ = _audit(capsys, repo, "HEAD~5..HEAD", fmt="sarif")
+    # its own category: a check's and an audit's runs can be uploaded side by side
+    assert json.loads(out)["runs"][0]["automationDetails"] == {"id": "qemu-lint/audit/"}
 
 
 # --------------------------------------------------------------------------
@@ -972,3 +1099,24 @@ def test_locate_falls_back_to_a_step_of_the_path() -> None:
     assert loc is not None and loc.file == "hw/acpi/ich9.c" and not loc.is_exact
     assert loc.line.text == "    if (!keep(dev))" and loc.line.kind == "-"
     assert locate(patch, finding(()), "new") is None
+
+
+def test_revert_of_a_fix_reintroduces_a_base_finding(tmp_path: Path, capsys: Capsys) -> None:
+    """2/3 fixes the base's finding, 3/3 reverts 2/3: "re-introduces a finding
+    present in the base", a warning, and the series does not fail (exit 0)."""
+    fix = SERIES[1]
+    revert = dataclasses.replace(
+        fix, subject=f'Revert "{fix.subject}"', edits=tuple((b, a) for a, b in fix.edits)
+    )
+    repo, _, _ = demo_repo(tmp_path / "repo", (SERIES[0], fix, revert))
+    status, doc, _ = _audit(capsys, repo, "HEAD~3..HEAD")
+    assert status == 0
+    assert [p["verdict"] for p in doc["patches"]] == ["clean", "fixes", "reintroduces"]
+    [c] = doc["patches"][2]["introduced"]
+    assert c["in_base"] is True and c["function"] == "acpi_cpu_eject"
+    status, out, _ = _audit(capsys, repo, "HEAD~3..HEAD", fmt="text")
+    assert status == 0
+    assert "3/3" in out and ": re-introduces a finding present in the base" in out
+    assert re.search(r"warning: re-introduces a finding present in the base: sets ", out)
+    status, out, _ = _audit(capsys, repo, "HEAD~3..HEAD", fmt="checkpatch")
+    assert "WARNING: re-introduces a finding present in the base: sets " in out

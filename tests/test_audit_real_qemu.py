@@ -11,7 +11,7 @@ The series (design 1 of the persistence hook, docs/usage.md): declare
 ``CPUClass::cpu_persistent_status`` and implement it for arm (clean); add
 ``should_remain_acpi_present()`` and guard the release in
 ``acpi_cpu_unplug_cb()`` with it (fixes QEMU's one finding); drop the guard
-again (introduces); release the vCPU in ``acpi_cpu_unplug_request_cb()``
+again (re-introduces QEMU's finding); release the vCPU in ``acpi_cpu_unplug_request_cb()``
 (introduces) and revert that (fixes: the former is transient).
 """
 
@@ -71,6 +71,7 @@ def _check(doc: dict[str, Any]) -> None:
     assert fixed["archs"] == ["i386", "loongarch"] and fixed["introduced_by"] is None
     [intro] = p3["introduced"]
     assert intro["function"] == "acpi_cpu_unplug_cb" and intro["fixed_by"] is None
+    assert intro["in_base"] is True  # QEMU's own finding, brought back
     assert intro["archs"] == ["i386", "loongarch"]
     assert intro["hook"] == "CPUClass::cpu_persistent_status"
     assert [f["function"] for f in p4["introduced"]] == ["acpi_cpu_unplug_request_cb"]

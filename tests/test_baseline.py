@@ -231,3 +231,23 @@ def test_baseline_written_with_baseline_flag_records_everything(
     # refreshing a baseline in place: --baseline does not filter what is written
     assert _cli(capsys, "--baseline", str(bl), "--write-baseline", str(bl), str(demo))[0] == 0
     assert json.loads(bl.read_text())["counts"] == {"hw/acpi/cpu.c": 2}
+
+
+def test_baseline_config_key_names_the_file_relative_to_the_config(
+    demo: Path, tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI job's ``.qemu-lint.toml`` names the baseline; ``--baseline`` still wins."""
+    bl = demo / "ci" / "baseline.json"
+    bl.parent.mkdir()
+    assert _cli(capsys, "--write-baseline", str(bl), str(demo))[0] == 0
+    (demo / ".qemu-lint.toml").write_text('baseline = "ci/baseline.json"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # relative to the configuration file, not the cwd
+    status, doc = _json(capsys, str(demo))
+    assert status == 0 and doc["stats"]["baselined"] == 1
+    empty = tmp_path / "empty.json"
+    baseline_mod.write_baseline(str(empty), [])
+    status, doc = _json(capsys, "--baseline", str(empty), str(demo))
+    assert status == 1 and doc["stats"]["baselined"] == 0
+    (demo / ".qemu-lint.toml").write_text('baseline = "missing.json"\n', encoding="utf-8")
+    status, _, err = _cli(capsys, str(demo))
+    assert status == 2 and "missing.json" in err

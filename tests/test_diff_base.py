@@ -126,7 +126,9 @@ def test_same_revision_reports_nothing_and_summary_says_why(repo: Path, capsys: 
     status, out, err = _check(capsys, "--diff-base", "HEAD", str(repo / "qemu"))
     assert status == 0
     assert out == ""
-    assert err.strip() == "Found 0 findings in 0 files (2 already present at the diff base)."
+    assert err.strip() == (
+        "Found 0 findings in 0 files (2 findings already present at HEAD, not blocking)."
+    )
 
 
 def test_dirty_work_tree_is_analysed_and_left_dirty(repo: Path, capsys: Capsys) -> None:

@@ -307,3 +307,28 @@ def test_color_auto_on_a_terminal(tmp_path: Path) -> None:
     assert not ANSI.search(_on_pty(args, _color_env(NO_COLOR="1")))
     assert not ANSI.search(_on_pty([*args, "--color", "never"], _color_env()))
     assert not ANSI.search(_on_pty([*args, "--format", "json"], _color_env()))
+
+
+def test_frontend_clang_without_libclang_names_the_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libclang is the ``[clang]`` extra: without it, one line says how to get it."""
+    import sys
+
+    from qemu_lint.cli import main
+    from qemu_lint.frontends.clang import loader
+
+    monkeypatch.setitem(sys.modules, "clang", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "clang.cindex", None)
+    loader.load_cindex.cache_clear()
+    try:
+        status = main(
+            ["check", "--frontend", "clang", "--no-cache", str(SAMPLES / "trees" / "demo")]
+        )
+    finally:
+        loader.load_cindex.cache_clear()
+    out, err = capsys.readouterr()
+    assert status == 2 and out == ""
+    assert (
+        err == "qemu-lint: error: --frontend clang needs libclang: pip install 'qemu-lint[clang]'\n"
+    )

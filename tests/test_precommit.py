@@ -169,7 +169,11 @@ def test_manifest_is_valid(setup: dict[str, str]) -> None:
     per_file, tree = hooks["qemu-lint"], hooks["qemu-lint-tree"]
     assert per_file["language"] == tree["language"] == "python"
     assert per_file["types_or"] == ["c", "inc"] and per_file["require_serial"] is True
+    # one run, one summary: pre-commit would split a long file list into several runs
+    assert per_file["pass_filenames"] is False and "--staged" in per_file["entry"]
+    assert per_file["stages"] == ["pre-commit"] and per_file["verbose"] is True
     assert tree["pass_filenames"] is False and tree["always_run"] is True
+    # each stage runs one of the two, so no finding is printed twice
     assert tree["stages"] == ["pre-push", "manual"]
 
 
@@ -242,8 +246,12 @@ def _run(demo: Path, env: dict[str, str], config: str, *args: str) -> tuple[int,
 def test_readme_snippet(demo: Path, setup: dict[str, str], snippet_config: str) -> None:
     status, out = _run(demo, setup, snippet_config, "--hook-stage", "manual", "--all-files")
     assert status == 0, out
-    assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
     assert re.search(r"^qemu-lint \(whole tree\)\.+Passed$", out, re.M), out
+    assert not re.search(r"^qemu-lint\.+", out, re.M), out  # not a manual-stage hook
+    status, out = _run(demo, setup, snippet_config, "--all-files")
+    assert status == 0, out
+    assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
+    assert out.count("Found 0 findings in 0 files.") == 1, out  # one run, one summary
     _edit(demo / "hw" / "acpi" / "cpu.c", UNPLUG_GUARDED, UNPLUG_BAD)
     _git(demo, setup, "add", "hw/acpi/cpu.c")
     status, out = _run(demo, setup, snippet_config)  # pre-commit stage: the per-file hook
@@ -279,18 +287,82 @@ def test_per_file_hook_runs_on_c_inc_files(
     assert line.startswith("hw/acpi/cpu-forget.c.inc:5:5: error: ")
 
 
-def test_per_file_hook_ignores_findings_outside_the_files(
+def test_old_finding_passes_with_a_note_new_one_fails_alone(
     demo: Path, setup: dict[str, str], snippet_config: str
 ) -> None:
-    _edit(demo / "hw" / "acpi" / "cpu.c", UNPLUG_GUARDED, UNPLUG_BAD)
-    _git(demo, setup, "commit", "-q", "-a", "-m", "bad")
-    riscv = demo / "target" / "riscv" / "cpu.c"
-    _edit(riscv, "#include", "/* riscv */\n#include")
-    _git(demo, setup, "add", "target/riscv/cpu.c")
+    cpu = demo / "hw" / "acpi" / "cpu.c"
+    _edit(cpu, UNPLUG_GUARDED, UNPLUG_BAD)
+    _git(demo, setup, "commit", "-q", "-a", "-m", "bad")  # the finding is at HEAD now
+    # a commit touching the file with the old finding passes, saying so in one line
+    _edit(cpu, "/* OSPM ran _EJ0 on the selected vCPU */", "/* OSPM ran _EJ0 on this vCPU */")
+    _git(demo, setup, "add", "hw/acpi/cpu.c")
     status, out = _run(demo, setup, snippet_config)
     assert status == 0, out
-    # the whole-tree hook sees it
+    assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
+    assert _finding_lines(out) == []
+    assert "(1 finding already present at HEAD, not blocking)." in out, out
+    # a commit adding a new finding fails and shows only the new one
+    _edit(cpu, EJECT_GUARDED, EJECT.replace("  /* expect: acpi-cpu-persistence */", ""))
+    _git(demo, setup, "add", "hw/acpi/cpu.c")
+    status, out = _run(demo, setup, snippet_config)
+    assert status == 1, out
+    [line] = _finding_lines(out)
+    assert "acpi_cpu_eject" in out and line.startswith("hw/acpi/cpu.c:")
+    assert "Found 1 finding in 1 file (1 finding already present at HEAD, not blocking)." in out
+    # the whole-tree hook by hand sees both
     status, out = _run(demo, setup, snippet_config, "--hook-stage", "manual")
     assert status == 1, out
-    assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
     assert re.search(r"^qemu-lint \(whole tree\)\.+Failed$", out, re.M), out
+    assert len(_finding_lines(out)) == 2
+
+
+def test_pre_push_prints_each_finding_once(
+    demo: Path, setup: dict[str, str], snippet_config: str
+) -> None:
+    base = _git(demo, setup, "rev-parse", "HEAD").strip()
+    _edit(demo / "hw" / "acpi" / "cpu.c", UNPLUG_GUARDED, UNPLUG_BAD)
+    _git(demo, setup, "commit", "-q", "-a", "-m", "bad")
+    head = _git(demo, setup, "rev-parse", "HEAD").strip()
+    args = ("--hook-stage", "pre-push", "--from-ref", base, "--to-ref", head)
+    status, out = _run(demo, setup, snippet_config, *args)
+    assert status == 1, out
+    assert not re.search(r"^qemu-lint\.+", out, re.M), out  # the per-file hook is pre-commit only
+    assert re.search(r"^qemu-lint \(whole tree\)\.+Failed$", out, re.M), out
+    assert len(_finding_lines(out)) == 1
+
+
+def test_readme_install_lines_resolve(setup: dict[str, str], tmp_path: Path) -> None:
+    """README.md's install lines, /path/to/qemu-lint being this checkout: pip
+    resolves them to qemu-lint (``--dry-run``: nothing is installed)."""
+    import json
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^pip install '([^']+)'", text, re.M)
+    assert len(lines) == 2, lines
+    for n, spec in enumerate(lines):
+        spec = spec.replace("/path/to/qemu-lint", REPO.as_posix())
+        report = tmp_path / f"report-{n}.json"
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--dry-run",
+                "--no-deps",
+                "--report",
+                str(report),
+                spec,
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=setup,  # fmt: skip
+        )
+        assert r.returncode == 0, r.stderr
+        [item] = json.loads(report.read_text())["install"]
+        assert item["metadata"]["name"] == "qemu-lint"
+        if "[clang]" in spec:
+            assert item["requested_extras"] == ["clang"]
+            assert any(d.startswith("libclang") for d in item["metadata"]["requires_dist"])

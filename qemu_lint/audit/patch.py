@@ -109,6 +109,9 @@ class Patch:
     files: tuple[FileDiff, ...]
     #: where it came from: ``-``, a file path, or the revision range
     source: str
+    #: for a commit of a range: the commit as ``scripts/checkpatch.pl`` reads
+    #: it (``git show --patch-with-stat``), whose lines its ``#N`` count
+    show_text: str | None = None
 
     @property
     def label(self) -> str:
@@ -126,6 +129,7 @@ def place(
     source: str,
     commit: str | None = None,
     numbered: bool = False,
+    show_text: str | None = None,
 ) -> Patch:
     """A message as patch ``index`` of ``count``.
 
@@ -145,6 +149,7 @@ def place(
         line_offset=msg.line_offset,
         files=msg.files,
         source=source,
+        show_text=show_text,
     )
 
 

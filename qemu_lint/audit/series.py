@@ -118,6 +118,26 @@ def _is_maildir(path: str) -> bool:
     return all(os.path.isdir(os.path.join(path, d)) for d in ("cur", "new"))
 
 
+#: how ``scripts/checkpatch.pl`` reads a commit (its ``#N`` count these lines)
+CHECKPATCH_SHOW = (
+    "-c",
+    "diff.renamelimit=0",
+    "-c",
+    "diff.renames=True",
+    "-c",
+    "diff.algorithm=histogram",
+    "show",
+    "--no-mailmap",
+    "--no-color",
+    "--patch-with-stat",
+)
+
+
+def _show_text(top: str, sha: str) -> str:
+    """Commit ``sha`` as ``scripts/checkpatch.pl`` reads it."""
+    return git(top, *CHECKPATCH_SHOW, sha).stdout.decode("utf-8", "replace")
+
+
 def _range_patches(top: str, spec: str) -> tuple[list[tuple[Message, str]], str | None]:
     """The commits of ``spec`` (``A..B``, or one revision: that commit), oldest
     first, each as ``git format-patch`` writes it; and the first one's parent."""
@@ -312,7 +332,15 @@ def load_series(
         base=sha,
         base_source=source,
         patches=tuple(
-            place(m, i + 1, n, read.sources[i], read.commits.get(i), numbered=bool(read.commits))
+            place(
+                m,
+                i + 1,
+                n,
+                read.sources[i],
+                read.commits.get(i),
+                numbered=bool(read.commits),
+                show_text=_show_text(top, read.commits[i]) if i in read.commits else None,
+            )
             for i, m in enumerate(read.patches)
         ),
         label=" ".join(inputs),

@@ -9,7 +9,10 @@ Findings are matched across states by ``(rule, file, fingerprint)``; the
 fingerprint ignores line numbers, so a patch that only shifts a finding's
 line neither introduces nor fixes it.  A finding a patch introduces is
 *transient* when a later patch of the series removes it again: the tip is
-clean of it, but the commits in between are not (a bisection hazard).
+clean of it, but the commits in between are not (a bisection hazard).  A
+finding a patch introduces that the base already had (an earlier patch fixed
+it, this one brings it back, as a revert does) *re-introduces* it: the series
+does not add it to the base, so it does not fail the audit.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from qemu_lint.findings import Finding, Key, Report, key
 
 #: Verdicts, from worst to best; a patch gets the first that applies.
 INTRODUCES = "introduces"
+REINTRODUCES = "reintroduces"
 TRANSIENT = "transient"
 FIXES = "fixes"
 CLEAN = "clean"
@@ -53,6 +57,8 @@ class Change:
     other: int | None
     #: where the patch touches it
     location: Location | None = None
+    #: introduced: the base had it too (an earlier patch had fixed it)
+    in_base: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +190,10 @@ def locate(patch: Patch, finding: Finding, side: str) -> Location | None:
 
 
 def _verdict(intro: Sequence[Change], fixed: Sequence[Change]) -> str:
-    if any(c.other is None for c in intro):
+    if any(c.other is None and not c.in_base for c in intro):
         return INTRODUCES
+    if any(c.other is None for c in intro):
+        return REINTRODUCES
     if intro:
         return TRANSIENT
     return FIXES if fixed else CLEAN
@@ -226,7 +234,7 @@ def _applied_verdicts(
     for k, r in enumerate(applied, 1):
         before, after = states[k - 1], states[k]
         intro = tuple(
-            Change(f, fixed_later(k, key(f)), locate(r.patch, f, "new"))
+            Change(f, fixed_later(k, key(f)), locate(r.patch, f, "new"), key(f) in states[0])
             for f in _sorted([after[x] for x in after.keys() - before.keys()])
         )
         fixed = tuple(
@@ -307,8 +315,9 @@ def compare(
 
 def exit_status(result: AuditResult) -> int:
     """2 when a patch did not apply, or could not be judged (3 when a rule
-    crashed); 1 when the series introduces a finding
-    still there at its tip, or a transient one (unless allowed); else 0."""
+    crashed); 1 when the series introduces a finding still there at its tip,
+    or a transient one (unless allowed); else 0.  Findings the base has
+    (re-introduced) do not count."""
     if not result.is_complete:
         return 2
     judged = [p for p in result.patches if p.verdict == CANNOT_JUDGE]
@@ -317,6 +326,8 @@ def exit_status(result: AuditResult) -> int:
         return 3 if crash else 2
     for p in result.patches:
         for c in p.introduced:
+            if c.in_base:
+                continue
             if c.other is None or not result.allow_transient:
                 return 1
     return 0

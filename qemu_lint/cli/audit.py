@@ -8,6 +8,7 @@ state → exit status).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import logging
 import os
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 FINAL_STATE_FORMATS = ("sarif", "gitlab")
 
 AUDIT_EPILOG = """exit status:
-  0  no patch introduces a finding
+  0  no patch introduces a finding; or, for - (one patch on stdin), the patch needs
+     earlier patches of its series to apply (one WARNING line says so)
   1  a patch introduces a finding still present at the tip of the series, or a
      transient one (introduced and removed again; see --allow-transient)
   2  usage or input error, or a patch does not apply (the verdicts before it are printed)
@@ -124,12 +126,21 @@ def run(args: argparse.Namespace) -> int:
     stdin = sys.stdin.buffer.read() if is_stdin else None
     cfg = config_from(args, [args.root])
     series = load_series(args.root, args.inputs, stdin=stdin, base=args.base)
+    if is_stdin and series.base_source == "HEAD":
+        from qemu_lint.audit.stdin import locate
+
+        where = locate(series.top, series.base, series.patches[0])
+        if where.unjudged is not None:
+            # b4 shows a WARNING line yellow; the patch is judged once its series is applied
+            print(f"-:1: WARNING: {where.unjudged}")
+            return 0
+        series = dataclasses.replace(series, base=where.base, base_source=where.source)
     with sigterm_interrupts():  # unwinds through the worktree's cleanup
         result = _audit(args, cfg, series, is_stdin)
     sys.stdout.write(_render(args, fmt, result))
     sys.stdout.flush()
     failed = result.failed
-    if failed is not None:
+    if failed is not None and not (is_stdin and fmt == "terse"):  # the terse line says it
         print(
             f"qemu-lint: error: patch {failed.patch.label} ({failed.patch.subject}) does not "
             f"apply on {result.base[:12]}: {failed.reason}",
@@ -158,7 +169,8 @@ def _render(args: argparse.Namespace, fmt: str, result: AuditResult) -> str:
     opts = RenderOptions(color=color, interactive=color, width=max(width, 60), quiet=args.quiet)
     buf = io.StringIO()
     if fmt in FINAL_STATE_FORMATS:
-        REPORTERS[fmt].render(result.final_report, buf, RenderOptions())
+        # its own category, so a check and an audit upload side by side
+        REPORTERS[fmt].render(result.final_report, buf, RenderOptions(category="audit"))
     else:
         audit_report_base.AUDIT_REPORTERS[fmt].render(result, buf, opts)
     return buf.getvalue()

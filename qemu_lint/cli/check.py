@@ -49,7 +49,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.set_defaults(run=run)
-    c.add_argument("paths", nargs="*", metavar="PATH", default=[])
+    c.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        default=[],
+        help="the QEMU tree, or files and folders inside one to report on (default: .); "
+        "the model is always the whole tree",
+    )
     c.add_argument(
         "--format",
         choices=format_choices(registry.REPORTERS),
@@ -114,9 +121,16 @@ def _add_baseline_options(c: argparse.ArgumentParser) -> None:
         "default under pre-commit with a FROM ref: PRE_COMMIT_FROM_REF)",
     )
     c.add_argument(
+        "--staged",
+        action="store_true",
+        help="pre-commit's per-file hook: report only the findings the staged change "
+        "introduces (the tree against HEAD); those already at HEAD are counted in one line "
+        "and never block",
+    )
+    c.add_argument(
         "--no-diff-base",
         action="store_true",
-        help="ignore PRE_COMMIT_FROM_REF: report findings whatever the base has",
+        help="ignore PRE_COMMIT_FROM_REF and --staged: report findings whatever the base has",
     )
 
 
@@ -185,9 +199,25 @@ def _diff_base(args: argparse.Namespace) -> str | None:
         if args.no_diff_base:
             raise UsageError("--diff-base and --no-diff-base contradict each other")
         return str(args.diff_base)
-    if args.no_diff_base or os.environ.get("PRE_COMMIT") != "1":
+    if args.no_diff_base:
         return None
-    return os.environ.get("PRE_COMMIT_FROM_REF") or None
+    if os.environ.get("PRE_COMMIT") == "1" and os.environ.get("PRE_COMMIT_FROM_REF"):
+        return os.environ["PRE_COMMIT_FROM_REF"]
+    if args.staged:
+        return "HEAD"
+    return None
+
+
+def _staged_base(args: argparse.Namespace, root: str, rev: str | None) -> str | None:
+    """``--staged`` on a repository with no commit yet: nothing to compare with."""
+    from qemu_lint.discover.git import GitMissing, resolve_commit
+
+    if rev != "HEAD" or args.diff_base is not None or not args.staged:
+        return rev
+    try:
+        return rev if resolve_commit(root, "HEAD") is not None else None
+    except GitMissing:
+        return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -204,8 +234,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from(args, paths)
     if args.write_baseline and args.diff_base is not None:
         raise UsageError("--write-baseline records every finding; drop --diff-base")
-    rev = None if args.write_baseline else _diff_base(args)
-    known = load_baseline(args.baseline) if args.baseline and not args.write_baseline else None
+    rev = None if args.write_baseline else _staged_base(args, cfg.root, _diff_base(args))
+    baseline = args.baseline or cfg.value("baseline") or None
+    known = load_baseline(baseline) if baseline and not args.write_baseline else None
     if rev is not None:
         resolve(cfg.root, rev)  # a bad revision fails before the analysis, not after
     if args.output is not None:
@@ -213,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     report = _analyse(args, cfg, known, rev)
     if report is None:
         return EXIT_CLEAN
-    _render(args, report)
+    _render(args, report, rev)
     bad = distrust_status(report.distrust)
     return bad if bad is not None else _exit_status(args, report)
 
@@ -247,7 +278,7 @@ def _analyse(
     return report
 
 
-def _render(args: argparse.Namespace, report: Report) -> None:
+def _render(args: argparse.Namespace, report: Report, rev: str | None = None) -> None:
     """Write the report (stdout or ``-o``), then what goes to stderr."""
     from qemu_lint.cli.output import write_report
     from qemu_lint.report import statistics
@@ -262,7 +293,8 @@ def _render(args: argparse.Namespace, report: Report) -> None:
     prefix = _path_prefix(report.root, os.environ.get(CHECKOUT_VARS.get(fmt, "")))
     opts = report_base.RenderOptions(
         color=color,
-        interactive=color and not to_file and sys.stdout.isatty(),
+        # frames and the count table for a human at a terminal; NO_COLOR drops colour only
+        interactive=fmt == "text" and not to_file and sys.stdout.isatty(),
         quiet=args.quiet,
         include_suppressed=args.sarif_include_suppressed,
         path_prefix=prefix,
@@ -284,4 +316,4 @@ def _render(args: argparse.Namespace, report: Report) -> None:
     if fmt == "github":
         _step_summary(report, prefix)
     if not (args.quiet or args.silent) and (fmt in ("text", "github") or to_file):
-        print(summary_line(report), file=sys.stderr)
+        print(summary_line(report, base=rev), file=sys.stderr)

@@ -41,8 +41,9 @@ def _cache_dir(args: argparse.Namespace) -> str | None:
     env = os.environ.get("QEMU_LINT_CACHE_DIR")
     if env:
         return env
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "qemu-lint")
+    import platformdirs  # on Linux: $XDG_CACHE_HOME/qemu-lint, else ~/.cache/qemu-lint
+
+    return platformdirs.user_cache_dir("qemu-lint", appauthor=False)
 
 
 def _config_file(args: argparse.Namespace, paths: Sequence[str]) -> tuple[str | None, list[str]]:

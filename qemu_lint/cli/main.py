@@ -42,8 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _PlainFormatter(logging.Formatter):
+    """``qemu-lint: warning: message``: the level in lower case, as in the
+    tool's other stderr lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
 def _set_up_logging(args: argparse.Namespace) -> None:
-    """Log to stderr through rich, at the level the flags ask for.
+    """Log to stderr (through rich on a terminal, plain lines otherwise), at
+    the level the flags ask for.
 
     As with :func:`logging.basicConfig`, a root logger that already has
     handlers (an application embedding qemu-lint, pytest) is left alone;
@@ -62,19 +72,24 @@ def _set_up_logging(args: argparse.Namespace) -> None:
         return
     if root.handlers:
         return
-    from rich.console import Console
-    from rich.logging import RichHandler
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
 
-    # The width is the terminal's, else 100: never $COLUMNS, which rich
-    # would obey even at 0 (messages lost) or 100000 (lines padded).
-    try:
-        width = os.get_terminal_size(2).columns
-    except (OSError, ValueError):
-        width = 100
-    console = Console(stderr=True, width=min(max(width, 60), 200))
-    handler = RichHandler(console=console, show_time=False, show_path=False)
+        # The width is the terminal's, else 100: never $COLUMNS, which rich
+        # would obey even at 0 (messages lost) or 100000 (lines padded).
+        try:
+            width = os.get_terminal_size(2).columns
+        except (OSError, ValueError):
+            width = 100
+        console = Console(stderr=True, width=min(max(width, 60), 200))
+        handler = RichHandler(console=console, show_time=False, show_path=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:  # a log file or a CI log: one plain line per record, never wrapped
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_PlainFormatter("qemu-lint: %(levelname)s: %(message)s"))
     handler.set_name(_HANDLER)
-    handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from qemu_lint.cli.configure import config_from, use_color
 from qemu_lint.cli.options import add_common, format_choices
-from qemu_lint.cli.status import EPILOG, EXIT_CLEAN
+from qemu_lint.cli.status import EXIT_CLEAN
+
+MODEL_EPILOG = """exit status:
+  0  the model was printed
+  2  usage, configuration or input error (one line on stderr)
+  3  internal error (one line on stderr; --debug shows the traceback)
+"""
 
 
 def _table(doc: Mapping[str, Any], args: argparse.Namespace) -> None:
@@ -45,12 +51,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     m = sub.add_parser(
         "model",
         help="show the CPUClass hook model",
-        epilog=EPILOG,
+        description="The CPUClass hook model and the ACPI CPU hotplug facts of a tree, "
+        "per architecture.",
+        epilog=MODEL_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     m.set_defaults(run=run)
-    m.add_argument("paths", nargs="?", metavar="PATH", default=".")
-    m.add_argument("--format", choices=format_choices(RENDERERS), default="table")
+    m.add_argument(
+        "paths", nargs="?", metavar="PATH", default=".", help="the QEMU tree (default: .)"
+    )
+    m.add_argument(
+        "--format",
+        choices=format_choices(RENDERERS),
+        default="table",
+        help="table (default, for humans) or json (docs/output.md)",
+    )
     add_common(m)
 
 

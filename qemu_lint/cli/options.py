@@ -22,8 +22,20 @@ def format_choices(*registries: Iterable[str]) -> tuple[str, ...]:
 
 def add_selection(sp: argparse.ArgumentParser) -> None:
     """``--select`` and ``--ignore`` (repeatable rule ids)."""
-    sp.add_argument("--select", action="append", default=[], metavar="RULE")
-    sp.add_argument("--ignore", action="append", default=[], metavar="RULE")
+    sp.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="run only this rule (repeatable; replaces the configuration's 'select')",
+    )
+    sp.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="do not run this rule (repeatable; replaces the configuration's 'ignore')",
+    )
 
 
 def add_common(sp: argparse.ArgumentParser) -> None:

@@ -31,6 +31,9 @@ class RenderOptions:
     #: gitlab, github: prefix of every reported path (``sub/dir/``), so that paths
     #: read relative to the CI checkout when the QEMU root lies below it
     path_prefix: str = ""
+    #: sarif: the analysis' category (``automationDetails.id`` is
+    #: ``qemu-lint/<category>/``): ``check``, or ``audit`` for an audit's final state
+    category: str = "check"
 
 
 class Reporter(Protocol):

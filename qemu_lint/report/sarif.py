@@ -33,7 +33,7 @@ SCHEMA = (
 )
 SRCROOT = "%SRCROOT%"
 #: ``automationDetails.id``: "<tool>/<category>/", so other analyses can coexist
-AUTOMATION_ID = "qemu-lint/check/"
+AUTOMATION_ID = "qemu-lint/{category}/"
 #: the ``partialFingerprints`` key of :attr:`Finding.fingerprint <qemu_lint.findings.Finding>`
 FINGERPRINT_KEY = "qemu-lint/v1"
 #: GitHub's limit for ``shortDescription`` and ``fullDescription``
@@ -187,7 +187,9 @@ def _notification(p: Problem) -> dict[str, Any]:
     return n
 
 
-def to_sarif(report: Report, include_suppressed: bool = False) -> dict[str, Any]:
+def to_sarif(
+    report: Report, include_suppressed: bool = False, category: str = "check"
+) -> dict[str, Any]:
     """The SARIF log for a report, as plain Python values.
 
     :param include_suppressed: also list the suppressed findings (with ``suppressions``)
@@ -210,7 +212,7 @@ def to_sarif(report: Report, include_suppressed: bool = False) -> dict[str, Any]
     driver["rules"] = rules
     run: dict[str, Any] = {
         "tool": {"driver": driver},
-        "automationDetails": {"id": AUTOMATION_ID},
+        "automationDetails": {"id": AUTOMATION_ID.format(category=category)},
         "invocations": [
             {
                 "executionSuccessful": not report.distrust,
@@ -230,5 +232,5 @@ def render(report: Report, out: TextIO, opts: RenderOptions) -> None:
 
     :param out: the stream to write to
     """
-    doc = to_sarif(report, include_suppressed=opts.include_suppressed)
+    doc = to_sarif(report, include_suppressed=opts.include_suppressed, category=opts.category)
     out.write(json.dumps(doc, indent=2) + "\n")

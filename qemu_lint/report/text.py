@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
-from rich.syntax import Syntax
+from pygments.token import Token  # type: ignore[import-untyped]  # a dependency of rich; no stubs
+from rich.style import Style
+from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme, Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -60,6 +62,19 @@ def _problem(p: Problem) -> Text:
     )
 
 
+#: the code frame's colours: the terminal's own 8 ANSI colours, and its default
+#: foreground for plain code, so it reads on dark and light backgrounds alike
+#: (rich's default theme paints code white)
+FRAME_THEME = ANSISyntaxTheme(
+    {
+        **ANSI_LIGHT,
+        Token.Text.Whitespace: Style(),
+        Token.Literal.String: Style(color="green"),
+        Token.Name.Function: Style(bold=True),
+    }
+)
+
+
 def _frame(f: Finding) -> Syntax:
     """The source lines around the site; ``frame`` is assumed contiguous."""
     return Syntax(
@@ -71,6 +86,7 @@ def _frame(f: Finding) -> Syntax:
         tab_size=8,
         word_wrap=False,
         background_color="default",
+        theme=FRAME_THEME,
     )
 
 
@@ -83,10 +99,10 @@ def _summary_table(report: Report, opts: RenderOptions) -> Table:
     return table
 
 
-def summary_line(report: Report) -> str:
+def summary_line(report: Report, base: str | None = None) -> str:
     """``Found N findings in M files.``, counting files that have findings, with
     the findings left out in parentheses (suppressed inline, in the baseline,
-    already present at the diff base) when there are any."""
+    already present at the diff base ``base``) when there are any."""
     n = len(report.findings)
     m = len({f.file for f in report.findings})
     line = f"Found {n} finding{'' if n == 1 else 's'} in {m} file{'' if m == 1 else 's'}"
@@ -94,11 +110,17 @@ def summary_line(report: Report) -> str:
     hidden = [
         f"{s.suppressed} suppressed" if s.suppressed else "",
         f"{s.baselined} in the baseline" if s.baselined else "",
-        f"{s.preexisting} already present at the diff base" if s.preexisting else "",
+        _preexisting(s.preexisting, base) if s.preexisting else "",
     ]
     if any(hidden):
         line += f" ({', '.join(h for h in hidden if h)})"
     return line + "."
+
+
+def _preexisting(n: int, base: str | None) -> str:
+    """``1 finding already present at HEAD, not blocking``."""
+    where = base or "the diff base"
+    return f"{n} finding{'' if n == 1 else 's'} already present at {where}, not blocking"
 
 
 def render(report: Report, out: TextIO, opts: RenderOptions) -> None:

@@ -10,6 +10,7 @@ pass to :func:`qemu_lint.settings.resolve_settings`.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from qemu_lint.discover.files import EXCLUDE, EXTEND_EXCLUDE
@@ -67,6 +68,21 @@ def _severities(setting: Setting[dict[str, str]], value: Any, where: str) -> dic
 
 SELECT: Setting[tuple[str, ...]] = Setting("select", "a list of rule ids", (), _rule_ids)
 IGNORE: Setting[tuple[str, ...]] = Setting("ignore", "a list of rule ids", (), _rule_ids)
+
+
+def _baseline_path(setting: Setting[str], value: Any, where: str) -> str:
+    """A baseline file path; relative to the configuration file that names it."""
+    if not isinstance(value, str) or not value:
+        raise setting.invalid(value, where)
+    if os.path.isfile(where):
+        return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(where)), value))
+    return os.path.abspath(value)
+
+
+#: the baseline file ``check`` reads when ``--baseline`` names none (CI jobs)
+BASELINE: Setting[str] = Setting(
+    "baseline", "a path to a baseline file (relative to the configuration file)", "", _baseline_path
+)
 #: every rule's severity, by rule id (a table: one origin per rule)
 SEVERITY: Setting[dict[str, str]] = Setting(
     "severity",
@@ -88,6 +104,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     EXTEND_EXCLUDE,
     SELECT,
     IGNORE,
+    BASELINE,
 )
 KEYS: tuple[str, ...] = tuple(s.key for s in SETTINGS)
 

@@ -226,12 +226,12 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             verdict.chains.get("", ()),
         )
         path = _path(model, site, chain)
-
+        # The message stays one short line; the lists go in notes at the site.
+        site_notes: list[str] = []
         if not declared:
-            hook_text = (
-                "no CPU persistence hook is declared in this tree (looked for "
-                + ", ".join(h.spec for h in model.hooks)
-                + ")"
+            hook_text = "no CPU persistence hook is declared in this tree"
+            site_notes.append(
+                "looked for the persistence hooks " + ", ".join(h.spec for h in model.hooks)
             )
         elif verdict.consulted:
             hook_text = (
@@ -257,13 +257,11 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             what += (
                 " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
             )
-        reach = (
-            f"; reached by {', '.join(arch_list)}"
-            if arch_list
-            else "; no call path from architecture code (hw/<arch>/, target/<arch>/) to it "
-            "was found"
-        )
-        message = f"{what}: {hook_text}{reach}"
+        if not arch_list:
+            site_notes.append(
+                "no call path from architecture code (hw/<arch>/, target/<arch>/) to it was found"
+            )
+        message = f"{what}: {hook_text}"
         e = site.expr
         yield Diagnostic(
             span=Span(site.file, e.line, e.col, e.end_line, e.end_col),
@@ -277,6 +275,8 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
                 archs=arch_list,
                 hook=hook_name,
                 arch_hooks={a: model.implements_hook(a) for a in arch_list},
+                site_notes=tuple(site_notes),
+                hooks=tuple(h.spec for h in model.hooks),
             ),
         )
 

@@ -29,9 +29,7 @@ def load_cindex() -> Any:
     try:
         import clang.cindex as ci  # type: ignore[import-untyped]  # the bindings ship no stubs
     except ImportError as e:
-        raise UsageError(
-            f"--frontend clang needs the 'libclang' package (pip install libclang): {e}"
-        ) from e
+        raise UsageError("--frontend clang needs libclang: pip install 'qemu-lint[clang]'") from e
     try:
         ci.Index.create()
     except Exception as e:  # LibclangError, OSError: the shared library did not load

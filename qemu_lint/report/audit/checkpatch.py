@@ -14,7 +14,11 @@ Entry point: :func:`render`.  Per patch checked::
 
 ``#N`` is the line of the patch text the finding points at (the added line at
 the site, else the nearest changed line of the hunk that touches the site or
-its evidence path); ``FILE:`` is the site in the tree after the patch.  Only
+its evidence path); ``FILE:`` is the site in the tree after the patch.  For
+the commits of a revision range both ``#N`` and ``lines checked`` count as
+``scripts/checkpatch.pl`` does: lines of ``git show --patch-with-stat`` (its
+diff options), and the hunks' body lines; a single commit is named ``Commit
+<sha12> (<subject>)`` without a ``1/1 Checking`` header, as checkpatch does.  Only
 findings a patch introduces are errors; a transient one (removed again later
 in the series) is a warning with ``--allow-transient``.  A patch that does not
 apply gets one error and ends the output, as the audit ends there.
@@ -24,18 +28,45 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from qemu_lint.audit.verdicts import DOES_NOT_APPLY, AuditResult, PatchVerdict
-from qemu_lint.report.audit.common import level, other_label, patch_line
+from qemu_lint.audit.patch import Patch, parse_diff
+from qemu_lint.audit.verdicts import DOES_NOT_APPLY, AuditResult, Change, PatchVerdict
+from qemu_lint.report.audit.common import change_prefix, level, other_label, patch_line
 from qemu_lint.report.console import clean
 
 if TYPE_CHECKING:
     from qemu_lint.report.base import RenderOptions
 
 
+class _Numbering:
+    """``#N`` and ``lines checked`` as checkpatch.pl counts them for a patch."""
+
+    def __init__(self, patch: Patch) -> None:
+        self.patch = patch
+        self.lines: dict[tuple[str, str, int | None, int | None], int] = {}
+        text = patch.show_text
+        files = parse_diff(text, patch.source) if text is not None else patch.files
+        for f in files:
+            for h in f.hunks:
+                for hl in h.lines:
+                    self.lines.setdefault((f.path, hl.kind, hl.old, hl.new), hl.at)
+        self.checked = sum(1 for f in files for h in f.hunks for hl in h.lines if hl.kind in " -+")
+        self.exact = text is not None
+
+    def line(self, c: Change) -> int:
+        loc = c.location
+        if self.exact and loc is not None:
+            at = self.lines.get((loc.file, loc.line.kind, loc.line.old, loc.line.new))
+            if at is not None:
+                return at
+        return patch_line(self.patch, c)
+
+
 def _patch(result: AuditResult, v: PatchVerdict) -> list[str]:
     sha = v.patch.commit or v.applied_as
     what = f"commit {sha[:12]}" if sha else "patch"
-    out = [f"{v.patch.label} Checking {what} ({clean(v.patch.subject)})"]
+    alone = v.patch.commit is not None and v.patch.count == 1
+    out = [] if alone else [f"{v.patch.label} Checking {what} ({clean(v.patch.subject)})"]
+    numbering = _Numbering(v.patch)
     errors = warnings = 0
     if v.verdict == DOES_NOT_APPLY:
         out.append(f"ERROR: patch does not apply on {result.base[:12]}: {clean(v.reason or '')}")
@@ -43,8 +74,8 @@ def _patch(result: AuditResult, v: PatchVerdict) -> list[str]:
     for c in v.introduced:
         lvl = level(c, result)
         f = c.finding
-        out.append(f"{lvl.upper()}: {clean(f.message)} [{f.rule}]")
-        out.append(f"#{patch_line(v.patch, c)}: FILE: {clean(f.file)}:{f.line}:")
+        out.append(f"{lvl.upper()}: {change_prefix(c)}{clean(f.message)} [{f.rule}]")
+        out.append(f"#{numbering.line(c)}: FILE: {clean(f.file)}:{f.line}:")
         if c.location is not None:
             hl = c.location.line
             out.append(clean(f"{hl.kind}{hl.text}"))
@@ -58,11 +89,11 @@ def _patch(result: AuditResult, v: PatchVerdict) -> list[str]:
             errors += 1
         else:
             warnings += 1
-    if out[-1] != "":
+    if out and out[-1] != "":
         out.append("")
-    out.append(f"total: {errors} errors, {warnings} warnings, {v.patch.text_lines} lines checked")
+    out.append(f"total: {errors} errors, {warnings} warnings, {numbering.checked} lines checked")
     out.append("")
-    label = f"Patch {v.patch.label}"
+    label = f"Commit {what[7:]} ({clean(v.patch.subject)})" if alone else f"Patch {v.patch.label}"
     if errors or warnings:
         rules = sorted({c.finding.rule for c in v.introduced})
         out.append(f"{label} has style problems, please review.  If any of these errors")

@@ -15,6 +15,7 @@ from qemu_lint.audit.verdicts import (
     FIXES,
     INTRODUCES,
     NOT_CHECKED,
+    REINTRODUCES,
     TRANSIENT,
     AuditResult,
     Change,
@@ -41,10 +42,17 @@ def notes(f: Finding) -> list[str]:
 
 
 def level(change: Change, result: AuditResult) -> str:
-    """error, or warning for a transient finding when transients are allowed."""
-    if change.other is not None and result.allow_transient:
+    """error; warning for a finding the base has, and for a transient finding
+    when transients are allowed."""
+    if change.in_base or (change.other is not None and result.allow_transient):
         return "warning"
     return change.finding.severity
+
+
+def change_prefix(change: Change) -> str:
+    """What a reviewer must know before the message: ``re-introduces a finding
+    present in the base: `` for one the base had."""
+    return "re-introduces a finding present in the base: " if change.in_base else ""
 
 
 def other_label(result: AuditResult, index: int | None) -> str:
@@ -56,6 +64,7 @@ def other_label(result: AuditResult, index: int | None) -> str:
 
 _WORDS = {
     INTRODUCES: "introduces",
+    REINTRODUCES: "re-introduces a finding present in the base",
     TRANSIENT: "transient",
     FIXES: "fixes",
     CLEAN: "clean",

@@ -13,7 +13,8 @@ everything else here is an addition:
   checked), ``message_id``, ``applied_as`` (the commit it became in the
   temporary worktree), ``seconds``;
 * per finding of ``introduced``: ``fixed_by`` (the index of the patch that
-  removes it later, or null) and ``patch_line``; of ``fixed``:
+  removes it later, or null), ``in_base`` (the base had it: the patch
+  re-introduces it; verdict ``reintroduces``) and ``patch_line``; of ``fixed``:
   ``introduced_by`` (null: present in the base) and ``patch_line``.
 """
 
@@ -33,6 +34,8 @@ VERSION = 1
 def _change(c: Change, other: str, v: PatchVerdict) -> dict[str, Any]:
     doc = c.finding.to_json()
     doc[other] = c.other
+    if other == "fixed_by":
+        doc["in_base"] = c.in_base
     doc["patch_line"] = c.location.line.at + v.patch.line_offset if c.location is not None else None
     return doc
 

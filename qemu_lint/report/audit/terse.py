@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from qemu_lint.audit.verdicts import CANNOT_JUDGE, DOES_NOT_APPLY, AuditResult
-from qemu_lint.report.audit.common import level, other_label, patch_line, patch_name
+from qemu_lint.report.audit.common import change_prefix, level, other_label, patch_line, patch_name
 from qemu_lint.report.console import clean
 
 if TYPE_CHECKING:
@@ -43,5 +43,5 @@ def render(result: AuditResult, out: TextIO, opts: RenderOptions) -> None:
                 tail = f" (transient: removed again by {other_label(result, c.other)})"
             out.write(
                 f"{name}:{patch_line(v.patch, c)}: {level(c, result).upper()}: "
-                f"{clean(f.file)}:{f.line}: {clean(f.message)} [{f.rule}]{tail}\n"
+                f"{clean(f.file)}:{f.line}: {change_prefix(c)}{clean(f.message)} [{f.rule}]{tail}\n"
             )

@@ -24,11 +24,13 @@ from qemu_lint.audit.verdicts import (
     FIXES,
     INTRODUCES,
     NOT_CHECKED,
+    REINTRODUCES,
     TRANSIENT,
     AuditResult,
     PatchVerdict,
 )
 from qemu_lint.report.audit.common import (
+    change_prefix,
     header,
     level,
     notes,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 _STYLE = {
     INTRODUCES: "bold red",
+    REINTRODUCES: "bold yellow",
     TRANSIENT: "bold yellow",
     DOES_NOT_APPLY: "bold red",
     FIXES: "green",
@@ -100,7 +103,7 @@ def _details(result: AuditResult, v: PatchVerdict) -> list[tuple[str, str]]:
     )
     out = [(f"Patch {v.patch.label} {clean(v.patch.subject)}{commit}: {verdict_text(v)}", "bold")]
     for c in v.introduced:
-        out.append((header(c.finding, level(c, result)), ""))
+        out.append((header(c.finding, level(c, result), change_prefix(c)), ""))
         out += [(n, "dim") for n in notes(c.finding)]
         if c.other is not None:
             f = c.finding
@@ -173,7 +176,16 @@ def render(result: AuditResult, out: TextIO, opts: RenderOptions) -> None:
 
 def summary_line(result: AuditResult) -> str:
     """``Audited 5 of 5 patches: 1 introduces, 1 transient, 2 fix, 1 clean.``"""
-    order = (INTRODUCES, TRANSIENT, FIXES, CLEAN, CANNOT_JUDGE, DOES_NOT_APPLY, NOT_CHECKED)
+    order = (
+        INTRODUCES,
+        REINTRODUCES,
+        TRANSIENT,
+        FIXES,
+        CLEAN,
+        CANNOT_JUDGE,
+        DOES_NOT_APPLY,
+        NOT_CHECKED,
+    )
     counts = {v: sum(1 for p in result.patches if p.verdict == v) for v in order}
     parts = [f"{n} {verdict}" for verdict, n in counts.items() if n]
     total = len(result.patches)
