@@ -905,12 +905,9 @@ def derive_presence(
         steps.append(Where("", 0, f"the configuration sets presence-bit = {presence_bit}"))
         if present is not None and present.bit != presence_bit:
             # the override names another bit of the same flags byte
-            present = next(
-                (f for f in aml.layout if f.byte == present.byte and f.bit == bit and f.width == 1)
-                if aml is not None
-                else (),
-                None,
-            )
+            layout = aml.layout if aml is not None else ()
+            same = [f for f in layout if f.byte == present.byte and f.bit == bit and f.width == 1]
+            present = same[0] if same else None
     fields: tuple[str, ...] = ()
     enabled_fields: tuple[str, ...] = ()
     if handler is None:
