@@ -508,7 +508,7 @@ def _interpret(aml: _Aml, fn: FunctionDef) -> _AmlResult | None:
     try:
         tested, table = _sta_table(aml, sta)
     except _NotUnderstood as e:
-        aml.problem(e.line, e.message)
+        aml.problem(e.line, f"{sta.name} (_STA): {e.message}")
         return _AmlResult(layout, None, None, ())
     present = _pick(aml, sta, tested, table, STA_PRESENT)
     enabled = _pick(aml, sta, tested, table, STA_ENABLED, avoid=present or "")
@@ -892,7 +892,9 @@ def derive_presence(
     macros = build_macros(facts)
     problems: list[PresenceProblem] = []
     aml = _aml_presence(idx, macros, builder, problems)
-    builder_file = min(idx.by_name.get(builder, [("", "")]))[0]
+    builder_ref = min(idx.by_name.get(builder, [("", "")]))
+    builder_file = builder_ref[0]
+    builder_line = idx.functions[builder_ref].line if builder_ref in idx.functions else 0
     rd = _Reader(idx, macros)
     handler = _read_handler(rd, builder_file)
     present = aml.present if aml is not None else None
@@ -912,7 +914,7 @@ def derive_presence(
     enabled_fields: tuple[str, ...] = ()
     if handler is None:
         message = f"no read handler packing {STATUS_STRUCT} fields into register bits was found"
-        problems.append(PresenceProblem(builder_file, 0, message))
+        problems.append(PresenceProblem(builder_file, builder_line, message))
     elif source:
         problems.extend(handler[2])
         fields, enabled_fields = _read_fields(idx, handler, present, enabled, bit, steps, problems)
@@ -920,8 +922,8 @@ def derive_presence(
         source, fields, bit, note = _fallback(
             presence_fields, presence_bit, bit if source else None
         )
-        problems.append(PresenceProblem(builder_file, 0, note))
-        steps.append(Where("", 0, note))
+        problems.append(PresenceProblem(builder_file, builder_line, note))
+        steps.append(Where(builder_file, builder_line, note))
     return Presence(
         bit=bit,
         field=present.name if present is not None else "",
