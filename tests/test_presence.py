@@ -376,3 +376,94 @@ def test_sta_testing_no_field_is_a_problem(real: Path, tmp_path: Path) -> None:
     assert (p.bit, p.fields, p.source) == (0, ("cpu",), "default")
     fallback = p.problems[-1]
     assert fallback.file == CPU_C and fallback.line > 0 and "falling back" in fallback.message
+
+
+# -- without a real tree: a small builder written for the test ---------------
+
+MINI_H = """
+typedef struct CPUState CPUState;
+typedef struct AcpiCpuStatus {
+    CPUState *cpu;
+    bool is_on;
+} AcpiCpuStatus;
+"""
+
+MINI_C = """
+#define FLAGS_OFF 2
+#define F_ON "FON_"
+#define F_HERE "FHRE"
+#define HERE_BIT(s) (!!(s)->cpu << 3)
+
+static uint64_t foo_rd(void *opaque, hwaddr addr, unsigned size)
+{
+    AcpiCpuStatus *s = opaque;
+    uint64_t v = 0;
+
+    switch (addr) {
+    case FLAGS_OFF:
+        v = deposit32(v, 0, 1, s->is_on);
+        v |= HERE_BIT(s);
+        break;
+    }
+    return v;
+}
+
+void build_cpus_aml(Aml *table)
+{
+    Aml *f, *m, *c, *e;
+    Aml *on = aml_name("%s", F_ON);
+    Aml *here = aml_name("%s", F_HERE);
+    Aml *r = aml_local(0);
+
+    f = aml_field("REGS", AML_BYTE_ACC, AML_NOLOCK, AML_PRESERVE);
+    aml_append(f, aml_reserved_field(FLAGS_OFF * 8));
+    aml_append(f, aml_named_field(F_ON, 1));
+    aml_append(f, aml_reserved_field(2));
+    aml_append(f, aml_named_field(F_HERE, 1));
+    m = aml_method("FSTA", 1, AML_SERIALIZED);
+    aml_append(m, aml_store(aml_int(0), r));
+    c = aml_if(aml_lnot(aml_equal(here, aml_int(0))));
+    aml_append(c, aml_store(aml_int(0xD), r));
+    aml_append(m, c);
+    c = aml_if(aml_land(aml_equal(here, aml_int(1)), aml_equal(on, aml_int(1))));
+    aml_append(c, aml_store(aml_int(0xF), r));
+    aml_append(m, c);
+    aml_append(m, aml_return(r));
+    m = aml_method("_STA", 0, AML_SERIALIZED);
+    aml_append(m, aml_return(aml_call1("FSTA", aml_int(0))));
+}
+"""
+
+
+def _mini(tmp_path: Path, c_text: str = MINI_C) -> Presence:
+    (tmp_path / "include/hw/acpi").mkdir(parents=True)
+    (tmp_path / "hw/acpi").mkdir(parents=True)
+    (tmp_path / CPU_H).write_text(MINI_H)
+    (tmp_path / CPU_C).write_text(c_text)
+    return presence_of(tmp_path)
+
+
+def test_mini_tree_bit3_from_a_macro(tmp_path: Path) -> None:
+    p = _mini(tmp_path)
+    assert (p.bit, p.field, p.fields, p.source) == (3, "FHRE", ("cpu",), "derived")
+    assert (p.enabled_bit, p.enabled_field, p.enabled_fields) == (0, "FON_", ("is_on",))
+    assert p.read_handler == (CPU_C, "foo_rd") and p.problems == ()
+
+
+def test_mini_tree_while_in_sta_is_a_problem(tmp_path: Path) -> None:
+    text = MINI_C.replace("c = aml_if(aml_lnot(", "c = aml_while(aml_lnot(")
+    p = _mini(tmp_path, text)
+    assert p.source == "default" and p.fields == ("cpu",)
+    assert any("While" in q.message and q.line > 0 for q in p.problems), p.problems
+
+
+def test_macro_bodies_parse_and_fold() -> None:
+    from qemu_lint.facts import Define, FileFacts
+    from qemu_lint.model.cexpr import build_macros, parse_expr
+
+    defs = (Define("OFF", None, "4", 1), Define("BIT", ("n",), "(1U << (n))", 2))
+    macros = build_macros([FileFacts("a.c", "test", 0, defines=defs)])
+    e = parse_expr("OFF * 8 + BIT(2)", 3)
+    assert e is not None and macros.eval_int(e, "a.c") == 36
+    assert parse_expr("(c)->cpu ? 1 : 0", 1) is not None
+    assert parse_expr("do { x; } while (0)", 1) is None
