@@ -467,3 +467,13 @@ def test_macro_bodies_parse_and_fold() -> None:
     assert e is not None and macros.eval_int(e, "a.c") == 36
     assert parse_expr("(c)->cpu ? 1 : 0", 1) is not None
     assert parse_expr("do { x; } while (0)", 1) is None
+
+
+def test_mini_tree_packings_and_names(tmp_path: Path) -> None:
+    p = _mini(tmp_path)
+    assert {(pk.mask, pk.fields, pk.case, pk.form) for pk in p.packings} == {
+        (1, ("is_on",), 2, "deposit32"),
+        (8, ("cpu",), 2, "macro HERE_BIT()"),
+    }
+    assert p.bit_name == "FHRE"
+    assert [f.name for f in p.layout] == ["FON_", "FHRE"]

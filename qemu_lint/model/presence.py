@@ -120,12 +120,19 @@ class Presence:
     #: the steps, in order: field declaration, ``CSTA`` test, packings
     derivation: tuple[Where, ...]
     read_handler: FnRef | None
+    #: every packing of the read handler, for ``ReadHandler.bits``
+    packings: tuple[Packing, ...]
     layout: tuple[AmlField, ...]
     problems: tuple[PresenceProblem, ...]
 
     @property
     def is_derived(self) -> bool:
         return self.source == "derived"
+
+    @property
+    def bit_name(self) -> str:
+        """How messages name the Present bit: its AML field, else ``bit N``."""
+        return self.field or f"bit {self.bit}"
 
 
 # -- the AML builder, interpreted -------------------------------------------
@@ -934,6 +941,7 @@ def derive_presence(
         source=source,
         derivation=tuple(steps),
         read_handler=handler[0] if handler is not None else None,
+        packings=tuple(handler[1]) if handler is not None else (),
         layout=aml.layout if aml is not None else (),
         problems=tuple(problems),
     )
