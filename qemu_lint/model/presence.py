@@ -93,7 +93,8 @@ class Packing:
     mask: int
     fields: tuple[str, ...]
     line: int
-    #: the ``case`` value (register offset) it sits under, None outside a switch
+    #: the ``case`` value (register offset) it sits under, None outside a
+    #: switch, -1 under ``default:`` or a label that does not fold
     case: int | None
     #: the shape, e.g. ``"e ? K : 0"``, ``"e << N"``, ``"deposit32"``
     form: str
@@ -813,6 +814,8 @@ def _at_bit(packs: Sequence[Packing], byte: int | None, bit: int) -> list[Packin
         return [p for p in packs if p.case == flags and (p.mask >> bit) & 1]
     out: list[Packing] = []
     for p in packs:
+        if p.case == -1:  # under ``default:`` or a label that does not fold
+            continue
         shift = 8 * byte + bit - 8 * (byte if p.case is None else p.case)
         if 0 <= shift < 64 and (p.mask >> shift) & 1:
             out.append(p)
