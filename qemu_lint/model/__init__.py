@@ -15,6 +15,7 @@ from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
 from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
 from qemu_lint.model.hooks import DEFAULT_HOOKS, Hook
+from qemu_lint.model.presence import derive_presence
 from qemu_lint.model.qom import (
     ClassInit,
     HookTable,
@@ -352,7 +353,7 @@ def build_model(
     root: str,
     facts: Sequence[FileFacts],
     hooks: Sequence[str] = DEFAULT_HOOKS,
-    presence_bit: int = 0,
+    presence_bit: int | None = None,
     cpu_aml_builder: str = "build_cpus_aml",
     all_paths: Sequence[str] = (),
     presence_fields: Sequence[str] = (),
@@ -362,7 +363,8 @@ def build_model(
     :param root: absolute path of the QEMU source root
     :param facts: every analysed file's facts
     :param hooks: persistence-hook designs that count (``Struct::field`` or a function name)
-    :param presence_bit: the flags-register bit that ``_STA.Present`` is read from
+    :param presence_bit: the flags-register bit that ``_STA.Present`` is read
+        from, overriding the one derived from the AML (None: derive it)
     :param cpu_aml_builder: the function that emits CPU hotplug AML
     :param all_paths: every file of the tree, parsed or not (architecture names)
     :param presence_fields: ``AcpiCpuStatus`` fields that count as feeding
@@ -390,12 +392,13 @@ def build_model(
         if h.is_fnptr
     }
     model.logic = GuardLogic(model._resolve_atom, constraints)
+    presence = derive_presence(facts, index, cpu_aml_builder, presence_bit, tuple(presence_fields))
     model.acpi = build_acpi(
         index,
         env,
         hook_objs,
         frozenset(archs),
-        presence_bit,
+        presence,
         cpu_aml_builder,
         tuple(presence_fields),
     )

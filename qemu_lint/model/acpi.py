@@ -19,20 +19,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from qemu_lint.facts import Expr, iter_exprs
+from qemu_lint.facts import Expr
 from qemu_lint.model.callgraph import CodeIndex, FnRef
 from qemu_lint.model.guards import expr_key, single_defs
 from qemu_lint.model.hooks import Hook
+from qemu_lint.model.presence import Presence
 from qemu_lint.model.types import TypeEnv, const_int, is_null_const
-from qemu_lint.settings import Setting, integer, string_list
+from qemu_lint.settings import Setting, string_list
 from qemu_lint.source import arch_of
 
 STATUS_STRUCT = "AcpiCpuStatus"
 CPU_FIELD = "cpu"
 
-#: the bit of the flags register that is ``_STA.Present`` (the settings of :func:`build_acpi`)
-PRESENCE_BIT: Setting[int] = Setting("presence-bit", "an integer 0..31", 0, integer(0, 32))
+
+def _optional_bit(setting: Setting[int | None], value: Any, where: str) -> int | None:
+    """An integer 0..31; unset (None) lets the model derive the bit from the AML."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 32:
+        raise setting.invalid(value, where)
+    return value
+
+
+#: the bit of the flags register that is ``_STA.Present``, overriding the one
+#: derived from the AML (None: derive it); the settings of :func:`build_acpi`
+PRESENCE_BIT: Setting[int | None] = Setting("presence-bit", "an integer 0..31", None, _optional_bit)
 #: AcpiCpuStatus fields that count as feeding _STA.Present besides those read
 #: off the flags-register read handler
 PRESENCE_FIELDS: Setting[tuple[str, ...]] = Setting(
@@ -87,6 +98,8 @@ class AcpiFacts:
     #: configured presence fields that AcpiCpuStatus does not declare
     unknown_presence_fields: tuple[str, ...] = ()
     sites: list[Site] = field(default_factory=list)
+    #: how the Present bit and its fields were derived (None before build_acpi)
+    presence: Presence | None = None
     #: the function that emits the CPU hotplug AML (``build_cpus_aml``)
     cpu_aml_builder: str = ""
     #: arch → [(file, line)] of calls to the CPU AML builder
@@ -100,38 +113,14 @@ class AcpiFacts:
     setters: dict[FnRef, tuple[int, str]] = field(default_factory=dict)
 
 
-def _status_fields_in(idx: CodeIndex, e: Expr, ref: FnRef) -> set[str]:
-    out = set()
-    fn = idx.functions[ref]
-    for sub in iter_exprs(e):
-        if sub.kind == "field":
-            fr = idx.field_ref(sub, fn, ref[0])
-            if fr is not None and fr[0] == STATUS_STRUCT:
-                out.add(fr[1])
-    return out
-
-
-def _read_handler(idx: CodeIndex, env: TypeEnv) -> ReadHandler | None:
-    best: ReadHandler | None = None
-    per_fn: dict[FnRef, list[tuple[str, int, int]]] = {}
-    for ref, e in idx.assigns:
-        if e.op != "|=" or len(e.args) != 2:
-            continue
-        rhs = e.args[1]
-        if rhs.kind == "ternary" and len(rhs.args) == 3:
-            mask = const_int(rhs.args[1])
-            other = const_int(rhs.args[2])
-            if mask is None or other != 0:
-                continue
-            for f in _status_fields_in(idx, rhs.args[0], ref):
-                per_fn.setdefault(ref, []).append((f, mask, e.line))
-    for ref, packed in sorted(per_fn.items()):
-        cand = ReadHandler(
-            ref, min(p[2] for p in packed), tuple(sorted({(f, m) for f, m, _ in packed}))
-        )
-        if best is None or len(cand.bits) > len(best.bits):
-            best = cand
-    return best
+def _read_handler(presence: Presence) -> ReadHandler | None:
+    """The read handler :func:`~qemu_lint.model.presence.derive_presence` found, with
+    every field → bit mask it packs."""
+    if presence.read_handler is None:
+        return None
+    bits = {(f, p.mask) for p in presence.packings for f in p.fields}
+    line = min((p.line for p in presence.packings), default=0)
+    return ReadHandler(presence.read_handler, line, tuple(sorted(bits)))
 
 
 def _hook_specs(hooks: tuple[Hook, ...]) -> dict[tuple[str, str], Hook]:
@@ -218,22 +207,25 @@ def build_acpi(
     env: TypeEnv,
     hooks: tuple[Hook, ...],
     archs: frozenset[str],
-    presence_bit: int,
+    presence: Presence,
     cpu_aml_builder: str,
     extra_presence_fields: tuple[str, ...] = (),
 ) -> AcpiFacts:
-    """Find the read handler, presence fields, sites, AML emitters and hook implementers.
+    """Find the presence fields, sites, AML emitters and hook implementers.
 
+    :param presence: the Present bit and its fields, as derived from the AML
+        and the read handler (:func:`~qemu_lint.model.presence.derive_presence`)
     :param extra_presence_fields: ``AcpiCpuStatus`` fields that count as
         feeding ``_STA.Present`` besides those read off the read handler
     """
     acpi = AcpiFacts(
         status_declared=STATUS_STRUCT in env.structs,
-        presence_bit=presence_bit,
+        presence_bit=presence.bit,
         cpu_aml_builder=cpu_aml_builder,
+        presence=presence,
     )
-    acpi.read_handler = _read_handler(idx, env)
-    _derive_presence_fields(acpi, env, extra_presence_fields)
+    acpi.read_handler = _read_handler(presence)
+    _derive_presence_fields(acpi, env, presence, extra_presence_fields)
     # A release of ::cpu is a site whether or not it feeds the Present bit.
     watched = set(acpi.presence_fields) | {CPU_FIELD}
 
@@ -256,14 +248,12 @@ def build_acpi(
 
 
 def _derive_presence_fields(
-    acpi: AcpiFacts, env: TypeEnv, extra_presence_fields: tuple[str, ...]
+    acpi: AcpiFacts, env: TypeEnv, presence: Presence, extra_presence_fields: tuple[str, ...]
 ) -> None:
     """The presence fields: those the read handler packs into the Present
-    bit, plus the configured ones ``AcpiCpuStatus`` declares."""
-    rh = acpi.read_handler
-    derived: set[str] = set()
-    if rh is not None:
-        derived = {f for f, mask in rh.bits if mask & (1 << acpi.presence_bit)}
+    bit (or the visible fallback), plus the configured ones ``AcpiCpuStatus``
+    declares."""
+    derived = set(presence.fields) if presence.source != "presence-fields" else set()
     status = env.struct(STATUS_STRUCT)
     declared = {f.name for f in status.fields} if status is not None else set()
     configured = {f for f in extra_presence_fields if f in declared}

@@ -7,9 +7,13 @@ function called with NULL) or toggles another `_STA.Present` field of
 `AcpiCpuStatus` (a presence flag set to false/0) on a path where no CPU
 persistence hook said "this vCPU is not persistent".
 
-The fields that feed `_STA.Present` are not a fixed list: they are read off the
-flags-register MMIO read handler (`cpu_hotplug_rd()` in hw/acpi/cpu.c), as the
-`AcpiCpuStatus` fields packed into the Present bit (bit 0, `CPEN`).
+The fields that feed `_STA.Present` are not a fixed list. The bit is read off
+the AML `build_cpus_aml()` builds (the register field, `CPEN` in QEMU 10.0,
+whose value `CSTA` turns into bit 0 of `_STA`), then the fields off the
+flags-register MMIO read handler (`cpu_hotplug_rd()` in hw/acpi/cpu.c), as
+the `AcpiCpuStatus` fields packed into that bit. Each step is a note of the
+finding; a step that cannot be followed is a warning of the run, and the
+fallback (`presence-fields`, else bit 0 with `cpu`) is said.
 
 A site counts as guarded when every path to it passes a condition that implies
 the hook returned false: in the same function (if/else, early return, `goto`
@@ -57,13 +61,13 @@ or an early return on `cpu_st->always_present_cpus`, or on
   persistence-hook designs that count. `Struct::field` names a function-pointer
   hook (called) or a flag (read); a bare name is a function whose true result
   means "persistent". `extend-hooks` adds designs to the list.
-- `presence-bit` (integer 0..31, default 0): the flags-register bit that `CSTA`
-  turns into `_STA.Present`.
+- `presence-bit` (integer 0..31, default unset): the flags-register bit that
+  `CSTA` turns into `_STA.Present`, overriding the one derived from the AML.
 - `presence-fields` (list of field names, default empty): `AcpiCpuStatus`
   fields that count as feeding `_STA.Present` besides those read off the read
   handler (for a handler that computes the bit in a way the analysis does not
-  follow). Clearing one is a `presence-toggle` finding whose message says the
-  configuration counts it.
+  follow), and the fallback when none can be read off it. Clearing one is a
+  `presence-toggle` finding whose message says the configuration counts it.
 
 ## Known limitations
 - Calls through `HotplugHandlerClass::unplug` dispatch to every registered
@@ -118,11 +122,30 @@ def _site_note(model: Model, site: Site) -> str:
     if rh is None:
         return site.what
     if site.field in model.acpi.presence_fields:
-        return (
-            f"{site.what}; {site.field} feeds _STA.Present "
-            f"(bit {model.acpi.presence_bit} of the flags register read by {rh.function[1]}())"
-        )
+        bit = f"bit {model.acpi.presence_bit} of the flags register read by {rh.function[1]}()"
+        name = _bit_name(model)
+        if not name.startswith("bit "):
+            bit = f"{name}, {bit}"
+        return f"{site.what}; {site.field} feeds {bit}, the bit _STA reads Present from"
     return site.what
+
+
+def _bit_name(model: Model) -> str:
+    """The Present bit as messages name it: its AML field (``CPEN``), else ``bit N``."""
+    p = model.acpi.presence
+    return p.bit_name if p is not None else f"bit {model.acpi.presence_bit}"
+
+
+def _derivation(model: Model) -> tuple[PathStep, ...]:
+    """Where the Present bit and its fields were read (the AML, ``CSTA``, the read handler)."""
+    p = model.acpi.presence
+    if p is None:
+        return ()
+    return tuple(
+        PathStep(w.file, w.line, _enclosing(model, w.file, w.line), w.note)
+        for w in p.derivation
+        if w.file
+    )
 
 
 def _path(
@@ -252,7 +275,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         if site.field in model.acpi.configured_presence_fields:
             what += ", which the configuration counts as clearing _STA.Present (presence-fields)"
         elif site.field in model.acpi.presence_fields:
-            what += ", which clears _STA.Present for the guest"
+            what += f", which clears {_bit_name(model)}, the bit `_STA` reads Present from"
         elif model.acpi.read_handler is None:
             what += (
                 " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
@@ -272,7 +295,8 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             kind=site.kind,
             path=path,
             key=site.key,
-            related=_related(model, declared, arch_list, verdict.chains),
+            related=_related(model, declared, arch_list, verdict.chains)
+            + (_derivation(model) if site.field in model.acpi.presence_fields else ()),
             properties=Properties(
                 archs=arch_list,
                 hook=hook_name,
