@@ -7,13 +7,14 @@ function, wrapper summaries, callers) are answered lazily and memoised.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
-from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
+from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, assume_true, flow_facts
 from qemu_lint.model.hooks import DEFAULT_HOOKS, Hook
 from qemu_lint.model.presence import derive_presence
 from qemu_lint.model.qom import (
@@ -26,9 +27,6 @@ from qemu_lint.model.qom import (
 )
 from qemu_lint.model.types import TypeEnv, build_type_env
 from qemu_lint.source import arch_of, discover_archs
-
-#: how many calls above a site the search for guards and architectures goes
-MAX_DEPTH = 8
 
 State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
 
@@ -128,10 +126,11 @@ class Model:
             return None
         assert self.logic is not None
         logic = self.logic
+        objects = self._objects(ref)
         rets = [
             (
-                logic.facts_formula(facts, fn, ref[0], flow.single_defs),
-                logic.formula(e, fn, ref[0], flow.single_defs),
+                assume_true(logic.facts_formula(facts, fn, ref[0], flow.single_defs), objects),
+                assume_true(logic.formula(e, fn, ref[0], flow.single_defs), objects),
             )
             for e, facts in flow.returns
             if e is not None
@@ -145,6 +144,26 @@ class Model:
                 if all(logic.equivalent(f, v, target) for f, v in rets):
                     return target
         return None
+
+    def _objects(self, ref: FnRef) -> frozenset[str]:
+        """The atoms of ``ref`` that test a pointer parameter (or a local
+        holding one) for NULL: a wrapper asks about an object it is given, so
+        ``cpu && cpu->acpi_persistent`` or ``if (!cpu) return false;`` still
+        make it the hook's verdict about that object."""
+        fn = self.index.functions[ref]
+        assert self.logic is not None
+        defs = self.flow(ref).single_defs
+        out: set[str] = set()
+        for v in fn.params + fn.locals:
+            if not v.type.pointers:
+                continue
+            out.add(v.name)
+            d = defs.get(v.name)
+            if d is not None:
+                f = self.logic.formula(d, fn, ref[0], defs)
+                if f[0] == "atom":
+                    out.add(str(f[1]))
+        return frozenset(out)
 
     # -- guards ----------------------------------------------------------------
     def guard(
@@ -180,9 +199,10 @@ class Model:
         architecture its path is confined to.  Paths confined to an
         architecture that emits no CPU hotplug AML are not followed (no guest
         of that binary sees ``_STA``), unless no architecture emits it at all.
-        Past ``MAX_DEPTH`` calls the search stops and counts the frontier as
-        an entry point: a guard further up is missed (a false positive),
-        never the reverse.
+        There is no depth limit: each state is visited once (a cycle of
+        calls is followed once round), and the guards of a caller are read
+        off its memoised flow facts and wrapper summaries, so a guard placed
+        any number of calls higher is found.
 
         :return: parent links per reached state, whether a function without
             callers (an entry point) was reached, and the hooks consulted on
@@ -191,16 +211,12 @@ class Model:
         aml = set(self.acpi.emits_cpu_aml)
         first: State = (start, self.arch(start[0]))
         parent: dict[State, tuple[State, CallEdge] | None] = {first: None}
-        depth = {first: 0}
-        queue = [first]
+        queue = deque([first])
         reaches_root = False
         consulted: set[str] = set()
         while queue:
-            state = queue.pop(0)
+            state = queue.popleft()
             cur, color = state
-            if depth[state] >= MAX_DEPTH:
-                reaches_root = True
-                continue
             edges = self.index.callers(cur)
             if not edges:
                 reaches_root = True
@@ -218,7 +234,6 @@ class Model:
                 nxt: State = (edge.caller, a or color)
                 if nxt not in parent:
                     parent[nxt] = (state, edge)
-                    depth[nxt] = depth[state] + 1
                     queue.append(nxt)
         return parent, reaches_root, consulted
 
