@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
+from qemu_lint.model.cexpr import Macros, build_macros
 from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, assume_true, flow_facts
 from qemu_lint.model.hooks import DEFAULT_HOOKS, Hook
 from qemu_lint.model.presence import derive_presence
@@ -59,6 +60,9 @@ class Model:
     _summaries: dict[FnRef, Formula | None] = field(default_factory=dict)
     _in_progress: set[FnRef] = field(default_factory=set)
     logic: GuardLogic | None = None
+    #: the tree's ``#define``\ s (function-like macro wrappers of a hook)
+    macros: Macros | None = None
+    _expanding: set[str] = field(default_factory=set)
 
     # -- hooks ---------------------------------------------------------------
     def declared_hooks(self) -> tuple[Hook, ...]:
@@ -87,10 +91,13 @@ class Model:
                 for h in self.hooks:
                     if h.function == callee.text:
                         return ("atom", h.spec)
-                for ref in self.index.resolve_name(callee.text, ctx):
+                refs = self.index.resolve_name(callee.text, ctx)
+                for ref in refs:
                     s = self.summary(ref)
                     if s is not None:
                         return s
+                if not refs:
+                    return self._macro_verdict(e, fn, ctx)
             return None
         if e.kind == "field":
             fr = self.index.field_ref(e, fn, ctx)
@@ -101,6 +108,31 @@ class Model:
                 if h.spec == spec:
                     return ("atom", h.spec + "#implemented") if h.is_fnptr else ("atom", h.spec)
         return None
+
+    def _macro_verdict(self, e: Expr, fn: FunctionDef, ctx: str) -> Formula | None:
+        """A function-like macro wrapper (``#define persistent(cpu) ((cpu) &&
+        (cpu)->acpi_persistent)``): the meaning of its expansion when that
+        mentions a hook, its arguments taken as non-NULL objects."""
+        name = e.args[0].text
+        if self.macros is None or name in self._expanding:
+            return None
+        body = self.macros.expand(e, ctx)
+        if body is None:
+            return None
+        assert self.logic is not None
+        self._expanding.add(name)
+        try:
+            f = self.logic.formula(body, fn, ctx, {})
+            objects = set()
+            for a in e.args[1:]:
+                g = self.logic.formula(a, fn, ctx, {})
+                if g[0] == "atom":
+                    objects.add(str(g[1]))
+        finally:
+            self._expanding.discard(name)
+        f = assume_true(f, frozenset(objects))
+        text = str(f)
+        return f if any(h.spec in text for h in self.declared_hooks()) else None
 
     def summary(self, ref: FnRef) -> Formula | None:
         """If ``ref`` returns a hook's verdict (or its negation), that formula."""
@@ -407,6 +439,7 @@ def build_model(
         if h.is_fnptr
     }
     model.logic = GuardLogic(model._resolve_atom, constraints)
+    model.macros = build_macros(facts)
     presence = derive_presence(facts, index, cpu_aml_builder, presence_bit, tuple(presence_fields))
     model.acpi = build_acpi(
         index,
