@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qemu_lint.facts import Expr
+from qemu_lint.facts import Expr, FunctionDef
 from qemu_lint.model.callgraph import CodeIndex, FnRef
 from qemu_lint.model.guards import expr_key, single_defs
 from qemu_lint.model.hooks import Hook
@@ -240,6 +240,8 @@ def build_acpi(
     sites, setters, alias_fns = _store_sites(idx, watched)
     sites += _alias_sites(idx, alias_fns, watched)
     sites += _memset_sites(idx, env)
+    sites += _whole_struct_sites(idx, env)
+    sites += _free_sites(idx, env, watched)
     sites += _setter_call_sites(idx, setters)
     acpi.setters = setters
     uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
@@ -386,25 +388,124 @@ def _memset_sites(idx: CodeIndex, env: TypeEnv) -> list[Site]:
     return sites
 
 
+def _is_status(env: TypeEnv, e: Expr, ref: FnRef, fn: FunctionDef, pointers: int) -> bool:
+    t = env.type_of(e, fn, ref[0])
+    return t is not None and t.pointers == pointers and env.struct_name(t, ref[0]) == STATUS_STRUCT
+
+
+def _init_sets_cpu(e: Expr, defs: dict[str, Expr]) -> bool | None:
+    """Does the struct value ``e`` keep a vCPU in ``cpu``?  False for an
+    initializer without ``.cpu`` (or with ``.cpu = NULL``), None when unknown."""
+    if e.kind == "name" and e.text in defs:
+        return _init_sets_cpu(defs[e.text], defs)
+    if e.kind == "compound" and e.args:
+        return _init_sets_cpu(e.args[0], defs)
+    if e.kind != "init":
+        return None
+    for item in e.args:
+        if item.kind == "designated" and item.text == CPU_FIELD:
+            return not (item.args and is_null_const(item.args[0]))
+    return False  # no designator for cpu: zeroed (positional values are not followed)
+
+
+def _whole_struct_sites(idx: CodeIndex, env: TypeEnv) -> list[Site]:
+    """``*cdev = (AcpiCpuStatus) { … }`` without ``.cpu``, ``devs[i] = empty``:
+    a whole ``AcpiCpuStatus`` overwritten by a value whose ``cpu`` is NULL."""
+    sites: list[Site] = []
+    for ref, e in idx.assigns:
+        if e.op != "=" or len(e.args) != 2 or e.args[0].kind not in ("unary", "index", "name"):
+            continue
+        fn = idx.functions[ref]
+        if not _is_status(env, e.args[0], ref, fn, 0):
+            continue
+        if _init_sets_cpu(e.args[1], single_defs(fn)) is not False:
+            continue
+        rhs = e.args[1]
+        value = rhs.text if rhs.kind == "name" else f"({STATUS_STRUCT}) {{ … }}"
+        what = f"overwrites a whole {STATUS_STRUCT} with {value}, whose ::{CPU_FIELD} is NULL"
+        sites.append(Site("release", CPU_FIELD, ref, e, what, expr_key(e)))
+    return sites
+
+
+def _c_text(e: Expr) -> str:
+    """A short C rendering of a simple lvalue (``cpu_st->devs``, ``&devs[i]``)."""
+    if e.kind in ("name", "const"):
+        return e.text
+    if e.kind == "field" and e.args:
+        return f"{_c_text(e.args[0])}{e.op}{e.text}"
+    if e.kind == "index" and len(e.args) == 2:
+        return f"{_c_text(e.args[0])}[{_c_text(e.args[1])}]"
+    if e.kind == "unary" and e.args:
+        return f"{e.op}{_c_text(e.args[0])}"
+    return "…"
+
+
+def _free_sites(idx: CodeIndex, env: TypeEnv, watched: set[str]) -> list[Site]:
+    """``g_clear_pointer(&cdev->cpu, …)`` (a release of ``::cpu``), and
+    ``g_free()``/``g_clear_pointer()`` of the ``devs`` array or an entry: the
+    status of its vCPUs goes while they stay."""
+    sites: list[Site] = []
+    for name in ("g_free", "g_clear_pointer"):
+        for caller, call in idx.direct_calls.get(name, []):
+            if len(call.args) < 2:
+                continue
+            fn = idx.functions[caller]
+            arg = call.args[1]
+            pointers = 1
+            if name == "g_clear_pointer":
+                if arg.kind != "unary" or arg.op != "&" or not arg.args:
+                    continue
+                arg = arg.args[0]
+                fr = idx.field_ref(arg, fn, caller[0])
+                if fr is not None and fr[0] == STATUS_STRUCT and fr[1] in watched:
+                    what = f"clears {STATUS_STRUCT}::{fr[1]} with g_clear_pointer()"
+                    sites.append(Site(_kind_of(fr[1]), fr[1], caller, call, what, expr_key(call)))
+                    continue
+            if _is_status(env, arg, caller, fn, pointers):
+                what = (
+                    f"frees {_c_text(arg)} ({STATUS_STRUCT} *) with {name}() while its vCPUs stay"
+                )
+                sites.append(Site("release", CPU_FIELD, caller, call, what, expr_key(call)))
+    return sites
+
+
 def _setter_call_sites(idx: CodeIndex, setters: dict[FnRef, tuple[int, str]]) -> list[Site]:
-    """Direct calls of a setter with NULL/0 as the argument it stores."""
+    """Calls of a setter with NULL/0 as the argument it stores: direct, or
+    through a function pointer held in a local (``fp = setter; fp(cdev, NULL)``)."""
     sites: list[Site] = []
     for setter, (i, fld) in sorted(setters.items()):
-        for edge in idx.callers(setter):
-            if edge.via:
-                continue
-            args = edge.call.args[1:]
+        calls = [(e.caller, e.call, "") for e in idx.callers(setter) if not e.via]
+        calls += _local_pointer_calls(idx, setter)
+        for caller, call, via in calls:
+            args = call.args[1:]
             if i < len(args) and is_null_const(args[i]):
                 sites.append(
                     Site(
                         _kind_of(fld),
                         fld,
-                        edge.caller,
-                        edge.call,
-                        f"calls {setter[1]}(), which stores its argument "
+                        caller,
+                        call,
+                        f"calls {setter[1]}(){via}, which stores its argument "
                         f"{idx.functions[setter].params[i].name} in {STATUS_STRUCT}::{fld}, "
                         f"with {args[i].text or '0'}",
-                        expr_key(edge.call),
+                        expr_key(call),
                     )
                 )
     return sites
+
+
+def _local_pointer_calls(idx: CodeIndex, target: FnRef) -> list[tuple[FnRef, Expr, str]]:
+    """Calls of ``target`` through a local function pointer assigned it once."""
+    out: list[tuple[FnRef, Expr, str]] = []
+    for ref, fn in idx.functions.items():
+        if not any(v.type.name == "<fn>" for v in fn.locals):
+            continue
+        defs = single_defs(fn)
+        for name, d in defs.items():
+            value = d.args[0] if d.kind == "unary" and d.op == "&" and d.args else d
+            if value.kind != "name" or target not in idx.resolve_name(value.text, ref[0]):
+                continue
+            for caller, call in idx.direct_calls.get(name, []):
+                if caller == ref:
+                    out.append((ref, call, f" through the local function pointer {name}"))
+    return out
