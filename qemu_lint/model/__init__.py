@@ -15,7 +15,15 @@ from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
 from qemu_lint.model.cexpr import Macros, build_macros
-from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, assume_true, flow_facts
+from qemu_lint.model.guards import (
+    OTHER_VCPU,
+    FlowFacts,
+    Formula,
+    GuardLogic,
+    assume_true,
+    flow_facts,
+    rename_atoms,
+)
 from qemu_lint.model.hooks import DEFAULT_HOOKS, Hook
 from qemu_lint.model.presence import derive_presence
 from qemu_lint.model.qom import (
@@ -30,6 +38,9 @@ from qemu_lint.model.types import TypeEnv, build_type_env
 from qemu_lint.source import arch_of, discover_archs
 
 State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
+
+#: structs whose hooks are asked about one vCPU (not CPUHotplugState's flag)
+_VCPU_STRUCTS = frozenset({"CPUClass", "CPUState"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +96,17 @@ class Model:
                     spec = f"{fr[0]}::{fr[1]}"
                     for h in self.hooks:
                         if h.spec == spec and h.is_fnptr:
-                            return ("atom", h.spec)
+                            return self._about(e.args[1:], fn, ctx, ("atom", h.spec))
                 return None
             if callee.kind == "name":
                 for h in self.hooks:
                     if h.function == callee.text:
-                        return ("atom", h.spec)
+                        return self._about(e.args[1:], fn, ctx, ("atom", h.spec))
                 refs = self.index.resolve_name(callee.text, ctx)
                 for ref in refs:
                     s = self.summary(ref)
                     if s is not None:
-                        return s
+                        return self._about(e.args[1:], fn, ctx, s)
                 if not refs:
                     return self._macro_verdict(e, fn, ctx)
             return None
@@ -106,8 +117,43 @@ class Model:
             spec = f"{fr[0]}::{fr[1]}"
             for h in self.hooks:
                 if h.spec == spec:
-                    return ("atom", h.spec + "#implemented") if h.is_fnptr else ("atom", h.spec)
+                    if h.is_fnptr:
+                        return ("atom", h.spec + "#implemented")
+                    return self._about(e.args[:1], fn, ctx, ("atom", h.spec))
         return None
+
+    def _about(self, objects: Sequence[Expr], fn: FunctionDef, ctx: str, f: Formula) -> Formula:
+        """``f``, a verdict asked about ``objects``; when none of them is the
+        vCPU the function handles (a parameter, ``cdev->cpu``, a local alias
+        of one, through casts), its vCPU hook atoms become ``spec@other``:
+        asking about another vCPU is not going through the hook."""
+        if not objects or any(self._is_subject(o, fn, ctx, 0) for o in objects):
+            return f
+        specs = frozenset(h.spec for h in self.hooks if h.struct in _VCPU_STRUCTS or h.function)
+        return rename_atoms(f, specs, OTHER_VCPU)
+
+    def _is_subject(self, e: Expr, fn: FunctionDef, ctx: str, depth: int) -> bool:
+        if depth > 8:
+            return True
+        if e.kind == "cast" and e.args:
+            return self._is_subject(e.args[0], fn, ctx, depth + 1)
+        if e.kind == "call" and len(e.args) == 2 and e.args[0].kind == "name":
+            if e.args[0].text.isupper():  # a cast macro: CPU(dev), ARM_CPU(obj)
+                return self._is_subject(e.args[1], fn, ctx, depth + 1)
+            return False  # qemu_get_cpu(0), cpu_by_arch_id(id): another vCPU
+        if e.kind == "name":
+            if any(p.name == e.text for p in fn.params):
+                return True
+            if not any(v.name == e.text for v in fn.locals):
+                return False  # a global: first_cpu
+            ref = (ctx, fn.name)
+            d = self.flow(ref).single_defs.get(e.text) if ref in self.index.functions else None
+            return d is None or self._is_subject(d, fn, ctx, depth + 1)
+        if e.kind == "field" and e.text == "cpu" and e.args:
+            fr = self.index.field_ref(e, fn, ctx)
+            if fr is not None and fr[0] == "AcpiCpuStatus":
+                return e.args[0].kind == "name"  # cdev->cpu, not devs[0].cpu
+        return True
 
     def _macro_verdict(self, e: Expr, fn: FunctionDef, ctx: str) -> Formula | None:
         """A function-like macro wrapper (``#define persistent(cpu) ((cpu) &&
@@ -214,8 +260,17 @@ class Model:
         flow = self.flow(ref)
         f = self.logic.facts_formula(facts, self.index.functions[ref], ref[0], flow.single_defs)
         text = str(f)
-        mentioned = tuple(h.spec for h in self.declared_hooks() if h.spec in text)
-        for spec in mentioned:
+        mine = text
+        for h in self.declared_hooks():
+            mine = mine.replace(h.spec + OTHER_VCPU, "")
+        mentioned = tuple(h.spec for h in self.declared_hooks() if h.spec in mine)
+        # asked about another vCPU only: "spec@other" (never a guard)
+        mentioned += tuple(
+            h.spec + OTHER_VCPU
+            for h in self.declared_hooks()
+            if h.spec + OTHER_VCPU in text and h.spec not in mentioned
+        )
+        for spec in (m for m in mentioned if not m.endswith(OTHER_VCPU)):
             if self.logic.forces_false(f, spec):
                 return spec, mentioned
         return None, mentioned

@@ -400,6 +400,20 @@ class GuardLogic:
         return True
 
 
+#: the suffix of a hook atom asked about another vCPU than the one handled
+OTHER_VCPU = "@other"
+
+
+def rename_atoms(f: Formula, atoms: frozenset[str], suffix: str) -> Formula:
+    """``f`` with each atom of ``atoms`` renamed ``atom + suffix``."""
+    tag = f[0]
+    if tag == "atom":
+        return ("atom", str(f[1]) + suffix) if str(f[1]) in atoms else f
+    if tag == "const":
+        return f
+    return (tag, *(rename_atoms(sub, atoms, suffix) for sub in f[1:]))  # type: ignore[arg-type]  # sub-formulas
+
+
 def assume_true(f: Formula, atoms: frozenset[str]) -> Formula:
     """``f`` with each atom of ``atoms`` replaced by true (a non-NULL object)."""
     tag = f[0]

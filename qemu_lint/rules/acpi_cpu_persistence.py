@@ -106,6 +106,7 @@ from dataclasses import dataclass
 from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
+from qemu_lint.model.guards import OTHER_VCPU
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
 
@@ -256,9 +257,16 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
                 + ", ".join(h.spec for h in model.hooks)
                 + ")"
             )
+        elif verdict.consulted and all(c.endswith(OTHER_VCPU) for c in verdict.consulted):
+            specs = ", ".join(c.removesuffix(OTHER_VCPU) for c in verdict.consulted)
+            hook_text = (
+                f"{specs} is asked about another vCPU than the one released, "
+                "which is not going through the hook"
+            )
         elif verdict.consulted:
             hook_text = (
-                f"{', '.join(verdict.consulted)} is consulted on the way, but the site also runs "
+                f"{', '.join(c for c in verdict.consulted if not c.endswith(OTHER_VCPU))} "
+                "is consulted on the way, but the site also runs "
                 "when it says the vCPU is persistent (or without its verdict)"
             )
         elif calls := model.hook_calls(site.function_ref):
