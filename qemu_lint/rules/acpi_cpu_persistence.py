@@ -2,8 +2,11 @@
 
 ## What it does
 Flags every statement that releases `AcpiCpuStatus::cpu` (sets it to NULL/0,
-directly, through a pointer alias, an array element, `memset`, or a setter
-function called with NULL) or toggles another `_STA.Present` field of
+directly, through a pointer alias, an array element, `memset`, a whole-struct
+assignment whose value has no `.cpu`, `g_clear_pointer(&cdev->cpu, …)`, a
+`g_free`/`g_clear_pointer` of the `devs` array or an entry, or a setter
+function called with NULL, directly or through a local function pointer) or
+toggles another `_STA.Present` field of
 `AcpiCpuStatus` (a presence flag set to false/0) on a path where no CPU
 persistence hook said "this vCPU is not persistent".
 
@@ -16,13 +19,19 @@ finding; a step that cannot be followed is a warning of the run, and the
 fallback (`presence-fields`, else bit 0 with `cpu`) is said.
 
 A site counts as guarded when every path to it passes a condition that implies
-the hook returned false: in the same function (if/else, early return, `goto`
-past the site, `&&`/`||`/`!`/ternary, a local bool holding the result) or in
-every caller on the way to it, through wrapper functions of any depth,
-including wrappers that negate. Each finding names the architectures that
-reach the site — those whose board code calls `build_cpus_aml()` and whose
-unplug path (through `hotplug_handler_unplug()` and the functions registered
-as `HotplugHandlerClass::unplug`) reaches it unguarded, plus the architecture
+the hook returned false about the vCPU being released (the same `dev`/`cpu`,
+through casts and aliases): in the same function (if/else, early return,
+`goto` past the site, `&&`/`||`/`!`/ternary, a local bool holding the result,
+a `switch` on the verdict, including what a returning `case` rules out past
+it) or in every caller on the way to it, at any number of calls above it,
+through wrappers of any depth wherever they are defined (another file, a
+`static inline` of a header, a function-like macro), including wrappers that
+negate or check the object for NULL (`cpu && cpu->acpi_persistent`). Asking
+the hook about another vCPU is not going through it, and the message says so.
+Each finding names the architectures that reach the site — those whose board
+code calls `build_cpus_aml()` and whose unplug path (through
+`hotplug_handler_unplug()` and the functions registered as
+`HotplugHandlerClass::unplug`) reaches it unguarded, plus the architecture
 whose own code contains it — and says whether each implements the hook.
 
 ## Why is this bad?
@@ -74,17 +83,15 @@ or an early return on `cpu_st->always_present_cpus`, or on
   handler (the device type is not tracked), so a guard placed only in one
   board's CPU unplug path still leaves the site reachable from that board's
   other unplug paths.
-- The hook's argument is not checked: consulting the hook about another vCPU
-  counts as consulting it.
-- A `switch` on the hook's verdict guards the statements of its matching
-  `case`, but what a returning `case` rules out is not carried past the
-  `switch` (a release after it is reported).
-- Function pointers stored in local variables are not followed.
+- Function pointers stored in local variables are followed only to a setter
+  of `AcpiCpuStatus::cpu` called with NULL; a call through one is not a call
+  edge of the search for guards and architectures.
 - With the tree-sitter front-end, macros are not expanded: a release written
   inside a macro body is invisible (the clang front-end sees it).
-- The search for guards and architectures goes at most 8 calls above a site;
-  past that the path counts as reaching an entry point (a guard placed higher
-  is missed: a false positive, never a silent miss).
+- The vCPU the hook is asked about must be a parameter of the function
+  deciding, `cdev->cpu`, or a local alias of one (through casts): a vCPU
+  computed some other way (`qemu_get_cpu(0)`, a global) counts as another
+  vCPU.
 - Paths confined to an architecture that emits no CPU hotplug AML are not
   followed (its guests never see `_STA`), unless no architecture emits it.
 - Only call paths link a site to a board: MMIO handlers reached by the guest
