@@ -495,7 +495,9 @@ def build_model(
     }
     model.logic = GuardLogic(model._resolve_atom, constraints)
     model.macros = build_macros(facts)
-    presence = derive_presence(facts, index, cpu_aml_builder, presence_bit, tuple(presence_fields))
+    presence = derive_presence(
+        facts, index, cpu_aml_builder, presence_bit, tuple(presence_fields), model.macros
+    )
     model.acpi = build_acpi(
         index,
         env,

@@ -413,7 +413,7 @@ def _whole_struct_sites(idx: CodeIndex, env: TypeEnv) -> list[Site]:
     a whole ``AcpiCpuStatus`` overwritten by a value whose ``cpu`` is NULL."""
     sites: list[Site] = []
     for ref, e in idx.assigns:
-        if e.op != "=" or len(e.args) != 2 or e.args[0].kind not in ("unary", "index", "name"):
+        if e.op != "=" or len(e.args) != 2 or e.args[0].kind not in ("unary", "index"):
             continue
         fn = idx.functions[ref]
         if not _is_status(env, e.args[0], ref, fn, 0):

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, Stmt
 from qemu_lint.model.callgraph import CodeIndex, FnRef
 from qemu_lint.model.cexpr import Macros, build_macros
-from qemu_lint.model.guards import iter_exprs, iter_stmts, single_defs, stmt_exprs
+from qemu_lint.model.guards import iter_exprs, iter_stmts, single_defs
 
 STATUS_STRUCT = "AcpiCpuStatus"
 #: the fallback when nothing can be derived: bit 0, fed by ``AcpiCpuStatus::cpu``
@@ -782,10 +782,9 @@ def _read_handler(
         r.function for (_, f), regs in rd.idx.registrations.items() if f == "read" for r in regs
     }
     best: tuple[tuple[int, int, int], FnRef, list[Packing], list[PresenceProblem]] | None = None
-    for ref in sorted(rd.idx.functions):
-        fn = rd.idx.functions[ref]
-        if not any(_packed(e) for e in stmt_exprs(fn.body) if e.kind == "assign"):
-            continue
+    # the index holds every assignment: only the functions with a packing are read
+    candidates = {ref for ref, e in rd.idx.assigns if _packed(e)}
+    for ref in sorted(candidates):
         packs, probs = _packings(rd, ref)
         if not packs and not probs:
             continue
@@ -887,6 +886,7 @@ def derive_presence(
     builder: str = "build_cpus_aml",
     presence_bit: int | None = None,
     presence_fields: Sequence[str] = (),
+    macros: Macros | None = None,
 ) -> Presence:
     """Derive the Present bit from the AML and the fields feeding it from the read handler.
 
@@ -896,10 +896,11 @@ def derive_presence(
     :param presence_bit: the ``presence-bit`` override, None when not configured
     :param presence_fields: the ``presence-fields`` configuration, the first
         fallback when the fields cannot be derived
+    :param macros: the ``#define``\\ s of ``facts``, when already built
     :return: the result, with every step that could not be followed in
         ``problems`` and a non-empty ``fields``
     """
-    macros = build_macros(facts)
+    macros = macros if macros is not None else build_macros(facts)
     problems: list[PresenceProblem] = []
     aml = _aml_presence(idx, macros, builder, problems)
     builder_ref = min(idx.by_name.get(builder, [("", "")]))
