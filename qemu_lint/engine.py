@@ -120,6 +120,19 @@ def _analyse(
             + " in this tree",
         )
         summary = dataclasses.replace(summary, problems=summary.problems + (warning,))
+    presence = model.acpi.presence
+    if (
+        presence is not None
+        and presence.problems
+        and model.acpi.status_declared
+        and any(r.id == "acpi-cpu-persistence" for r in selected)
+    ):
+        # a derivation that failed is never a silent "clean"
+        derived = tuple(
+            Problem(p.file, f"_STA.Present: {p.message}" + (f" (line {p.line})" if p.line else ""))
+            for p in presence.problems
+        )
+        summary = dataclasses.replace(summary, problems=summary.problems + derived)
     session.state.summary = summary
     ran: set[str] = set()
     for rule in selected:

@@ -274,6 +274,9 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
             for f in s.fields:
                 types.want(f.type, "")
     tokens = _tokens(model, seed_tokens)
+    more_defs, constants = _presence_wants(model)
+    definitions |= more_defs
+    macros |= constants
     if hook_tables:
         tokens.update(t.struct for t in model.hook_tables)
         root = env.struct("CPUClass")
@@ -288,6 +291,37 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
         frozenset(tokens),
         frozenset(definitions - names),
     )
+
+
+def _presence_wants(model: Model) -> tuple[set[str], set[str]]:
+    """What deriving ``_STA.Present`` reads beyond the AML builder and the read
+    handler: the functions they call (a helper packing the bit, a ``static
+    inline`` in a header) and the constants they name (``CPU_ENABLED``,
+    ``ACPI_CPU_FLAGS_OFFSET_RW``), whose ``#define`` may live in another file."""
+    from qemu_lint.facts import iter_exprs, iter_stmts
+
+    idx = model.index
+    p = model.acpi.presence
+    refs = list(idx.by_name.get(model.acpi.cpu_aml_builder, []))
+    if p is not None and p.read_handler is not None:
+        refs.append(p.read_handler)
+    definitions: set[str] = set()
+    tokens: set[str] = set()
+    callees: set[str] = set()
+    for ref in refs:
+        fn = idx.functions.get(ref)
+        if fn is None:
+            continue
+        for st in iter_stmts(fn.body):
+            for e in iter_exprs(st.expr) if st.expr is not None else ():
+                if e.kind == "call" and e.args and e.args[0].kind == "name":
+                    name = e.args[0].text
+                    callees.add(name)
+                    if not name.startswith("aml_") and name not in idx.by_name:
+                        definitions.add(name)
+                elif e.kind == "name" and e.text.isupper() and not e.text.startswith("AML_"):
+                    tokens.add(e.text)
+    return definitions, tokens - callees
 
 
 def _stored_fields(model: Model, names: set[str], types: _Types) -> set[str]:

@@ -160,8 +160,10 @@ class Config:
         return tuple(self.value("hooks"))
 
     @property
-    def presence_bit(self) -> int:
-        return int(self.value("presence-bit"))
+    def presence_bit(self) -> int | None:
+        """The ``presence-bit`` override (None: the model derives the bit)."""
+        v = self.value("presence-bit")
+        return None if v is None else int(v)
 
     @property
     def presence_fields(self) -> tuple[str, ...]:

@@ -105,8 +105,9 @@ def test_walk_stops_at_the_repository_root(
     else:
         monkeypatch.setenv("HOME", str(tree))
     settings, origins, out = _shown(capsys, str(tree / RELEASE))
-    assert settings["presence-bit"] == 0
-    assert origins["presence-bit"] == DEFAULT
+    # unset by default (the model derives the bit): a comment, TOML has no null
+    assert "presence-bit" not in settings
+    assert "# presence-bit is unset  # default" in out
     assert "# configuration file: none" in out
 
 
@@ -157,7 +158,7 @@ def test_isolated_ignores_files(tmp_path: Path, capsys: Capsys) -> None:
     tree = _repo(tmp_path)
     (tree / ".qemu-lint.toml").write_text("presence-bit = 1\n")
     settings, origins, out = _shown(capsys, "--isolated", str(tree))
-    assert settings["presence-bit"] == 0 and origins["presence-bit"] == DEFAULT
+    assert "presence-bit" not in settings and "# presence-bit is unset  # default" in out
     status, _, err = _run(
         capsys, "--isolated", "--config", str(tree / ".qemu-lint.toml"), str(tree)
     )
@@ -199,10 +200,12 @@ def test_show_config_lists_every_key_with_its_origin(tmp_path: Path, capsys: Cap
     cfg.write_text('required-archs = ["arm"]\nextend-exclude = ["hw/intc"]\n')
     settings, origins, out = _shown(capsys, str(tree))
     assert out.startswith(f"# configuration file: {cfg}\n# QEMU root: {tree}\n")
-    expected_keys = {k for k in KEYS if k != "severity"}
+    # presence-bit is unset by default: shown as a comment (TOML has no null)
+    expected_keys = {k for k in KEYS if k not in ("severity", "presence-bit")}
     expected_keys |= {f"severity.{r.id}" for r in ALL_RULES}
     assert set(origins) == expected_keys
-    assert set(settings) == set(KEYS)
+    assert set(settings) == set(KEYS) - {"presence-bit"}
+    assert "# presence-bit is unset  # default\n" in out
     assert settings["required-archs"] == ["arm"] and origins["required-archs"] == str(cfg)
     assert settings["extend-exclude"] == ["hw/intc/"]
     assert settings["hooks"] == [

@@ -90,6 +90,26 @@ CASES = [
         True,
     ),
     (
+        "after-switch-wrong",
+        "    switch (should_remain_acpi_present(dev)) {\n    case false:\n        return;\n    default:\n        break;\n    }\n    cdev->cpu = NULL;",
+        True,
+    ),
+    (
+        "after-switch-no-default",
+        "    switch (should_remain_acpi_present(dev)) {\n    case true:\n        return;\n    }\n    cdev->cpu = NULL;",
+        False,
+    ),
+    (
+        "after-switch-break-in-if",
+        "    switch (should_remain_acpi_present(dev)) {\n    case true:\n        if (cdev->is_removing) { break; }\n        return;\n    default:\n        break;\n    }\n    cdev->cpu = NULL;",
+        True,
+    ),
+    (
+        "after-switch-loop-break",
+        "    switch (should_remain_acpi_present(dev)) {\n    case 1:\n        for (;;) { break; }\n        return;\n    case 0:\n        break;\n    }\n    cdev->cpu = NULL;",
+        False,
+    ),
+    (
         "label-join",
         "    if (should_remain_acpi_present(dev)) { goto out; }\n    cdev->cpu = NULL;\nout:\n    cdev->cpu = NULL;",
         True,
@@ -149,12 +169,35 @@ def test_guard_shape(name: str, body: str, reported: bool, base: Path, tmp_path:
         assert in_fn[0].hook == "CPUClass::cpu_persistent_status"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known miss: after a switch, what its returning cases exclude is not kept"
-)
 def test_guard_after_switch(base: Path, tmp_path: Path) -> None:
     body = (
         "    switch (should_remain_acpi_present(dev)) {\n    case true:\n        return;\n"
         "    default:\n        break;\n    }\n    cdev->cpu = NULL;"
     )
     test_guard_shape("after-switch", body, False, base, tmp_path)
+
+
+def test_guard_any_number_of_calls_above(base: Path, tmp_path: Path) -> None:
+    """No depth limit: a guard 12 calls above the release is found (the
+    search used to stop at 8 and report the site)."""
+    import shutil
+
+    tree = tmp_path / "t"
+    shutil.copytree(base, tree)
+    cpu_c = tree / "hw" / "acpi" / "cpu.c"
+    chain = [
+        "\nstatic void deep0(AcpiCpuStatus *cdev, DeviceState *dev)\n{\n    cdev->cpu = NULL;\n}\n"
+    ]
+    for i in range(1, 12):
+        chain.append(
+            f"\nstatic void deep{i}(AcpiCpuStatus *cdev, DeviceState *dev)\n"
+            f"{{\n    deep{i - 1}(cdev, dev);\n}}\n"
+        )
+    guarded = "    if (!should_remain_acpi_present(dev)) {\n        deep11(cdev, dev);\n    }\n"
+    chain.append(f"\nvoid deep_entry(AcpiCpuStatus *cdev, DeviceState *dev)\n{{\n{guarded}}}\n")
+    cpu_c.write_text(cpu_c.read_text() + "".join(chain))
+    report = run(default_config(root=str(tree), jobs=1, strict=True))
+    assert [f.function for f in report.findings if f.function.startswith("deep")] == []
+    cpu_c.write_text(cpu_c.read_text().replace(guarded, "    deep11(cdev, dev);\n"))
+    report = run(default_config(root=str(tree), jobs=1, strict=True))
+    assert [f.function for f in report.findings if f.function.startswith("deep")] == ["deep0"]

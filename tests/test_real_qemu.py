@@ -519,10 +519,17 @@ def test_real_tree_related_locations(real_report: Callable[[str], tuple[Path, Re
         ["i386", "emits"],
         ["loongarch", "enters"],
         ["loongarch", "emits"],
+        # then where _STA.Present was derived from (issue 11)
+        ["the", "AML"],
+        ["CSTA", "(_STA)"],
+        ["CSTA", "(_STA)"],
+        ["cpu_hotplug_rd()", "packs"],
     ]
+    assert all(s.file == "hw/acpi/cpu.c" for s in f.related[4:])
+    assert "CPEN as bit 0" in f.related[4].note
     # the i386 entry is where the shown path starts
     assert (f.related[0].file, f.related[0].line) == (f.path[0].file, f.path[0].line)
-    for step in f.related:
+    for step in f.related[:4]:
         arch = step.note.split(" ")[0]
         assert step.file.startswith(f"hw/{arch}/"), step
         code = qv.read_text(root / step.file).splitlines()[step.line - 1]

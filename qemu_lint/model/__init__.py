@@ -7,14 +7,25 @@ function, wrapper summaries, callers) are answered lazily and memoised.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
-from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic, flow_facts
+from qemu_lint.model.cexpr import Macros, build_macros
+from qemu_lint.model.guards import (
+    OTHER_VCPU,
+    FlowFacts,
+    Formula,
+    GuardLogic,
+    assume_true,
+    flow_facts,
+    rename_atoms,
+)
 from qemu_lint.model.hooks import DEFAULT_HOOKS, Hook
+from qemu_lint.model.presence import derive_presence
 from qemu_lint.model.qom import (
     ClassInit,
     HookTable,
@@ -26,10 +37,10 @@ from qemu_lint.model.qom import (
 from qemu_lint.model.types import TypeEnv, build_type_env
 from qemu_lint.source import arch_of, discover_archs
 
-#: how many calls above a site the search for guards and architectures goes
-MAX_DEPTH = 8
-
 State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
+
+#: structs whose hooks are asked about one vCPU (not CPUHotplugState's flag)
+_VCPU_STRUCTS = frozenset({"CPUClass", "CPUState"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,9 @@ class Model:
     _summaries: dict[FnRef, Formula | None] = field(default_factory=dict)
     _in_progress: set[FnRef] = field(default_factory=set)
     logic: GuardLogic | None = None
+    #: the tree's ``#define``\ s (function-like macro wrappers of a hook)
+    macros: Macros | None = None
+    _expanding: set[str] = field(default_factory=set)
 
     # -- hooks ---------------------------------------------------------------
     def declared_hooks(self) -> tuple[Hook, ...]:
@@ -82,16 +96,19 @@ class Model:
                     spec = f"{fr[0]}::{fr[1]}"
                     for h in self.hooks:
                         if h.spec == spec and h.is_fnptr:
-                            return ("atom", h.spec)
+                            return self._about(e.args[1:], fn, ctx, ("atom", h.spec))
                 return None
             if callee.kind == "name":
                 for h in self.hooks:
                     if h.function == callee.text:
-                        return ("atom", h.spec)
-                for ref in self.index.resolve_name(callee.text, ctx):
+                        return self._about(e.args[1:], fn, ctx, ("atom", h.spec))
+                refs = self.index.resolve_name(callee.text, ctx)
+                for ref in refs:
                     s = self.summary(ref)
                     if s is not None:
-                        return s
+                        return self._about(e.args[1:], fn, ctx, s)
+                if not refs:
+                    return self._macro_verdict(e, fn, ctx)
             return None
         if e.kind == "field":
             fr = self.index.field_ref(e, fn, ctx)
@@ -100,8 +117,68 @@ class Model:
             spec = f"{fr[0]}::{fr[1]}"
             for h in self.hooks:
                 if h.spec == spec:
-                    return ("atom", h.spec + "#implemented") if h.is_fnptr else ("atom", h.spec)
+                    if h.is_fnptr:
+                        return ("atom", h.spec + "#implemented")
+                    return self._about(e.args[:1], fn, ctx, ("atom", h.spec))
         return None
+
+    def _about(self, objects: Sequence[Expr], fn: FunctionDef, ctx: str, f: Formula) -> Formula:
+        """``f``, a verdict asked about ``objects``; when none of them is the
+        vCPU the function handles (a parameter, ``cdev->cpu``, a local alias
+        of one, through casts), its vCPU hook atoms become ``spec@other``:
+        asking about another vCPU is not going through the hook."""
+        if not objects or any(self._is_subject(o, fn, ctx, 0) for o in objects):
+            return f
+        specs = frozenset(h.spec for h in self.hooks if h.struct in _VCPU_STRUCTS or h.function)
+        return rename_atoms(f, specs, OTHER_VCPU)
+
+    def _is_subject(self, e: Expr, fn: FunctionDef, ctx: str, depth: int) -> bool:
+        if depth > 8:
+            return True
+        if e.kind == "cast" and e.args:
+            return self._is_subject(e.args[0], fn, ctx, depth + 1)
+        if e.kind == "call" and len(e.args) == 2 and e.args[0].kind == "name":
+            if e.args[0].text.isupper():  # a cast macro: CPU(dev), ARM_CPU(obj)
+                return self._is_subject(e.args[1], fn, ctx, depth + 1)
+            return False  # qemu_get_cpu(0), cpu_by_arch_id(id): another vCPU
+        if e.kind == "name":
+            if any(p.name == e.text for p in fn.params):
+                return True
+            if not any(v.name == e.text for v in fn.locals):
+                return False  # a global: first_cpu
+            ref = (ctx, fn.name)
+            d = self.flow(ref).single_defs.get(e.text) if ref in self.index.functions else None
+            return d is None or self._is_subject(d, fn, ctx, depth + 1)
+        if e.kind == "field" and e.text == "cpu" and e.args:
+            fr = self.index.field_ref(e, fn, ctx)
+            if fr is not None and fr[0] == "AcpiCpuStatus":
+                return e.args[0].kind == "name"  # cdev->cpu, not devs[0].cpu
+        return True
+
+    def _macro_verdict(self, e: Expr, fn: FunctionDef, ctx: str) -> Formula | None:
+        """A function-like macro wrapper (``#define persistent(cpu) ((cpu) &&
+        (cpu)->acpi_persistent)``): the meaning of its expansion when that
+        mentions a hook, its arguments taken as non-NULL objects."""
+        name = e.args[0].text
+        if self.macros is None or name in self._expanding:
+            return None
+        body = self.macros.expand(e, ctx)
+        if body is None:
+            return None
+        assert self.logic is not None
+        self._expanding.add(name)
+        try:
+            f = self.logic.formula(body, fn, ctx, {})
+            objects = set()
+            for a in e.args[1:]:
+                g = self.logic.formula(a, fn, ctx, {})
+                if g[0] == "atom":
+                    objects.add(str(g[1]))
+        finally:
+            self._expanding.discard(name)
+        f = assume_true(f, frozenset(objects))
+        text = str(f)
+        return f if any(h.spec in text for h in self.declared_hooks()) else None
 
     def summary(self, ref: FnRef) -> Formula | None:
         """If ``ref`` returns a hook's verdict (or its negation), that formula."""
@@ -127,10 +204,11 @@ class Model:
             return None
         assert self.logic is not None
         logic = self.logic
+        objects = self._objects(ref)
         rets = [
             (
-                logic.facts_formula(facts, fn, ref[0], flow.single_defs),
-                logic.formula(e, fn, ref[0], flow.single_defs),
+                assume_true(logic.facts_formula(facts, fn, ref[0], flow.single_defs), objects),
+                assume_true(logic.formula(e, fn, ref[0], flow.single_defs), objects),
             )
             for e, facts in flow.returns
             if e is not None
@@ -144,6 +222,26 @@ class Model:
                 if all(logic.equivalent(f, v, target) for f, v in rets):
                     return target
         return None
+
+    def _objects(self, ref: FnRef) -> frozenset[str]:
+        """The atoms of ``ref`` that test a pointer parameter (or a local
+        holding one) for NULL: a wrapper asks about an object it is given, so
+        ``cpu && cpu->acpi_persistent`` or ``if (!cpu) return false;`` still
+        make it the hook's verdict about that object."""
+        fn = self.index.functions[ref]
+        assert self.logic is not None
+        defs = self.flow(ref).single_defs
+        out: set[str] = set()
+        for v in fn.params + fn.locals:
+            if not v.type.pointers:
+                continue
+            out.add(v.name)
+            d = defs.get(v.name)
+            if d is not None:
+                f = self.logic.formula(d, fn, ref[0], defs)
+                if f[0] == "atom":
+                    out.add(str(f[1]))
+        return frozenset(out)
 
     # -- guards ----------------------------------------------------------------
     def guard(
@@ -162,8 +260,17 @@ class Model:
         flow = self.flow(ref)
         f = self.logic.facts_formula(facts, self.index.functions[ref], ref[0], flow.single_defs)
         text = str(f)
-        mentioned = tuple(h.spec for h in self.declared_hooks() if h.spec in text)
-        for spec in mentioned:
+        mine = text
+        for h in self.declared_hooks():
+            mine = mine.replace(h.spec + OTHER_VCPU, "")
+        mentioned = tuple(h.spec for h in self.declared_hooks() if h.spec in mine)
+        # asked about another vCPU only: "spec@other" (never a guard)
+        mentioned += tuple(
+            h.spec + OTHER_VCPU
+            for h in self.declared_hooks()
+            if h.spec + OTHER_VCPU in text and h.spec not in mentioned
+        )
+        for spec in (m for m in mentioned if not m.endswith(OTHER_VCPU)):
             if self.logic.forces_false(f, spec):
                 return spec, mentioned
         return None, mentioned
@@ -179,9 +286,10 @@ class Model:
         architecture its path is confined to.  Paths confined to an
         architecture that emits no CPU hotplug AML are not followed (no guest
         of that binary sees ``_STA``), unless no architecture emits it at all.
-        Past ``MAX_DEPTH`` calls the search stops and counts the frontier as
-        an entry point: a guard further up is missed (a false positive),
-        never the reverse.
+        There is no depth limit: each state is visited once (a cycle of
+        calls is followed once round), and the guards of a caller are read
+        off its memoised flow facts and wrapper summaries, so a guard placed
+        any number of calls higher is found.
 
         :return: parent links per reached state, whether a function without
             callers (an entry point) was reached, and the hooks consulted on
@@ -190,16 +298,12 @@ class Model:
         aml = set(self.acpi.emits_cpu_aml)
         first: State = (start, self.arch(start[0]))
         parent: dict[State, tuple[State, CallEdge] | None] = {first: None}
-        depth = {first: 0}
-        queue = [first]
+        queue = deque([first])
         reaches_root = False
         consulted: set[str] = set()
         while queue:
-            state = queue.pop(0)
+            state = queue.popleft()
             cur, color = state
-            if depth[state] >= MAX_DEPTH:
-                reaches_root = True
-                continue
             edges = self.index.callers(cur)
             if not edges:
                 reaches_root = True
@@ -217,7 +321,6 @@ class Model:
                 nxt: State = (edge.caller, a or color)
                 if nxt not in parent:
                     parent[nxt] = (state, edge)
-                    depth[nxt] = depth[state] + 1
                     queue.append(nxt)
         return parent, reaches_root, consulted
 
@@ -352,7 +455,7 @@ def build_model(
     root: str,
     facts: Sequence[FileFacts],
     hooks: Sequence[str] = DEFAULT_HOOKS,
-    presence_bit: int = 0,
+    presence_bit: int | None = None,
     cpu_aml_builder: str = "build_cpus_aml",
     all_paths: Sequence[str] = (),
     presence_fields: Sequence[str] = (),
@@ -362,7 +465,8 @@ def build_model(
     :param root: absolute path of the QEMU source root
     :param facts: every analysed file's facts
     :param hooks: persistence-hook designs that count (``Struct::field`` or a function name)
-    :param presence_bit: the flags-register bit that ``_STA.Present`` is read from
+    :param presence_bit: the flags-register bit that ``_STA.Present`` is read
+        from, overriding the one derived from the AML (None: derive it)
     :param cpu_aml_builder: the function that emits CPU hotplug AML
     :param all_paths: every file of the tree, parsed or not (architecture names)
     :param presence_fields: ``AcpiCpuStatus`` fields that count as feeding
@@ -390,12 +494,16 @@ def build_model(
         if h.is_fnptr
     }
     model.logic = GuardLogic(model._resolve_atom, constraints)
+    model.macros = build_macros(facts)
+    presence = derive_presence(
+        facts, index, cpu_aml_builder, presence_bit, tuple(presence_fields), model.macros
+    )
     model.acpi = build_acpi(
         index,
         env,
         hook_objs,
         frozenset(archs),
-        presence_bit,
+        presence,
         cpu_aml_builder,
         tuple(presence_fields),
     )

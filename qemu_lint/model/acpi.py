@@ -19,20 +19,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from qemu_lint.facts import Expr, iter_exprs
+from qemu_lint.facts import Expr, FunctionDef
 from qemu_lint.model.callgraph import CodeIndex, FnRef
 from qemu_lint.model.guards import expr_key, single_defs
 from qemu_lint.model.hooks import Hook
+from qemu_lint.model.presence import Presence
 from qemu_lint.model.types import TypeEnv, const_int, is_null_const
-from qemu_lint.settings import Setting, integer, string_list
+from qemu_lint.settings import Setting, string_list
 from qemu_lint.source import arch_of
 
 STATUS_STRUCT = "AcpiCpuStatus"
 CPU_FIELD = "cpu"
 
-#: the bit of the flags register that is ``_STA.Present`` (the settings of :func:`build_acpi`)
-PRESENCE_BIT: Setting[int] = Setting("presence-bit", "an integer 0..31", 0, integer(0, 32))
+
+def _optional_bit(setting: Setting[int | None], value: Any, where: str) -> int | None:
+    """An integer 0..31; unset (None) lets the model derive the bit from the AML."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 32:
+        raise setting.invalid(value, where)
+    return value
+
+
+#: the bit of the flags register that is ``_STA.Present``, overriding the one
+#: derived from the AML (None: derive it); the settings of :func:`build_acpi`
+PRESENCE_BIT: Setting[int | None] = Setting("presence-bit", "an integer 0..31", None, _optional_bit)
 #: AcpiCpuStatus fields that count as feeding _STA.Present besides those read
 #: off the flags-register read handler
 PRESENCE_FIELDS: Setting[tuple[str, ...]] = Setting(
@@ -87,6 +98,8 @@ class AcpiFacts:
     #: configured presence fields that AcpiCpuStatus does not declare
     unknown_presence_fields: tuple[str, ...] = ()
     sites: list[Site] = field(default_factory=list)
+    #: how the Present bit and its fields were derived (None before build_acpi)
+    presence: Presence | None = None
     #: the function that emits the CPU hotplug AML (``build_cpus_aml``)
     cpu_aml_builder: str = ""
     #: arch → [(file, line)] of calls to the CPU AML builder
@@ -100,38 +113,14 @@ class AcpiFacts:
     setters: dict[FnRef, tuple[int, str]] = field(default_factory=dict)
 
 
-def _status_fields_in(idx: CodeIndex, e: Expr, ref: FnRef) -> set[str]:
-    out = set()
-    fn = idx.functions[ref]
-    for sub in iter_exprs(e):
-        if sub.kind == "field":
-            fr = idx.field_ref(sub, fn, ref[0])
-            if fr is not None and fr[0] == STATUS_STRUCT:
-                out.add(fr[1])
-    return out
-
-
-def _read_handler(idx: CodeIndex, env: TypeEnv) -> ReadHandler | None:
-    best: ReadHandler | None = None
-    per_fn: dict[FnRef, list[tuple[str, int, int]]] = {}
-    for ref, e in idx.assigns:
-        if e.op != "|=" or len(e.args) != 2:
-            continue
-        rhs = e.args[1]
-        if rhs.kind == "ternary" and len(rhs.args) == 3:
-            mask = const_int(rhs.args[1])
-            other = const_int(rhs.args[2])
-            if mask is None or other != 0:
-                continue
-            for f in _status_fields_in(idx, rhs.args[0], ref):
-                per_fn.setdefault(ref, []).append((f, mask, e.line))
-    for ref, packed in sorted(per_fn.items()):
-        cand = ReadHandler(
-            ref, min(p[2] for p in packed), tuple(sorted({(f, m) for f, m, _ in packed}))
-        )
-        if best is None or len(cand.bits) > len(best.bits):
-            best = cand
-    return best
+def _read_handler(presence: Presence) -> ReadHandler | None:
+    """The read handler :func:`~qemu_lint.model.presence.derive_presence` found, with
+    every field → bit mask it packs."""
+    if presence.read_handler is None:
+        return None
+    bits = {(f, p.mask) for p in presence.packings for f in p.fields}
+    line = min((p.line for p in presence.packings), default=0)
+    return ReadHandler(presence.read_handler, line, tuple(sorted(bits)))
 
 
 def _hook_specs(hooks: tuple[Hook, ...]) -> dict[tuple[str, str], Hook]:
@@ -218,22 +207,25 @@ def build_acpi(
     env: TypeEnv,
     hooks: tuple[Hook, ...],
     archs: frozenset[str],
-    presence_bit: int,
+    presence: Presence,
     cpu_aml_builder: str,
     extra_presence_fields: tuple[str, ...] = (),
 ) -> AcpiFacts:
-    """Find the read handler, presence fields, sites, AML emitters and hook implementers.
+    """Find the presence fields, sites, AML emitters and hook implementers.
 
+    :param presence: the Present bit and its fields, as derived from the AML
+        and the read handler (:func:`~qemu_lint.model.presence.derive_presence`)
     :param extra_presence_fields: ``AcpiCpuStatus`` fields that count as
         feeding ``_STA.Present`` besides those read off the read handler
     """
     acpi = AcpiFacts(
         status_declared=STATUS_STRUCT in env.structs,
-        presence_bit=presence_bit,
+        presence_bit=presence.bit,
         cpu_aml_builder=cpu_aml_builder,
+        presence=presence,
     )
-    acpi.read_handler = _read_handler(idx, env)
-    _derive_presence_fields(acpi, env, extra_presence_fields)
+    acpi.read_handler = _read_handler(presence)
+    _derive_presence_fields(acpi, env, presence, extra_presence_fields)
     # A release of ::cpu is a site whether or not it feeds the Present bit.
     watched = set(acpi.presence_fields) | {CPU_FIELD}
 
@@ -248,6 +240,8 @@ def build_acpi(
     sites, setters, alias_fns = _store_sites(idx, watched)
     sites += _alias_sites(idx, alias_fns, watched)
     sites += _memset_sites(idx, env)
+    sites += _whole_struct_sites(idx, env)
+    sites += _free_sites(idx, env, watched)
     sites += _setter_call_sites(idx, setters)
     acpi.setters = setters
     uniq = {(s.function_ref, s.expr.line, s.expr.col): s for s in sites}
@@ -256,14 +250,12 @@ def build_acpi(
 
 
 def _derive_presence_fields(
-    acpi: AcpiFacts, env: TypeEnv, extra_presence_fields: tuple[str, ...]
+    acpi: AcpiFacts, env: TypeEnv, presence: Presence, extra_presence_fields: tuple[str, ...]
 ) -> None:
     """The presence fields: those the read handler packs into the Present
-    bit, plus the configured ones ``AcpiCpuStatus`` declares."""
-    rh = acpi.read_handler
-    derived: set[str] = set()
-    if rh is not None:
-        derived = {f for f, mask in rh.bits if mask & (1 << acpi.presence_bit)}
+    bit (or the visible fallback), plus the configured ones ``AcpiCpuStatus``
+    declares."""
+    derived = set(presence.fields) if presence.source != "presence-fields" else set()
     status = env.struct(STATUS_STRUCT)
     declared = {f.name for f in status.fields} if status is not None else set()
     configured = {f for f in extra_presence_fields if f in declared}
@@ -396,25 +388,124 @@ def _memset_sites(idx: CodeIndex, env: TypeEnv) -> list[Site]:
     return sites
 
 
+def _is_status(env: TypeEnv, e: Expr, ref: FnRef, fn: FunctionDef, pointers: int) -> bool:
+    t = env.type_of(e, fn, ref[0])
+    return t is not None and t.pointers == pointers and env.struct_name(t, ref[0]) == STATUS_STRUCT
+
+
+def _init_sets_cpu(e: Expr, defs: dict[str, Expr]) -> bool | None:
+    """Does the struct value ``e`` keep a vCPU in ``cpu``?  False for an
+    initializer without ``.cpu`` (or with ``.cpu = NULL``), None when unknown."""
+    if e.kind == "name" and e.text in defs:
+        return _init_sets_cpu(defs[e.text], defs)
+    if e.kind == "compound" and e.args:
+        return _init_sets_cpu(e.args[0], defs)
+    if e.kind != "init":
+        return None
+    for item in e.args:
+        if item.kind == "designated" and item.text == CPU_FIELD:
+            return not (item.args and is_null_const(item.args[0]))
+    return False  # no designator for cpu: zeroed (positional values are not followed)
+
+
+def _whole_struct_sites(idx: CodeIndex, env: TypeEnv) -> list[Site]:
+    """``*cdev = (AcpiCpuStatus) { … }`` without ``.cpu``, ``devs[i] = empty``:
+    a whole ``AcpiCpuStatus`` overwritten by a value whose ``cpu`` is NULL."""
+    sites: list[Site] = []
+    for ref, e in idx.assigns:
+        if e.op != "=" or len(e.args) != 2 or e.args[0].kind not in ("unary", "index"):
+            continue
+        fn = idx.functions[ref]
+        if not _is_status(env, e.args[0], ref, fn, 0):
+            continue
+        if _init_sets_cpu(e.args[1], single_defs(fn)) is not False:
+            continue
+        rhs = e.args[1]
+        value = rhs.text if rhs.kind == "name" else f"({STATUS_STRUCT}) {{ … }}"
+        what = f"overwrites a whole {STATUS_STRUCT} with {value}, whose ::{CPU_FIELD} is NULL"
+        sites.append(Site("release", CPU_FIELD, ref, e, what, expr_key(e)))
+    return sites
+
+
+def _c_text(e: Expr) -> str:
+    """A short C rendering of a simple lvalue (``cpu_st->devs``, ``&devs[i]``)."""
+    if e.kind in ("name", "const"):
+        return e.text
+    if e.kind == "field" and e.args:
+        return f"{_c_text(e.args[0])}{e.op}{e.text}"
+    if e.kind == "index" and len(e.args) == 2:
+        return f"{_c_text(e.args[0])}[{_c_text(e.args[1])}]"
+    if e.kind == "unary" and e.args:
+        return f"{e.op}{_c_text(e.args[0])}"
+    return "…"
+
+
+def _free_sites(idx: CodeIndex, env: TypeEnv, watched: set[str]) -> list[Site]:
+    """``g_clear_pointer(&cdev->cpu, …)`` (a release of ``::cpu``), and
+    ``g_free()``/``g_clear_pointer()`` of the ``devs`` array or an entry: the
+    status of its vCPUs goes while they stay."""
+    sites: list[Site] = []
+    for name in ("g_free", "g_clear_pointer"):
+        for caller, call in idx.direct_calls.get(name, []):
+            if len(call.args) < 2:
+                continue
+            fn = idx.functions[caller]
+            arg = call.args[1]
+            pointers = 1
+            if name == "g_clear_pointer":
+                if arg.kind != "unary" or arg.op != "&" or not arg.args:
+                    continue
+                arg = arg.args[0]
+                fr = idx.field_ref(arg, fn, caller[0])
+                if fr is not None and fr[0] == STATUS_STRUCT and fr[1] in watched:
+                    what = f"clears {STATUS_STRUCT}::{fr[1]} with g_clear_pointer()"
+                    sites.append(Site(_kind_of(fr[1]), fr[1], caller, call, what, expr_key(call)))
+                    continue
+            if _is_status(env, arg, caller, fn, pointers):
+                what = (
+                    f"frees {_c_text(arg)} ({STATUS_STRUCT} *) with {name}() while its vCPUs stay"
+                )
+                sites.append(Site("release", CPU_FIELD, caller, call, what, expr_key(call)))
+    return sites
+
+
 def _setter_call_sites(idx: CodeIndex, setters: dict[FnRef, tuple[int, str]]) -> list[Site]:
-    """Direct calls of a setter with NULL/0 as the argument it stores."""
+    """Calls of a setter with NULL/0 as the argument it stores: direct, or
+    through a function pointer held in a local (``fp = setter; fp(cdev, NULL)``)."""
     sites: list[Site] = []
     for setter, (i, fld) in sorted(setters.items()):
-        for edge in idx.callers(setter):
-            if edge.via:
-                continue
-            args = edge.call.args[1:]
+        calls = [(e.caller, e.call, "") for e in idx.callers(setter) if not e.via]
+        calls += _local_pointer_calls(idx, setter)
+        for caller, call, via in calls:
+            args = call.args[1:]
             if i < len(args) and is_null_const(args[i]):
                 sites.append(
                     Site(
                         _kind_of(fld),
                         fld,
-                        edge.caller,
-                        edge.call,
-                        f"calls {setter[1]}(), which stores its argument "
+                        caller,
+                        call,
+                        f"calls {setter[1]}(){via}, which stores its argument "
                         f"{idx.functions[setter].params[i].name} in {STATUS_STRUCT}::{fld}, "
                         f"with {args[i].text or '0'}",
-                        expr_key(edge.call),
+                        expr_key(call),
                     )
                 )
     return sites
+
+
+def _local_pointer_calls(idx: CodeIndex, target: FnRef) -> list[tuple[FnRef, Expr, str]]:
+    """Calls of ``target`` through a local function pointer assigned it once."""
+    out: list[tuple[FnRef, Expr, str]] = []
+    for ref, fn in idx.functions.items():
+        if not any(v.type.name == "<fn>" for v in fn.locals):
+            continue
+        defs = single_defs(fn)
+        for name, d in defs.items():
+            value = d.args[0] if d.kind == "unary" and d.op == "&" and d.args else d
+            if value.kind != "name" or target not in idx.resolve_name(value.text, ref[0]):
+                continue
+            for caller, call in idx.direct_calls.get(name, []):
+                if caller == ref:
+                    out.append((ref, call, f" through the local function pointer {name}"))
+    return out

@@ -64,7 +64,8 @@ class CodeIndex:
         local = [r for r in refs if r[0] == from_file]
         if local:
             return local
-        return [r for r in refs if not self.functions[r].is_static]
+        # a static (inline) function of a header is in every file including it
+        return [r for r in refs if not self.functions[r].is_static or _is_header(r[0])]
 
     def field_ref(self, e: Expr, fn: FunctionDef | None, ctx: str) -> tuple[str, str] | None:
         """``(struct, field)`` of a field expression, typed by its base."""
@@ -82,7 +83,7 @@ class CodeIndex:
         fn = self.functions[ref]
         out: list[CallEdge] = []
         for caller, call in self.direct_calls.get(ref[1], []):
-            if not fn.is_static or caller[0] == ref[0]:
+            if not fn.is_static or caller[0] == ref[0] or _is_header(ref[0]):
                 if ref in self.resolve_name(ref[1], caller[0]):
                     out.append(CallEdge(caller, call))
         for (struct, fld), regs in self.registrations.items():
@@ -208,3 +209,7 @@ def _index_body(idx: CodeIndex, ref: FnRef, body: Stmt) -> None:
             idx.field_calls.setdefault(text, []).append((ref, e))
         else:
             idx.assigns.append((ref, e))
+
+
+def _is_header(path: str) -> bool:
+    return path.endswith((".h", ".inc"))

@@ -11,6 +11,22 @@ from typing import Any
 from qemu_lint.model import Model
 
 
+def _derivation(model: Model) -> dict[str, Any]:
+    """How the Present bit was found: the AML fields, the source, the steps, the problems."""
+    p = model.acpi.presence
+    if p is None:
+        return {}
+    return {
+        "aml_field": p.field or None,
+        "enabled_bit": p.enabled_bit,
+        "enabled_field": p.enabled_field or None,
+        "enabled_fields": list(p.enabled_fields),
+        "source": p.source,
+        "derivation": [{"file": w.file, "line": w.line, "note": w.note} for w in p.derivation],
+        "problems": [{"file": q.file, "line": q.line, "message": q.message} for q in p.problems],
+    }
+
+
 def model_to_json(model: Model) -> dict[str, Any]:
     """The hook tables, implementations per architecture and ACPI facts per architecture."""
     sites = sorted({(s.file, s.function) for s in model.acpi.sites})
@@ -63,6 +79,7 @@ def model_to_json(model: Model) -> dict[str, Any]:
             "bit": model.acpi.presence_bit,
             "fields": list(model.acpi.presence_fields),
             "configured_fields": list(model.acpi.configured_presence_fields),
+            **_derivation(model),
         },
         "sites": [
             {

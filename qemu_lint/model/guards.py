@@ -61,6 +61,8 @@ class _Walker:
         self.out = FlowFacts()
         self.goto_facts: dict[str, list[Facts]] = {}
         self.goto_lines: dict[str, list[int]] = {}
+        #: per enclosing switch (None: a loop), the facts at each ``break`` out of it
+        self.breaks: list[list[Facts] | None] = []
         for st in iter_stmts(fn.body):
             if st.kind == "goto":
                 self.goto_lines.setdefault(st.text, []).append(st.line)
@@ -137,42 +139,95 @@ class _Walker:
             self.goto_facts.setdefault(s.text, []).append(facts)
             return facts, True
         if k in ("break", "continue"):
+            if k == "break" and self.breaks and self.breaks[-1] is not None:
+                self.breaks[-1].append(facts)  # leaves the innermost switch
             return facts, True
         if k == "loop":
             self.record(s.expr, facts)
             inner = facts + ((s.expr, True),) if s.expr is not None and s.text != "do" else facts
+            self.breaks.append(None)  # a break in it leaves the loop
             self.seq(s.body, inner)
+            self.breaks.pop()
             return facts, False
         if k == "switch":
-            self.record(s.expr, facts)
-            fallthrough = False
-            for c in s.body:
-                if c.kind != "case":
-                    self.stmt(c, facts)
-                    fallthrough = True
-                    continue
-                self.record(c.expr, facts)
-                inner = facts
-                if s.expr is not None and c.expr is not None and not fallthrough:
-                    # Entered only when the value matches this label (no
-                    # fall-through from the case above).
-                    match = Expr(
-                        "binary",
-                        c.line,
-                        c.col,
-                        c.end_line,
-                        c.end_col,
-                        op="==",
-                        args=(s.expr, c.expr),
-                    )
-                    inner = facts + ((match, True),)
-                _, exits = self.seq(c.body, inner)
-                fallthrough = not exits
-            return facts, False
+            return self.switch(s, facts)
         if k == "case":
             self.seq(s.body, facts)
             return facts, False
         return facts, False
+
+    def switch(self, s: Stmt, facts: Facts) -> tuple[Facts, bool]:
+        """A ``switch``: each case under its label's match (no fall-through
+        into it), ``default`` under no label matching; past the switch, what
+        holds on one of the ways out (a ``break``, the end of the last case,
+        no label matching without a ``default``), so a returning case rules
+        its value out."""
+        self.record(s.expr, facts)
+        labels = [c.expr for c in s.body if c.kind == "case" and c.expr is not None]
+        has_default = any(c.kind == "case" and c.expr is None for c in s.body)
+        outs: list[Facts] = []
+        self.breaks.append(outs)
+        fallthrough = False
+        exits = False
+        for c in s.body:
+            if c.kind != "case":
+                _, exits = self.stmt(c, facts)
+                fallthrough = not exits
+                continue
+            self.record(c.expr, facts)
+            inner = facts
+            if s.expr is not None and not fallthrough:
+                if c.expr is not None:
+                    inner = facts + ((_match(s.expr, c), True),)
+                else:  # default: no label matched
+                    inner = facts + tuple((_match(s.expr, c, lbl), False) for lbl in labels)
+            end, exits = self.seq(c.body, inner)
+            fallthrough = not exits
+            if not exits and c is s.body[-1]:
+                outs.append(end)
+        self.breaks.pop()
+        if not s.body or not exits and s.body[-1].kind != "case":
+            outs.append(facts)
+        if not has_default:
+            if s.expr is None:
+                outs.append(facts)
+            else:
+                outs.append(facts + tuple((_match(s.expr, s, lbl), False) for lbl in labels))
+        if not outs:
+            return facts, True
+        return facts + _disjunction(facts, outs, s), False
+
+
+def _match(value: Expr, at: Stmt, label: Expr | None = None) -> Expr:
+    """``value == label`` (the case's own label by default), placed at ``at``."""
+    lbl = label if label is not None else at.expr
+    assert lbl is not None
+    return Expr("binary", at.line, at.col, at.end_line, at.end_col, op="==", args=(value, lbl))
+
+
+def _disjunction(base: Facts, outs: list[Facts], at: Stmt) -> Facts:
+    """One condition: one of ``outs`` holds (each beyond ``base``); () when
+    one of them adds nothing to ``base`` or does not extend it."""
+    terms: list[Expr] = []
+    for out in outs:
+        if out[: len(base)] != base or len(out) == len(base):
+            return ()
+        term: Expr | None = None
+        for e, pol in out[len(base) :]:
+            lit = (
+                e if pol else Expr("unary", e.line, e.col, e.end_line, e.end_col, op="!", args=(e,))
+            )
+            term = lit if term is None else _binary("&&", term, lit, at)
+        assert term is not None
+        terms.append(term)
+    result = terms[0]
+    for t in terms[1:]:
+        result = _binary("||", result, t, at)
+    return ((result, True),)
+
+
+def _binary(op: str, a: Expr, b: Expr, at: Stmt) -> Expr:
+    return Expr("binary", at.line, at.col, at.end_line, at.end_col, op=op, args=(a, b))
 
 
 def _is_noreturn(e: Expr | None) -> bool:
@@ -272,7 +327,7 @@ class GuardLogic:
                     if y.kind == "const" and y.text in ("0", "NULL", "false"):
                         f = self.formula(x, fn, ctx, defs, depth + 1)
                         return ("not", f) if e.op == "==" else f
-                    if y.kind == "const" and y.text == "true":
+                    if y.kind == "const" and y.text in ("true", "1"):
                         f = self.formula(x, fn, ctx, defs, depth + 1)
                         return f if e.op == "==" else ("not", f)
         if k == "ternary" and len(e.args) == 3:
@@ -343,6 +398,30 @@ class GuardLogic:
             if _eval(pre, env) and _eval(value, env) != _eval(target, env):
                 return False
         return True
+
+
+#: the suffix of a hook atom asked about another vCPU than the one handled
+OTHER_VCPU = "@other"
+
+
+def rename_atoms(f: Formula, atoms: frozenset[str], suffix: str) -> Formula:
+    """``f`` with each atom of ``atoms`` renamed ``atom + suffix``."""
+    tag = f[0]
+    if tag == "atom":
+        return ("atom", str(f[1]) + suffix) if str(f[1]) in atoms else f
+    if tag == "const":
+        return f
+    return (tag, *(rename_atoms(sub, atoms, suffix) for sub in f[1:]))  # type: ignore[arg-type]  # sub-formulas
+
+
+def assume_true(f: Formula, atoms: frozenset[str]) -> Formula:
+    """``f`` with each atom of ``atoms`` replaced by true (a non-NULL object)."""
+    tag = f[0]
+    if tag == "atom":
+        return TRUE if str(f[1]) in atoms else f
+    if tag == "const" or not atoms:
+        return f
+    return (tag, *(assume_true(sub, atoms) for sub in f[1:]))  # type: ignore[arg-type]  # sub-formulas
 
 
 def _atoms(f: Formula) -> set[str]:

@@ -46,6 +46,9 @@ def render(settings: Settings, out: TextIO, root: str | None) -> None:
                 value = _toml(settings.values[key][entry])
                 out.write(f"{key}.{entry} = {value}  # {_comment(origin)}\n")
             continue
-        value = _toml(settings.values[key])
         origin = settings.origins.get(key, "default")
+        if settings.values[key] is None:  # unset: TOML has no null, say so in a comment
+            out.write(f"# {key} is unset  # {_comment(origin)}\n")
+            continue
+        value = _toml(settings.values[key])
         out.write(f"{key} = {value}  # {_comment(origin)}\n")

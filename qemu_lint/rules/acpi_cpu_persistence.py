@@ -2,23 +2,36 @@
 
 ## What it does
 Flags every statement that releases `AcpiCpuStatus::cpu` (sets it to NULL/0,
-directly, through a pointer alias, an array element, `memset`, or a setter
-function called with NULL) or toggles another `_STA.Present` field of
+directly, through a pointer alias, an array element, `memset`, a whole-struct
+assignment whose value has no `.cpu`, `g_clear_pointer(&cdev->cpu, …)`, a
+`g_free`/`g_clear_pointer` of the `devs` array or an entry, or a setter
+function called with NULL, directly or through a local function pointer) or
+toggles another `_STA.Present` field of
 `AcpiCpuStatus` (a presence flag set to false/0) on a path where no CPU
 persistence hook said "this vCPU is not persistent".
 
-The fields that feed `_STA.Present` are not a fixed list: they are read off the
-flags-register MMIO read handler (`cpu_hotplug_rd()` in hw/acpi/cpu.c), as the
-`AcpiCpuStatus` fields packed into the Present bit (bit 0, `CPEN`).
+The fields that feed `_STA.Present` are not a fixed list. The bit is read off
+the AML `build_cpus_aml()` builds (the register field, `CPEN` in QEMU 10.0,
+whose value `CSTA` turns into bit 0 of `_STA`), then the fields off the
+flags-register MMIO read handler (`cpu_hotplug_rd()` in hw/acpi/cpu.c), as
+the `AcpiCpuStatus` fields packed into that bit. Each step is a note of the
+finding; a step that cannot be followed is a warning of the run, and the
+fallback (`presence-fields`, else bit 0 with `cpu`) is said.
 
 A site counts as guarded when every path to it passes a condition that implies
-the hook returned false: in the same function (if/else, early return, `goto`
-past the site, `&&`/`||`/`!`/ternary, a local bool holding the result) or in
-every caller on the way to it, through wrapper functions of any depth,
-including wrappers that negate. Each finding names the architectures that
-reach the site — those whose board code calls `build_cpus_aml()` and whose
-unplug path (through `hotplug_handler_unplug()` and the functions registered
-as `HotplugHandlerClass::unplug`) reaches it unguarded, plus the architecture
+the hook returned false about the vCPU being released (the same `dev`/`cpu`,
+through casts and aliases): in the same function (if/else, early return,
+`goto` past the site, `&&`/`||`/`!`/ternary, a local bool holding the result,
+a `switch` on the verdict, including what a returning `case` rules out past
+it) or in every caller on the way to it, at any number of calls above it,
+through wrappers of any depth wherever they are defined (another file, a
+`static inline` of a header, a function-like macro), including wrappers that
+negate or check the object for NULL (`cpu && cpu->acpi_persistent`). Asking
+the hook about another vCPU is not going through it, and the message says so.
+Each finding names the architectures that reach the site — those whose board
+code calls `build_cpus_aml()` and whose unplug path (through
+`hotplug_handler_unplug()` and the functions registered as
+`HotplugHandlerClass::unplug`) reaches it unguarded, plus the architecture
 whose own code contains it — and says whether each implements the hook.
 
 ## Why is this bad?
@@ -57,30 +70,28 @@ or an early return on `cpu_st->always_present_cpus`, or on
   persistence-hook designs that count. `Struct::field` names a function-pointer
   hook (called) or a flag (read); a bare name is a function whose true result
   means "persistent". `extend-hooks` adds designs to the list.
-- `presence-bit` (integer 0..31, default 0): the flags-register bit that `CSTA`
-  turns into `_STA.Present`.
+- `presence-bit` (integer 0..31, default unset): the flags-register bit that
+  `CSTA` turns into `_STA.Present`, overriding the one derived from the AML.
 - `presence-fields` (list of field names, default empty): `AcpiCpuStatus`
   fields that count as feeding `_STA.Present` besides those read off the read
   handler (for a handler that computes the bit in a way the analysis does not
-  follow). Clearing one is a `presence-toggle` finding whose message says the
-  configuration counts it.
+  follow), and the fallback when none can be read off it. Clearing one is a
+  `presence-toggle` finding whose message says the configuration counts it.
 
 ## Known limitations
 - Calls through `HotplugHandlerClass::unplug` dispatch to every registered
   handler (the device type is not tracked), so a guard placed only in one
   board's CPU unplug path still leaves the site reachable from that board's
   other unplug paths.
-- The hook's argument is not checked: consulting the hook about another vCPU
-  counts as consulting it.
-- A `switch` on the hook's verdict guards the statements of its matching
-  `case`, but what a returning `case` rules out is not carried past the
-  `switch` (a release after it is reported).
-- Function pointers stored in local variables are not followed.
+- Function pointers stored in local variables are followed only to a setter
+  of `AcpiCpuStatus::cpu` called with NULL; a call through one is not a call
+  edge of the search for guards and architectures.
 - With the tree-sitter front-end, macros are not expanded: a release written
   inside a macro body is invisible (the clang front-end sees it).
-- The search for guards and architectures goes at most 8 calls above a site;
-  past that the path counts as reaching an entry point (a guard placed higher
-  is missed: a false positive, never a silent miss).
+- The vCPU the hook is asked about must be a parameter of the function
+  deciding, `cdev->cpu`, or a local alias of one (through casts): a vCPU
+  computed some other way (`qemu_get_cpu(0)`, a global) counts as another
+  vCPU.
 - Paths confined to an architecture that emits no CPU hotplug AML are not
   followed (its guests never see `_STA`), unless no architecture emits it.
 - Only call paths link a site to a board: MMIO handlers reached by the guest
@@ -102,6 +113,7 @@ from dataclasses import dataclass
 from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
+from qemu_lint.model.guards import OTHER_VCPU
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
 
@@ -118,11 +130,30 @@ def _site_note(model: Model, site: Site) -> str:
     if rh is None:
         return site.what
     if site.field in model.acpi.presence_fields:
-        return (
-            f"{site.what}; {site.field} feeds _STA.Present "
-            f"(bit {model.acpi.presence_bit} of the flags register read by {rh.function[1]}())"
-        )
+        bit = f"bit {model.acpi.presence_bit} of the flags register read by {rh.function[1]}()"
+        name = _bit_name(model)
+        if not name.startswith("bit "):
+            bit = f"{name}, {bit}"
+        return f"{site.what}; {site.field} feeds {bit}, the bit _STA reads Present from"
     return site.what
+
+
+def _bit_name(model: Model) -> str:
+    """The Present bit as messages name it: its AML field (``CPEN``), else ``bit N``."""
+    p = model.acpi.presence
+    return p.bit_name if p is not None else f"bit {model.acpi.presence_bit}"
+
+
+def _derivation(model: Model) -> tuple[PathStep, ...]:
+    """Where the Present bit and its fields were read (the AML, ``CSTA``, the read handler)."""
+    p = model.acpi.presence
+    if p is None:
+        return ()
+    return tuple(
+        PathStep(w.file, w.line, _enclosing(model, w.file, w.line), w.note)
+        for w in p.derivation
+        if w.file
+    )
 
 
 def _path(
@@ -233,9 +264,16 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             site_notes.append(
                 "looked for the persistence hooks " + ", ".join(h.spec for h in model.hooks)
             )
+        elif verdict.consulted and all(c.endswith(OTHER_VCPU) for c in verdict.consulted):
+            specs = ", ".join(c.removesuffix(OTHER_VCPU) for c in verdict.consulted)
+            hook_text = (
+                f"{specs} is asked about another vCPU than the one released, "
+                "which is not going through the hook"
+            )
         elif verdict.consulted:
             hook_text = (
-                f"{', '.join(verdict.consulted)} is consulted on the way, but the site also runs "
+                f"{', '.join(c for c in verdict.consulted if not c.endswith(OTHER_VCPU))} "
+                "is consulted on the way, but the site also runs "
                 "when it says the vCPU is persistent (or without its verdict)"
             )
         elif calls := model.hook_calls(site.function_ref):
@@ -252,7 +290,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         if site.field in model.acpi.configured_presence_fields:
             what += ", which the configuration counts as clearing _STA.Present (presence-fields)"
         elif site.field in model.acpi.presence_fields:
-            what += ", which clears _STA.Present for the guest"
+            what += f", which clears {_bit_name(model)}, the bit `_STA` reads Present from"
         elif model.acpi.read_handler is None:
             what += (
                 " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
@@ -270,7 +308,8 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             kind=site.kind,
             path=path,
             key=site.key,
-            related=_related(model, declared, arch_list, verdict.chains),
+            related=_related(model, declared, arch_list, verdict.chains)
+            + (_derivation(model) if site.field in model.acpi.presence_fields else ()),
             properties=Properties(
                 archs=arch_list,
                 hook=hook_name,

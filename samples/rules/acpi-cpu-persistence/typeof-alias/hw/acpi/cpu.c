@@ -172,6 +172,11 @@ void build_cpus_aml(Aml *table, MachineState *machine, CPUHotplugFeatures opts,
 
     aml_append(cpus_dev, aml_operation_region("PRST", rs, aml_int(base_addr),
                                               ACPI_CPU_HOTPLUG_REG_LEN));
+    /* the register block: CPEN is bit 0 of the flags byte */
+    Aml *regs = aml_field("PRST", AML_BYTE_ACC, AML_NOLOCK, AML_WRITE_AS_ZEROS);
+    aml_append(regs, aml_reserved_field(ACPI_CPU_FLAGS_OFFSET_RW * 8));
+    aml_append(regs, aml_named_field(CPU_PRESENT, 1));
+    aml_append(cpus_dev, regs);
     /* CSTA: 0xF while CPEN is set for the selected CPU, else 0 */
     aml_append(present, aml_return(aml_int(0xF)));
     aml_append(sta, present);
@@ -182,6 +187,9 @@ void build_cpus_aml(Aml *table, MachineState *machine, CPUHotplugFeatures opts,
         Aml *dev = aml_device("C%.03X", i);
 
         aml_append(dev, aml_name_decl("_UID", aml_int(ids->cpus[i].arch_id)));
+        Aml *method = aml_method("_STA", 0, AML_SERIALIZED);
+        aml_append(method, aml_return(aml_call1(CPU_STS_METHOD, aml_int(i))));
+        aml_append(dev, method);
         aml_append(cpus_dev, dev);
     }
     aml_append(table, cpus_dev);
