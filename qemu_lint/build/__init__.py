@@ -256,7 +256,8 @@ def _why(t: Target, steps: Sequence[Step]) -> str:
     if inner is None:
         return "built unconditionally " + _steps_text(t, steps)
     reasons = [_symbol_reason(t, c) for c in inner.when if not c.startswith("<")]
-    return "; ".join(reasons) + " " + _steps_text(t, steps)
+    parts = dict.fromkeys(p for r in reasons for p in r.split("; "))
+    return "; ".join(parts) + " " + _steps_text(t, steps)
 
 
 def _why_not(t: Target, mentions: Sequence[Mention]) -> str:
