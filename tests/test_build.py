@@ -190,11 +190,11 @@ def test_known_if_and_current_source_dir(mini: BuildConfig) -> None:
 
 def test_unknown_if_is_uncertain_and_said(mini: BuildConfig) -> None:
     assert mini.is_built("foo", "fancy.c") is None
-    assert any(p.startswith("meson.build:20:") and "fancy" in p for p in problem_texts(mini))
+    assert any(p.startswith("meson.build:23:") and "fancy" in p for p in problem_texts(mini))
 
 
 def test_unknown_foreach_is_said(mini: BuildConfig) -> None:
-    assert any(p.startswith("meson.build:23:") and "extras" in p for p in problem_texts(mini))
+    assert any(p.startswith("meson.build:26:") and "extras" in p for p in problem_texts(mini))
 
 
 def test_unknown_dependency_in_when(mini: BuildConfig) -> None:
@@ -208,6 +208,12 @@ def test_unknown_dependency_in_when(mini: BuildConfig) -> None:
 def test_syntax_outside_the_subset_falls_back(mini: BuildConfig) -> None:
     assert mini.is_built("foo", "hw/broken/weird.c") is None
     assert any(p.startswith("hw/broken/meson.build:1:") for p in problem_texts(mini))
+
+
+def test_archive_members_are_left_to_the_caller(mini: BuildConfig) -> None:
+    assert mini.archive_files == {"util/cutils.c", "stubs/cpu-stub.c"}
+    assert mini.is_built("foo", "util/cutils.c") is None
+    assert "util/cutils.c" not in target_files(mini, "foo-softmmu")
 
 
 def test_evidence(mini: BuildConfig) -> None:

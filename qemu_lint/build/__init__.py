@@ -199,13 +199,15 @@ class BuildConfig:
     def is_built(self, arch: str, file: str) -> bool | None:
         """Whether some target of ``arch`` builds ``file``.
 
-        :return: ``None`` when the answer rests on a construct not understood
-            (the caller falls back to its folder rule), else ``True``/``False``
+        :return: ``None`` when the answer rests on a construct not understood,
+            or the file is an archive member (``libqemuutil.a``: linked only
+            where referenced); the caller falls back to its folder rule.
+            Otherwise ``True``/``False``.
         """
         targets = self.for_arch(arch)
         if any(file in t.files and file not in t.uncertain for t in targets):
             return True
-        if any(file in t.uncertain for t in targets):
+        if file in self.archive_files or any(file in t.uncertain for t in targets):
             return None
         if file not in self.known_files and any(
             file.startswith(d + "/") or not d for d in self.failed_dirs
