@@ -44,7 +44,16 @@ from .configs import (
     load_device_config,
     parse_target_mak,
 )
-from .kconfig import Clause, KconfigResult, KconfigTree, Plan, evaluate, parse_kconfig, plan
+from .kconfig import (
+    Clause,
+    KconfigResult,
+    KconfigTree,
+    Plan,
+    chain,
+    evaluate,
+    parse_kconfig,
+    plan,
+)
 from .meson import DEFAULT_PINS, Hit, MesonResult, SourceSet, Step, apply, interpret
 
 __all__ = [
@@ -137,6 +146,10 @@ class Target:
     :ivar symbols: enabled Kconfig symbols (no ``CONFIG_`` prefix)
     :ivar files: root-relative source files built into the binary
     :ivar uncertain: those of ``files`` built only under a construct not understood
+    :ivar trail_of: file → index in :attr:`BuildConfig.trails` (the rules that add it)
+    :ivar doubts: for each uncertain file, the constructs it rests on
+    :ivar reasons: symbol → the Kconfig clause that set it (symbols that are n
+        only by minikconf's final ``default n`` are absent)
     """
 
     name: str
@@ -146,8 +159,9 @@ class Target:
     symbols: frozenset[str]
     files: frozenset[str]
     uncertain: frozenset[str]
-    hits: Mapping[str, Hit] = field(repr=False, compare=False)
-    kconfig: KconfigResult = field(repr=False, compare=False)
+    trail_of: Mapping[str, int] = field(repr=False, compare=False)
+    doubts: Mapping[str, tuple[Unparsed, ...]] = field(repr=False, compare=False)
+    reasons: Mapping[str, Clause] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +192,10 @@ class BuildConfig:
     inputs: tuple[str, ...]
     failed_dirs: tuple[str, ...] = ()
     mentions: Mapping[str, tuple[Mention, ...]] = field(default_factory=dict, repr=False)
+    #: rule chains shared by the targets' ``trail_of`` (kept once: the value is cached)
+    trails: tuple[tuple[Step, ...], ...] = field(default=(), repr=False)
+    #: the Kconfig symbols the tree declares
+    declared: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def archs(self) -> tuple[str, ...]:
@@ -225,24 +243,25 @@ class BuildConfig:
         if not targets:
             return f"{arch} has no system emulator target"
         for t in targets:
-            hit = t.hits.get(file)
-            if hit is not None:
-                doubt = " (uncertain: " + "; ".join(map(str, hit.uncertain)) + ")"
-                return f"{arch} builds {file}: {_why(t, hit.steps)}" + (
-                    doubt if file in t.uncertain else ""
-                )
-        return f"{arch} does not build {file}: {_why_not(targets[0], self.mentions.get(file, ()))}"
+            index = t.trail_of.get(file)
+            if index is not None:
+                why = _why(t, self.trails[index], self.declared)
+                doubts = t.doubts.get(file)
+                doubt = " (uncertain: " + "; ".join(map(str, doubts)) + ")" if doubts else ""
+                return f"{arch} builds {file}: {why}{doubt}"
+        why_not = _why_not(targets[0], self.mentions.get(file, ()), self.declared)
+        return f"{arch} does not build {file}: {why_not}"
 
 
-def _symbol_reason(t: Target, key: str) -> str:
+def _symbol_reason(t: Target, key: str, declared: frozenset[str]) -> str:
     sym = key[7:] if key.startswith("CONFIG_") else key
-    chain = t.kconfig.why(sym)
-    if not chain or sym not in t.kconfig.values:
-        value = t.keys.get(key)
-        return f"{key}={value} ({t.name} configuration)" if value else f"{key} is not set"
-    if chain[0].where is None and not chain[0].value:
+    clauses = chain(t.reasons, sym)
+    if clauses:
+        return "; ".join(c.describe() for c in clauses)
+    if sym in declared:
         return f"{sym} is n: nothing selects it or defaults it to y"
-    return "; ".join(c.describe() for c in chain)
+    value = t.keys.get(key)
+    return f"{key}={value} ({t.name} configuration)" if value else f"{key} is not set"
 
 
 def _steps_text(t: Target, steps: Sequence[Step]) -> str:
@@ -253,22 +272,23 @@ def _steps_text(t: Target, steps: Sequence[Step]) -> str:
     return f"[{t.name}: " + " ← ".join(parts) + "]"
 
 
-def _why(t: Target, steps: Sequence[Step]) -> str:
+def _why(t: Target, steps: Sequence[Step], declared: frozenset[str]) -> str:
     inner = next((s for s in reversed(steps) if s.when), None)
     if inner is None:
         return "built unconditionally " + _steps_text(t, steps)
-    reasons = [_symbol_reason(t, c) for c in inner.when if not c.startswith("<")]
+    reasons = [_symbol_reason(t, c, declared) for c in inner.when if not c.startswith("<")]
     parts = dict.fromkeys(p for r in reasons for p in r.split("; "))
     return "; ".join(parts) + " " + _steps_text(t, steps)
 
 
-def _why_not(t: Target, mentions: Sequence[Mention]) -> str:
+def _why_not(t: Target, mentions: Sequence[Mention], declared: frozenset[str]) -> str:
     if not mentions:
         return "no source set names it"
     for m in mentions:
         off = [c for c in m.when if bool(t.keys.get(c)) != m.branch]
         if off:
-            return "; ".join(_symbol_reason(t, c) for c in off) + f" [{t.name}: {m.where}]"
+            reasons = "; ".join(_symbol_reason(t, c, declared) for c in off)
+            return f"{reasons} [{t.name}: {m.where}]"
     m = mentions[0]
     return f"{m.where} names it, in a source set {t.name} does not link"
 
@@ -348,6 +368,7 @@ def _build_target(
     kc: KconfigResult,
     host: HostConfig,
     res: MesonResult,
+    trails: dict[tuple[Step, ...], int],
     doubts: dict[tuple[str, int, str], Unparsed],
 ) -> Target:
     keys = _target_keys(mak, kc, host, res.variables)
@@ -368,8 +389,9 @@ def _build_target(
         symbols=kc.enabled(),
         files=frozenset(hits),
         uncertain=frozenset(f for f, h in hits.items() if h.uncertain),
-        hits=hits,
-        kconfig=kc,
+        trail_of={f: trails.setdefault(h.steps, len(trails)) for f, h in hits.items()},
+        doubts={f: h.uncertain for f, h in hits.items() if h.uncertain},
+        reasons={k: c for k, c in kc.reasons.items() if c.where is not None or c.value},
     )
 
 
@@ -418,7 +440,8 @@ def build_config(read: Reader, listdir: Lister, host: HostConfig | None = None) 
     res = interpret(read, _meson_env(names, per_target, host), {**DEFAULT_PINS, **host.pins})
     problems += res.problems
     doubts: dict[tuple[str, int, str], Unparsed] = {}
-    targets = tuple(_build_target(m, k, host, res, doubts) for m, k in per_target)
+    trails: dict[tuple[Step, ...], int] = {}
+    targets = tuple(_build_target(m, k, host, res, trails, doubts) for m, k in per_target)
     mentions = _mentions(res)
     failed = tuple(
         sorted({posixpath.dirname(p.where.file) for p in res.problems if "syntax" in p.reason})
@@ -431,6 +454,8 @@ def build_config(read: Reader, listdir: Lister, host: HostConfig | None = None) 
         inputs=tuple(dict.fromkeys([*inputs, *tree.files, *res.files])),
         failed_dirs=failed,
         mentions=mentions,
+        trails=tuple(trails),
+        declared=tree.declared,
     )
 
 

@@ -334,25 +334,31 @@ class KconfigResult:
         """The symbols set to y."""
         return frozenset(k for k, v in self.values.items() if v)
 
-    def why(self, symbol: str, limit: int = 12) -> tuple[Clause, ...]:
-        """The chain that set ``symbol``: its clause, then the selector's, and so on.
+    def why(self, symbol: str) -> tuple[Clause, ...]:
+        """See :func:`chain`."""
+        return chain(self.reasons, symbol)
 
-        :param symbol: a Kconfig symbol without ``CONFIG_``
-        :param limit: longest chain followed
-        :return: the clauses, the symbol's own first
-        """
-        chain: list[Clause] = []
-        seen: set[str] = set()
-        while symbol not in seen and len(chain) < limit:
-            seen.add(symbol)
-            clause = self.reasons.get(symbol)
-            if clause is None:
-                break
-            chain.append(clause)
-            if clause.source is None:
-                break
-            symbol = clause.source
-        return tuple(chain)
+
+def chain(reasons: Mapping[str, Clause], symbol: str, limit: int = 12) -> tuple[Clause, ...]:
+    """The clauses that set ``symbol``: its own, then the selector's, and so on.
+
+    :param reasons: symbol → the clause that set it
+    :param symbol: a Kconfig symbol without ``CONFIG_``
+    :param limit: longest chain followed
+    :return: the clauses, the symbol's own first
+    """
+    out: list[Clause] = []
+    seen: set[str] = set()
+    while symbol not in seen and len(out) < limit:
+        seen.add(symbol)
+        clause = reasons.get(symbol)
+        if clause is None:
+            break
+        out.append(clause)
+        if clause.source is None:
+            break
+        symbol = clause.source
+    return tuple(out)
 
 
 def _order(clauses: list[Clause], names: Iterable[str]) -> dict[str, int]:

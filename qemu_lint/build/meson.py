@@ -656,7 +656,8 @@ def _holds(rule: Rule, config: Mapping[str, object], doubts: list[Unparsed]) -> 
 
 
 def _cond_text(c: Cond) -> str:
-    return c if isinstance(c, str) else c.name if isinstance(c, Dep) else f"<{c.what}>"
+    """A configuration key as is; a dependency or unknown value as ``<name>``."""
+    return c if isinstance(c, str) else f"<{c.name if isinstance(c, Dep) else c.what}>"
 
 
 def apply(ss: SourceSet, config: Mapping[str, object]) -> Iterator[Hit]:
