@@ -205,6 +205,16 @@ def test_unknown_dependency_in_when(mini: BuildConfig) -> None:
     assert mini.is_built("foo", "hw/foo/extra.c") is True
 
 
+def test_unknown_dependency_builds_either_branch(mini: BuildConfig) -> None:
+    assert mini.is_built("foo", "hw/foo/fdt-on.c") is None
+    assert mini.is_built("foo", "hw/foo/fdt-off.c") is None
+
+
+def test_value_assigned_under_unknown_if_is_unknown(mini: BuildConfig) -> None:
+    assert mini.is_built("foo", "probed.c") is None
+    assert any(p.startswith("meson.build:40:") and "probed" in p for p in problem_texts(mini))
+
+
 def test_syntax_outside_the_subset_falls_back(mini: BuildConfig) -> None:
     assert mini.is_built("foo", "hw/broken/weird.c") is None
     assert any(p.startswith("hw/broken/meson.build:1:") for p in problem_texts(mini))

@@ -150,6 +150,19 @@ def _relevant(stmts: Sequence[Stmt]) -> bool:
     return False
 
 
+def _assigned(stmts: Sequence[Stmt]) -> Iterator[str]:
+    """The names statements assign, nested blocks included."""
+    for s in stmts:
+        if isinstance(s, Assign):
+            yield s.name
+        elif isinstance(s, If):
+            for _, body in s.branches:
+                yield from _assigned(body)
+        elif isinstance(s, Foreach):
+            yield from s.names
+            yield from _assigned(s.body)
+
+
 def _node_relevant(node: Node) -> bool:
     if isinstance(node, Call):
         if node.func in _BUILD_CALLS:
@@ -374,27 +387,42 @@ class _Interp:
         self.env[s.name] = value
 
     def if_stmt(self, s: If) -> None:
+        """Run the branch a known condition picks; under an unknown one, see below.
+
+        A branch reached only through a condition only the host knows runs
+        under doubt when it touches source sets (its rules are uncertain and
+        the ``if`` is reported); otherwise it is not run and the names it
+        assigns become :class:`Unknown` (so no branch's value is guessed).
+        """
         entered = len(self.doubt)
+        doubt: Unparsed | None = None
         try:
             for cond, body in s.branches:
                 known = True if cond is None else truth(self.eval(cond))
                 if known is False:
                     continue
-                if known is True:
+                if known is True and doubt is None:
                     self.block(body)
                     return
-                assert cond is not None
-                u = Unparsed(
-                    Location(self.cur_file, s.line),
-                    "if " + _text(cond),
-                    "condition only the host knows; both branches taken",
-                )
+                if doubt is None:
+                    text = "if " + (_text(cond) if cond is not None else "…")
+                    reason = "condition only the host knows; both branches taken"
+                    doubt = Unparsed(Location(self.cur_file, s.line), text, reason)
                 if self.relevant(body):
-                    u = self.problems.setdefault((self.cur_file, s.line, u.reason), u)
-                self.doubt.append(u)
-                self.block(body)
+                    key = (self.cur_file, s.line, doubt.reason)
+                    self.doubt.append(self.problems.setdefault(key, doubt))
+                    self.block(body)
+                else:
+                    self.forget(body)
+                if known is True:
+                    return
         finally:
             del self.doubt[entered:]
+
+    def forget(self, body: Sequence[Stmt]) -> None:
+        for name in _assigned(body):
+            if name not in self.pins:
+                self.env[name] = Unknown(name)
 
     def foreach(self, s: Foreach) -> None:
         if not self.relevant(s.body):
@@ -646,13 +674,17 @@ def _cond(c: Cond, config: Mapping[str, object], where: Location) -> tuple[bool,
 
 
 def _holds(rule: Rule, config: Mapping[str, object], doubts: list[Unparsed]) -> bool:
-    ok = True
+    """Whether a ``when:`` with dependencies holds; an unknown one is taken as true
+    and recorded in ``doubts`` (unless a known condition is false anyway)."""
+    found: list[Unparsed] = []
     for c in rule.when:
         value, doubt = _cond(c, config, rule.where)
-        ok = ok and value
+        if not value:
+            return False
         if doubt is not None:
-            doubts.append(doubt)
-    return ok
+            found.append(doubt)
+    doubts.extend(found)
+    return True
 
 
 def _cond_text(c: Cond) -> str:
@@ -685,16 +717,19 @@ def apply(ss: SourceSet, config: Mapping[str, object]) -> Iterator[Hit]:
                         break
             else:
                 ok = _holds(rule, config, doubt_here)
-            items = rule.if_true if ok else rule.if_false
-            if not items:
-                continue
+            # under a condition only the host knows, both branches may be built
+            branches = [ok] if ok is False or not doubt_here else [True, False]
             if rule.uncertain is not None:
                 doubt_here.append(rule.uncertain)
             extra = (*doubts, *doubt_here) if doubt_here else doubts
-            trail = (*steps, Step(rule.where, rule.when_text, ok))
-            for item in items:
-                if isinstance(item, File):
-                    yield Hit(item.path, trail, extra)
-                elif isinstance(item, SourceSet):
-                    nested.append((item, trail, extra))
+            for branch in branches:
+                items = rule.if_true if branch else rule.if_false
+                if not items:
+                    continue
+                trail = (*steps, Step(rule.where, rule.when_text, branch))
+                for item in items:
+                    if isinstance(item, File):
+                        yield Hit(item.path, trail, extra)
+                    elif isinstance(item, SourceSet):
+                        nested.append((item, trail, extra))
         stack.extend(reversed(nested))
