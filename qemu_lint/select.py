@@ -15,7 +15,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from pathlib import Path
+
+from qemu_lint.build import BuildConfig, load_build_config
 from qemu_lint.cache.session import FactsResult, Files, Session
+from qemu_lint.cache.store import digest
 from qemu_lint.cache.state import TreeState
 from qemu_lint.discover.tokens import MemoIndex, Query
 from qemu_lint.errors import Problem
@@ -43,7 +47,47 @@ def merged(seeds: Iterable[Seeds]) -> Seeds:
     )
 
 
-def build(config: Config, facts: Sequence[FileFacts], all_paths: Sequence[str]) -> Model:
+def build_facts(session: Session) -> BuildConfig:
+    """What each system emulator of the tree builds (:mod:`qemu_lint.build`).
+
+    Computing it reads every ``meson.build``, Kconfig and ``.mak`` file
+    (about 0.45 s on QEMU 10.0.13); the cache keeps it with the digests of
+    those inputs and reuses it while they are unchanged.
+    """
+    if isinstance(session.build, BuildConfig):
+        return session.build
+    root = Path(session.config.root)
+    cache = session.cache
+    got = cache.get_build(session.key) if cache is not None else None
+    bc: BuildConfig | None = None
+    if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], BuildConfig):
+        digests, old = got
+        if digests == _digests(root, old.inputs):
+            bc = old
+    if bc is None:
+        bc = load_build_config(root)
+        if cache is not None:
+            cache.put_build(session.key, (_digests(root, bc.inputs), bc))
+    session.build = bc
+    return bc
+
+
+def _digests(root: Path, inputs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for rel in inputs:
+        try:
+            out[rel] = digest((root / rel).read_bytes())
+        except OSError:
+            out[rel] = ""
+    return out
+
+
+def build(
+    config: Config,
+    facts: Sequence[FileFacts],
+    all_paths: Sequence[str],
+    build_config: BuildConfig | None = None,
+) -> Model:
     """The model of ``facts`` with the configuration's settings."""
     return build_model(
         config.root,
@@ -52,6 +96,7 @@ def build(config: Config, facts: Sequence[FileFacts], all_paths: Sequence[str]) 
         presence_bit=config.presence_bit,
         all_paths=all_paths,
         presence_fields=config.presence_fields,
+        build=build_config,
     )
 
 
@@ -93,7 +138,9 @@ def collect(
         results = tf.facts([pos[p] for p in prev.chosen[mode]])
         log.debug("closure: unchanged tree, %d files reused", len(results))
     else:
-        results, model, answers = closure(config, seeds, tf, prev, hook_tables)
+        results, model, answers = closure(
+            config, seeds, tf, prev, hook_tables, build_facts(session)
+        )
         session.state.answers.update(answers)
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems = session.skipped + [r for r in results if isinstance(r, Problem)]
@@ -141,6 +188,7 @@ def closure(
     tf: Files,
     prev: TreeState | None,
     hook_tables: bool,
+    build_config: BuildConfig | None = None,
 ) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
     """The facts of the files the closure chooses (see :func:`collect`), its
     last model, and the questions it asked of the token index with their answers."""
@@ -158,7 +206,7 @@ def closure(
         results.extend(tf.facts(todo))
         done.update(todo)
         facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
-        model = build(config, facts, tf.paths)
+        model = build(config, facts, tf.paths, build_config)
         chosen |= _asked(wanted(model, seeds.words, hook_tables), tokens)
         if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
             break

@@ -96,10 +96,11 @@ or an early return on `cpu_st->always_present_cpus`, or on
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
+from qemu_lint.facts import Expr
+from qemu_lint.model import DEFAULT_HOOKS, Attribution, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
@@ -131,7 +132,9 @@ def _path(
     """Steps from an architecture's entry function down to the site."""
     steps: list[PathStep] = []
     for edge, callee in chain:
-        if edge.via:
+        if edge.note:
+            note = edge.note
+        elif edge.via:
             note = f"calls {edge.via} (dispatches to {callee[1]}()"
             if edge.registration is not None:
                 note += f", registered at {edge.registration.file}:{edge.registration.line}"
@@ -156,6 +159,8 @@ def _related(
     declared: tuple[Hook, ...],
     arch_list: tuple[str, ...],
     chains: Mapping[str, tuple[tuple[CallEdge, FnRef], ...]],
+    reached: Sequence[Attribution] = (),
+    consulted: tuple[str, ...] = (),
 ) -> tuple[PathStep, ...]:
     """Secondary places that explain a finding, each a fact of the model.
 
@@ -185,9 +190,18 @@ def _related(
                     edge.caller[0],
                     edge.call.line,
                     edge.caller[1],
-                    f"{arch} enters the path to the site: calls {via}",
+                    f"{arch} enters the path to the site: "
+                    + (edge.note if edge.note else f"calls {via}"),
                 )
             )
+        att = next((a for a in reached if a.arch == arch), None)
+        if att is not None:
+            for step in att.steps[1:]:
+                out.append(
+                    PathStep(step.caller[0], step.line, step.caller[1], f"{arch}: {step.note}")
+                )
+            for file, why in att.build:
+                out.append(PathStep(file, 1, "", why))
         for file, line in sorted(model.acpi.emits_cpu_aml.get(arch, []))[:1]:
             out.append(
                 PathStep(
@@ -209,6 +223,51 @@ def _related(
     return tuple(out)
 
 
+def _hook_status(
+    model: Model, arch: str, consulted: tuple[str, ...]
+) -> tuple[bool, str]:
+    """Does ``arch`` implement a design that matters here, and the words saying so.
+
+    A design matters when it is one the path consults (with none consulted:
+    any declared design); an architecture implementing only another one has
+    implemented nothing that matters at this site.
+    """
+    impl = sorted(model.acpi.hook_implementers.get(arch, []))
+    if not impl:
+        return False, ""
+    designs = dict.fromkeys(spec for spec, _, _ in impl)
+    if not consulted or any(d in consulted for d in designs):
+        return True, ""
+    where = ", ".join(f"{spec} at {file}:{line}" for spec, file, line in impl[:2])
+    return False, (
+        f"{arch} implements {where}, but the path consults {', '.join(consulted)}: "
+        "its design is not the one that matters here"
+    )
+
+
+def _attributed(
+    model: Model, site: Site
+) -> tuple[tuple[str, ...], dict[str, tuple[tuple[CallEdge, FnRef], ...]], list[Attribution]]:
+    """The architectures reaching ``site``: those emitting CPU hotplug AML
+    whose path (built for them, typed) reaches it, plus the site's own."""
+    found = [model.attribute(site.function_ref, a) for a in sorted(model.acpi.emits_cpu_aml)]
+    reached = [a for a in found if a.reached]
+    archs = {a.arch for a in reached}
+    site_arch = model.arch(site.file)
+    if site_arch is not None:
+        archs.add(site_arch)
+    chains = {a.arch: _as_chain(a) for a in reached}
+    return tuple(sorted(archs)), chains, reached
+
+
+def _as_chain(a: Attribution) -> tuple[tuple[CallEdge, FnRef], ...]:
+    out = []
+    for s in a.steps:
+        call = Expr("call", s.line, 1, s.line, 1)
+        out.append((CallEdge(s.caller, call, "", None, s.note), s.callee))
+    return tuple(out)
+
+
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     declared = tuple(h for h in model.declared_hooks() if h.spec in opts.hooks)
     hook_name = declared[0].spec if declared else None
@@ -216,13 +275,9 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         verdict = model.verdict(site)
         if verdict.guarded:
             continue
-        site_arch = model.arch(site.file)
-        archs = {a for a in verdict.chains if a in model.acpi.emits_cpu_aml}
-        if site_arch is not None:
-            archs.add(site_arch)
-        arch_list = tuple(sorted(archs))
+        arch_list, chains, reached = _attributed(model, site)
         chain = next(
-            (verdict.chains[a] for a in arch_list if a in verdict.chains),
+            (chains[a] for a in arch_list if a in chains),
             verdict.chains.get("", ()),
         )
         path = _path(model, site, chain)
@@ -263,6 +318,10 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             else "; no call path from architecture code (hw/<arch>/, target/<arch>/) to it "
             "was found"
         )
+        status = {a: _hook_status(model, a, verdict.consulted)[0] for a in arch_list}
+        mismatched = [t for a in arch_list if (t := _hook_status(model, a, verdict.consulted)[1])]
+        if mismatched:
+            reach += " (" + "; ".join(mismatched) + ")"
         message = f"{what}: {hook_text}{reach}"
         e = site.expr
         yield Diagnostic(
@@ -272,11 +331,11 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             kind=site.kind,
             path=path,
             key=site.key,
-            related=_related(model, declared, arch_list, verdict.chains),
+            related=_related(model, declared, arch_list, chains, reached, verdict.consulted),
             properties=Properties(
                 archs=arch_list,
                 hook=hook_name,
-                arch_hooks={a: model.implements_hook(a) for a in arch_list},
+                arch_hooks=status,
             ),
         )
 
