@@ -23,7 +23,7 @@ from qemu_lint.cache.store import digest
 from qemu_lint.cache.state import TreeState
 from qemu_lint.discover.tokens import MemoIndex, Query
 from qemu_lint.errors import Problem
-from qemu_lint.facts import Expr, FileFacts, TypeRef
+from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
 from qemu_lint.model import Model, build_model
 from qemu_lint.model.callgraph import FnRef
 from qemu_lint.rule import Seeds
@@ -288,6 +288,7 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
         callers.update(st[0] for st in parent)
     names: set[str] = {ref[1] for ref in callers}
     names.update(ref[1] for ref in model.acpi.setters)
+    tokens_extra = _entry_words(model, names)
     fields: set[str] = set()
     for (_struct, fld), regs in model.index.registrations.items():
         if any((r.file, r.function) in callers or r.function in names for r in regs):
@@ -301,7 +302,7 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
         if s is not None:
             for f in s.fields:
                 types.want(f.type, "")
-    tokens = _tokens(model, seed_tokens)
+    tokens = _tokens(model, seed_tokens) | tokens_extra
     if hook_tables:
         tokens.update(t.struct for t in model.hook_tables)
         root = env.struct("CPUClass")
@@ -316,6 +317,44 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
         frozenset(tokens),
         frozenset(definitions - names),
     )
+
+
+def _entry_words(model: Model, names: set[str]) -> set[str]:
+    """Guest and creation entries (:mod:`qemu_lint.model.reach`): the
+    functions mapping a register block whose handlers are wanted join
+    ``names``; the type constants of devices whose realize calls one of
+    them are returned, to find the boards creating those devices."""
+    from qemu_lint.model.reach import MMIO_INITS
+
+    idx = model.index
+    if model.reach is None:
+        return set()
+    for table, handlers in model.reach.mmio_tables.items():
+        if not any(h in names for h in handlers):
+            continue
+        for fname, pos in MMIO_INITS.items():
+            for caller, call in idx.direct_calls.get(fname, []):
+                args = call.args[1:]
+                a = args[pos] if 0 <= pos < len(args) else None
+                if a is not None and a.kind == "unary" and a.args and a.args[0].text == table:
+                    names.add(caller[1])
+    words: set[str] = set()
+    for reg in idx.registrations.get(("DeviceClass", "realize"), []):
+        fn = idx.functions.get((reg.file, reg.function))
+        if fn is None or not any(
+            c.args[0].text in names for c in _calls_of(fn) if c.args[0].kind == "name"
+        ):
+            continue
+        names.add(reg.function)
+        for t in model.qom.by_class_init.get(reg.by, []):
+            words.add(model.qom.spelling(t))
+    return words
+
+
+def _calls_of(fn: FunctionDef) -> Iterable[Expr]:
+    from qemu_lint.facts import stmt_exprs
+
+    return (e for e in stmt_exprs(fn.body) if e.kind == "call" and e.args)
 
 
 def _stored_fields(model: Model, names: set[str], types: _Types) -> set[str]:
