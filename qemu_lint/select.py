@@ -14,13 +14,12 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-
 from pathlib import Path
 
 from qemu_lint.build import BuildConfig, load_build_config
 from qemu_lint.cache.session import FactsResult, Files, Session
-from qemu_lint.cache.store import digest
 from qemu_lint.cache.state import TreeState
+from qemu_lint.cache.store import digest
 from qemu_lint.discover.tokens import MemoIndex, Query
 from qemu_lint.errors import Problem
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef

@@ -255,7 +255,9 @@ class Reach:
                 notes.append(f"{why}: the object must {'be' if pos else 'not be'} a {spelled}")
         return True
 
-    def _casts(self, fn: FunctionDef, facts: Sequence[tuple[Expr, bool]]) -> list[tuple[Expr, str, bool]]:
+    def _casts(
+        self, fn: FunctionDef, facts: Sequence[tuple[Expr, bool]]
+    ) -> list[tuple[Expr, str, bool]]:
         """``object_dynamic_cast(x, TYPE_T)`` atoms the conditions force, with polarity."""
         out: list[tuple[Expr, str, bool]] = []
         todo = list(facts)
@@ -311,7 +313,8 @@ class Reach:
         facts = self.flow(caller).at.get((call.line, call.col, call.end_line, call.end_col), ())
         fn = self.index.functions[caller]
         for obj, t, pos in self._casts(fn, facts):
-            why = f"takes the branch where {obj.text or 'the object'} is{'' if pos else ' not'} a {self.qom.spelling(t)}"
+            neg = "" if pos else " not"
+            why = f"takes the branch where {obj.text or 'the object'} is{neg} a {self.qom.spelling(t)}"
             if not self._add(out, self.resolve(obj, caller), t, pos, notes, why):
                 return None
         return frozenset(out), notes
@@ -321,9 +324,7 @@ class Reach:
         if reg is None or not reg.by:
             return None
         types = [
-            t
-            for t in self.qom.by_class_init.get(reg.by, [])
-            if self.qom.types[t].file == reg.file
+            t for t in self.qom.by_class_init.get(reg.by, []) if self.qom.types[t].file == reg.file
         ]
         return types[0] if len(types) == 1 else None
 
@@ -428,9 +429,7 @@ class Reach:
             link = parent[prev]
         files = dict.fromkeys(s.callee[0] for s in steps)
         files.update(dict.fromkeys(s.caller[0] for s in steps))
-        build = tuple(
-            (f, n) for f in sorted(files) if (n := self.build_note(arch, f)) is not None
-        )
+        build = tuple((f, n) for f in sorted(files) if (n := self.build_note(arch, f)) is not None)
         return Attribution(arch, True, tuple(steps), build)
 
 

@@ -223,9 +223,7 @@ def _related(
     return tuple(out)
 
 
-def _hook_status(
-    model: Model, arch: str, consulted: tuple[str, ...]
-) -> tuple[bool, str]:
+def _hook_status(model: Model, arch: str, consulted: tuple[str, ...]) -> tuple[bool, str]:
     """Does ``arch`` implement a design that matters here, and the words saying so.
 
     A design matters when it is one the path consults (with none consulted:
