@@ -25,6 +25,7 @@ from qemu_lint.errors import Problem
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
 from qemu_lint.model import Model, build_model
 from qemu_lint.model.callgraph import FnRef
+from qemu_lint.model.reach import CREATION_HOOKS
 from qemu_lint.rule import Seeds
 from qemu_lint.settings import Config
 
@@ -290,6 +291,11 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
     tokens_extra = _entry_words(model, names)
     fields: set[str] = set()
     for (_struct, fld), regs in model.index.registrations.items():
+        # a realize is entered from the places creating its device (found
+        # through the type constants of _entry_words), never through the
+        # dispatching ``dc->realize()`` calls of qdev and the buses
+        if fld in CREATION_HOOKS:
+            continue
         if any((r.file, r.function) in callers or r.function in names for r in regs):
             fields.add(fld)
     types = _Types(model)
@@ -366,6 +372,8 @@ def _stored_fields(model: Model, names: set[str], types: _Types) -> set[str]:
         if lhs.kind == "field" and rhs.kind in ("name", "unary") and lhs.args:
             target = rhs.args[0] if rhs.kind == "unary" and rhs.args else rhs
             if target.kind == "name" and target.text in names:
+                if lhs.text in CREATION_HOOKS:
+                    continue
                 fields.add(lhs.text)
                 base = lhs.args[0]
                 if base.kind == "name":

@@ -95,6 +95,8 @@ class Reach:
     #: MemoryRegionOps table name → handler function names
     mmio_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _stores: dict[tuple[str, str], _Known | None] = field(default_factory=dict)
+    #: field name → the ``&x->field`` expressions (one pass, on first use)
+    _amp: dict[str, list[tuple[FnRef, Expr]]] | None = None
 
     # -- what is built -------------------------------------------------------
     def uses_build(self, arch: str) -> bool:
@@ -210,15 +212,18 @@ class Reach:
 
     def _address_taken(self, key: tuple[str, str]) -> bool:
         """``&x->field`` anywhere: the field may be written through the pointer."""
-        for ref, fn in self.index.functions.items():
-            for sub in stmt_exprs(fn.body):
-                if sub.kind != "unary" or sub.op != "&" or not sub.args:
-                    continue
-                inner = sub.args[0]
-                if inner.kind == "field" and inner.text == key[1]:
-                    if self.index.field_ref(inner, fn, ref[0]) == key:
-                        return True
-        return False
+        if self._amp is None:
+            self._amp = {}
+            for ref, fn in self.index.functions.items():
+                for sub in stmt_exprs(fn.body):
+                    if sub.kind == "unary" and sub.op == "&" and sub.args:
+                        inner = sub.args[0]
+                        if inner.kind == "field":
+                            self._amp.setdefault(inner.text, []).append((ref, inner))
+        return any(
+            self.index.field_ref(inner, self.index.functions[ref], ref[0]) == key
+            for ref, inner in self._amp.get(key[1], ())
+        )
 
     # -- constraints ---------------------------------------------------------
     def _fits(self, known: _Known, t: str, pos: bool) -> bool:
