@@ -25,7 +25,8 @@ from qemu_lint.errors import Problem
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
 from qemu_lint.model import Model, build_model
 from qemu_lint.model.callgraph import FnRef
-from qemu_lint.model.reach import CREATION_HOOKS
+from qemu_lint.model.qom import QOM_ROOTS
+from qemu_lint.model.reach import CREATION_HOOKS, DYNAMIC_CASTS
 from qemu_lint.rule import Seeds
 from qemu_lint.settings import Config
 
@@ -179,6 +180,8 @@ def _asked(w: Wanted, tokens: MemoIndex) -> set[int]:
         nxt |= tokens.files_defining(t)
     for n in w.definitions:
         nxt |= tokens.files_defining_function(n)
+    for t in w.qom_types:
+        nxt |= tokens.files_registering_type(t)
     return nxt
 
 
@@ -250,6 +253,8 @@ class Wanted:
     tokens: frozenset[str]
     #: functions whose definitions are needed (wrappers called in conditions)
     definitions: frozenset[str] = frozenset()
+    #: ``TYPE_*`` constants whose ``TypeInfo`` registrations are needed
+    qom_types: frozenset[str] = frozenset()
 
 
 class _Types:
@@ -301,6 +306,7 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
     types = _Types(model)
     fields |= _stored_fields(model, names, types)
     macros, definitions = _called(model, callers, types)
+    qom_types = _qom_wanted(model, callers, macros)
     # one level of field types of the structs the closure uses
     for name in list(types.names) + [STATUS_STRUCT]:
         s = env.struct(name)
@@ -321,6 +327,7 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
         frozenset(macros),
         frozenset(tokens),
         frozenset(definitions - names),
+        frozenset(qom_types),
     )
 
 
@@ -354,6 +361,39 @@ def _entry_words(model: Model, names: set[str]) -> set[str]:
         for t in model.qom.by_class_init.get(reg.by, []):
             words.add(model.qom.spelling(t))
     return words
+
+
+def _qom_wanted(model: Model, callers: set[FnRef], macros: set[str]) -> set[str]:
+    """The ``TYPE_*`` constants whose registrations the device-type branches
+    on the way to a site need (:mod:`qemu_lint.model.reach`): the types the
+    callers test with ``object_dynamic_cast()``, and their ancestors up to a
+    QOM root, one level a round.  Constants not yet defined join ``macros``."""
+    qom = model.qom
+    constant = {v: k for k, v in qom.names.items()}
+    todo: list[str] = []
+    for ref in callers:
+        for c in _calls_of(model.index.functions[ref]):
+            if c.args[0].kind == "name" and c.args[0].text in DYNAMIC_CASTS and len(c.args) >= 3:
+                t = qom.type_name(c.args[2])
+                if t is not None:
+                    todo.append(t)
+    out: set[str] = set()
+    seen: set[str] = set()
+    while todo:
+        t = todo.pop()
+        if t in seen or t in QOM_ROOTS:
+            continue
+        seen.add(t)
+        info = qom.types.get(t)
+        if info is not None:
+            todo.extend(i for i in (info.parent, *info.interfaces) if i is not None)
+            continue
+        if t.startswith("TYPE_"):
+            macros.add(t)  # its #define first: the literal names the type
+            out.add(t)
+        elif t in constant:
+            out.add(constant[t])
+    return out
 
 
 def _calls_of(fn: FunctionDef) -> Iterable[Expr]:
