@@ -319,8 +319,8 @@ class Reach:
         fn = self.index.functions[caller]
         for obj, t, pos in self._casts(fn, facts):
             neg = "" if pos else " not"
-            what = obj.text or "the object"
-            why = f"takes the branch where {what} is{neg} a {self.qom.spelling(t)}"
+            label = obj.text or "the object"
+            why = f"takes the branch where {label} is{neg} a {self.qom.spelling(t)}"
             if not self._add(out, self.resolve(obj, caller), t, pos, notes, why):
                 return None
         return frozenset(out), notes
