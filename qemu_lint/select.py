@@ -25,6 +25,7 @@ from qemu_lint.errors import Problem
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
 from qemu_lint.model import Model, build_model
 from qemu_lint.model.callgraph import FnRef
+from qemu_lint.model.export import acpi_device_types
 from qemu_lint.model.qom import QOM_ROOTS
 from qemu_lint.model.reach import CREATION_HOOKS, DYNAMIC_CASTS
 from qemu_lint.rule import Seeds
@@ -316,6 +317,8 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
     tokens = _tokens(model, seed_tokens) | tokens_extra
     if hook_tables:
         tokens.update(t.struct for t in model.hook_tables)
+        # the boards creating the ACPI devices (``qemu-lint model``'s per-arch facts)
+        tokens.update(model.qom.spelling(t) for t in acpi_device_types(model))
         root = env.struct("CPUClass")
         for f in root.fields if root is not None else ():
             if f.type.pointers and f.type.name != "<fn>":

@@ -117,3 +117,36 @@ def render_model_table(model_json: Mapping[str, Any], out: TextIO, opts: RenderO
         console.print()
     console.print(Text("ACPI CPU hotplug", style="bold"))
     print_block(console, _arch_table(model_json["archs"], opts), opts)
+    _build_facts(console, model_json["archs"])
+
+
+def _build_facts(console: Any, facts: Mapping[str, Mapping[str, Any]]) -> None:
+    """Per architecture creating an ACPI device or implementing a hook design:
+    its boards, the ACPI device types they create, the hw/acpi/ files it
+    builds and the designs it implements (plain lines: the lists are long)."""
+    shown = [
+        a
+        for a in sorted(facts, key=_arch_order)
+        if facts[a].get("boards") or facts[a].get("hook_designs")
+    ]
+    if not shown:
+        return
+    console.print()
+    console.print(Text("Build facts", style="bold"))
+    for arch in shown:
+        f = facts[arch]
+        files = f.get("acpi_files")
+        built = (
+            "no build configuration (folder rule)"
+            if files is None
+            else f"({len(files)}) " + ", ".join(p.removeprefix("hw/acpi/") for p in files)
+        )
+        designs = ", ".join(f"{d['hook']} ({d['file']}:{d['line']})" for d in f["hook_designs"])
+        console.print(Text(arch, style="bold"))
+        for label, value in (
+            ("boards", ", ".join(f["boards"]) or "-"),
+            ("ACPI devices", ", ".join(f["acpi_devices"]) or "-"),
+            ("hw/acpi/ built", built),
+            ("hook designs", designs or "none"),
+        ):
+            console.print(Text(f"  {label}: {value}"))
