@@ -107,3 +107,23 @@ def test_release_on_eject_path(variant: Callable[[str], tuple[Path, Report]]) ->
 def test_board_not_selecting_ged_drops_out(variant: Callable[[str], tuple[Path, Report]]) -> None:
     _, report = variant("loongarch-no-ged")
     assert _archs_at(report, qv.ACPI_CPU_C, "acpi_cpu_unplug_cb") == ("i386",)
+
+
+def test_model_build_facts(tree_10013: Path) -> None:
+    from qemu_lint.engine import run_model
+    from qemu_lint.model.export import model_to_json
+
+    model, _ = run_model(default_config(root=str(tree_10013)), hook_tables=True)
+    archs = model_to_json(model)["archs"]
+    la, x86, arm = archs["loongarch"], archs["i386"], archs["arm"]
+    assert la["boards"] == ["hw/loongarch/virt.c"] and la["acpi_devices"] == ["TYPE_ACPI_GED"]
+    assert "hw/acpi/generic_event_device.c" in la["acpi_files"]
+    assert "hw/acpi/piix4.c" not in la["acpi_files"] and "hw/acpi/ich9.c" not in la["acpi_files"]
+    assert {"hw/acpi/piix4.c", "hw/acpi/ich9.c", "hw/acpi/cpu.c"} <= set(x86["acpi_files"])
+    assert "TYPE_ICH9_LPC_DEVICE" in x86["acpi_devices"]
+    # arm builds the stub, not the CPU hotplug code
+    assert "hw/acpi/acpi-cpu-hotplug-stub.c" in arm["acpi_files"]
+    assert "hw/acpi/cpu.c" not in arm["acpi_files"]
+    assert all(a["hook_designs"] == [] for a in archs.values())
+    # the keys that were there before stay
+    assert {"emits_cpu_aml", "unplug_reaches", "implements_persistence_hook"} <= set(la)
