@@ -169,6 +169,7 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
     session, suppressions = _open(config, on_progress)
     selected = _selected(config)
     summary, diags, crashes, ran = _analyse(config, session, selected)
+    bc = build_facts(session)
     _save(session)
     unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
     active, suppressed = _suppress(config, _stamp(config, diags), suppressions, ran, unused_rule)
@@ -185,7 +186,11 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
         config.root,
         tuple(findings),
         tuple(summary.problems) + tuple(crashes),
-        _stats(summary, time.monotonic() - t0, len(silenced)),
+        dataclasses.replace(
+            _stats(summary, time.monotonic() - t0, len(silenced)),
+            build_not_understood=len(bc.problems),
+            build_uncertain_files=len({f for t in bc.targets for f in t.uncertain}),
+        ),
         rules,
         __version__,
         suppressed=tuple(silenced),
