@@ -66,10 +66,12 @@ or an early return on `cpu_st->always_present_cpus`, or on
   configuration counts it.
 
 ## Known limitations
-- Calls through `HotplugHandlerClass::unplug` dispatch to every registered
-  handler (the device type is not tracked), so a guard placed only in one
-  board's CPU unplug path still leaves the site reachable from that board's
-  other unplug paths.
+- Calls through `HotplugHandlerClass::unplug` dispatch to the handlers of
+  the types the object can have (docs/attribution.md); where that type is not
+  known — notably `qdev_get_hotplug_handler()`, the machine's handler on the
+  guest's eject path — every handler built for the architecture is followed
+  (the path note says so), so a guard placed only in a board's CPU unplug
+  handler still leaves the site reachable from the eject path.
 - The hook's argument is not checked: consulting the hook about another vCPU
   counts as consulting it.
 - A `switch` on the hook's verdict guards the statements of its matching
@@ -83,10 +85,11 @@ or an early return on `cpu_st->always_present_cpus`, or on
   is missed: a false positive, never a silent miss).
 - Paths confined to an architecture that emits no CPU hotplug AML are not
   followed (its guests never see `_STA`), unless no architecture emits it.
-- Only call paths link a site to a board: MMIO handlers reached by the guest
-  (the eject path of the register block, `cpu_hotplug_wr()`) and devices
-  created by QOM type name are not, so a release there names no architecture
-  unless it lies in architecture code.
+- Which GED events a board enables (`ged-event`) is not read: a board
+  creating a GED counts as mapping the CPU hotplug register block.
+- Where the build configuration does not understand a construct, the files
+  it governs count as built for every architecture (the folder rule); the
+  path note and `stats.build_not_understood` say so.
 
 ## References
 - QEMU commit 2d6cfbaf17 "hw/acpi: Make CPUs ACPI `presence` conditional
