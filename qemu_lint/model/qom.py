@@ -212,8 +212,12 @@ class QomModel:
         return None
 
     def spelling(self, name: str) -> str:
+        """How the code spells type ``name``: its registration's constant, else
+        a ``TYPE_*`` constant defined as it, else the name itself."""
         t = self.types.get(name)
-        return t.spelling if t is not None else name
+        if t is not None:
+            return t.spelling
+        return next((k for k, v in sorted(self.names.items()) if v == name), name)
 
     def ancestors(self, name: str) -> tuple[list[str], bool]:
         """The type, its parents and their interfaces, and whether the chain
