@@ -27,7 +27,7 @@ from qemu_lint.frontends.pool import Progress
 from qemu_lint.model import Model
 from qemu_lint.rule import Diagnostic, Rule, RuleOptions
 from qemu_lint.rules import ALL_RULES
-from qemu_lint.select import build, collect, merged
+from qemu_lint.select import build, build_facts, collect, merged
 from qemu_lint.settings import Config, check_against_tree
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,18 @@ def _save(session: Session) -> None:
 
 
 def _collect(
-    config: Config, whole_tree: bool, hook_tables: bool, on_progress: Progress | None = None
+    config: Config,
+    whole_tree: bool,
+    hook_tables: bool,
+    on_progress: Progress | None = None,
+    need_model: bool = True,
 ) -> tuple[FactsResult, Model | None]:
     session, _ = _open(config, on_progress)
-    got = collect(session, SEEDS, whole_tree, hook_tables)
+    fr, model = collect(session, SEEDS, whole_tree, hook_tables)
+    if model is None and need_model:
+        model = build(config, fr.facts, fr.paths, build_facts(session))
     _save(session)
-    return got
+    return fr, model
 
 
 def collect_facts(
@@ -65,7 +71,7 @@ def collect_facts(
 ) -> FactsResult:
     """Discover the tree's files and extract the facts of those that can matter
     (see :func:`qemu_lint.select.collect`)."""
-    return _collect(config, whole_tree, hook_tables)[0]
+    return _collect(config, whole_tree, hook_tables, need_model=False)[0]
 
 
 def run_model(
@@ -76,7 +82,8 @@ def run_model(
 ) -> tuple[Model, FactsResult]:
     """Build the model of ``config.root`` (see :func:`qemu_lint.select.collect`)."""
     fr, model = _collect(config, whole_tree, hook_tables, on_progress)
-    return model or build(config, fr.facts, fr.paths), fr
+    assert model is not None
+    return model, fr
 
 
 def _options(rule: Rule, config: Config) -> RuleOptions:
@@ -110,7 +117,7 @@ def _analyse(
             diags.extend((rule, d) for d in recorded[rule.id])
         return summary, diags, crashes, {r.id for r in selected}
     fr, model = collect(session, SEEDS, whole_tree=False, hook_tables=False)
-    model = model or build(config, fr.facts, fr.paths)
+    model = model or build(config, fr.facts, fr.paths, build_facts(session))
     summary = fr.summary()
     if model.acpi.unknown_presence_fields:
         warning = Problem(
@@ -175,6 +182,7 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
     session, suppressions = _open(config, on_progress)
     selected = _selected(config)
     summary, diags, crashes, ran = _analyse(config, session, selected)
+    bc = build_facts(session)
     _save(session)
     unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
     active, suppressed = _suppress(config, _stamp(config, diags), suppressions, ran, unused_rule)
@@ -195,7 +203,11 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
         config.root,
         tuple(findings),
         tuple(summary.problems) + tuple(crashes),
-        _stats(summary, time.monotonic() - t0, len(silenced)),
+        dataclasses.replace(
+            _stats(summary, time.monotonic() - t0, len(silenced)),
+            build_not_understood=len(bc.problems),
+            build_uncertain_files=len({f for t in bc.targets for f in t.uncertain}),
+        ),
         rules,
         __version__,
         suppressed=tuple(silenced),

@@ -1,7 +1,9 @@
 """Variants of a real QEMU tree, made at test time (never committed).
 
 :func:`make_variant` builds a cheap copy of a real tree — ``hw/``, ``include/``,
-``target/`` and the top-level ``*.c``/``*.h`` files, as *hard links* — and then
+``target/``, ``configs/``, the top-level ``*.c``/``*.h`` files and every
+``meson.build`` and ``Kconfig*`` file the build configuration reads
+(:mod:`qemu_lint.build`), as *hard links* — and then
 edits a few files by exact string replacement.  An edited file is always
 written to a temporary file beside it and ``os.replace()``d over the link, so
 the cached real tree (which shares the inodes) is never modified.
@@ -26,7 +28,9 @@ Edit = tuple[str, str]
 APPEND = "\0append\0"
 Edits = Mapping[str, Sequence[Edit]]
 
-LINKED_DIRS = ("hw", "include", "target")
+LINKED_DIRS = ("hw", "include", "target", "configs")
+#: build files linked wherever they are (the build configuration reads them)
+BUILD_FILES = ("meson.build", "meson_options.txt", "meson.options")
 
 
 class AnchorError(AssertionError):
@@ -96,6 +100,7 @@ def make_variant(src: Path, dest: Path, edits: Edits) -> Path:
     for f in sorted(src.iterdir()):
         if f.suffix in (".c", ".h") and f.is_file() and not f.is_symlink():
             os.link(f, dest / f.name)
+    _link_build_files(src, dest)
     for rel, file_edits in edits.items():
         target = dest / rel
         original = src / rel
@@ -106,6 +111,24 @@ def make_variant(src: Path, dest: Path, edits: Edits) -> Path:
             assert os.stat(target).st_ino != os.stat(original).st_ino, rel
             assert read_text(original) != text, rel
     return dest
+
+
+def _is_build_file(name: str) -> bool:
+    return name in BUILD_FILES or name.startswith("Kconfig")
+
+
+def _link_build_files(src: Path, dest: Path) -> None:
+    """Hard-link every ``meson.build``/``Kconfig*`` outside :data:`LINKED_DIRS`."""
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        if rel == Path("."):
+            dirnames[:] = [d for d in dirnames if d not in LINKED_DIRS and not d.startswith(".")]
+        for name in filenames:
+            f = Path(dirpath) / name
+            if _is_build_file(name) and f.is_file() and not f.is_symlink():
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+                if not (dest / rel / name).exists():
+                    os.link(f, dest / rel / name)
 
 
 def line_of(path: Path, needle: str, nth: int = 1) -> int:
@@ -457,4 +480,117 @@ VARIANTS: dict[str, dict[str, list[Edit]]] = {
 }
 
 #: every file some variant edits (their real copies are checked to stay unchanged)
+EDITED_FILES = sorted({rel for v in VARIANTS.values() for rel in v})
+
+
+# --------------------------------------------------------------------------
+# Attribution variants (issue 10): arm virt given CPU hotplug through its GED,
+# as the ARM vCPU hotplug series wires it; build edits (Kconfig) included.
+# --------------------------------------------------------------------------
+
+ARM_KCONFIG = "hw/arm/Kconfig"
+ARM_VIRT_C = "hw/arm/virt.c"
+ARM_VIRT_ACPI_C = "hw/arm/virt-acpi-build.c"
+LOONGARCH_KCONFIG = "hw/loongarch/Kconfig"
+
+_ARM_SELECT_ACPI = "    select ACPI\n"
+_ARM_GED_EVENT = "    uint32_t event = ACPI_GED_PWR_DOWN_EVT;\n"
+_ARM_UNPLUG_CB = "static void virt_machine_device_unplug_cb(HotplugHandler *hotplug_dev,\n"
+_ARM_UNPLUG_DIMM_BRANCH = (
+    "    if (object_dynamic_cast(OBJECT(dev), TYPE_PC_DIMM)) {\n"
+    "        virt_dimm_unplug(hotplug_dev, dev, errp);\n"
+)
+_ARM_GED_INCLUDE = '#include "hw/acpi/generic_event_device.h"\n'
+_ARM_POWER_BUTTON = "    acpi_dsdt_add_power_button(scope);\n"
+
+
+def _arm_cpu_unplug(consult_hook: bool) -> str:
+    check = (
+        "    if (should_remain_acpi_present(dev)) {\n"
+        '        error_setg(errp, "vCPU %d cannot be unplugged", CPU(dev)->cpu_index);\n'
+        "        return;\n"
+        "    }\n"
+        "\n"
+        if consult_hook
+        else ""
+    )
+    return (
+        "static void virt_cpu_unplug(HotplugHandler *hotplug_dev,\n"
+        "                            DeviceState *dev, Error **errp)\n"
+        "{\n"
+        "    VirtMachineState *vms = VIRT_MACHINE(hotplug_dev);\n"
+        "\n" + check + "    /* notify the GED: it clears the vCPU's ACPI state */\n"
+        "    hotplug_handler_unplug(HOTPLUG_HANDLER(vms->acpi_dev), dev, errp);\n"
+        "}\n"
+        "\n"
+    )
+
+
+def arm_ged_cpu_hotplug(consult_hook: bool = False) -> Edits:
+    """arm virt with CPU hotplug through its GED: ARM_VIRT selects
+    ACPI_CPU_HOTPLUG, the GED is created with the CPU hotplug event (its
+    realize then maps the register block through cpu_hotplug_hw_init()), the
+    DSDT gets the CPU hotplug AML, and the board's CPU unplug handler calls
+    hotplug_handler_unplug() on the GED (with ``consult_hook``, only when
+    should_remain_acpi_present() says the vCPU may go)."""
+    return {
+        ARM_KCONFIG: [(_ARM_SELECT_ACPI, _ARM_SELECT_ACPI + "    select ACPI_CPU_HOTPLUG\n")],
+        ARM_VIRT_C: [
+            (_ARM_GED_EVENT, _ARM_GED_EVENT + "\n    event |= ACPI_GED_CPU_HOTPLUG_EVT;\n"),
+            (_ARM_UNPLUG_CB, _arm_cpu_unplug(consult_hook) + _ARM_UNPLUG_CB),
+            (
+                _ARM_UNPLUG_DIMM_BRANCH,
+                "    if (object_dynamic_cast(OBJECT(dev), TYPE_CPU)) {\n"
+                "        virt_cpu_unplug(hotplug_dev, dev, errp);\n"
+                "    } else if (object_dynamic_cast(OBJECT(dev), TYPE_PC_DIMM)) {\n"
+                "        virt_dimm_unplug(hotplug_dev, dev, errp);\n",
+            ),
+        ],
+        ARM_VIRT_ACPI_C: [
+            (_ARM_GED_INCLUDE, _ARM_GED_INCLUDE + '#include "hw/acpi/cpu.h"\n'),
+            (
+                _ARM_POWER_BUTTON,
+                "    if (vms->acpi_dev) {\n"
+                "        CPUHotplugFeatures opts = {\n"
+                "            .acpi_1_compatible = false,\n"
+                "            .has_legacy_cphp = false,\n"
+                "        };\n"
+                "\n"
+                "        build_cpus_aml(scope, ms, opts, NULL,\n"
+                "                       memmap[VIRT_ACPI_GED].base + ACPI_GED_EVT_SEL_LEN,\n"
+                '                       "\\\\_SB", AML_GED_EVT_CPU_SCAN_METHOD,\n'
+                "                       AML_SYSTEM_MEMORY);\n"
+                "    }\n"
+                "\n" + _ARM_POWER_BUTTON,
+            ),
+        ],
+    }
+
+
+#: arm's GED CPU hotplug, the generic release unguarded
+ARM_GED = arm_ged_cpu_hotplug()
+#: the same, arm's own CPU unplug path consulting the hook before it unplugs
+ARM_GED_CONSULTS = merge(
+    HOOK_DECL, ARM_IMPL, wrapper(static=False), arm_ged_cpu_hotplug(consult_hook=True)
+)
+#: the GED's call of acpi_cpu_unplug_cb() guarded, ICH9's and PIIX4's not
+GED_CALLER_GUARDED = merge(HOOK_DECL, ARM_IMPL, wrapper(static=False), guard_caller(GED_C))
+
+_EJECT_UNPARENT = "            object_unparent(OBJECT(dev));\n"
+EJECT_RELEASE = "            cdev->cpu = NULL;\n"
+#: a release on the guest's eject path (cpu_hotplug_wr()), the unplug one guarded
+RELEASE_ON_EJECT = merge(
+    D1_GUARDED, {ACPI_CPU_C: [(_EJECT_UNPARENT, _EJECT_UNPARENT + EJECT_RELEASE)]}
+)
+#: loongarch virt no longer selects the GED (ACPI_HW_REDUCED)
+LOONGARCH_NO_GED: Edits = {LOONGARCH_KCONFIG: [("    select ACPI_HW_REDUCED\n", "")]}
+
+ATTRIBUTION_VARIANTS: dict[str, dict[str, list[Edit]]] = {
+    "arm-ged": merge(ARM_GED),
+    "arm-ged-consults-hook": ARM_GED_CONSULTS,
+    "ged-caller-guarded": GED_CALLER_GUARDED,
+    "release-on-eject": RELEASE_ON_EJECT,
+    "loongarch-no-ged": merge(LOONGARCH_NO_GED),
+}
+VARIANTS.update(ATTRIBUTION_VARIANTS)
 EDITED_FILES = sorted({rel for v in VARIANTS.values() for rel in v})

@@ -190,6 +190,16 @@ MODEL: dict[str, Any] = {
                 "hw/acpi/generic_event_device.c:acpi_ged_unplug_cb",
             ],
             "implements_persistence_hook": False,
+            "boards": ["hw/loongarch/virt.c"],
+            "acpi_devices": ["TYPE_ACPI_GED"],
+            "acpi_files": ["hw/acpi/cpu.c", "hw/acpi/generic_event_device.c"],
+            "hook_designs": [
+                {
+                    "hook": "CPUHotplugState::always_present_cpus",
+                    "file": "hw/loongarch/virt.c",
+                    "line": 12,
+                }
+            ],
         },
     },
 }

@@ -287,6 +287,8 @@ class Session:
     def __init__(self, config: Config, on_progress: Progress | None = None) -> None:
         db, db_digest = _clang_db(config) if config.frontend == "clang" else (None, "")
         self.config = config
+        #: the build configuration, once loaded (see :func:`qemu_lint.select.build_facts`)
+        self.build: object = None
         started_ns = time.time_ns()
         self.cache: Cache | None = None
         self.prev: TreeState | None = None

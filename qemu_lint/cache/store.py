@@ -232,6 +232,19 @@ class Cache:
     def put_tree(self, key: str, state: TreeState) -> None:
         self._store(self._tree_path(key), state)
 
+    # -- build configuration -------------------------------------------------
+
+    def _build_path(self, key: str) -> str:
+        k = hashlib.blake2b(f"build\0{key}\0{self._salt}".encode(), digest_size=16).hexdigest()
+        return os.path.join(self._trees_dir, "build-" + k + ".pickle")
+
+    def get_build(self, key: str) -> object:
+        """The recorded ``(input digests, build configuration)`` of a tree, or None."""
+        return self._load(self._build_path(key))
+
+    def put_build(self, key: str, value: object) -> None:
+        self._store(self._build_path(key), value)
+
     # -- storage -----------------------------------------------------------
 
     def _load(self, path: str) -> object:

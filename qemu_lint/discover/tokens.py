@@ -29,6 +29,10 @@ def query_words(kind: str, arg: str) -> tuple[str, ...]:
     return (arg, _base(arg)) if kind == "files_defining" else (arg,)
 
 
+_TYPE_NAME = re.compile(rb"\.name\s*=\s*$")
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
 class TokenIndex:
     """Whole-word searches over the bytes of many files.
 
@@ -123,6 +127,21 @@ class TokenIndex:
                 while j < len(buf) and buf[j] in b" \t":
                     j += 1
                 if j < len(buf) and buf[j] == ord("("):
+                    out.add(self._file_of(i))
+            got = frozenset(out)
+            self._words[key] = got
+        return got
+
+    def files_registering_type(self, name: str) -> frozenset[int]:
+        """Files with a QOM ``TypeInfo`` naming ``name``: ``.name = name``."""
+        key = ("t", name)
+        got = self._words.get(key)
+        if got is None:
+            buf = self.buf
+            out = set()
+            for i in self._hits(name.encode()):
+                ls = buf.rfind(b"\n", 0, i) + 1
+                if _TYPE_NAME.search(buf[ls:i]):
                     out.add(self._file_of(i))
             got = frozenset(out)
             self._words[key] = got
@@ -253,3 +272,6 @@ class MemoIndex:
 
     def files_defining(self, name: str) -> frozenset[int]:
         return self._ask("files_defining", name)
+
+    def files_registering_type(self, name: str) -> frozenset[int]:
+        return self._ask("files_registering_type", name)

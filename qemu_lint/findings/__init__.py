@@ -109,6 +109,10 @@ class Stats:
     baselined: int = 0
     #: findings left out because they already exist at the --diff-base revision
     preexisting: int = 0
+    #: build configuration (qemu_lint.build): constructs not understood, and the
+    #: files whose being built rests on one (the folder rule decides those)
+    build_not_understood: int = 0
+    build_uncertain_files: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +128,8 @@ class Stats:
             "suppressed": self.suppressed,
             "baselined": self.baselined,
             "preexisting": self.preexisting,
+            "build_not_understood": self.build_not_understood,
+            "build_uncertain_files": self.build_uncertain_files,
         }
 
 

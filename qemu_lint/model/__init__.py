@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from qemu_lint.build import BuildConfig
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
@@ -30,10 +31,13 @@ from qemu_lint.model.qom import (
     ClassInit,
     HookTable,
     Implementation,
+    QomModel,
     build_hook_tables,
+    build_qom,
     class_inits,
     implementations,
 )
+from qemu_lint.model.reach import Attribution, Reach, build_reach
 from qemu_lint.model.types import TypeEnv, build_type_env
 from qemu_lint.source import arch_of, discover_archs
 
@@ -74,6 +78,19 @@ class Model:
     #: the tree's ``#define``\ s (function-like macro wrappers of a hook)
     macros: Macros | None = None
     _expanding: set[str] = field(default_factory=set)
+    qom: QomModel = field(default_factory=QomModel)
+    build: BuildConfig | None = None
+    reach: Reach | None = None
+    _attributions: dict[tuple[FnRef, str], Attribution] = field(default_factory=dict)
+
+    def attribute(self, ref: FnRef, arch: str) -> Attribution:
+        """How ``arch`` reaches ``ref`` unguarded (see :mod:`qemu_lint.model.reach`)."""
+        got = self._attributions.get((ref, arch))
+        if got is None:
+            assert self.reach is not None
+            got = self.reach.attribute(ref, arch)
+            self._attributions[(ref, arch)] = got
+        return got
 
     # -- hooks ---------------------------------------------------------------
     def declared_hooks(self) -> tuple[Hook, ...]:
@@ -459,6 +476,7 @@ def build_model(
     cpu_aml_builder: str = "build_cpus_aml",
     all_paths: Sequence[str] = (),
     presence_fields: Sequence[str] = (),
+    build: BuildConfig | None = None,
 ) -> Model:
     """Build the model of a tree from its files' facts.
 
@@ -471,6 +489,7 @@ def build_model(
     :param all_paths: every file of the tree, parsed or not (architecture names)
     :param presence_fields: ``AcpiCpuStatus`` fields that count as feeding
         ``_STA.Present`` besides those the read handler packs into its bit
+    :param build: what each system emulator builds (None: the folder rule)
     """
     files = tuple(sorted(f.path for f in facts))
     archs = discover_archs(list(files) + list(all_paths))
@@ -507,11 +526,23 @@ def build_model(
         cpu_aml_builder,
         tuple(presence_fields),
     )
+    model.qom = build_qom(facts, index)
+    model.build = build
+    model.reach = build_reach(
+        facts,
+        index,
+        model.qom,
+        frozenset(archs),
+        build,
+        model.flow,
+        lambda ref, e: model.guard(ref, e)[0] is not None,
+    )
     return model
 
 
 __all__ = [
     "DEFAULT_HOOKS",
+    "Attribution",
     "ClassInit",
     "GuardVerdict",
     "Hook",

@@ -44,6 +44,9 @@ class CallEdge:
     #: "" for a direct call, else "Struct::field" of the dispatching call
     via: str = ""
     registration: Registration | None = None
+    #: what the edge rests on, when the attribution search made it (typed
+    #: dispatch, a device-type branch, a guest or creation entry)
+    note: str = ""
 
 
 @dataclass(slots=True)

@@ -40,6 +40,7 @@ def model_to_json(model: Model) -> dict[str, Any]:
             "emits_cpu_aml": a in model.acpi.emits_cpu_aml,
             "unplug_reaches": sorted(reach.get(a, [])),
             "implements_persistence_hook": model.implements_hook(a),
+            **_build_facts(model, a),
         }
     rh = model.acpi.read_handler
     return {
@@ -90,5 +91,50 @@ def model_to_json(model: Model) -> dict[str, Any]:
                 "what": s.what,
             }
             for s in model.acpi.sites
+        ],
+    }
+
+
+#: the class hook an ACPI device registers to take unplugs (GED, PIIX4 PM, ICH9 LPC)
+_UNPLUG = ("HotplugHandlerClass", "unplug")
+_ACPI_IF = "TYPE_ACPI_DEVICE_IF"
+
+
+def acpi_device_types(model: Model) -> set[str]:
+    """QOM types taking unplugs (``HotplugHandlerClass::unplug``) that are ACPI
+    devices (implement ``TYPE_ACPI_DEVICE_IF``): the GED, PIIX4 PM, ICH9 LPC."""
+    qom = model.qom
+    iface = qom.names.get(_ACPI_IF, _ACPI_IF)
+    out: set[str] = set()
+    for reg in model.index.registrations.get(_UNPLUG, []):
+        for t in qom.by_class_init.get(reg.by, []) if reg.by else ():
+            if iface in qom.ancestors(t)[0]:
+                out.add(t)
+    return out
+
+
+def _build_facts(model: Model, arch: str) -> dict[str, Any]:
+    """What the architecture builds and creates (issue 10's per-architecture facts):
+    the files of its own code creating an ACPI device (its boards), the device
+    types they create, the ``hw/acpi/`` files it builds (None without a build
+    configuration for it), and the persistence-hook designs it implements."""
+    qom = model.qom
+    handlers = acpi_device_types(model)
+    boards: set[str] = set()
+    devices: set[str] = set()
+    for c in qom.creations:
+        if c.type in handlers and model.arch(c.function[0]) == arch:
+            boards.add(c.function[0])
+            devices.add(qom.spelling(c.type))
+    built = model.build.files(arch) if model.build is not None else frozenset()
+    acpi_files = sorted(f for f in built if f.startswith("hw/acpi/") and f.endswith(".c"))
+    has_build = model.build is not None and bool(model.build.for_arch(arch))
+    return {
+        "boards": sorted(boards),
+        "acpi_devices": sorted(devices),
+        "acpi_files": acpi_files if has_build else None,
+        "hook_designs": [
+            {"hook": spec, "file": file, "line": line}
+            for spec, file, line in sorted(model.acpi.hook_implementers.get(arch, []))
         ],
     }

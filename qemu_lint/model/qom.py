@@ -11,8 +11,11 @@ functions that assign its ``CPUClass`` hooks).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
+from qemu_lint.facts import Expr, FileFacts, iter_exprs
 from qemu_lint.model.callgraph import CodeIndex
 from qemu_lint.model.types import TypeEnv
 from qemu_lint.source import arch_of
@@ -136,3 +139,192 @@ def class_inits(index: CodeIndex, archs: frozenset[str]) -> dict[str, list[Class
     for inits in out.values():
         inits.sort(key=lambda c: (-len(c.hooks), c.file, c.line))
     return out
+
+
+# -- QOM types: TypeInfo registrations, creation sites, stores ---------------
+
+#: QOM's roots (``TYPE_OBJECT``, ``TYPE_INTERFACE``), by their type names
+QOM_ROOTS = frozenset({"object", "interface"})
+#: functions creating a device, and the position of their type-name argument
+CREATORS: dict[str, int] = {
+    "qdev_new": 0,
+    "qdev_try_new": 0,
+    "object_new": 0,
+    "sysbus_create_simple": 0,
+    "sysbus_create_varargs": 0,
+    "sysbus_try_create_simple": 0,
+    "isa_new": 0,
+    "isa_create_simple": 1,
+    "pci_new": 1,
+    "pci_new_multifunction": 1,
+    "pci_create_simple": 2,
+    "pci_create_simple_multifunction": 2,
+    "object_initialize_child": 3,
+    "object_initialize": 2,
+    "i2c_slave_create_simple": 1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QomType:
+    """One ``TypeInfo`` registration."""
+
+    name: str
+    #: the constant spelling it (``TYPE_ACPI_GED``), or the literal
+    spelling: str
+    parent: str | None
+    class_init: str | None
+    interfaces: tuple[str, ...]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Creation:
+    """A place creating an object of a type (``qdev_new(TYPE_ACPI_GED)``)."""
+
+    type: str
+    spelling: str
+    function: tuple[str, str]
+    call: str
+    line: int
+
+
+@dataclass(slots=True)
+class QomModel:
+    """QOM types of the tree: registrations, hierarchy, creations, stores."""
+
+    types: dict[str, QomType] = field(default_factory=dict)
+    #: ``TYPE_*`` constant → type name
+    names: dict[str, str] = field(default_factory=dict)
+    #: class_init function name → the types it initialises
+    by_class_init: dict[str, list[str]] = field(default_factory=dict)
+    creations: list[Creation] = field(default_factory=list)
+
+    def type_name(self, e: Expr | None) -> str | None:
+        """The type name an expression spells (``TYPE_X`` or a string literal)."""
+        if e is None:
+            return None
+        if e.kind == "name":
+            return self.names.get(e.text, e.text) if e.text.startswith("TYPE_") else None
+        if e.kind == "string":
+            return e.text.strip('"')
+        return None
+
+    def spelling(self, name: str) -> str:
+        """How the code spells type ``name``: its registration's constant, else
+        a ``TYPE_*`` constant defined as it, else the name itself."""
+        t = self.types.get(name)
+        if t is not None:
+            return t.spelling
+        return next((k for k, v in sorted(self.names.items()) if v == name), name)
+
+    def ancestors(self, name: str) -> tuple[list[str], bool]:
+        """The type, its parents and their interfaces, and whether the chain
+        is complete (reaches a QOM root, not an unknown type)."""
+        out: list[str] = []
+        cur: str | None = name
+        while cur is not None and cur not in out:
+            out.append(cur)
+            if cur in QOM_ROOTS:
+                return out, True
+            t = self.types.get(cur)
+            if t is None:
+                return out, False
+            out.extend(i for i in t.interfaces if i not in out)
+            cur = t.parent
+        return out, cur is None
+
+    def is_interface(self, name: str) -> bool:
+        chain, _ = self.ancestors(name)
+        return "interface" in chain[1:]
+
+    def is_a(self, sub: str, sup: str) -> bool | None:
+        """Is every object of ``sub`` an instance of ``sup``? None: unknown."""
+        chain, complete = self.ancestors(sub)
+        if sup in chain:
+            return True
+        return False if complete else None
+
+    def may_be_both(self, a: str, b: str) -> bool:
+        """Can one object be an instance of both types?  False only when the
+        hierarchy says so: two classes on different branches below a common
+        known ancestor (QOM classes have one parent)."""
+        if self.is_a(a, b) or self.is_a(b, a):
+            return True
+        if self.is_interface(a) or self.is_interface(b):
+            return True
+        ca, _ = self.ancestors(a)
+        cb, _ = self.ancestors(b)
+        return not (set(ca[1:]) & set(cb[1:]))
+
+
+def _defines(facts: Iterable[FileFacts]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ff in facts:
+        for d in ff.defines:
+            v = d.value.strip()
+            if d.params is None and d.name.startswith("TYPE_") and re.fullmatch(r'"[^"]*"', v):
+                out.setdefault(d.name, v.strip('"'))
+    return out
+
+
+def _infos(init: Expr) -> Iterator[Expr]:
+    """The TypeInfo initializers of a global: one, or an array of them."""
+    if any(i.kind == "designated" for i in init.args):
+        yield init
+        return
+    for item in init.args:
+        if item.kind == "init":
+            yield item
+
+
+def _qom_type(qom: QomModel, info: Expr, file: str) -> QomType | None:
+    items = {i.text: i.args[0] for i in info.args if i.kind == "designated" and i.args}
+    name = qom.type_name(items.get("name"))
+    if name is None:
+        return None
+    spelling = items["name"].text if items["name"].kind == "name" else name
+    ifaces: list[str] = []
+    for sub in iter_exprs(items["interfaces"]) if "interfaces" in items else ():
+        n = qom.type_name(sub) if sub.kind in ("name", "string") else None
+        if n is not None:
+            ifaces.append(n)
+    ci = items.get("class_init")
+    ci_name = ci.args[0].text if ci is not None and ci.kind == "unary" and ci.args else None
+    if ci is not None and ci.kind == "name":
+        ci_name = ci.text
+    return QomType(
+        name,
+        spelling,
+        qom.type_name(items.get("parent")),
+        ci_name,
+        tuple(ifaces),
+        file,
+        info.line,
+    )
+
+
+def build_qom(facts: Sequence[FileFacts], index: CodeIndex) -> QomModel:
+    """TypeInfo registrations (single or ``DEFINE_TYPES`` arrays), the
+    ``TYPE_*`` constants, and the creation sites of the tree."""
+    qom = QomModel(names=_defines(facts))
+    for ff in facts:
+        for g in ff.globals:
+            if g.type.name != "TypeInfo" or g.init is None or g.init.kind != "init":
+                continue
+            for info in _infos(g.init):
+                t = _qom_type(qom, info, ff.path)
+                if t is not None and t.name not in qom.types:
+                    qom.types[t.name] = t
+                    if t.class_init:
+                        qom.by_class_init.setdefault(t.class_init, []).append(t.name)
+    for fname, pos in CREATORS.items():
+        for caller, call in index.direct_calls.get(fname, []):
+            args = call.args[1:]
+            name = qom.type_name(args[pos]) if pos < len(args) else None
+            if name is not None:
+                spell = args[pos].text if args[pos].kind == "name" else name
+                qom.creations.append(Creation(name, spell, caller, fname, call.line))
+    qom.creations.sort(key=lambda c: (c.function, c.line))
+    return qom

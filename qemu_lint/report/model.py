@@ -7,6 +7,7 @@ is the model's JSON document (docs/output.md), so both formats show the same dat
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -117,3 +118,44 @@ def render_model_table(model_json: Mapping[str, Any], out: TextIO, opts: RenderO
         console.print()
     console.print(Text("ACPI CPU hotplug", style="bold"))
     print_block(console, _arch_table(model_json["archs"], opts), opts)
+    _build_facts(console, model_json["archs"], opts.width)
+
+
+def _build_facts(console: Any, facts: Mapping[str, Mapping[str, Any]], width: int) -> None:
+    """Per architecture creating an ACPI device or implementing a hook design:
+    its boards, the ACPI device types they create, the hw/acpi/ files it
+    builds and the designs it implements (plain lines: the lists are long)."""
+    shown = [
+        a
+        for a in sorted(facts, key=_arch_order)
+        if facts[a].get("boards") or facts[a].get("hook_designs")
+    ]
+    if not shown:
+        return
+    console.print()
+    console.print(Text("Build facts", style="bold"))
+    for arch in shown:
+        f = facts[arch]
+        files = f.get("acpi_files")
+        built = (
+            "no build configuration (folder rule)"
+            if files is None
+            else f"({len(files)}) " + ", ".join(p.removeprefix("hw/acpi/") for p in files)
+        )
+        designs = ", ".join(f"{d['hook']} ({d['file']}:{d['line']})" for d in f["hook_designs"])
+        console.print(Text(arch, style="bold"))
+        for label, value in (
+            ("boards", ", ".join(f["boards"]) or "-"),
+            ("ACPI devices", ", ".join(f["acpi_devices"]) or "-"),
+            ("hw/acpi/ built", built),
+            ("hook designs", designs or "none"),
+        ):
+            for line in textwrap.wrap(
+                f"{label}: {value}",
+                width=max(width, 40),
+                initial_indent="  ",
+                subsequent_indent="      ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            ):
+                console.print(Text(line))

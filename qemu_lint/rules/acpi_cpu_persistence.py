@@ -79,10 +79,12 @@ or an early return on `cpu_st->always_present_cpus`, or on
   `presence-toggle` finding whose message says the configuration counts it.
 
 ## Known limitations
-- Calls through `HotplugHandlerClass::unplug` dispatch to every registered
-  handler (the device type is not tracked), so a guard placed only in one
-  board's CPU unplug path still leaves the site reachable from that board's
-  other unplug paths.
+- Calls through `HotplugHandlerClass::unplug` dispatch to the handlers of
+  the types the object can have (docs/attribution.md); where that type is not
+  known — notably `qdev_get_hotplug_handler()`, the machine's handler on the
+  guest's eject path — every handler built for the architecture is followed
+  (the path note says so), so a guard placed only in a board's CPU unplug
+  handler still leaves the site reachable from the eject path.
 - Function pointers stored in local variables are followed only to a setter
   of `AcpiCpuStatus::cpu` called with NULL; a call through one is not a call
   edge of the search for guards and architectures.
@@ -94,10 +96,11 @@ or an early return on `cpu_st->always_present_cpus`, or on
   vCPU.
 - Paths confined to an architecture that emits no CPU hotplug AML are not
   followed (its guests never see `_STA`), unless no architecture emits it.
-- Only call paths link a site to a board: MMIO handlers reached by the guest
-  (the eject path of the register block, `cpu_hotplug_wr()`) and devices
-  created by QOM type name are not, so a release there names no architecture
-  unless it lies in architecture code.
+- Which GED events a board enables (`ged-event`) is not read: a board
+  creating a GED counts as mapping the CPU hotplug register block.
+- Where the build configuration does not understand a construct, the files
+  it governs count as built for every architecture (the folder rule); the
+  path note and `stats.build_not_understood` say so.
 
 ## References
 - QEMU commit 2d6cfbaf17 "hw/acpi: Make CPUs ACPI `presence` conditional
@@ -107,10 +110,11 @@ or an early return on `cpu_st->always_present_cpus`, or on
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
+from qemu_lint.facts import Expr
+from qemu_lint.model import DEFAULT_HOOKS, Attribution, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
 from qemu_lint.model.guards import OTHER_VCPU
@@ -162,7 +166,9 @@ def _path(
     """Steps from an architecture's entry function down to the site."""
     steps: list[PathStep] = []
     for edge, callee in chain:
-        if edge.via:
+        if edge.note:
+            note = edge.note
+        elif edge.via:
             note = f"calls {edge.via} (dispatches to {callee[1]}()"
             if edge.registration is not None:
                 note += f", registered at {edge.registration.file}:{edge.registration.line}"
@@ -187,6 +193,8 @@ def _related(
     declared: tuple[Hook, ...],
     arch_list: tuple[str, ...],
     chains: Mapping[str, tuple[tuple[CallEdge, FnRef], ...]],
+    reached: Sequence[Attribution] = (),
+    consulted: tuple[str, ...] = (),
 ) -> tuple[PathStep, ...]:
     """Secondary places that explain a finding, each a fact of the model.
 
@@ -216,9 +224,18 @@ def _related(
                     edge.caller[0],
                     edge.call.line,
                     edge.caller[1],
-                    f"{arch} enters the path to the site: calls {via}",
+                    f"{arch} enters the path to the site: "
+                    + (edge.note if edge.note else f"calls {via}"),
                 )
             )
+        att = next((a for a in reached if a.arch == arch), None)
+        if att is not None:
+            for step in att.steps[1:]:
+                out.append(
+                    PathStep(step.caller[0], step.line, step.caller[1], f"{arch}: {step.note}")
+                )
+            for file, why in att.build:
+                out.append(PathStep(file, 1, "", why))
         for file, line in sorted(model.acpi.emits_cpu_aml.get(arch, []))[:1]:
             out.append(
                 PathStep(
@@ -240,6 +257,49 @@ def _related(
     return tuple(out)
 
 
+def _hook_status(model: Model, arch: str, consulted: tuple[str, ...]) -> tuple[bool, str]:
+    """Does ``arch`` implement a design that matters here, and the words saying so.
+
+    A design matters when it is one the path consults (with none consulted:
+    any declared design); an architecture implementing only another one has
+    implemented nothing that matters at this site.
+    """
+    impl = sorted(model.acpi.hook_implementers.get(arch, []))
+    if not impl:
+        return False, ""
+    designs = dict.fromkeys(spec for spec, _, _ in impl)
+    if not consulted or any(d in consulted for d in designs):
+        return True, ""
+    where = ", ".join(f"{spec} at {file}:{line}" for spec, file, line in impl[:2])
+    return False, (
+        f"{arch} implements {where}, but the path consults {', '.join(consulted)}: "
+        "its design is not the one that matters here"
+    )
+
+
+def _attributed(
+    model: Model, site: Site
+) -> tuple[tuple[str, ...], dict[str, tuple[tuple[CallEdge, FnRef], ...]], list[Attribution]]:
+    """The architectures reaching ``site``: those emitting CPU hotplug AML
+    whose path (built for them, typed) reaches it, plus the site's own."""
+    found = [model.attribute(site.function_ref, a) for a in sorted(model.acpi.emits_cpu_aml)]
+    reached = [a for a in found if a.reached]
+    archs = {a.arch for a in reached}
+    site_arch = model.arch(site.file)
+    if site_arch is not None:
+        archs.add(site_arch)
+    chains = {a.arch: _as_chain(a) for a in reached}
+    return tuple(sorted(archs)), chains, reached
+
+
+def _as_chain(a: Attribution) -> tuple[tuple[CallEdge, FnRef], ...]:
+    out = []
+    for s in a.steps:
+        call = Expr("call", s.line, 1, s.line, 1)
+        out.append((CallEdge(s.caller, call, "", None, s.note), s.callee))
+    return tuple(out)
+
+
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     declared = tuple(h for h in model.declared_hooks() if h.spec in opts.hooks)
     hook_name = declared[0].spec if declared else None
@@ -247,13 +307,9 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         verdict = model.verdict(site)
         if verdict.guarded:
             continue
-        site_arch = model.arch(site.file)
-        archs = {a for a in verdict.chains if a in model.acpi.emits_cpu_aml}
-        if site_arch is not None:
-            archs.add(site_arch)
-        arch_list = tuple(sorted(archs))
+        arch_list, chains, reached = _attributed(model, site)
         chain = next(
-            (verdict.chains[a] for a in arch_list if a in verdict.chains),
+            (chains[a] for a in arch_list if a in chains),
             verdict.chains.get("", ()),
         )
         path = _path(model, site, chain)
@@ -299,6 +355,10 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             site_notes.append(
                 "no call path from architecture code (hw/<arch>/, target/<arch>/) to it was found"
             )
+        status = {a: _hook_status(model, a, verdict.consulted)[0] for a in arch_list}
+        site_notes.extend(
+            t for a in arch_list if (t := _hook_status(model, a, verdict.consulted)[1])
+        )
         message = f"{what}: {hook_text}"
         e = site.expr
         yield Diagnostic(
@@ -308,12 +368,12 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             kind=site.kind,
             path=path,
             key=site.key,
-            related=_related(model, declared, arch_list, verdict.chains)
+            related=_related(model, declared, arch_list, chains, reached, verdict.consulted)
             + (_derivation(model) if site.field in model.acpi.presence_fields else ()),
             properties=Properties(
                 archs=arch_list,
                 hook=hook_name,
-                arch_hooks={a: model.implements_hook(a) for a in arch_list},
+                arch_hooks=status,
                 site_notes=tuple(site_notes),
                 hooks=tuple(h.spec for h in model.hooks),
             ),

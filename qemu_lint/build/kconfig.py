@@ -1,0 +1,492 @@
+"""Build stage, second step: QEMU's Kconfig files as ``scripts/minikconf.py`` reads them.
+
+Grammar (minikconf's, nothing more): ``config X`` followed by properties
+``bool``, ``default y|n [if expr]``, ``depends on expr``, ``select Y [if expr]``,
+``imply Y [if expr]``; ``source path`` / ``include path`` (rest of the line,
+relative to the including file, each file read once); ``CONFIG_X=y|n``
+assignments; ``#`` comments.  Expressions: identifiers, ``!``, ``&&``, ``||``,
+parentheses, where ``||`` binds *tighter* than ``&&`` (minikconf's
+``expr: disj (AND disj)*``).  There is no ``=`` comparison in expressions.
+
+Semantics (:func:`evaluate`): every referenced symbol gets a last ``default n``;
+clauses are ordered topologically over the edges "a symbol in a clause's
+condition → the symbol the clause sets", assignments and dependencies before
+defaults, then each sets its symbol once (a second, different value is a
+contradiction, which minikconf reports as an error).  ``select Y if C`` in
+``config X`` sets Y when ``C && X``; ``imply Y if C`` is ``default y if C && X``
+on Y.  minikconf's ``--defconfig`` mode, the one a default build uses, keeps
+the written defaults.  Entry points: :func:`parse_kconfig`, :func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from .configs import Location, Reader, Unparsed, decode
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    arg: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    lhs: Expr
+    rhs: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    lhs: Expr
+    rhs: Expr
+
+
+Expr = Var | Not | And | Or
+
+
+def expr_vars(e: Expr) -> Iterator[str]:
+    """The symbols an expression reads."""
+    if isinstance(e, Var):
+        yield e.name
+    elif isinstance(e, Not):
+        yield from expr_vars(e.arg)
+    else:
+        yield from expr_vars(e.lhs)
+        yield from expr_vars(e.rhs)
+
+
+def expr_str(e: Expr) -> str:
+    """Kconfig spelling of an expression."""
+    if isinstance(e, Var):
+        return e.name
+    if isinstance(e, Not):
+        return "!" + expr_str(e.arg)
+    op = " && " if isinstance(e, And) else " || "
+    return f"({expr_str(e.lhs)}{op}{expr_str(e.rhs)})"
+
+
+def _eval(e: Expr, values: Mapping[str, bool]) -> bool:
+    if isinstance(e, Var):
+        return values[e.name]
+    if isinstance(e, Not):
+        return not _eval(e.arg, values)
+    if isinstance(e, And):
+        return _eval(e.lhs, values) and _eval(e.rhs, values)
+    return _eval(e.lhs, values) or _eval(e.rhs, values)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One minikconf clause.
+
+    ``kind`` is ``assign`` (value, no condition), ``depends`` (``cond`` must
+    hold or ``dest`` is n), ``select`` (``dest`` is y when ``cond``; ``source``
+    is the selecting symbol), or ``default`` (``dest`` gets ``value`` when
+    unset and ``cond`` holds; ``source`` is the implying symbol for ``imply``).
+    """
+
+    kind: str
+    dest: str
+    value: bool
+    cond: Expr | None
+    where: Location | None
+    source: str | None = None
+    origin: str = ""
+
+    def priority(self) -> int:
+        return -1 if self.kind == "default" else 0
+
+    def describe(self) -> str:
+        """The clause as a reader would write it."""
+        at = f" ({self.where})" if self.where else ""
+        if self.kind == "select":
+            return f"{self.source} selects {self.dest}{at}"
+        if self.kind == "default" and self.source:
+            return f"{self.source} implies {self.dest}{at}"
+        if self.kind == "default":
+            cond = f" if {expr_str(self.cond)}" if self.cond else ""
+            return f"{self.dest} default {'y' if self.value else 'n'}{cond}{at}"
+        if self.kind == "depends":
+            cond = expr_str(self.cond) if self.cond else ""
+            return f"{self.dest} depends on {cond}, which is false{at}"
+        origin = f" {self.origin}" if self.origin else ""
+        return f"CONFIG_{self.dest}={'y' if self.value else 'n'}{origin}{at}"
+
+
+@dataclass(frozen=True, slots=True)
+class KconfigTree:
+    """The parsed Kconfig files: declarations and clauses in reading order."""
+
+    declared: frozenset[str]
+    clauses: tuple[Clause, ...]
+    files: tuple[str, ...]
+    problems: tuple[Unparsed, ...] = ()
+
+
+_TOKEN = re.compile(
+    r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<comment>\#[^\n]*)"
+    r"|(?P<source>(?:source|include)(?![A-Za-z0-9_])[ \t]*(?P<path>[^\n]*))"
+    r"|(?P<id>[A-Za-z0-9][A-Za-z0-9_]*)|(?P<op>&&|\|\||[=()!])|(?P<bad>.)"
+)
+_KEYWORDS = frozenset({"depends", "on", "select", "imply", "config", "default", "y", "n", "bool"})
+_PROPS = frozenset({"default", "depends", "select", "imply", "bool"})
+
+
+class _Error(Exception):
+    pass
+
+
+def _tokens(text: str) -> list[tuple[str, str, int]]:
+    out: list[tuple[str, str, int]] = []
+    line = 1
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "bad"
+        if kind == "path":
+            kind = "source"
+        if kind == "nl":
+            line += 1
+        elif kind == "source":
+            out.append(("source", (m.group("path") or "").rstrip(), line))
+        elif kind == "id":
+            word = m.group()
+            out.append(("kw" if word in _KEYWORDS else "id", word, line))
+        elif kind in ("op", "bad"):
+            out.append((kind, m.group(), line))
+    out.append(("eof", "", line))
+    return out
+
+
+@dataclass(slots=True)
+class _Parser:
+    path: str
+    toks: list[tuple[str, str, int]]
+    pos: int = 0
+    declared: list[str] = field(default_factory=list)
+    #: clauses and ``(path, location)`` source lines, in reading order
+    items: list[Clause | tuple[str, Location]] = field(default_factory=list)
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.toks[self.pos]
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.toks[self.pos]
+        self.pos += 1
+        return tok
+
+    def at(self) -> Location:
+        return Location(self.path, self.peek()[2])
+
+    def expect_id(self) -> str:
+        kind, val, _ = self.take()
+        if kind != "id":
+            raise _Error(f"expected identifier, got {val!r}")
+        return val
+
+    def primary(self) -> Expr:
+        kind, val, _ = self.peek()
+        if (kind, val) == ("op", "!"):
+            self.take()
+            return Not(self.primary())
+        if (kind, val) == ("op", "("):
+            self.take()
+            e = self.expr()
+            if self.take()[1] != ")":
+                raise _Error('expected ")"')
+            return e
+        return Var(self.expect_id())
+
+    def disj(self) -> Expr:
+        e = self.primary()
+        while self.peek()[1] == "||":
+            self.take()
+            e = Or(e, self.primary())
+        return e
+
+    def expr(self) -> Expr:
+        e = self.disj()
+        while self.peek()[1] == "&&":
+            self.take()
+            e = And(e, self.disj())
+        return e
+
+    def condition(self) -> Expr | None:
+        if self.peek()[:2] == ("id", "if") or self.peek()[1] == "if":
+            self.take()
+            return self.expr()
+        return None
+
+    def y_or_n(self) -> bool:
+        val = self.take()[1]
+        if val not in ("y", "n"):
+            raise _Error('expected "y" or "n"')
+        return val == "y"
+
+    def prop(self, var: str) -> None:
+        where = self.at()
+        word = self.take()[1]
+        if word == "default":
+            value = self.y_or_n()
+            self.items.append(Clause("default", var, value, self.condition(), where))
+        elif word == "depends":
+            if self.take()[1] != "on":
+                raise _Error('expected "on"')
+            self.items.append(Clause("depends", var, False, self.expr(), where))
+        elif word in ("select", "imply"):
+            sym = self.expect_id()
+            cond = self.condition()
+            full: Expr = And(cond, Var(var)) if cond is not None else Var(var)
+            kind = "select" if word == "select" else "default"
+            self.items.append(Clause(kind, sym, True, full, where, var))
+
+    def clause(self) -> None:
+        kind, val, line = self.peek()
+        if kind == "source":
+            self.take()
+            self.items.append((val, Location(self.path, line)))
+        elif (kind, val) == ("kw", "config"):
+            self.take()
+            var = self.expect_id()
+            self.declared.append(var)
+            while self.peek()[0] == "kw" and self.peek()[1] in _PROPS:
+                self.prop(var)
+        elif kind == "id" and val.startswith("CONFIG_"):
+            where = self.at()
+            self.take()
+            if self.take()[1] != "=":
+                raise _Error('expected "="')
+            self.items.append(Clause("assign", val[7:], self.y_or_n(), None, where))
+        else:
+            raise _Error(f'expected "source", "config" or CONFIG_ assignment, got {val!r}')
+
+
+def _parse_one(path: str, text: str) -> tuple[_Parser, Unparsed | None]:
+    # minikconf's "if" is a keyword only after a property; an identifier "if"
+    # elsewhere is an error there too.
+    toks = [(("kw" if v == "if" else k), v, n) for k, v, n in _tokens(text)]
+    p = _Parser(path, toks)
+    try:
+        while p.peek()[0] != "eof":
+            p.clause()
+    except _Error as e:
+        kind, val, line = p.toks[min(p.pos, len(p.toks) - 1)]
+        return p, Unparsed(Location(path, line), val, f"Kconfig: {e}")
+    return p, None
+
+
+def parse_kconfig(read: Reader, top: str = "Kconfig") -> KconfigTree:
+    """Parse ``top`` and every file it sources, depth first, each once.
+
+    A file that fails to parse keeps the clauses read before the error and is
+    reported in ``problems`` (minikconf would stop the build there).
+
+    :param read: the tree reader
+    :param top: the root-relative top file
+    :return: declarations and clauses in minikconf's reading order
+    """
+    clauses: list[Clause] = []
+    declared: list[str] = []
+    problems: list[Unparsed] = []
+    files: list[str] = []
+
+    def visit(path: str, where: Location | None) -> None:
+        if path in files:
+            return
+        data = read(path)
+        if data is None:
+            problems.append(Unparsed(where or Location(path, 0), path, "Kconfig file not found"))
+            return
+        files.append(path)
+        p, problem = _parse_one(path, decode(data))
+        if problem:
+            problems.append(problem)
+        declared.extend(p.declared)
+        # a sourced file is read where its source line is (minikconf's order)
+        for item in p.items:
+            if isinstance(item, Clause):
+                clauses.append(item)
+            else:
+                src = posixpath.normpath(posixpath.join(posixpath.dirname(path), item[0]))
+                visit(src, item[1])
+
+    visit(top, None)
+    return KconfigTree(frozenset(declared), tuple(clauses), tuple(files), tuple(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class KconfigResult:
+    """Symbol values of one target and, per symbol, the clause that set it."""
+
+    values: Mapping[str, bool]
+    reasons: Mapping[str, Clause]
+    problems: tuple[Unparsed, ...] = ()
+
+    def enabled(self) -> frozenset[str]:
+        """The symbols set to y."""
+        return frozenset(k for k, v in self.values.items() if v)
+
+    def why(self, symbol: str) -> tuple[Clause, ...]:
+        """See :func:`chain`."""
+        return chain(self.reasons, symbol)
+
+
+def chain(reasons: Mapping[str, Clause], symbol: str, limit: int = 12) -> tuple[Clause, ...]:
+    """The clauses that set ``symbol``: its own, then the selector's, and so on.
+
+    :param reasons: symbol → the clause that set it
+    :param symbol: a Kconfig symbol without ``CONFIG_``
+    :param limit: longest chain followed
+    :return: the clauses, the symbol's own first
+    """
+    out: list[Clause] = []
+    seen: set[str] = set()
+    while symbol not in seen and len(out) < limit:
+        seen.add(symbol)
+        clause = reasons.get(symbol)
+        if clause is None:
+            break
+        out.append(clause)
+        if clause.source is None:
+            break
+        symbol = clause.source
+    return tuple(out)
+
+
+def _order(clauses: list[Clause], names: Iterable[str]) -> dict[str, int]:
+    """minikconf's depth-first post-order numbers over condition → dest edges."""
+    outgoing: dict[str, list[str]] = {}
+    for c in clauses:
+        if c.cond is not None:
+            for v in expr_vars(c.cond):
+                outgoing.setdefault(v, []).append(c.dest)
+    dfo: dict[str, int] = {}
+    visited: set[str] = set()
+    for root in names:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(outgoing.get(root, ())))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next((v for v in it if v not in visited), None)
+            if nxt is None:
+                stack.pop()
+                dfo[node] = len(dfo)
+            else:
+                visited.add(nxt)
+                stack.append((nxt, iter(outgoing.get(nxt, ()))))
+    return dfo
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The target-independent part of :func:`evaluate`, computed once per tree.
+
+    Assignments (the device ``.mak`` and the command line) carry no condition,
+    so they add no edge: the order of the tree's clauses is the same for every
+    target, and each target's assignments are merged into it.
+    """
+
+    dfo: Mapping[str, int]
+    names: Mapping[str, Location | None]
+    ordered: tuple[tuple[tuple[int, int, int, int], Clause], ...]
+
+
+def _key(dfo: Mapping[str, int], c: Clause, group: int, idx: int) -> tuple[int, int, int, int]:
+    return (-dfo.get(c.dest, -1), -c.priority(), group, idx)
+
+
+def plan(tree: KconfigTree) -> Plan:
+    """Order the tree's clauses as minikconf does (see :func:`evaluate`)."""
+    names: dict[str, Location | None] = {}
+    for c in tree.clauses:
+        names.setdefault(c.dest, c.where)
+        if c.cond is not None:
+            for v in expr_vars(c.cond):
+                names.setdefault(v, c.where)
+    defaults = [Clause("default", n, False, None, None) for n in names]
+    dfo = _order([*tree.clauses, *defaults], names)
+    keyed = [(_key(dfo, c, 1, i), c) for i, c in enumerate(tree.clauses)]
+    keyed += [(_key(dfo, c, 3, i), c) for i, c in enumerate(defaults)]
+    keyed.sort(key=lambda kc: kc[0])
+    return Plan(dfo, names, tuple(keyed))
+
+
+def evaluate(
+    tree: KconfigTree,
+    before: Iterable[Clause] = (),
+    after: Iterable[Clause] = (),
+    prepared: Plan | None = None,
+) -> KconfigResult:
+    """Compute every symbol as minikconf ``--defconfig`` does.
+
+    :param tree: the parsed Kconfig files
+    :param before: assignments read before the tree (the device ``.mak``)
+    :param after: assignments given on the command line (host and target symbols)
+    :param prepared: :func:`plan` of ``tree``, to share between targets
+    :return: values, reasons, and contradictions, cycles or undefined symbols
+    """
+    p = prepared or plan(tree)
+    extra = [(_key(p.dfo, c, 0, i), c) for i, c in enumerate(before)]
+    extra += [(_key(p.dfo, c, 2, i), c) for i, c in enumerate(after)]
+    extra.sort(key=lambda kc: kc[0])
+    problems = [
+        Unparsed(where or Location("Kconfig", 0), n, "undefined Kconfig symbol")
+        for n, where in p.names.items()
+        if n not in tree.declared
+    ]
+    problems += [
+        Unparsed(c.where or Location("Kconfig", 0), c.dest, "undefined Kconfig symbol")
+        for _, c in extra
+        if c.dest not in tree.declared
+    ]
+    values: dict[str, bool] = {}
+    reasons: dict[str, Clause] = {}
+    merged = [c for _, c in p.ordered]
+    keys = [k for k, _ in p.ordered]
+    for k, c in reversed(extra):  # a few dozen insertions into a presorted list
+        merged.insert(bisect.bisect_left(keys, k), c)
+    for c in merged:
+        _process(c, values, reasons, problems)
+    return KconfigResult(values, reasons, tuple(problems))
+
+
+def _process(
+    c: Clause, values: dict[str, bool], reasons: dict[str, Clause], problems: list[Unparsed]
+) -> None:
+    """Run one clause (minikconf's ``Clause.process``)."""
+    try:
+        ok = c.cond is None or _eval(c.cond, values)
+    except KeyError as e:
+        problems.append(Unparsed(c.where or Location("Kconfig", 0), str(e), "Kconfig cycle"))
+        return
+    if c.kind == "default":
+        if c.dest in values or not ok:
+            return
+        value = c.value
+    elif c.kind == "depends":
+        if ok:
+            return
+        value = False
+    elif c.kind == "select":
+        if not ok:
+            return
+        value = True
+    else:
+        value = c.value
+    old = values.get(c.dest)
+    if old is None:
+        values[c.dest] = value
+        reasons[c.dest] = c
+    elif old != value:
+        text = f"{reasons[c.dest].describe()} / {c.describe()}"
+        problems.append(Unparsed(c.where or Location("Kconfig", 0), text, "contradiction"))

@@ -1,0 +1,2 @@
+# boards every foo flavour wants
+CONFIG_FOO_VIRT=y

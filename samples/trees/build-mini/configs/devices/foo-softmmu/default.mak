@@ -1,0 +1,2 @@
+# Default configuration for foo-softmmu
+include common.mak

@@ -1,0 +1,3 @@
+include ../foo-softmmu/default.mak
+# the legacy board is 32-bit only
+CONFIG_FOO_LEGACY=n
