@@ -88,7 +88,25 @@ def _model_doc(
     return doc
 
 
-@pytest.mark.parametrize(("rule_id", "case"), CASES, ids=[f"{r}/{c.name}" for r, c in CASES])
+#: Cases where the front-ends disagree since issues 10 and 11 landed (known,
+#: listed as open work in docs/precise-mode.md): strict, so a fix is noticed.
+KNOWN_DIFFERENCES = {
+    "macro-release": "clang's path to the macro release reaches loongarch; tree-sitter's, none",
+    "typeof-alias": "clang's path to the typeof release reaches loongarch; tree-sitter's, none",
+    "release-free": "clang does not see g_free() of an AcpiCpuStatus entry in cpu_free.c",
+}
+
+
+def _parity_params() -> list[object]:
+    out: list[object] = []
+    for r, c in CASES:
+        why = KNOWN_DIFFERENCES.get(c.name) if r == "acpi-cpu-persistence" else None
+        marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+        out.append(pytest.param(r, c, id=f"{r}/{c.name}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("rule_id", "case"), _parity_params())
 def test_parity(rule_id: str, case: Path, tmp_path: Path) -> None:
     tree = materialize(case, tmp_path / "tree")
     marks = markers(tree)
@@ -342,4 +360,4 @@ def test_missing_libclang_is_a_usage_error(
     finally:
         front.load_cindex.cache_clear()
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [err[0]] and "needs the 'libclang' package" in err[0], err
+    assert err == [err[0]] and "needs libclang" in err[0] and "qemu-lint[clang]" in err[0], err
