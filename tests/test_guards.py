@@ -141,6 +141,24 @@ CASES = [
     ),
     ("impl-check-only", "    if (!cc->cpu_persistent_status) { cdev->cpu = NULL; }", False),
     ("impl-check-wrong", "    if (cc->cpu_persistent_status) { cdev->cpu = NULL; }", True),
+    (
+        "local-pointer-guard",
+        "    bool (*keep)(DeviceState *) = should_remain_acpi_present;\n"
+        "    if (keep(dev)) { return; }\n    cdev->cpu = NULL;",
+        False,
+    ),
+    (
+        "local-pointer-guard-wrong",
+        "    bool (*keep)(DeviceState *) = should_remain_acpi_present;\n"
+        "    if (!keep(dev)) { return; }\n    cdev->cpu = NULL;",
+        True,
+    ),
+    (
+        "local-pointer-reassigned",
+        "    bool (*keep)(DeviceState *) = should_remain_acpi_present;\n"
+        "    keep = cpu_hotplug_keep_none;\n    if (keep(dev)) { return; }\n    cdev->cpu = NULL;",
+        True,
+    ),
 ]
 
 
@@ -167,6 +185,31 @@ def test_guard_shape(name: str, body: str, reported: bool, base: Path, tmp_path:
     assert bool(in_fn) == reported, [f.message for f in in_fn] or "no finding"
     if reported:
         assert in_fn[0].hook == "CPUClass::cpu_persistent_status"
+
+
+def test_release_through_a_local_pointer(base: Path, tmp_path: Path) -> None:
+    """A release helper called through a local function pointer is reached
+    from the callers of the function holding the pointer: guarded there, no
+    finding; unguarded, the finding's path goes through the pointer."""
+    import shutil
+
+    tree = tmp_path / "t"
+    shutil.copytree(base, tree)
+    cpu_c = tree / "hw" / "acpi" / "cpu.c"
+    helper = "\nstatic void drop_slot(AcpiCpuStatus *cdev)\n{\n    cdev->cpu = NULL;\n}\n"
+    guarded = "    if (should_remain_acpi_present(dev)) {\n        return;\n    }\n    fn(cdev);\n"
+    entry = (
+        "\nvoid drop_entry(AcpiCpuStatus *cdev, DeviceState *dev)\n{\n"
+        f"    void (*fn)(AcpiCpuStatus *) = drop_slot;\n\n{guarded}}}\n"
+    )
+    cpu_c.write_text(cpu_c.read_text() + helper + entry)
+    report = run(default_config(root=str(tree), jobs=1, strict=True))
+    assert [f for f in report.findings if f.function == "drop_slot"] == []
+    cpu_c.write_text(cpu_c.read_text().replace(guarded, "    fn(cdev);\n"))
+    report = run(default_config(root=str(tree), jobs=1, strict=True))
+    found = [f for f in report.findings if f.function == "drop_slot"]
+    assert len(found) == 1, found
+    assert "without consulting the persistence hook" in found[0].message
 
 
 def test_guard_after_switch(base: Path, tmp_path: Path) -> None:

@@ -368,14 +368,46 @@ STA_CONSTANT: Edits = {
 
 
 @pytest.mark.real_qemu
-def test_sta_testing_no_field_is_a_problem(real: Path, tmp_path: Path) -> None:
+def test_constant_sta_is_a_fixed_present(real: Path, tmp_path: Path) -> None:
+    """``_STA`` returning 0xF is an answer (Present fixed), not a failed
+    derivation: no problem, no fallback, no field feeding Present."""
     root, p = _variant(real, tmp_path, STA_CONSTANT)
+    assert p.problems == ()
+    assert (p.source, p.fixed, p.sta_value, p.fields, p.field) == ("fixed", True, 0xF, (), "")
     line = _line(root, CPU_C, 'aml_method("_STA", 0, AML_SERIALIZED)')
-    assert [(q.file, q.line) for q in p.problems][:1] == [(CPU_C, line)], p.problems
-    assert "tests no field" in p.problems[0].message
-    assert (p.bit, p.fields, p.source) == (0, ("cpu",), "default")
-    fallback = p.problems[-1]
-    assert fallback.file == CPU_C and fallback.line > 0 and "falling back" in fallback.message
+    assert [(w.file, w.line) for w in p.derivation] == [(CPU_C, line)]
+    assert "returns 0xF whatever the register holds" in p.derivation[0].note
+    # an override still names the bit (the user says where Present is)
+    over = presence_of(root, presence_bit=0)
+    assert (over.source, over.fixed, over.fields) == ("presence-bit", None, ("cpu",))
+
+
+#: CSTA: Present when CPEN and CPRS are both set; bit 5 packs cpu && is_present
+SEVERAL_BITS: Edits = {
+    **STATUS_FLAGS,
+    CPU_C: CPRS_AML[:3]
+    + [
+        (
+            "            ifctx = aml_if(aml_equal(is_enabled, one));\n",
+            "            ifctx = aml_if(aml_land(aml_equal(is_enabled, one),\n"
+            "                                    aml_equal(is_present, one)));\n",
+        )
+    ]
+    + _rd(BIT0, "        val |= (cdev->cpu && cdev->is_present) ? 32 : 0;\n"),
+}
+
+
+@pytest.mark.real_qemu
+def test_present_following_several_bits_takes_all(real: Path, tmp_path: Path) -> None:
+    root, p = _variant(real, tmp_path, SEVERAL_BITS)
+    assert p.problems == ()
+    assert (p.aml_fields, p.field, p.bit, p.source) == (("CPEN", "CPRS"), "CPEN", 0, "derived")
+    assert p.fields == ("cpu", "is_present")
+    assert p.feeds == (("cpu", "CPEN"), ("cpu", "CPRS"), ("is_present", "CPRS"))
+    assert p.bits_fed_by("is_present") == ("CPRS",)
+    where = {(w.file, w.line) for w in p.derivation}
+    assert (CPU_C, _line(root, CPU_C, "aml_named_field(CPU_PRESENT, 1)")) in where
+    assert (CPU_C, _line(root, CPU_C, "cdev->cpu && cdev->is_present")) in where
 
 
 # -- without a real tree: a small builder written for the test ---------------

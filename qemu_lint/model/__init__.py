@@ -116,10 +116,13 @@ class Model:
                             return self._about(e.args[1:], fn, ctx, ("atom", h.spec))
                 return None
             if callee.kind == "name":
+                # a call through a local function pointer is a call of its function
+                name = self.index.local_pointers.get((ctx, fn.name), {}).get(callee.text)
+                name = name or callee.text
                 for h in self.hooks:
-                    if h.function == callee.text:
+                    if h.function == name:
                         return self._about(e.args[1:], fn, ctx, ("atom", h.spec))
-                refs = self.index.resolve_name(callee.text, ctx)
+                refs = self.index.resolve_name(name, ctx)
                 for ref in refs:
                     s = self.summary(ref)
                     if s is not None:

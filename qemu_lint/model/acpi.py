@@ -474,8 +474,15 @@ def _setter_call_sites(idx: CodeIndex, setters: dict[FnRef, tuple[int, str]]) ->
     through a function pointer held in a local (``fp = setter; fp(cdev, NULL)``)."""
     sites: list[Site] = []
     for setter, (i, fld) in sorted(setters.items()):
-        calls = [(e.caller, e.call, "") for e in idx.callers(setter) if not e.via]
-        calls += _local_pointer_calls(idx, setter)
+        calls = [
+            (
+                e.caller,
+                e.call,
+                f" through the local function pointer {e.pointer}" if e.pointer else "",
+            )
+            for e in idx.callers(setter)
+            if not e.via
+        ]
         for caller, call, via in calls:
             args = call.args[1:]
             if i < len(args) and is_null_const(args[i]):
@@ -492,20 +499,3 @@ def _setter_call_sites(idx: CodeIndex, setters: dict[FnRef, tuple[int, str]]) ->
                     )
                 )
     return sites
-
-
-def _local_pointer_calls(idx: CodeIndex, target: FnRef) -> list[tuple[FnRef, Expr, str]]:
-    """Calls of ``target`` through a local function pointer assigned it once."""
-    out: list[tuple[FnRef, Expr, str]] = []
-    for ref, fn in idx.functions.items():
-        if not any(v.type.name == "<fn>" for v in fn.locals):
-            continue
-        defs = single_defs(fn)
-        for name, d in defs.items():
-            value = d.args[0] if d.kind == "unary" and d.op == "&" and d.args else d
-            if value.kind != "name" or target not in idx.resolve_name(value.text, ref[0]):
-                continue
-            for caller, call in idx.direct_calls.get(name, []):
-                if caller == ref:
-                    out.append((ref, call, f" through the local function pointer {name}"))
-    return out

@@ -8,7 +8,10 @@ tree that records
   by field name, typed lazily when a caller is asked for;
 * registrations: a function stored in a struct field, by assignment
   (``hc->unplug = acpi_ged_unplug_cb``) or by designated initializer of a
-  global (``.read = cpu_hotplug_rd``), keyed by ``(struct, field)``.
+  global (``.read = cpu_hotplug_rd``), keyed by ``(struct, field)``;
+* local function pointers: a local of function-pointer type given one
+  function once (``void (*fn)(…) = release_helper;``, or one assignment),
+  so that a call ``fn(…)`` is a call edge into that function.
 
 A call through a field dispatches to every function registered to that
 ``(struct, field)``: that is how ``hotplug_handler_unplug()`` reaches the
@@ -21,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, Stmt, TypeRef, stmt_exprs
+from qemu_lint.model.guards import single_defs
 from qemu_lint.model.types import TypeEnv
 
 FnRef = tuple[str, str]  # (file, function name)
@@ -45,8 +49,11 @@ class CallEdge:
     via: str = ""
     registration: Registration | None = None
     #: what the edge rests on, when the attribution search made it (typed
-    #: dispatch, a device-type branch, a guest or creation entry)
+    #: dispatch, a device-type branch, a guest or creation entry), or the
+    #: call through a local function pointer
     note: str = ""
+    #: the local function pointer the call goes through ("" for none)
+    pointer: str = ""
 
 
 @dataclass(slots=True)
@@ -58,6 +65,12 @@ class CodeIndex:
     field_calls: dict[str, list[tuple[FnRef, Expr]]] = field(default_factory=dict)
     registrations: dict[tuple[str, str], list[Registration]] = field(default_factory=dict)
     assigns: list[tuple[FnRef, Expr]] = field(default_factory=list)
+    #: per function, its local function pointers given one function once:
+    #: local name → function name
+    local_pointers: dict[FnRef, dict[str, str]] = field(default_factory=dict)
+    #: calls through those locals, by the name of the function called:
+    #: (caller, call, local name)
+    pointer_calls: dict[str, list[tuple[FnRef, Expr, str]]] = field(default_factory=dict)
     _callers: dict[FnRef, list[CallEdge]] = field(default_factory=dict)
 
     # -- resolution --------------------------------------------------------
@@ -97,6 +110,10 @@ class CodeIndex:
                     cfn = self.functions[caller]
                     if self.field_ref(call.args[0], cfn, caller[0]) == (struct, fld):
                         out.append(CallEdge(caller, call, f"{struct}::{fld}", reg))
+        for caller, call, local in self.pointer_calls.get(ref[1], []):
+            if ref in self.resolve_name(ref[1], caller[0]):
+                note = f"calls {ref[1]}() through the local function pointer {local}"
+                out.append(CallEdge(caller, call, note=note, pointer=local))
         out.sort(key=lambda c: (c.caller, c.call.line, c.call.col))
         self._callers[ref] = out
         return out
@@ -152,6 +169,7 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
         for g in ff.globals:
             if g.init is not None and g.init.kind == "init":
                 _walk_init(idx, env.struct_name(g.type, ff.path), g.init, ff.path, "")
+    _index_local_pointers(idx)
     for ref, e in idx.assigns:
         fn = idx.functions[ref]
         lhs, rhs = e.args[0], e.args[1]
@@ -174,6 +192,26 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
                 Registration(fr[0], fr[1], name, ref[0], e.line, fn.name)
             )
     return idx
+
+
+def _index_local_pointers(idx: CodeIndex) -> None:
+    """Local function pointers given one function once, and the calls through them."""
+    for ref, fn in idx.functions.items():
+        pointers = {v.name for v in fn.locals if v.type.name == "<fn>"}
+        if not pointers:
+            continue
+        found: dict[str, str] = {}
+        for name, d in single_defs(fn).items():
+            value = d.args[0] if d.kind == "unary" and d.op == "&" and d.args else d
+            if name in pointers and value.kind == "name" and value.text in idx.by_name:
+                found[name] = value.text
+        if not found:
+            continue
+        idx.local_pointers[ref] = found
+        for name, target in found.items():
+            for caller, call in idx.direct_calls.get(name, []):
+                if caller == ref:
+                    idx.pointer_calls.setdefault(target, []).append((ref, call, name))
 
 
 #: per function body, what it adds to the index (kept across the file

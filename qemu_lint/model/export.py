@@ -18,6 +18,10 @@ def _derivation(model: Model) -> dict[str, Any]:
         return {}
     return {
         "aml_field": p.field or None,
+        "aml_fields": list(p.aml_fields),
+        "feeds": [{"field": f, "aml_field": a} for f, a in p.feeds],
+        "fixed": p.fixed,
+        "sta_value": p.sta_value,
         "enabled_bit": p.enabled_bit,
         "enabled_field": p.enabled_field or None,
         "enabled_fields": list(p.enabled_fields),
@@ -77,7 +81,9 @@ def model_to_json(model: Model) -> dict[str, Any]:
             "read_handler": None
             if rh is None
             else {"file": rh.function[0], "function": rh.function[1], "line": rh.line},
-            "bit": model.acpi.presence_bit,
+            "bit": None
+            if model.acpi.presence is not None and model.acpi.presence.fixed is not None
+            else model.acpi.presence_bit,
             "fields": list(model.acpi.presence_fields),
             "configured_fields": list(model.acpi.configured_presence_fields),
             **_derivation(model),

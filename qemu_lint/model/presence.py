@@ -10,9 +10,12 @@ and says where it read each:
    ``#define CPU_ENABLED "CPEN"``), giving every field's bit offset;
 2. the ``_STA`` method of the CPU devices (``aml_return(aml_call1(
    CPU_STS_METHOD, uid))``, so ``CSTA``), run over every value of the fields
-   its ``aml_if()`` tests: the field that bit 0 of the result (Present) follows
-   is the Present field, the one bit 1 (Enabled) follows besides it the
-   Enabled field;
+   its ``aml_if()`` tests: every field bit 0 of the result (Present) can
+   follow is a Present field (``CPEN && CPRS`` gives two), the one bit 1
+   (Enabled) follows besides them the Enabled field.  When bit 0 follows no
+   field (``aml_return(aml_int(0xF))``, or a ``CSTA`` whose every branch
+   keeps bit 0 set), Present is *fixed*: a legitimate answer, not a failed
+   derivation, and no ``AcpiCpuStatus`` field feeds it;
 3. the MMIO read handler of the register block (``cpu_hotplug_rd()``): the
    ``AcpiCpuStatus`` fields it packs into the Present bit, written
    ``val |= e ? 32 : 0``, ``val |= e << 5``, ``val = deposit32(val, 5, 1, e)``,
@@ -104,19 +107,21 @@ class Packing:
 class Presence:
     """What ``_STA.Present`` is read from, and how that was learnt."""
 
-    #: the flags-register bit Present is read from
+    #: the flags-register bit Present is read from (the first one when several)
     bit: int
     #: its AML field name (``"CPEN"``, ``"CPRS"``); "" when not derived
     field: str
     #: the flags-register bit Enabled is read from, None when not derived
     enabled_bit: int | None
     enabled_field: str
-    #: ``AcpiCpuStatus`` fields feeding the Present bit (never empty)
+    #: ``AcpiCpuStatus`` fields feeding the Present bits (empty only when
+    #: Present is fixed)
     fields: tuple[str, ...]
     #: ``AcpiCpuStatus`` fields feeding the Enabled bit
     enabled_fields: tuple[str, ...]
-    #: ``"derived"``, ``"presence-bit"`` (override), ``"presence-fields"`` or
-    #: ``"default"`` (bit 0 with ``cpu``): where ``bit``/``fields`` came from
+    #: ``"derived"``, ``"fixed"`` (``_STA``'s bit 0 follows no field),
+    #: ``"presence-bit"`` (override), ``"presence-fields"`` or ``"default"``
+    #: (bit 0 with ``cpu``): where ``bit``/``fields`` came from
     source: str
     #: the steps, in order: field declaration, ``CSTA`` test, packings
     derivation: tuple[Where, ...]
@@ -125,6 +130,15 @@ class Presence:
     packings: tuple[Packing, ...]
     layout: tuple[AmlField, ...]
     problems: tuple[PresenceProblem, ...]
+    #: every AML field ``_STA``'s Present bit follows (``field`` is the first)
+    aml_fields: tuple[str, ...] = ()
+    #: ``(AcpiCpuStatus field, AML field)``: which Present bit each field feeds
+    feeds: tuple[tuple[str, str], ...] = ()
+    #: when Present follows no register field: True (always present) or
+    #: False (never); None when it follows the register
+    fixed: bool | None = None
+    #: the value ``_STA`` returns when that is one constant (0xF), else None
+    sta_value: int | None = None
 
     @property
     def is_derived(self) -> bool:
@@ -134,6 +148,50 @@ class Presence:
     def bit_name(self) -> str:
         """How messages name the Present bit: its AML field, else ``bit N``."""
         return self.field or f"bit {self.bit}"
+
+    def bits_fed_by(self, status_field: str) -> tuple[str, ...]:
+        """The AML fields of the Present bits ``status_field`` feeds (by name)."""
+        return tuple(a for f, a in self.feeds if f == status_field)
+
+    def clears_phrase(self, status_field: str) -> str:
+        """``CPEN, the bit `_STA` reads Present from`` for a field feeding the
+        one Present bit; ``CPRS, one of the bits (CPEN, CPRS) …`` when Present
+        follows several, ``CPEN and CPRS, the bits …`` for a field feeding
+        several."""
+        names = self.bits_fed_by(status_field) or ((self.field,) if self.field else ())
+        which = " and ".join(names) if names else self.bit_name
+        return f"{which}, {self._tail('`_STA`', len(names))}"
+
+    def feeds_phrase(self, status_field: str, reader: str) -> str:
+        """``CPEN, bit 0 of the flags register read by cpu_hotplug_rd(), the
+        bit _STA reads Present from`` (a path note)."""
+        names = self.bits_fed_by(status_field) or ((self.field,) if self.field else ())
+        by_name = {f.name: f for f in self.layout}
+        parts = [
+            f"{n}, bit {by_name[n].bit if n in by_name else self.bit} "
+            f"of the flags register read by {reader}()"
+            for n in names
+        ] or [f"bit {self.bit} of the flags register read by {reader}()"]
+        return f"{' and '.join(parts)}, {self._tail('_STA', len(names))}"
+
+    def _tail(self, sta: str, fed: int) -> str:
+        if fed > 1:
+            return f"the bits {sta} reads Present from"
+        if len(self.aml_fields) > 1:
+            return f"one of the bits ({', '.join(self.aml_fields)}) {sta} reads Present from"
+        return f"the bit {sta} reads Present from"
+
+    @property
+    def fixed_phrase(self) -> str:
+        """What a fixed Present means for a release: ``_STA returns 0xF
+        whatever the register holds, so …``."""
+        value = f"returns 0x{self.sta_value:X}" if self.sta_value is not None else "keeps Present"
+        if self.fixed:
+            return (
+                f"`_STA` {value} whatever the register holds: the guest goes on "
+                "seeing the vCPU present while its ACPI status is dropped"
+            )
+        return f"`_STA` {value} whatever the register holds: the guest never sees the vCPU present"
 
 
 # -- the AML builder, interpreted -------------------------------------------
@@ -429,9 +487,13 @@ def _drivers(table: Mapping[tuple[int, ...], int], names: Sequence[str], bit: in
 @dataclass(frozen=True, slots=True)
 class _AmlResult:
     layout: tuple[AmlField, ...]
-    present: AmlField | None
+    #: every field Present follows, in the order ``CSTA`` tests them
+    present: tuple[AmlField, ...]
     enabled: AmlField | None
     derivation: tuple[Where, ...]
+    #: Present follows no field: its value (True: always present)
+    fixed: bool | None = None
+    sta_value: int | None = None
 
 
 def _sta_table(aml: _Aml, sta: _Node) -> tuple[list[tuple[str, int]], dict[tuple[int, ...], int]]:
@@ -440,8 +502,6 @@ def _sta_table(aml: _Aml, sta: _Node) -> tuple[list[tuple[str, int]], dict[tuple
     :raise _NotUnderstood: on an operation, operand or result it cannot follow
     """
     tested = _tested(aml, sta.children)
-    if not tested:
-        raise _NotUnderstood(sta.line, f"{sta.name} tests no field of the register block")
     if len(tested) > MAX_TESTED:
         raise _NotUnderstood(
             sta.line, f"{sta.name} tests {len(tested)} fields; at most {MAX_TESTED} are followed"
@@ -451,10 +511,10 @@ def _sta_table(aml: _Aml, sta: _Node) -> tuple[list[tuple[str, int]], dict[tuple
         values = {name: v for (name, _), v in zip(tested, combo, strict=True)}
         got = _run(aml, sta.children, values, {})
         if got is None:
+            when = ", ".join(f"{k} = {v}" for k, v in values.items())
             raise _NotUnderstood(
                 sta.line,
-                f"{sta.name} returns no value understood when "
-                + ", ".join(f"{k} = {v}" for k, v in values.items()),
+                f"{sta.name} returns no value understood" + (f" when {when}" if when else ""),
             )
         table[combo] = got
     return tested, table
@@ -465,27 +525,19 @@ def _pick(
     sta: _Node,
     tested: list[tuple[str, int]],
     table: Mapping[tuple[int, ...], int],
-    bit: int,
-    avoid: str = "",
+    avoid: Sequence[str],
 ) -> str | None:
-    names = [n for n, _ in tested]
-    drivers = _drivers(table, names, bit)
-    label = "Present" if bit == STA_PRESENT else "Enabled"
-    if not drivers:
-        aml.problem(
-            sta.line,
-            f"bit {bit} ({label}) of {sta.name}'s result depends on no field of the register block",
-        )
-        return None
-    others = [d for d in drivers if d != avoid]
-    chosen = (others or drivers)[0]
+    """The field bit 1 (Enabled) follows besides the Present fields, None when none."""
+    drivers = _drivers(table, [n for n, _ in tested], STA_ENABLED)
+    others = [d for d in drivers if d not in avoid]
+    chosen = (others or drivers or [""])[0]
     if len(others) > 1:
         aml.problem(
             sta.line,
-            f"bit {bit} ({label}) of {sta.name}'s result depends on "
+            f"bit {STA_ENABLED} (Enabled) of {sta.name}'s result depends on "
             f"several fields ({', '.join(others)}); {chosen} is taken",
         )
-    return chosen
+    return chosen or None
 
 
 def _aml_presence(
@@ -512,20 +564,19 @@ def _interpret(aml: _Aml, fn: FunctionDef) -> _AmlResult | None:
         return None
     sta = _sta_method(aml, fn.line)
     if sta is None:
-        return _AmlResult(layout, None, None, ())
+        return _AmlResult(layout, (), None, ())
     try:
         tested, table = _sta_table(aml, sta)
     except _NotUnderstood as e:
         aml.problem(e.line, f"{sta.name} (_STA): {e.message}")
-        return _AmlResult(layout, None, None, ())
-    present = _pick(aml, sta, tested, table, STA_PRESENT)
-    enabled = _pick(aml, sta, tested, table, STA_ENABLED, avoid=present or "")
+        return _AmlResult(layout, (), None, ())
     by_name = {f.name: f for f in layout}
     lines = dict(tested)
+    drivers = _drivers(table, [n for n, _ in tested], STA_PRESENT)
+    present = tuple(by_name[d] for d in drivers if d in by_name)
+    enabled = by_name.get(_pick(aml, sta, tested, table, drivers) or "")
     steps: list[Where] = []
-    pf = by_name.get(present or "")
-    ef = by_name.get(enabled or "")
-    if pf is not None:
+    for pf in present:
         steps.append(
             Where(
                 aml.file,
@@ -539,15 +590,29 @@ def _interpret(aml: _Aml, fn: FunctionDef) -> _AmlResult | None:
                 aml.file, lines[pf.name], f"{sta.name} (_STA) reads Present (bit 0) from {pf.name}"
             )
         )
-    if ef is not None:
+    fixed: bool | None = None
+    values = sorted(set(table.values()))
+    if not drivers:  # bit 0 is the same in every run: Present is fixed
+        fixed = bool(values[0] >> STA_PRESENT & 1)
+        said = f"returns 0x{values[0]:X}" if len(values) == 1 else "keeps bit 0 (Present) the same"
         steps.append(
             Where(
                 aml.file,
-                lines[ef.name],
-                f"{sta.name} (_STA) reads Enabled (bit 1) from {ef.name} (bit {ef.bit})",
+                sta.line,
+                f"{sta.name} (_STA) {said} whatever the register holds: "
+                f"the vCPU is always {'present' if fixed else 'absent'}",
             )
         )
-    return _AmlResult(layout, pf, ef, tuple(steps))
+    if enabled is not None:
+        steps.append(
+            Where(
+                aml.file,
+                lines[enabled.name],
+                f"{sta.name} (_STA) reads Enabled (bit 1) from {enabled.name} (bit {enabled.bit})",
+            )
+        )
+    sta_value = values[0] if fixed is not None and len(values) == 1 else None
+    return _AmlResult(layout, present, enabled, tuple(steps), fixed, sta_value)
 
 
 # -- the read handler -------------------------------------------------------
@@ -858,26 +923,47 @@ def _packing_steps(ref: FnRef, packs: Sequence[Packing], bit: int, label: str) -
 def _read_fields(
     idx: CodeIndex,
     handler: tuple[FnRef, list[Packing], list[PresenceProblem]],
-    present: AmlField | None,
+    present: Sequence[AmlField],
     enabled: AmlField | None,
     bit: int,
     steps: list[Where],
     problems: list[PresenceProblem],
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The fields the read handler packs into the Present and the Enabled bit."""
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The fields the read handler packs into the Present bits and the
+    Enabled bit, and which Present bit (AML field) each feeds."""
     ref, packs, _ = handler
-    hits = _at_bit(packs, present.byte if present is not None else None, bit)
-    steps.extend(_packing_steps(ref, hits, bit, "Present"))
-    if not hits:
-        message = f"{ref[1]}() packs no {STATUS_STRUCT} field into bit {bit} (Present)"
-        problems.append(PresenceProblem(ref[0], idx.functions[ref].line, message))
+    targets: list[tuple[int | None, int, str]] = [(f.byte, f.bit, f.name) for f in present]
+    targets = targets or [(None, bit, "")]
+    fields: set[str] = set()
+    feeds: set[tuple[str, str]] = set()
+    for byte, b, name in targets:
+        hits = _at_bit(packs, byte, b)
+        steps.extend(_packing_steps(ref, hits, b, "Present"))
+        if not hits:
+            message = f"{ref[1]}() packs no {STATUS_STRUCT} field into bit {b} (Present)"
+            problems.append(PresenceProblem(ref[0], idx.functions[ref].line, message))
+        got = {f for p in hits for f in p.fields}
+        fields |= got
+        feeds |= {(f, name) for f in got if name}
     enabled_fields: set[str] = set()
     if enabled is not None:
         ehits = _at_bit(packs, enabled.byte, enabled.bit)
         enabled_fields = {f for p in ehits for f in p.fields}
-        if present is None or enabled.name != present.name:
+        if enabled.name not in {f.name for f in present}:
             steps.extend(_packing_steps(ref, ehits, enabled.bit, "Enabled"))
-    return tuple(sorted({f for p in hits for f in p.fields})), tuple(sorted(enabled_fields))
+    return tuple(sorted(fields)), tuple(sorted(enabled_fields)), tuple(sorted(feeds))
+
+
+def _override(
+    aml: _AmlResult | None, present: tuple[AmlField, ...], bit: int
+) -> tuple[AmlField, ...]:
+    """The Present fields under a ``presence-bit`` override naming ``bit``: the
+    one-bit field at that bit of the flags byte, when the AML declares one."""
+    if not present or any(f.bit == bit for f in present[:1]):
+        return present[:1]
+    layout = aml.layout if aml is not None else ()
+    byte = present[0].byte
+    return tuple(f for f in layout if f.byte == byte and f.bit == bit and f.width == 1)[:1]
 
 
 def derive_presence(
@@ -898,7 +984,7 @@ def derive_presence(
         fallback when the fields cannot be derived
     :param macros: the ``#define``\\ s of ``facts``, when already built
     :return: the result, with every step that could not be followed in
-        ``problems`` and a non-empty ``fields``
+        ``problems``, and ``fields`` non-empty unless Present is fixed
     """
     macros = macros if macros is not None else build_macros(facts)
     problems: list[PresenceProblem] = []
@@ -906,30 +992,33 @@ def derive_presence(
     builder_ref = min(idx.by_name.get(builder, [("", "")]))
     builder_file = builder_ref[0]
     builder_line = idx.functions[builder_ref].line if builder_ref in idx.functions else 0
-    rd = _Reader(idx, macros)
-    handler = _read_handler(rd, builder_file)
-    present = aml.present if aml is not None else None
+    handler = _read_handler(_Reader(idx, macros), builder_file)
+    present = aml.present if aml is not None else ()
     enabled = aml.enabled if aml is not None else None
+    fixed = aml.fixed if aml is not None else None
     steps = list(aml.derivation) if aml is not None else []
-    bit = present.bit if present is not None else DEFAULT_BIT
-    source = "derived" if present is not None else ""
+    bit = present[0].bit if present else DEFAULT_BIT
+    source = "derived" if present else "fixed" if fixed is not None else ""
     if presence_bit is not None:
-        bit, source = presence_bit, "presence-bit"
+        bit, source, fixed = presence_bit, "presence-bit", None
         steps.append(Where("", 0, f"the configuration sets presence-bit = {presence_bit}"))
-        if present is not None and present.bit != presence_bit:
-            # the override names another bit of the same flags byte
-            layout = aml.layout if aml is not None else ()
-            same = [f for f in layout if f.byte == present.byte and f.bit == bit and f.width == 1]
-            present = same[0] if same else None
+        present = _override(aml, present, bit)
     fields: tuple[str, ...] = ()
     enabled_fields: tuple[str, ...] = ()
-    if handler is None:
+    feeds: tuple[tuple[str, str], ...] = ()
+    if handler is None and source != "fixed":
         message = f"no read handler packing {STATUS_STRUCT} fields into register bits was found"
         problems.append(PresenceProblem(builder_file, builder_line, message))
-    elif source:
+    elif handler is not None and source == "fixed":
         problems.extend(handler[2])
-        fields, enabled_fields = _read_fields(idx, handler, present, enabled, bit, steps, problems)
-    if not fields:
+        if enabled is not None:
+            enabled_fields = _read_fields(idx, handler, (), enabled, bit, [], [])[1]
+    elif handler is not None and source:
+        problems.extend(handler[2])
+        fields, enabled_fields, feeds = _read_fields(
+            idx, handler, present, enabled, bit, steps, problems
+        )
+    if not fields and source != "fixed":
         source, fields, bit, note = _fallback(
             presence_fields, presence_bit, bit if source else None
         )
@@ -937,7 +1026,7 @@ def derive_presence(
         steps.append(Where(builder_file, builder_line, note))
     return Presence(
         bit=bit,
-        field=present.name if present is not None else "",
+        field=present[0].name if present else "",
         enabled_bit=enabled.bit if enabled is not None else None,
         enabled_field=enabled.name if enabled is not None else "",
         fields=fields,
@@ -948,6 +1037,10 @@ def derive_presence(
         packings=tuple(handler[1]) if handler is not None else (),
         layout=aml.layout if aml is not None else (),
         problems=tuple(problems),
+        aml_fields=tuple(f.name for f in present),
+        feeds=feeds,
+        fixed=fixed,
+        sta_value=aml.sta_value if aml is not None and fixed is not None else None,
     )
 
 

@@ -449,8 +449,8 @@ def _note(
             if receiver is not None:
                 text += f" for {qom.spelling(receiver)}"
         text += ")"
-    else:
-        text = f"calls {callee[1]}()"
+    else:  # a direct call, or one through a local function pointer
+        text = edge.note if edge.pointer else f"calls {callee[1]}()"
     return text + ("; " + "; ".join(notes) if notes else "")
 
 

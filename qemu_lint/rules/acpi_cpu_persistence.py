@@ -12,11 +12,22 @@ persistence hook said "this vCPU is not persistent".
 
 The fields that feed `_STA.Present` are not a fixed list. The bit is read off
 the AML `build_cpus_aml()` builds (the register field, `CPEN` in QEMU 10.0,
-whose value `CSTA` turns into bit 0 of `_STA`), then the fields off the
+whose value `CSTA` turns into bit 0 of `_STA`; every field bit 0 can follow
+when there are several, as with `CPEN && CPRS`), then the fields off the
 flags-register MMIO read handler (`cpu_hotplug_rd()` in hw/acpi/cpu.c), as
-the `AcpiCpuStatus` fields packed into that bit. Each step is a note of the
-finding; a step that cannot be followed is a warning of the run, and the
-fallback (`presence-fields`, else bit 0 with `cpu`) is said.
+the `AcpiCpuStatus` fields packed into those bits (all of them, as with
+`cdev->cpu && cdev->is_present`): clearing any of them is a finding, whose
+message names the bit it clears. Each step is a note of the finding; a step
+that cannot be followed is a warning of the run, and the fallback
+(`presence-fields`, else bit 0 with `cpu`) is said.
+
+When `_STA` does not depend on the register at all (`aml_return(aml_int(0xF))`,
+an AML option keeping every vCPU present), Present is *fixed*: that is an
+answer, not a failed derivation. No field then toggles what the guest sees,
+so only releases of `AcpiCpuStatus::cpu` are findings (releasing the vCPU's
+status without the hook is still half the invariant), and their message says
+that `_STA` returns 0xF whatever the register holds, never that they clear a
+Present bit.
 
 A site counts as guarded when every path to it passes a condition that implies
 the hook returned false about the vCPU being released (the same `dev`/`cpu`,
@@ -85,9 +96,12 @@ or an early return on `cpu_st->always_present_cpus`, or on
   guest's eject path — every handler built for the architecture is followed
   (the path note says so), so a guard placed only in a board's CPU unplug
   handler still leaves the site reachable from the eject path.
-- Function pointers stored in local variables are followed only to a setter
-  of `AcpiCpuStatus::cpu` called with NULL; a call through one is not a call
-  edge of the search for guards and architectures.
+- A function pointer held in a local is followed when the local is given
+  one function once (`void (*fn)(…) = release_helper;` or one assignment, its
+  address never taken): a call through it is then a call edge (of the search
+  for guards and architectures) and a verdict read through it counts. A
+  pointer assigned twice, passed in, or kept in a struct other than a
+  registration table is not followed.
 - With the tree-sitter front-end, macros are not expanded: a release written
   inside a macro body is invisible (the clang front-end sees it).
 - The vCPU the hook is asked about must be a parameter of the function
@@ -133,19 +147,30 @@ def _site_note(model: Model, site: Site) -> str:
     rh = model.acpi.read_handler
     if rh is None:
         return site.what
+    p = model.acpi.presence
     if site.field in model.acpi.presence_fields:
+        if p is not None:
+            return f"{site.what}; {site.field} feeds {p.feeds_phrase(site.field, rh.function[1])}"
         bit = f"bit {model.acpi.presence_bit} of the flags register read by {rh.function[1]}()"
-        name = _bit_name(model)
-        if not name.startswith("bit "):
-            bit = f"{name}, {bit}"
         return f"{site.what}; {site.field} feeds {bit}, the bit _STA reads Present from"
+    if p is not None and p.fixed is not None:
+        return f"{site.what}; {p.fixed_phrase}"
     return site.what
 
 
-def _bit_name(model: Model) -> str:
-    """The Present bit as messages name it: its AML field (``CPEN``), else ``bit N``."""
+def _clears(model: Model, fld: str) -> str:
+    """``CPEN, the bit `_STA` reads Present from``: the Present bit(s) ``fld`` feeds."""
     p = model.acpi.presence
-    return p.bit_name if p is not None else f"bit {model.acpi.presence_bit}"
+    if p is not None:
+        return p.clears_phrase(fld)
+    return f"bit {model.acpi.presence_bit}, the bit `_STA` reads Present from"
+
+
+def _explained_by_presence(model: Model, fld: str) -> bool:
+    """Does the Present derivation explain a site of ``fld`` (it feeds a
+    Present bit, or Present is fixed)?"""
+    p = model.acpi.presence
+    return fld in model.acpi.presence_fields or (p is not None and p.fixed is not None)
 
 
 def _derivation(model: Model) -> tuple[PathStep, ...]:
@@ -346,7 +371,9 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         if site.field in model.acpi.configured_presence_fields:
             what += ", which the configuration counts as clearing _STA.Present (presence-fields)"
         elif site.field in model.acpi.presence_fields:
-            what += f", which clears {_bit_name(model)}, the bit `_STA` reads Present from"
+            what += f", which clears {_clears(model, site.field)}"
+        elif model.acpi.presence is not None and model.acpi.presence.fixed is not None:
+            what += f" ({model.acpi.presence.fixed_phrase})"
         elif model.acpi.read_handler is None:
             what += (
                 " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
@@ -369,7 +396,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             path=path,
             key=site.key,
             related=_related(model, declared, arch_list, chains, reached, verdict.consulted)
-            + (_derivation(model) if site.field in model.acpi.presence_fields else ()),
+            + (_derivation(model) if _explained_by_presence(model, site.field) else ()),
             properties=Properties(
                 archs=arch_list,
                 hook=hook_name,
