@@ -262,8 +262,8 @@ def run(args: argparse.Namespace) -> int:
         from qemu_lint.cli.fix import print_diff, write_fixes
 
         if args.diff:
-            return distrust_status(report.distrust) or print_diff(args, report)
-        if write_fixes(args, report):
+            return distrust_status(report.distrust) or print_diff(args, report, cfg.only)
+        if write_fixes(args, report, cfg.only):
             report = _analyse(args, cfg, known, rev)  # the re-check
             assert report is not None
     _render(args, report, rev)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 from qemu_lint.cli.status import EXIT_CLEAN, EXIT_FINDINGS
 from qemu_lint.errors import InputError
@@ -16,9 +17,9 @@ from qemu_lint.findings import Report
 from qemu_lint.fix import FixPlan, apply_fixes, plan_fixes, unified_diff
 
 
-def _plan(args: argparse.Namespace, report: Report) -> FixPlan:
+def _plan(args: argparse.Namespace, report: Report, only: Sequence[str]) -> FixPlan:
     protected = [p for p in (args.output, args.baseline) if p]
-    plan = plan_fixes(report, protected)
+    plan = plan_fixes(report, protected, only)
     if not args.silent:
         for r in plan.refusals:
             print(f"qemu-lint: {r.text}", file=sys.stderr)
@@ -29,10 +30,10 @@ def _count(n: int, files: int) -> str:
     return f"{n} finding{'' if n == 1 else 's'} in {files} file{'' if files == 1 else 's'}"
 
 
-def print_diff(args: argparse.Namespace, report: Report) -> int:
+def print_diff(args: argparse.Namespace, report: Report, only: Sequence[str] = ()) -> int:
     """``--diff``: the change ``--fix`` would make, on stdout; 1 if there is
     one, 0 if there is none (refusals are said on stderr)."""
-    plan = _plan(args, report)
+    plan = _plan(args, report, only)
     if not args.silent:
         sys.stdout.write(unified_diff(plan))
         sys.stdout.flush()
@@ -41,12 +42,12 @@ def print_diff(args: argparse.Namespace, report: Report) -> int:
     return EXIT_FINDINGS if plan.files else EXIT_CLEAN
 
 
-def write_fixes(args: argparse.Namespace, report: Report) -> int:
+def write_fixes(args: argparse.Namespace, report: Report, only: Sequence[str] = ()) -> int:
     """``--fix``: write the fixed files; the number of findings fixed.
 
     :raise InputError: when a file cannot be written (exit 2)
     """
-    plan = _plan(args, report)
+    plan = _plan(args, report, only)
     try:
         apply_fixes(plan.files)
     except OSError as e:

@@ -66,20 +66,25 @@ class FixPlan:
         return sum(len(f.fixed) for f in self.files)
 
 
-def plan_fixes(report: Report, protected: Sequence[str] = ()) -> FixPlan:
+def plan_fixes(report: Report, protected: Sequence[str] = (), only: Sequence[str] = ()) -> FixPlan:
     """What ``check --fix`` would change for ``report``'s findings.
 
     :param protected: paths never to write (the report file given to ``-o``)
+    :param only: the files and folders named on the command line, relative to
+        the root (empty: the whole tree); a site elsewhere (reported because
+        its path passes through one) is not edited
     """
     by_file: dict[str, list[Finding]] = {}
     refusals: list[Refusal] = []
     for f in report.findings:
         if f.fix is None:
             continue
-        if f.fix.refusal or f.fix.span is None:
+        if only and not any(f.file == o or f.file.startswith(o.rstrip("/") + "/") for o in only):
+            refusals.append(_refuse(f, f"{f.file} is not among the files named to check"))
+        elif f.fix.refusal or f.fix.span is None:
             refusals.append(_refuse(f, f.fix.refusal or "no edit proposed"))
-            continue
-        by_file.setdefault(f.file, []).append(f)
+        else:
+            by_file.setdefault(f.file, []).append(f)
     files: list[FileFix] = []
     for path, findings in sorted(by_file.items()):
         got, refused = _plan_file(report.root, path, findings, protected)

@@ -1,0 +1,203 @@
+"""``check --fix`` and ``check --diff`` (issue 15 item 3) on sample trees.
+
+Each tree is a sample case of acpi-cpu-persistence with the guard taken out
+(``_unguard``): the fix must put back the design's guard the way the tree
+consults it, and leave the tree clean; the refusals leave every byte as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from qemu_lint.cli import main
+from qemu_lint.engine import run
+from qemu_lint.fix import plan_fixes
+from qemu_lint.rules import default_config
+from tests.conftest import SAMPLES, materialize
+
+CASES = SAMPLES / "rules" / "acpi-cpu-persistence"
+CPU_C = "hw/acpi/cpu.c"
+Capsys = pytest.CaptureFixture[str]
+
+D1_GUARDED = """\
+    if (!should_remain_acpi_present(dev)) {
+        cdev->cpu = NULL;  /* ok: guarded by should_remain_acpi_present() */
+    }
+"""
+D3_RETURN = """\
+    if (cpu_st->always_present_cpus) {
+        return;
+    }
+"""
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def _tree(tmp_path: Path, case: str, old: str, new: str) -> Path:
+    root = materialize(CASES / case, tmp_path / case)
+    _edit(root / CPU_C, old, new)
+    return root
+
+
+def _d1(tmp_path: Path, release: str = "    cdev->cpu = NULL;\n") -> Path:
+    """Design 1 (CPUClass hook, wrapper should_remain_acpi_present()), release unguarded."""
+    return _tree(tmp_path, "d1-if", D1_GUARDED, release)
+
+
+def _digests(root: Path) -> dict[str, str]:
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            p = Path(dirpath, n)
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _check(capsys: Capsys, root: Path, *extra: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main(["check", "--no-cache", *extra, str(root)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_diff_prints_the_guard_and_writes_nothing(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    before = _digests(root)
+    rc, out, err = _check(capsys, root, "--diff")
+    assert rc == 1
+    assert _digests(root) == before
+    body = [ln for ln in out.splitlines() if ln[:1] in "+-" and not ln.startswith(("---", "+++"))]
+    assert out.startswith(f"--- a/{CPU_C}\n+++ b/{CPU_C}\n@@ ")
+    assert body == [
+        "-    cdev->cpu = NULL;",
+        "+    if (!should_remain_acpi_present(dev)) {",
+        "+        cdev->cpu = NULL;",
+        "+    }",
+    ]
+    assert "Would fix 1 finding in 1 file." in err
+
+
+def test_fix_guards_the_release_and_the_tree_is_clean(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(
+        tmp_path, "    cdev->cpu = NULL;  /* ok: guarded by should_remain_acpi_present() */\n"
+    )
+    mode = os.stat(root / CPU_C).st_mode
+    rc, out, err = _check(capsys, root, "--fix")
+    assert rc == 0, out + err
+    assert f"fixed 1 finding in 1 file ({CPU_C})" in err
+    assert "Found 0 findings" in err  # the re-check's summary
+    # exactly the case as it was written, guard and all
+    assert (root / CPU_C).read_text() == (CASES / "d1-if" / CPU_C).read_text()
+    assert os.stat(root / CPU_C).st_mode == mode
+    assert not [p for p in (root / "hw" / "acpi").iterdir() if p.name.startswith(".tmp-")]
+    assert _check(capsys, root)[0] == 0
+    rc, out, _ = _check(capsys, root, "--diff")
+    assert (rc, out) == (0, "")
+
+
+def test_flag_design_gets_the_early_return(tmp_path: Path, capsys: Capsys) -> None:
+    root = _tree(tmp_path, "d3-early-return", D3_RETURN, "")
+    rc, out, _ = _check(capsys, root, "--diff")
+    assert rc == 1
+    assert "+" + D3_RETURN.replace("\n", "\n+").removesuffix("+") in out
+    assert _check(capsys, root, "--fix")[0] == 0
+    assert _check(capsys, root)[0] == 0
+
+
+def test_flag_design_wraps_a_release_that_is_not_last(tmp_path: Path, capsys: Capsys) -> None:
+    release = "    cdev->cpu = NULL;  /* ok: always_present_cpus returned above */\n"
+    root = _tree(tmp_path, "d3-early-return", D3_RETURN, "")
+    _edit(root / CPU_C, release, "    cdev->cpu = NULL;\n    cdev->is_removing = false;\n")
+    assert _check(capsys, root, "--fix")[0] == 0
+    text = (root / CPU_C).read_text()
+    assert "    if (!cpu_st->always_present_cpus) {\n        cdev->cpu = NULL;\n    }\n" in text
+    assert _check(capsys, root)[0] == 0
+
+
+def _refused(capsys: Capsys, root: Path, cause: str) -> None:
+    before = _digests(root)
+    rc, _, err = _check(capsys, root, "--fix")
+    assert rc == 1, err
+    assert _digests(root) == before
+    lines = [ln for ln in err.splitlines() if "not fixed" in ln]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"qemu-lint: {CPU_C}:"), lines
+    assert cause in lines[0], lines
+    assert lines[0].endswith("[acpi-cpu-persistence]")
+
+
+def test_no_hook_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = materialize(CASES / "_base", tmp_path / "base")
+    _refused(capsys, root, "no CPU persistence hook is declared in this tree")
+
+
+def test_two_designs_are_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    d3_header = "include/hw/acpi/cpu.h"
+    (root / d3_header).write_bytes((CASES / "d3-early-return" / d3_header).read_bytes())
+    _refused(capsys, root, "2 persistence-hook designs are declared")
+
+
+def test_a_result_that_would_not_parse_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    # the comment after the statement runs on: the closing brace would land inside it
+    root = _d1(tmp_path, "    cdev->cpu = NULL; /* released\n                         here */\n")
+    _refused(capsys, root, "the result would not parse")
+
+
+def test_a_statement_sharing_its_line_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path, "    cdev->is_removing = false; cdev->cpu = NULL;\n")
+    _refused(capsys, root, "shares its first line with other code")
+
+
+def test_a_file_turned_into_a_symlink_out_of_the_tree_is_refused(tmp_path: Path) -> None:
+    root = _d1(tmp_path)
+    report = run(default_config(root=str(root)))
+    assert [f.fix.guard for f in report.findings if f.fix] == ["!should_remain_acpi_present(dev)"]
+    outside = tmp_path / "outside.c"
+    outside.write_bytes((root / CPU_C).read_bytes())
+    (root / CPU_C).unlink()
+    (root / CPU_C).symlink_to(outside)
+    plan = plan_fixes(report)
+    assert plan.files == ()
+    assert [r.text for r in plan.refusals] == [
+        f"{CPU_C}:{report.findings[0].line}: not fixed: {CPU_C} resolves to {outside}, "
+        "outside the tree (a symlink out of it) [acpi-cpu-persistence]"
+    ]
+
+
+def test_the_report_file_is_never_fixed(tmp_path: Path) -> None:
+    root = _d1(tmp_path)
+    report = run(default_config(root=str(root)))
+    plan = plan_fixes(report, protected=[str(root / CPU_C)])
+    assert plan.files == ()
+    assert "is the report file given to -o" in plan.refusals[0].cause
+    assert len(plan_fixes(report).files) == 1
+
+
+def test_fix_and_write_baseline_contradict(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    rc, _, err = _check(capsys, root, "--fix", "--write-baseline", str(tmp_path / "b.json"))
+    assert rc == 2
+    assert "--write-baseline" in err
+
+
+def test_only_the_files_named_are_fixed(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    before = _digests(root)
+    # the GED is on the finding's path, so the finding is reported; its site is not in it
+    capsys.readouterr()
+    rc = main(["check", "--no-cache", "--fix", str(root / "hw/acpi/generic_event_device.c")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert _digests(root) == before
+    assert f"{CPU_C}:" in err and f"not fixed: {CPU_C} is not among the files named" in err
+    capsys.readouterr()
+    assert main(["check", "--no-cache", "--fix", str(root / CPU_C)]) == 0
