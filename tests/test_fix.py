@@ -63,7 +63,7 @@ def _digests(root: Path) -> dict[str, str]:
 
 def _check(capsys: Capsys, root: Path, *extra: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    rc = main(["check", "--no-cache", *extra, str(root)])
+    rc = main(["check", *extra, str(root)])
     out, err = capsys.readouterr()
     return rc, out, err
 
@@ -122,6 +122,22 @@ def test_flag_design_wraps_a_release_that_is_not_last(tmp_path: Path, capsys: Ca
     assert _check(capsys, root)[0] == 0
 
 
+def test_wrapper_of_another_file_gets_the_vcpu_cast(tmp_path: Path, capsys: Capsys) -> None:
+    # design 2: qemu_persistent_cpu(CPUState *) in hw/core/cpu-common.c, dev a DeviceState
+    root = _tree(
+        tmp_path,
+        "d2-helper",
+        "    if (qemu_persistent_cpu(CPU(dev))) {\n        return;\n    }\n",
+        "",
+    )
+    assert _check(capsys, root, "--fix")[0] == 0
+    assert (
+        "    if (!qemu_persistent_cpu(CPU(dev))) {\n        cdev->cpu = NULL;"
+        in (root / CPU_C).read_text()
+    )
+    assert _check(capsys, root)[0] == 0
+
+
 def _refused(capsys: Capsys, root: Path, cause: str) -> None:
     before = _digests(root)
     rc, _, err = _check(capsys, root, "--fix")
@@ -144,6 +160,15 @@ def test_two_designs_are_refused(tmp_path: Path, capsys: Capsys) -> None:
     d3_header = "include/hw/acpi/cpu.h"
     (root / d3_header).write_bytes((CASES / "d3-early-return" / d3_header).read_bytes())
     _refused(capsys, root, "2 persistence-hook designs are declared")
+
+
+def test_a_hook_without_a_wrapper_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    wrapper = (root / CPU_C).read_text().split("static bool should_remain_acpi_present")[1]
+    _edit(
+        root / CPU_C, "static bool should_remain_acpi_present" + wrapper.split("}\n")[0] + "}\n", ""
+    )
+    _refused(capsys, root, "no wrapper function returning the CPUClass::cpu_persistent_status")
 
 
 def test_a_result_that_would_not_parse_is_refused(tmp_path: Path, capsys: Capsys) -> None:
@@ -194,10 +219,10 @@ def test_only_the_files_named_are_fixed(tmp_path: Path, capsys: Capsys) -> None:
     before = _digests(root)
     # the GED is on the finding's path, so the finding is reported; its site is not in it
     capsys.readouterr()
-    rc = main(["check", "--no-cache", "--fix", str(root / "hw/acpi/generic_event_device.c")])
+    rc = main(["check", "--fix", str(root / "hw/acpi/generic_event_device.c")])
     err = capsys.readouterr().err
     assert rc == 1
     assert _digests(root) == before
     assert f"{CPU_C}:" in err and f"not fixed: {CPU_C} is not among the files named" in err
     capsys.readouterr()
-    assert main(["check", "--no-cache", "--fix", str(root / CPU_C)]) == 0
+    assert main(["check", "--fix", str(root / CPU_C)]) == 0

@@ -53,7 +53,7 @@ def propose_fix(model: Model, site: Site, declared: Sequence[Hook]) -> Fix:
         return Fix(hook=hook.spec, refusal="the site is not a statement of its own")
     span = Span(site.file, stmt.line, stmt.col, stmt.end_line, stmt.end_col)
     in_scope = _pointer_vars(model, fn, site.file)
-    wrapper = _wrapper(model, hook, site.file)
+    wrapper = _wrapper(model, hook, site.file, fn.line)
     if wrapper is not None:
         name, param_type = wrapper
         arg = _as_type(in_scope, param_type)
@@ -131,12 +131,20 @@ def _as_type(in_scope: Sequence[tuple[str, str]], want: str, arrow: bool = False
     return None
 
 
-def _wrapper(model: Model, hook: Hook, file: str) -> tuple[str, str] | None:
+def _wrapper(model: Model, hook: Hook, file: str, line: int) -> tuple[str, str] | None:
     """The function returning ``hook``'s verdict (true: persistent) about the
-    one object it is given: ``(name, parameter's struct)``; one in ``file``
-    (or a header) first."""
+    one object it is given, callable from ``file`` at ``line``: ``(name,
+    parameter's struct)``; one in ``file`` (or a header) first.
+
+    A ``static`` function of another ``.c`` file cannot be called, nor one of
+    ``file`` defined after ``line`` (it may have no prototype before it); an
+    exported one is taken to have its prototype in a header, as QEMU's
+    ``-Wmissing-prototypes`` wants.
+    """
     found: list[tuple[int, str, str, str]] = []
     for ref, fn in _candidates(model):
+        if fn.is_static and (ref[0] != file or fn.line > line) and not ref[0].endswith(".h"):
+            continue
         if model.summary(ref) != ("atom", hook.spec):
             continue
         rank = 0 if ref[0] == file else 1 if ref[0].endswith(".h") else 2
