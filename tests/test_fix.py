@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qemu_lint.cli import main
 from qemu_lint.engine import run
 from qemu_lint.fix import plan_fixes
+from qemu_lint.rule import Fix
 from qemu_lint.rules import default_config
 from tests.conftest import SAMPLES, materialize
 
@@ -226,3 +228,23 @@ def test_only_the_files_named_are_fixed(tmp_path: Path, capsys: Capsys) -> None:
     assert f"{CPU_C}:" in err and f"not fixed: {CPU_C} is not among the files named" in err
     capsys.readouterr()
     assert main(["check", "--fix", str(root / CPU_C)]) == 0
+
+
+def test_a_guard_the_recheck_does_not_accept_is_said(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from qemu_lint.rules import acpi_cpu_persistence as rule
+
+    real = rule.propose_fix
+
+    def not_a_hook(*args: Any) -> Fix:
+        return dataclasses.replace(real(*args), guard="!unplug_is_rare(dev)")
+
+    monkeypatch.setattr(rule, "propose_fix", not_a_hook)
+    root = _d1(tmp_path)
+    rc, _, err = _check(capsys, root, "--no-cache", "--fix")
+    assert rc == 1
+    assert "if (!unplug_is_rare(dev)) {" in (root / CPU_C).read_text()
+    assert f"{CPU_C}:163: warning: guarded by --fix, but still reported" in err

@@ -259,13 +259,15 @@ def run(args: argparse.Namespace) -> int:
     if report is None:
         return EXIT_CLEAN
     if args.fix or args.diff:
-        from qemu_lint.cli.fix import print_diff, write_fixes
+        from qemu_lint.cli.fix import print_diff, say_still_reported, write_fixes
 
         if args.diff:
             return distrust_status(report.distrust) or print_diff(args, report, cfg.only)
-        if write_fixes(args, report, cfg.only):
+        plan = write_fixes(args, report, cfg.only)
+        if plan.files:
             report = _analyse(args, cfg, known, rev)  # the re-check
             assert report is not None
+            say_still_reported(args, plan, report)
     _render(args, report, rev)
     bad = distrust_status(report.distrust)
     return bad if bad is not None else _exit_status(args, report)

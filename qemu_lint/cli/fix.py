@@ -42,8 +42,8 @@ def print_diff(args: argparse.Namespace, report: Report, only: Sequence[str] = (
     return EXIT_FINDINGS if plan.files else EXIT_CLEAN
 
 
-def write_fixes(args: argparse.Namespace, report: Report, only: Sequence[str] = ()) -> int:
-    """``--fix``: write the fixed files; the number of findings fixed.
+def write_fixes(args: argparse.Namespace, report: Report, only: Sequence[str] = ()) -> FixPlan:
+    """``--fix``: write the fixed files; what was written.
 
     :raise InputError: when a file cannot be written (exit 2)
     """
@@ -55,4 +55,18 @@ def write_fixes(args: argparse.Namespace, report: Report, only: Sequence[str] = 
     if plan.files and not (args.quiet or args.silent):
         names = ", ".join(f.path for f in plan.files)
         print(f"qemu-lint: fixed {_count(plan.fixed, len(plan.files))} ({names})", file=sys.stderr)
-    return plan.fixed
+    return plan
+
+
+def say_still_reported(args: argparse.Namespace, plan: FixPlan, recheck: Report) -> None:
+    """One line on stderr for each fixed finding the re-check still reports
+    (the guard written is not one the analysis follows)."""
+    left = {f.fingerprint: f for f in recheck.findings}
+    for fixed in (f for ff in plan.files for f in ff.fixed):
+        f = left.get(fixed.fingerprint)
+        if f is not None and not args.silent:
+            print(
+                f"qemu-lint: {f.file}:{f.line}: warning: guarded by --fix, "
+                f"but still reported [{f.rule}]",
+                file=sys.stderr,
+            )
