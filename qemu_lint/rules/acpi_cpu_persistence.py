@@ -64,8 +64,7 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev, Error **errp)
 or an early return on `cpu_st->always_present_cpus`, or on
 `qemu_persistent_cpu(CPU(dev))` (`CPUState::acpi_persistent`).
 
-## Fix
-`check --fix` guards the site with the one design the tree declares, the way
+**Fix.** `check --fix` guards the site with the one design the tree declares, the way
 the tree consults it: through its wrapper function when there is one (a
 function returning the hook's verdict: `if (!should_remain_acpi_present(dev))
 { … }` around the statement), else by reading the flag (an early return
