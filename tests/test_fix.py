@@ -248,3 +248,22 @@ def test_a_guard_the_recheck_does_not_accept_is_said(
     assert rc == 1
     assert "if (!unplug_is_rare(dev)) {" in (root / CPU_C).read_text()
     assert f"{CPU_C}:163: warning: guarded by --fix, but still reported" in err
+
+
+def test_neighbouring_sites_share_one_block(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path, "    cdev->cpu = NULL;\n    cdev->is_inserting = false;\n")
+    (root / ".qemu-lint.toml").write_text('presence-fields = ["is_inserting"]\n')
+    rc, out, err = _check(capsys, root, "--diff")
+    assert rc == 1
+    assert [ln for ln in out.splitlines() if ln.startswith("+ ")] == [
+        "+    if (!should_remain_acpi_present(dev)) {",
+        "+        cdev->cpu = NULL;",
+        "+        cdev->is_inserting = false;",
+        "+    }",
+    ]
+    # the guest's write handler clears is_inserting too, above the static wrapper
+    assert (
+        f"{CPU_C}:63: not fixed: should_remain_acpi_present() is static and defined later "
+        "in the file: cpu_hotplug_wr() cannot call it" in err
+    )
+    assert "Would fix 2 findings in 1 file." in err

@@ -54,6 +54,10 @@ def propose_fix(model: Model, site: Site, declared: Sequence[Hook]) -> Fix:
     span = Span(site.file, stmt.line, stmt.col, stmt.end_line, stmt.end_col)
     in_scope = _pointer_vars(model, fn, site.file)
     wrapper = _wrapper(model, hook, site.file, fn.line)
+    if isinstance(wrapper, str):
+        return Fix(
+            span=span, hook=hook.spec, refusal=f"{wrapper}: {site.function}() cannot call it"
+        )
     if wrapper is not None:
         name, param_type = wrapper
         arg = _as_type(in_scope, param_type)
@@ -131,7 +135,7 @@ def _as_type(in_scope: Sequence[tuple[str, str]], want: str, arrow: bool = False
     return None
 
 
-def _wrapper(model: Model, hook: Hook, file: str, line: int) -> tuple[str, str] | None:
+def _wrapper(model: Model, hook: Hook, file: str, line: int) -> tuple[str, str] | str | None:
     """The function returning ``hook``'s verdict (true: persistent) about the
     one object it is given, callable from ``file`` at ``line``: ``(name,
     parameter's struct)``; one in ``file`` (or a header) first.
@@ -140,17 +144,23 @@ def _wrapper(model: Model, hook: Hook, file: str, line: int) -> tuple[str, str] 
     ``file`` defined after ``line`` (it may have no prototype before it); an
     exported one is taken to have its prototype in a header, as QEMU's
     ``-Wmissing-prototypes`` wants.
+
+    :return: None when there is no wrapper; why none can be called, when
+        there are only such
     """
     found: list[tuple[int, str, str, str]] = []
+    hidden: list[str] = []
     for ref, fn in _candidates(model):
-        if fn.is_static and (ref[0] != file or fn.line > line) and not ref[0].endswith(".h"):
-            continue
         if model.summary(ref) != ("atom", hook.spec):
+            continue
+        if fn.is_static and (ref[0] != file or fn.line > line) and not ref[0].endswith(".h"):
+            where = "later in the file" if ref[0] == file else f"in {ref[0]}"
+            hidden.append(f"{fn.name}() is static and defined {where}")
             continue
         rank = 0 if ref[0] == file else 1 if ref[0].endswith(".h") else 2
         found.append((rank, ref[0], fn.name, _struct(model, fn.params[0], ref[0])))
     if not found:
-        return None
+        return ", ".join(sorted(hidden)) or None
     _, _, name, struct = min(found)
     return name, struct
 
