@@ -180,7 +180,8 @@ def _own_lines(lines: Sequence[str], fix: Fix) -> str:
     if span.end_line > len(lines):
         return "the file changed since it was checked"
     before = lines[span.line - 1][: span.col - 1]
-    after = lines[span.end_line - 1][span.end_col - 1 :].strip()
+    # a front-end may end the statement before its ``;`` (clang's spans do)
+    after = lines[span.end_line - 1][span.end_col - 1 :].strip().removeprefix(";").strip()
     if before.strip():
         return "the statement shares its first line with other code"
     if after and not after.startswith(("/*", "//")):
