@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -267,3 +268,12 @@ def test_neighbouring_sites_share_one_block(tmp_path: Path, capsys: Capsys) -> N
         "in the file: cpu_hotplug_wr() cannot call it" in err
     )
     assert "Would fix 2 findings in 1 file." in err
+
+
+def test_diff_to_a_file_applies_with_git_apply(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    patch = tmp_path / "fix.patch"
+    rc, out, _ = _check(capsys, root, "--diff", "-o", str(patch))
+    assert (rc, out) == (1, "")
+    subprocess.run(["git", "apply", "-p1", str(patch)], cwd=root, check=True)
+    assert _check(capsys, root)[0] == 0

@@ -31,14 +31,19 @@ def _count(n: int, files: int) -> str:
 
 
 def print_diff(args: argparse.Namespace, report: Report, only: Sequence[str] = ()) -> int:
-    """``--diff``: the change ``--fix`` would make, on stdout; 1 if there is
-    one, 0 if there is none (refusals are said on stderr)."""
+    """``--diff``: the change ``--fix`` would make, on stdout (or in the
+    ``-o`` file); 1 if there is one, 0 if there is none (refusals are said on
+    stderr)."""
+    from qemu_lint.cli.output import write_report
+
     plan = _plan(args, report, only)
-    if not args.silent:
+    if args.output is not None:
+        write_report(args.output, unified_diff(plan))
+    elif not args.silent:
         sys.stdout.write(unified_diff(plan))
         sys.stdout.flush()
-        if not args.quiet:
-            print(f"Would fix {_count(plan.fixed, len(plan.files))}.", file=sys.stderr)
+    if not (args.quiet or args.silent):
+        print(f"Would fix {_count(plan.fixed, len(plan.files))}.", file=sys.stderr)
     return EXIT_FINDINGS if plan.files else EXIT_CLEAN
 
 
