@@ -277,3 +277,16 @@ def test_diff_to_a_file_applies_with_git_apply(tmp_path: Path, capsys: Capsys) -
     assert (rc, out) == (1, "")
     subprocess.run(["git", "apply", "-p1", str(patch)], cwd=root, check=True)
     assert _check(capsys, root)[0] == 0
+
+
+def test_crlf_lines_stay_crlf(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    path = root / CPU_C
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert _check(capsys, root, "--fix")[0] == 0
+    data = path.read_bytes()
+    assert (
+        b"    if (!should_remain_acpi_present(dev)) {\r\n        cdev->cpu = NULL;\r\n    }\r\n"
+        in data
+    )
+    assert b"\n" not in data.replace(b"\r\n", b"")
