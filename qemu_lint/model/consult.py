@@ -74,7 +74,7 @@ def propose_fix(model: Model, site: Site, declared: Sequence[Hook]) -> Fix:
             hook=hook.spec,
             refusal=f"the tree has no wrapper function returning the {hook.spec} verdict to call",
         )
-    base = _as_type(in_scope, hook.struct, arrow=True)
+    base = _as_type(in_scope, hook.struct)
     if base is None:
         return Fix(
             span=span,
@@ -120,7 +120,7 @@ def _struct(model: Model, v: Var, ctx: str) -> str:
     return model.env.struct_name(v.type, ctx) or v.type.name
 
 
-def _as_type(in_scope: Sequence[tuple[str, str]], want: str, arrow: bool = False) -> str | None:
+def _as_type(in_scope: Sequence[tuple[str, str]], want: str) -> str | None:
     """An expression of type ``want *`` from the variables in scope: one of that
     type, else a QOM cast of a device or vCPU pointer (``CPU(dev)``)."""
     for name, struct in in_scope:
