@@ -3,8 +3,9 @@
 Entry points: :class:`Rule` (id, severity, summary, docs, options, check),
 :class:`Diagnostic` (what ``check()`` yields; the engine turns it into a
 :class:`~qemu_lint.findings.Finding`), :class:`Properties` (the rule-specific
-facts a diagnostic carries, typed) and :class:`RuleOptions` (a rule's options,
-each declared with its configuration key).  Rules see only the model, never
+facts a diagnostic carries, typed), :class:`Fix` (the edit it proposes for
+``check --fix``) and :class:`RuleOptions` (a rule's options, each declared
+with its configuration key).  Rules see only the model, never
 parser objects.
 """
 
@@ -80,6 +81,28 @@ class Properties:
 
 
 @dataclass(frozen=True, slots=True)
+class Fix:
+    """What a rule proposes to change at a site, parser-free (``check --fix``).
+
+    The rule says which statement and which guard; the fix stage
+    (:mod:`qemu_lint.fix`) reads the file, builds the edit, re-indents it and
+    checks that the result parses.  Exactly one of :attr:`guard`,
+    :attr:`early_return` and :attr:`refusal` is set.
+    """
+
+    #: the whole statement to guard (from its first character to its ``;``)
+    span: Span | None = None
+    #: wrap the statement in ``if (<guard>) { … }``
+    guard: str = ""
+    #: insert ``if (<early_return>) { return; }`` before the statement
+    early_return: str = ""
+    #: the persistence-hook design the guard consults
+    hook: str = ""
+    #: why no edit is proposed (one short clause: "no persistence hook is declared")
+    refusal: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     span: Span
     message: str
@@ -92,6 +115,8 @@ class Diagnostic:
     related: tuple[PathStep, ...] = ()
     #: the rule-specific facts of the site (architectures, hook…)
     properties: Properties = field(default_factory=Properties)
+    #: the edit the rule proposes for ``check --fix`` (None: the rule has no fix)
+    fix: Fix | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("select",),
     ("rules",),
     ("findings",),
+    ("fix",),
     ("engine",),
     ("audit",),
     ("report",),

@@ -97,6 +97,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="print the number of findings per rule instead of the findings",
     )
     c.add_argument(
+        "--fix",
+        action="store_true",
+        help="guard the reported sites that have a fix (acpi-cpu-persistence) with the "
+        "tree's persistence hook, then check again; the exit status is the re-check's",
+    )
+    c.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the change --fix would make as a unified diff and write nothing "
+        "(exit 1 if there is a change, 0 if none)",
+    )
+    c.add_argument(
         "--show-config",
         action="store_true",
         help="print the resolved settings (value and origin of every key) and exit",
@@ -241,9 +253,21 @@ def run(args: argparse.Namespace) -> int:
         resolve(cfg.root, rev)  # a bad revision fails before the analysis, not after
     if args.output is not None:
         check_writable(args.output)
+    if (args.fix or args.diff) and args.write_baseline:
+        raise UsageError("--write-baseline records findings; drop --fix/--diff")
     report = _analyse(args, cfg, known, rev)
     if report is None:
         return EXIT_CLEAN
+    if args.fix or args.diff:
+        from qemu_lint.cli.fix import print_diff, say_still_reported, write_fixes
+
+        if args.diff:
+            return distrust_status(report.distrust) or print_diff(args, report, cfg.only)
+        plan = write_fixes(args, report, cfg.only)
+        if plan.files:
+            report = _analyse(args, cfg, known, rev)  # the re-check
+            assert report is not None
+            say_still_reported(args, plan, report)
     _render(args, report, rev)
     bad = distrust_status(report.distrust)
     return bad if bad is not None else _exit_status(args, report)

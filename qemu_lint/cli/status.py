@@ -19,7 +19,8 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 EPILOG = """exit status:
   0  no findings at or above --fail-on (default: note, so no findings at all),
      or any findings with --exit-zero
-  1  findings at or above --fail-on
+  1  findings at or above --fail-on (with --fix: left after fixing, each one
+     not fixed named on stderr); with --diff: a change to make
   2  usage, configuration or input error (one line on stderr, even with -s),
      or a file the analysis needed could not be analysed (the report is
      still written; the run cannot say "clean")

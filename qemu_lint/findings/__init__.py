@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qemu_lint.errors import Problem as Problem  # re-exported: defined with the errors
-from qemu_lint.rule import PathStep, Properties
+from qemu_lint.rule import Fix, PathStep, Properties
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,8 @@ class Finding:
     #: GitHub's ``primaryLocationLineHash`` of the site's line (see
     #: :mod:`qemu_lint.findings.linehash`), or None when the file could not be read
     line_hash: str | None = None
+    #: the edit the rule proposes (``check --fix``), None when it has none
+    fix: Fix | None = None
 
     @property
     def archs(self) -> tuple[str, ...]:

@@ -103,6 +103,7 @@ def _stamp(config: Config, diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Fin
                 fingerprint=fingerprint(rule.id, d.span.path, d.function, d.key, occ),
                 properties=d.properties,
                 related=d.related,
+                fix=d.fix,
             )
         )
     return out

@@ -75,6 +75,19 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev, Error **errp)
 or an early return on `cpu_st->always_present_cpus`, or on
 `qemu_persistent_cpu(CPU(dev))` (`CPUState::acpi_persistent`).
 
+**Fix.** `check --fix` guards the site with the one design the tree declares, the way
+the tree consults it: through its wrapper function when there is one (a
+function returning the hook's verdict: `if (!should_remain_acpi_present(dev))
+{ … }` around the statement), else by reading the flag (an early return
+`if (cpu_st->always_present_cpus) { return; }` before a site that ends a
+`void` function, `if (!…) { … }` around it elsewhere). The statement is
+re-indented by four spaces inside braces (QEMU's coding style), the file must
+still parse, and the tree is checked again. `--diff` prints the change
+instead. No fix is made where the tree declares no hook or several designs,
+where no vCPU or hotplug state is in scope to ask about, or where the site is
+part of a larger statement; each such finding is named on stderr with the
+cause (docs/usage.md, "Fixing findings").
+
 ## Options
 - `hooks` (list of strings, default `CPUClass::cpu_persistent_status`,
   `CPUState::acpi_persistent`, `CPUHotplugState::always_present_cpus`): the
@@ -131,6 +144,7 @@ from qemu_lint.facts import Expr
 from qemu_lint.model import DEFAULT_HOOKS, Attribution, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
+from qemu_lint.model.consult import propose_fix
 from qemu_lint.model.guards import OTHER_VCPU
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
@@ -404,6 +418,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
                 site_notes=tuple(site_notes),
                 hooks=tuple(h.spec for h in model.hooks),
             ),
+            fix=propose_fix(model, site, declared),
         )
 
 

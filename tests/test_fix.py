@@ -1,0 +1,292 @@
+"""``check --fix`` and ``check --diff`` (issue 15 item 3) on sample trees.
+
+Each tree is a sample case of acpi-cpu-persistence with the guard taken out
+(``_unguard``): the fix must put back the design's guard the way the tree
+consults it, and leave the tree clean; the refusals leave every byte as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qemu_lint.cli import main
+from qemu_lint.engine import run
+from qemu_lint.fix import plan_fixes
+from qemu_lint.rule import Fix
+from qemu_lint.rules import default_config
+from tests.conftest import SAMPLES, materialize
+
+CASES = SAMPLES / "rules" / "acpi-cpu-persistence"
+CPU_C = "hw/acpi/cpu.c"
+Capsys = pytest.CaptureFixture[str]
+
+D1_GUARDED = """\
+    if (!should_remain_acpi_present(dev)) {
+        cdev->cpu = NULL;  /* ok: guarded by should_remain_acpi_present() */
+    }
+"""
+D3_RETURN = """\
+    if (cpu_st->always_present_cpus) {
+        return;
+    }
+"""
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def _tree(tmp_path: Path, case: str, old: str, new: str) -> Path:
+    root = materialize(CASES / case, tmp_path / case)
+    _edit(root / CPU_C, old, new)
+    return root
+
+
+def _d1(tmp_path: Path, release: str = "    cdev->cpu = NULL;\n") -> Path:
+    """Design 1 (CPUClass hook, wrapper should_remain_acpi_present()), release unguarded."""
+    return _tree(tmp_path, "d1-if", D1_GUARDED, release)
+
+
+def _digests(root: Path) -> dict[str, str]:
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            p = Path(dirpath, n)
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _check(capsys: Capsys, root: Path, *extra: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main(["check", *extra, str(root)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_diff_prints_the_guard_and_writes_nothing(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    before = _digests(root)
+    rc, out, err = _check(capsys, root, "--diff")
+    assert rc == 1
+    assert _digests(root) == before
+    body = [ln for ln in out.splitlines() if ln[:1] in "+-" and not ln.startswith(("---", "+++"))]
+    assert out.startswith(f"--- a/{CPU_C}\n+++ b/{CPU_C}\n@@ ")
+    assert body == [
+        "-    cdev->cpu = NULL;",
+        "+    if (!should_remain_acpi_present(dev)) {",
+        "+        cdev->cpu = NULL;",
+        "+    }",
+    ]
+    assert "Would fix 1 finding in 1 file." in err
+
+
+def test_fix_guards_the_release_and_the_tree_is_clean(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(
+        tmp_path, "    cdev->cpu = NULL;  /* ok: guarded by should_remain_acpi_present() */\n"
+    )
+    mode = os.stat(root / CPU_C).st_mode
+    rc, out, err = _check(capsys, root, "--fix")
+    assert rc == 0, out + err
+    assert f"fixed 1 finding in 1 file ({CPU_C})" in err
+    assert "Found 0 findings" in err  # the re-check's summary
+    # exactly the case as it was written, guard and all
+    assert (root / CPU_C).read_text() == (CASES / "d1-if" / CPU_C).read_text()
+    assert os.stat(root / CPU_C).st_mode == mode
+    assert not [p for p in (root / "hw" / "acpi").iterdir() if p.name.startswith(".tmp-")]
+    assert _check(capsys, root)[0] == 0
+    rc, out, _ = _check(capsys, root, "--diff")
+    assert (rc, out) == (0, "")
+
+
+def test_flag_design_gets_the_early_return(tmp_path: Path, capsys: Capsys) -> None:
+    root = _tree(tmp_path, "d3-early-return", D3_RETURN, "")
+    rc, out, _ = _check(capsys, root, "--diff")
+    assert rc == 1
+    assert "+" + D3_RETURN.replace("\n", "\n+").removesuffix("+") in out
+    assert _check(capsys, root, "--fix")[0] == 0
+    assert _check(capsys, root)[0] == 0
+
+
+def test_flag_design_wraps_a_release_that_is_not_last(tmp_path: Path, capsys: Capsys) -> None:
+    release = "    cdev->cpu = NULL;  /* ok: always_present_cpus returned above */\n"
+    root = _tree(tmp_path, "d3-early-return", D3_RETURN, "")
+    _edit(root / CPU_C, release, "    cdev->cpu = NULL;\n    cdev->is_removing = false;\n")
+    assert _check(capsys, root, "--fix")[0] == 0
+    text = (root / CPU_C).read_text()
+    assert "    if (!cpu_st->always_present_cpus) {\n        cdev->cpu = NULL;\n    }\n" in text
+    assert _check(capsys, root)[0] == 0
+
+
+def test_wrapper_of_another_file_gets_the_vcpu_cast(tmp_path: Path, capsys: Capsys) -> None:
+    # design 2: qemu_persistent_cpu(CPUState *) in hw/core/cpu-common.c, dev a DeviceState
+    root = _tree(
+        tmp_path,
+        "d2-helper",
+        "    if (qemu_persistent_cpu(CPU(dev))) {\n        return;\n    }\n",
+        "",
+    )
+    assert _check(capsys, root, "--fix")[0] == 0
+    assert (
+        "    if (!qemu_persistent_cpu(CPU(dev))) {\n        cdev->cpu = NULL;"
+        in (root / CPU_C).read_text()
+    )
+    assert _check(capsys, root)[0] == 0
+
+
+def _refused(capsys: Capsys, root: Path, cause: str) -> None:
+    before = _digests(root)
+    rc, _, err = _check(capsys, root, "--fix")
+    assert rc == 1, err
+    assert _digests(root) == before
+    lines = [ln for ln in err.splitlines() if "not fixed" in ln]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"qemu-lint: {CPU_C}:"), lines
+    assert cause in lines[0], lines
+    assert lines[0].endswith("[acpi-cpu-persistence]")
+
+
+def test_no_hook_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = materialize(CASES / "_base", tmp_path / "base")
+    _refused(capsys, root, "no CPU persistence hook is declared in this tree")
+
+
+def test_two_designs_are_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    d3_header = "include/hw/acpi/cpu.h"
+    (root / d3_header).write_bytes((CASES / "d3-early-return" / d3_header).read_bytes())
+    _refused(capsys, root, "2 persistence-hook designs are declared")
+
+
+def test_a_hook_without_a_wrapper_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    wrapper = (root / CPU_C).read_text().split("static bool should_remain_acpi_present")[1]
+    _edit(
+        root / CPU_C, "static bool should_remain_acpi_present" + wrapper.split("}\n")[0] + "}\n", ""
+    )
+    _refused(capsys, root, "no wrapper function returning the CPUClass::cpu_persistent_status")
+
+
+def test_a_result_that_would_not_parse_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    # the comment after the statement runs on: the closing brace would land inside it
+    root = _d1(tmp_path, "    cdev->cpu = NULL; /* released\n                         here */\n")
+    _refused(capsys, root, "the result would not parse")
+
+
+def test_a_statement_sharing_its_line_is_refused(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path, "    cdev->is_removing = false; cdev->cpu = NULL;\n")
+    _refused(capsys, root, "shares its first line with other code")
+
+
+def test_a_file_turned_into_a_symlink_out_of_the_tree_is_refused(tmp_path: Path) -> None:
+    root = _d1(tmp_path)
+    report = run(default_config(root=str(root)))
+    assert [f.fix.guard for f in report.findings if f.fix] == ["!should_remain_acpi_present(dev)"]
+    outside = tmp_path / "outside.c"
+    outside.write_bytes((root / CPU_C).read_bytes())
+    (root / CPU_C).unlink()
+    (root / CPU_C).symlink_to(outside)
+    plan = plan_fixes(report)
+    assert plan.files == ()
+    assert [r.text for r in plan.refusals] == [
+        f"{CPU_C}:{report.findings[0].line}: not fixed: {CPU_C} resolves to {outside}, "
+        "outside the tree (a symlink out of it) [acpi-cpu-persistence]"
+    ]
+
+
+def test_the_report_file_is_never_fixed(tmp_path: Path) -> None:
+    root = _d1(tmp_path)
+    report = run(default_config(root=str(root)))
+    plan = plan_fixes(report, protected=[str(root / CPU_C)])
+    assert plan.files == ()
+    assert "is the report file given to -o" in plan.refusals[0].cause
+    assert len(plan_fixes(report).files) == 1
+
+
+def test_fix_and_write_baseline_contradict(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    rc, _, err = _check(capsys, root, "--fix", "--write-baseline", str(tmp_path / "b.json"))
+    assert rc == 2
+    assert "--write-baseline" in err
+
+
+def test_only_the_files_named_are_fixed(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    before = _digests(root)
+    # the GED is on the finding's path, so the finding is reported; its site is not in it
+    capsys.readouterr()
+    rc = main(["check", "--fix", str(root / "hw/acpi/generic_event_device.c")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert _digests(root) == before
+    assert f"{CPU_C}:" in err and f"not fixed: {CPU_C} is not among the files named" in err
+    capsys.readouterr()
+    assert main(["check", "--fix", str(root / CPU_C)]) == 0
+
+
+def test_a_guard_the_recheck_does_not_accept_is_said(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from qemu_lint.rules import acpi_cpu_persistence as rule
+
+    real = rule.propose_fix
+
+    def not_a_hook(*args: Any) -> Fix:
+        return dataclasses.replace(real(*args), guard="!unplug_is_rare(dev)")
+
+    monkeypatch.setattr(rule, "propose_fix", not_a_hook)
+    root = _d1(tmp_path)
+    rc, _, err = _check(capsys, root, "--no-cache", "--fix")
+    assert rc == 1
+    assert "if (!unplug_is_rare(dev)) {" in (root / CPU_C).read_text()
+    assert f"{CPU_C}:163: warning: guarded by --fix, but still reported" in err
+
+
+def test_neighbouring_sites_share_one_block(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path, "    cdev->cpu = NULL;\n    cdev->is_inserting = false;\n")
+    (root / ".qemu-lint.toml").write_text('presence-fields = ["is_inserting"]\n')
+    rc, out, err = _check(capsys, root, "--diff")
+    assert rc == 1
+    assert [ln for ln in out.splitlines() if ln.startswith("+ ")] == [
+        "+    if (!should_remain_acpi_present(dev)) {",
+        "+        cdev->cpu = NULL;",
+        "+        cdev->is_inserting = false;",
+        "+    }",
+    ]
+    # the guest's write handler clears is_inserting too, above the static wrapper
+    assert (
+        f"{CPU_C}:63: not fixed: should_remain_acpi_present() is static and defined later "
+        "in the file: cpu_hotplug_wr() cannot call it" in err
+    )
+    assert "Would fix 2 findings in 1 file." in err
+
+
+def test_diff_to_a_file_applies_with_git_apply(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    patch = tmp_path / "fix.patch"
+    rc, out, _ = _check(capsys, root, "--diff", "-o", str(patch))
+    assert (rc, out) == (1, "")
+    subprocess.run(["git", "apply", "-p1", str(patch)], cwd=root, check=True)
+    assert _check(capsys, root)[0] == 0
+
+
+def test_crlf_lines_stay_crlf(tmp_path: Path, capsys: Capsys) -> None:
+    root = _d1(tmp_path)
+    path = root / CPU_C
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert _check(capsys, root, "--fix")[0] == 0
+    data = path.read_bytes()
+    assert (
+        b"    if (!should_remain_acpi_present(dev)) {\r\n        cdev->cpu = NULL;\r\n    }\r\n"
+        in data
+    )
+    assert b"\n" not in data.replace(b"\r\n", b"")
