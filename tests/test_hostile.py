@@ -483,6 +483,72 @@ def test_h_signal_during_an_audit_leaves_nothing(
     assert snapshot(path) == before
 
 
+#: A ``git`` for PATH that passes everything to the real one, except that
+#: ``worktree add`` stops in the window of case H: after the real command has
+#: registered the worktree, the entry is locked "initializing" (as git keeps it
+#: while its checkout runs), SIGINT goes to the whole process group (a Ctrl-C),
+#: the "checkout" goes on for half a second and only then is the entry unlocked.
+#: It does so once (later audits run undisturbed).
+FAKE_GIT = """#!{python}
+import os, signal, subprocess, sys, time
+args = sys.argv[1:]
+real = subprocess.run([{git!r}, *args])
+at = [n for n, a in enumerate(args) if a == "worktree" and args[n + 1 : n + 2] == ["add"]]
+if at and real.returncode == 0 and not os.path.exists(os.environ["FAKE_GIT_SIGNALLED"]):
+    top, path = args[args.index("-C") + 1], os.path.realpath(args[-2])
+    common = subprocess.run([{git!r}, "-C", top, "rev-parse", "--git-common-dir"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    admin = os.path.join(top, common, "worktrees")
+    [entry] = [os.path.join(admin, d) for d in os.listdir(admin)
+               if os.path.realpath(os.path.dirname(
+                   open(os.path.join(admin, d, "gitdir")).read().strip())) == path]
+    with open(os.path.join(entry, "locked"), "w") as f:
+        f.write("initializing")
+    open(os.environ["FAKE_GIT_SIGNALLED"], "w").close()
+    os.killpg(os.getpgrp(), signal.SIGINT)
+    time.sleep(0.5)
+    os.unlink(os.path.join(entry, "locked"))
+sys.exit(real.returncode)
+"""
+
+
+def test_h_sigint_in_the_worktree_add_window_leaves_nothing(
+    repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Case H made deterministic: SIGINT arrives while ``git worktree add``
+    holds its entry locked (see :data:`FAKE_GIT`).  Before the fix (apply.py
+    at bba7f1e) qemu-lint died there and its cleanup (``remove --force``,
+    ``prune``) left the locked entry: a second worktree stayed listed and the
+    next audit with the cache on failed ("is a missing but locked worktree")."""
+    import shutil
+
+    path, _ = repo
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    real_git = shutil.which("git")
+    assert real_git
+    (fake / "git").write_text(FAKE_GIT.format(python=sys.executable, git=real_git))
+    (fake / "git").chmod(0o755)
+    flag = tmp_path / "signalled"
+    env = {
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_GIT_SIGNALLED": str(flag),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the cache on: a stable worktree place
+    }
+    before = snapshot(path)
+    r = run("audit", "HEAD~5..HEAD~3", "--root", path, env=env, start_new_session=True)
+    assert flag.exists(), r.stderr  # the signal was sent in the window
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "qemu-lint: interrupted", r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(_worktrees(path)) == 1, _worktrees(path)
+    assert snapshot(path) == before
+    again = run("audit", "HEAD~5..HEAD~4", "--root", path, "--format", "json", env=env)
+    assert again.returncode in (0, 1), again.stderr
+    assert len(_worktrees(path)) == 1
+    assert snapshot(path) == before
+
+
 @pytest.mark.large_tree
 def test_i_audit_never_runs_gc_in_the_users_repository(repo: tuple[Path, str]) -> None:
     path, base = repo
