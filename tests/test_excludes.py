@@ -123,3 +123,19 @@ def test_an_exclude_glob_in_the_configuration_leaves_the_files_out(tmp_path: Pat
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["findings"] == [] and doc["trusted"] is True
+
+
+def test_the_fast_path_is_on_and_agrees_with_pathspec() -> None:
+    """discover/files.py joins every pattern's regular expression into one, to
+    skip pathspec's per-pattern loop on the paths no pattern matches (most of
+    them); it must be on (a pathspec release may change its expressions'
+    shape) and say what pathspec says."""
+    from qemu_lint.discover.files import _spec
+
+    lines = (Path(__file__).parents[1] / ".gitignore").read_text().splitlines()
+    lines += [*DEFAULT_EXCLUDES, "hw/**/*.c", "!hw/acpi/cpu.c", "acpi/", "cpu.?"]
+    got = _spec(lines)
+    assert got.any is not None
+    probes = [*FILES, *(f.rsplit("/", 1)[0] + "/" for f in FILES), "build/", "x.egg-info/"]
+    for probe in probes:
+        assert got.check(probe) == got.spec.check_file(probe).include, probe
