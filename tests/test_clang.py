@@ -360,4 +360,4 @@ def test_missing_libclang_is_a_usage_error(
     finally:
         front.load_cindex.cache_clear()
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [err[0]] and "needs libclang" in err[0] and "qemu-lint[clang]" in err[0], err
+    assert err == [err[0]] and "needs libclang" in err[0] and "[clang] extra" in err[0], err

@@ -329,6 +329,7 @@ def test_frontend_clang_without_libclang_names_the_extra(
         loader.load_cindex.cache_clear()
     out, err = capsys.readouterr()
     assert status == 2 and out == ""
-    assert (
-        err == "qemu-lint: error: --frontend clang needs libclang: pip install 'qemu-lint[clang]'\n"
+    assert err == (
+        "qemu-lint: error: --frontend clang needs libclang (the [clang] extra): "
+        "pip install 'libclang>=16'\n"
     )

@@ -311,9 +311,23 @@ def test_g_binary_file_holding_the_site_is_not_clean(tree: Path) -> None:
     assert snapshot(tree) == before
 
 
+UNREADABLE = (
+    "qemu-lint: error: cannot say the tree is clean: hw/acpi/cpu.c: skipped: "
+    "unreadable: Permission denied"
+)
+
+
 def test_g_unreadable_file_is_not_clean(
     tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if not IS_ROOT:  # a real mode-000 file, as a user has it
+        (tree / CPU_C).chmod(0)
+        try:
+            r = run("check", tree, "--no-cache")
+        finally:
+            (tree / CPU_C).chmod(0o644)
+        assert r.returncode == 2 and first_error(r.stderr) == UNREADABLE, r.stderr
+        return
     # As root chmod 000 does not stop a read: make open() fail for that file.
     import builtins
 
@@ -328,11 +342,7 @@ def test_g_unreadable_file_is_not_clean(
     from qemu_lint.cli import main
 
     assert main(["check", str(tree), "--no-cache"]) == 2
-    err = capsys.readouterr().err
-    assert first_error(err) == (
-        "qemu-lint: error: cannot say the tree is clean: hw/acpi/cpu.c: skipped: "
-        "unreadable: Permission denied"
-    )
+    assert first_error(capsys.readouterr().err) == UNREADABLE
 
 
 # -- E: a cache entry cannot run code ------------------------------------------------------
@@ -480,6 +490,72 @@ def test_h_signal_during_an_audit_leaves_nothing(
     assert snapshot(path) == before
     again = run("audit", "HEAD~5..HEAD~4", "--root", path, "--no-cache", "--format", "json")
     assert again.returncode in (0, 1), again.stderr
+    assert snapshot(path) == before
+
+
+#: A ``git`` for PATH that passes everything to the real one, except that
+#: ``worktree add`` stops in the window of case H: after the real command has
+#: registered the worktree, the entry is locked "initializing" (as git keeps it
+#: while its checkout runs), SIGINT goes to the whole process group (a Ctrl-C),
+#: the "checkout" goes on for half a second and only then is the entry unlocked.
+#: It does so once (later audits run undisturbed).
+FAKE_GIT = """#!{python}
+import os, signal, subprocess, sys, time
+args = sys.argv[1:]
+real = subprocess.run([{git!r}, *args])
+at = [n for n, a in enumerate(args) if a == "worktree" and args[n + 1 : n + 2] == ["add"]]
+if at and real.returncode == 0 and not os.path.exists(os.environ["FAKE_GIT_SIGNALLED"]):
+    top, path = args[args.index("-C") + 1], os.path.realpath(args[-2])
+    common = subprocess.run([{git!r}, "-C", top, "rev-parse", "--git-common-dir"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    admin = os.path.join(top, common, "worktrees")
+    [entry] = [os.path.join(admin, d) for d in os.listdir(admin)
+               if os.path.realpath(os.path.dirname(
+                   open(os.path.join(admin, d, "gitdir")).read().strip())) == path]
+    with open(os.path.join(entry, "locked"), "w") as f:
+        f.write("initializing")
+    open(os.environ["FAKE_GIT_SIGNALLED"], "w").close()
+    os.killpg(os.getpgrp(), signal.SIGINT)
+    time.sleep(0.5)
+    os.unlink(os.path.join(entry, "locked"))
+sys.exit(real.returncode)
+"""
+
+
+def test_h_sigint_in_the_worktree_add_window_leaves_nothing(
+    repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Case H made deterministic: SIGINT arrives while ``git worktree add``
+    holds its entry locked (see :data:`FAKE_GIT`).  Before the fix (apply.py
+    at bba7f1e) qemu-lint died there and its cleanup (``remove --force``,
+    ``prune``) left the locked entry: a second worktree stayed listed and the
+    next audit with the cache on failed ("is a missing but locked worktree")."""
+    import shutil
+
+    path, _ = repo
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    real_git = shutil.which("git")
+    assert real_git
+    (fake / "git").write_text(FAKE_GIT.format(python=sys.executable, git=real_git))
+    (fake / "git").chmod(0o755)
+    flag = tmp_path / "signalled"
+    env = {
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_GIT_SIGNALLED": str(flag),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the cache on: a stable worktree place
+    }
+    before = snapshot(path)
+    r = run("audit", "HEAD~5..HEAD~3", "--root", path, env=env, start_new_session=True)
+    assert flag.exists(), r.stderr  # the signal was sent in the window
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "qemu-lint: interrupted", r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(_worktrees(path)) == 1, _worktrees(path)
+    assert snapshot(path) == before
+    again = run("audit", "HEAD~5..HEAD~4", "--root", path, "--format", "json", env=env)
+    assert again.returncode in (0, 1), again.stderr
+    assert len(_worktrees(path)) == 1
     assert snapshot(path) == before
 
 
@@ -685,8 +761,8 @@ def test_l_deeply_nested_folders(tree: Path) -> None:
         ),
         (
             ".qemu-lint.toml",
-            b'exclude = ["hw/**"]\n',
-            "'exclude': 'hw/**' is a glob, which would match nothing",
+            b'exclude = ["!"]\n',
+            "'exclude': '!' is not a gitignore pattern: Invalid git pattern: '!'",
         ),
     ],
 )

@@ -355,8 +355,23 @@ def test_json_contract() -> None:
             "file": "hw/arm/virt.c",
             "level": "warning",
             "message": "3 syntax error regions; results may be incomplete",
+            "untrusted": "",
         }
     ]
+    assert doc["trusted"] is True
+
+
+@pytest.mark.parametrize("untrusted", ["", "input", "crash"])
+def test_json_trusted_agrees_with_sarif_execution_successful(untrusted: str) -> None:
+    """JSON's ``trusted`` and SARIF's ``executionSuccessful`` say the same: false
+    exactly when a problem keeps the run from saying "clean" (exit 2 or 3)."""
+    bad = Problem("hw/acpi/cpu.c", "skipped: binary file (NUL bytes)", untrusted=untrusted)
+    report = dataclasses.replace(REPORT, problems=(*REPORT.problems, bad))
+    doc = json.loads(render("json", report))
+    sarif = json.loads(render("sarif", report))
+    assert doc["trusted"] is (not untrusted)
+    assert doc["trusted"] is sarif["runs"][0]["invocations"][0]["executionSuccessful"]
+    assert doc["problems"][-1]["untrusted"] == untrusted
 
 
 def test_model_json_round_trips() -> None:

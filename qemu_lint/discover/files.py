@@ -2,7 +2,9 @@
 
 Entry points: :func:`find_root` (walk up to the folder holding
 ``include/hw/core/cpu.h``) and :func:`discover` (the ``.c``/``.h``/``.inc``
-files of the folders that matter, minus excludes and build folders).  Files that cannot be
+files of the folders that matter, minus what the ``exclude`` patterns and
+the tree's ``.gitignore`` files leave out (both gitignore patterns, read by
+pathspec) and build folders).  Files that cannot be
 analysed — unreadable, binary, empty, too large, not regular files, symlinks
 out of the root, symlink loops, names that are not UTF-8 —
 are returned as problems naming the file, never as errors: the run goes on.
@@ -11,9 +13,12 @@ are returned as problems naming the file, never as errors: the run goes on.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+import pathspec
 
 from qemu_lint.errors import ConfigError, InputError
 from qemu_lint.settings import Setting, string_list
@@ -22,43 +27,46 @@ from qemu_lint.source import SourceFile
 MARKER = os.path.join("include", "hw", "core", "cpu.h")
 SCAN_DIRS = ("hw", "include", "target")
 SUFFIXES = (".c", ".h", ".c.inc", ".h.inc")
+#: gitignore patterns relative to the root (a leading ``/`` anchors one there)
 DEFAULT_EXCLUDES = (
-    "linux-headers/",
-    "include/standard-headers/",
-    "roms/",
-    "subprojects/",
-    "tests/",
-    "build/",
+    "/linux-headers/",
+    "/include/standard-headers/",
+    "/roms/",
+    "/subprojects/",
+    "/tests/",
+    "/build*/",
 )
+#: a ``.gitignore`` larger than this is not read (it is not a real one)
+GITIGNORE_MAX_BYTES = 1024 * 1024
 
 
-def _prefixes(setting: Setting[tuple[str, ...]], value: object, where: str) -> tuple[str, ...]:
-    """Folder prefixes relative to the root, each ending in ``/``."""
-    prefixes = string_list()(setting, value, where)
-    for p in prefixes:
-        if p.startswith("/") or ".." in p.split("/"):
+def _patterns(setting: Setting[tuple[str, ...]], value: object, where: str) -> tuple[str, ...]:
+    """gitignore patterns relative to the root, each checked by pathspec."""
+    patterns = string_list()(setting, value, where)
+    for p in patterns:
+        body = p[1:] if p.startswith("!") else p
+        if ".." in body.strip("/").split("/"):
             raise ConfigError(
                 f"'{setting.key}': {p!r} is not valid: must be {setting.allowed}, without '..'",
                 where,
             )
-        if any(c in p for c in "*?["):
-            raise ConfigError(
-                f"'{setting.key}': {p!r} is a glob, which would match nothing: "
-                f"must be {setting.allowed} (such as 'hw/' or 'hw/acpi/')",
-                where,
-            )
-    return tuple(p.strip("/") + "/" for p in prefixes)
+        try:
+            _spec([p])
+        except ValueError as e:  # pathspec's GitIgnorePatternError is a ValueError
+            msg = f"'{setting.key}': {p!r} is not a gitignore pattern: {e}"
+            raise ConfigError(msg, where) from e
+    return tuple(patterns)
 
 
-#: the folders :func:`discover` leaves out
+#: the files and folders :func:`discover` leaves out
 EXCLUDE: Setting[tuple[str, ...]] = Setting(
-    "exclude", "a list of folder prefixes relative to the root", DEFAULT_EXCLUDES, _prefixes
+    "exclude", "a list of gitignore patterns relative to the root", DEFAULT_EXCLUDES, _patterns
 )
 EXTEND_EXCLUDE: Setting[tuple[str, ...]] = Setting(
     "extend-exclude",
-    "a list of folder prefixes relative to the root",
+    "a list of gitignore patterns relative to the root",
     (),
-    _prefixes,
+    _patterns,
     extends="exclude",
 )
 MAX_BYTES = 4 * 1024 * 1024
@@ -123,16 +131,76 @@ def is_build_dir(path: str) -> bool:
     return any(os.path.exists(os.path.join(path, m)) for m in BUILD_MARKERS)
 
 
-def excluded(rel: str, excludes: Sequence[str]) -> bool:
-    rel_dir = rel + "/"
-    for ex in excludes:
-        ex = ex.strip("/") + "/"
-        if rel_dir.startswith(ex):
-            return True
-        # build folders anywhere at the top: build/, build-foo/
-        if ex == "build/" and rel_dir.split("/", 1)[0].startswith("build"):
-            return True
+@dataclass(frozen=True, slots=True)
+class Patterns:
+    """gitignore patterns, read by pathspec as git reads a ``.gitignore``
+    (last match wins, ``!`` re-includes), with a fast path: one regular
+    expression joining every pattern's, which finds nothing in most paths."""
+
+    spec: pathspec.GitIgnoreSpec
+    any: re.Pattern[str] | None
+
+    def check(self, probe: str) -> bool | None:
+        """True: left out; False: re-included by a ``!`` pattern; None: no pattern matches."""
+        if self.any is not None and self.any.search(probe) is None:
+            return None
+        return self.spec.check_file(probe).include
+
+
+def _spec(lines: Sequence[str]) -> Patterns:
+    spec = pathspec.GitIgnoreSpec.from_lines(lines, backend="simple")
+    parts = [
+        p.regex.pattern.replace("(?P<ps_d>", "(?:")  # one group name cannot repeat
+        for p in spec.patterns
+        if isinstance(p, pathspec.RegexPattern) and p.include is not None and p.regex is not None
+    ]
+    try:
+        joined = re.compile("|".join(f"(?:{r})" for r in parts)) if parts else None
+    except re.error:  # pathspec's regular expressions changed shape: no fast path
+        joined = None
+    if len(parts) != len([p for p in spec.patterns if p.include is not None]):
+        joined = None
+    return Patterns(spec, joined)
+
+
+#: the ``.gitignore`` files met on the way down: (folder relative to the root, its patterns)
+Ignores = tuple[tuple[str, Patterns], ...]
+
+
+def _ignored(rel: str, is_dir: bool, excludes: Patterns, ignores: Ignores) -> bool:
+    """Is ``rel`` left out by the exclude patterns or by a ``.gitignore``
+    (the deepest one that says anything about it decides, as in git)?"""
+    probe = rel + "/" if is_dir else rel
+    if excludes.check(probe):
+        return True
+    for base, spec in reversed(ignores):
+        said = spec.check(probe[len(base) + 1 :] if base else probe)
+        if said is not None:
+            return said
     return False
+
+
+def _gitignore(root: str, rel_dir: str, ignores: Ignores) -> Ignores:
+    """``ignores`` plus the folder's own ``.gitignore`` when it has a readable one."""
+    path = os.path.join(root, rel_dir, ".gitignore")
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > GITIGNORE_MAX_BYTES:
+            return ignores
+        with open(path, "rb") as fh:
+            lines = fh.read().decode("utf-8", "surrogateescape").splitlines()
+        spec = _spec(lines)
+    except (OSError, ValueError):  # unreadable, or a line pathspec refuses: git skips it too
+        return ignores
+    return (*ignores, (rel_dir, spec)) if spec.spec.patterns else ignores
+
+
+def excluded(rel: str, excludes: Sequence[str]) -> bool:
+    """Does an exclude pattern leave out the file ``rel`` (or a folder above it)?"""
+    spec = _spec(excludes)
+    parts = rel.split("/")
+    dirs = ("/".join(parts[: n + 1]) + "/" for n in range(len(parts) - 1))
+    return any(spec.check(d) for d in dirs) or bool(spec.check(rel))
 
 
 def discover(
@@ -167,21 +235,21 @@ def discover(
         names = sorted(os.listdir(root))
     except OSError as e:
         raise InputError(f"cannot list the source root: {e.strerror or e}", root) from e
-    tops: list[str] = []
-    for name in names:
-        p = os.path.join(root, name)
-        if name.endswith(SUFFIXES) and os.path.isfile(p):
-            tops.append(name)
+    spec = _spec(excludes)
+    ignores = _gitignore(root, "", ())
 
     def add(rel: str) -> None:
         _add(root, rel, files, skipped, max_bytes, contents, known, stats)
 
-    for rel in tops:
-        add(rel)
+    for name in names:
+        p = os.path.join(root, name)
+        if name.endswith(SUFFIXES) and os.path.isfile(p):
+            if not _ignored(name, False, spec, ignores):
+                add(name)
     real_root = os.path.realpath(root)
     for d in SCAN_DIRS:
-        if os.path.isdir(os.path.join(root, d)):
-            _walk(root, real_root, d, excludes, add, skipped)
+        if os.path.isdir(os.path.join(root, d)) and not _ignored(d, True, spec, ignores):
+            _walk(root, real_root, (d, ignores), spec, add, skipped)
     files.sort(key=lambda f: f.path)
     return files, skipped
 
@@ -200,18 +268,18 @@ def printable(rel: str) -> str:
 def _walk(
     root: str,
     real_root: str,
-    top: str,
-    excludes: Sequence[str],
+    top: tuple[str, Ignores],
+    excludes: Patterns,
     add: Callable[[str], None],
     skipped: list[Skipped],
 ) -> None:
-    """List the folder ``top`` (relative to ``root``) depth first, without
-    recursion (any nesting depth), never following a symlink out of the root
-    and never visiting a folder twice."""
+    """List the folder ``top`` (relative to ``root``, with the ``.gitignore``
+    files above it) depth first, without recursion (any nesting depth), never
+    following a symlink out of the root and never visiting a folder twice."""
     seen: set[tuple[int, int]] = set()
     todo = [top]
     while todo:
-        rel_dir = todo.pop()
+        rel_dir, above = todo.pop()
         path = os.path.join(root, rel_dir)
         try:
             st = os.stat(path)
@@ -223,7 +291,8 @@ def _walk(
             skipped.append(Skipped(printable(rel_dir), "symlink loop: folder already visited"))
             continue
         seen.add((st.st_dev, st.st_ino))
-        subdirs: list[str] = []
+        ignores = _gitignore(root, rel_dir, above)
+        subdirs: list[tuple[str, Ignores]] = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}"
             try:
@@ -231,13 +300,13 @@ def _walk(
             except OSError:
                 is_dir = False
             if is_dir:
-                if excluded(rel, excludes) or is_build_dir(entry.path):
+                if _ignored(rel, True, excludes, ignores) or is_build_dir(entry.path):
                     continue
                 if entry.is_symlink() and not _inside(real_root, entry.path):
                     skipped.append(Skipped(printable(rel), "symlink to a folder outside the tree"))
                     continue
-                subdirs.append(rel)
-            elif entry.name.endswith(SUFFIXES) and not excluded(rel, excludes):
+                subdirs.append((rel, ignores))
+            elif entry.name.endswith(SUFFIXES) and not _ignored(rel, False, excludes, ignores):
                 add(rel)
         todo.extend(reversed(subdirs))
 

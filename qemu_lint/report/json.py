@@ -24,10 +24,16 @@ def to_json(report: Report) -> dict[str, Any]:
         "stats": report.stats.to_json(),
         "findings": [f.to_json() for f in report.findings],
         "problems": [
-            {"file": p.file, "message": p.message, "level": p.level} for p in report.problems
+            {"file": p.file, "message": p.message, "level": p.level, "untrusted": p.untrusted}
+            for p in report.problems
         ],
         # Findings silenced by inline suppressions, each with the suppression's reason.
         "suppressed": [{**f.to_json(), "suppression": f.suppression} for f in report.suppressed],
+        # added last (fields are only ever added): false when a problem keeps the run
+        # from saying "clean" (a rule crashed, a file or function the analysis needed
+        # was left out); the run then exits 2 or 3, and SARIF's executionSuccessful
+        # is false too
+        "trusted": not report.distrust,
     }
 
 

@@ -29,7 +29,10 @@ def load_cindex() -> Any:
     try:
         import clang.cindex as ci  # type: ignore[import-untyped]  # the bindings ship no stubs
     except ImportError as e:
-        raise UsageError("--frontend clang needs libclang: pip install 'qemu-lint[clang]'") from e
+        # qemu-lint is not on PyPI but libclang is: name the wheel the [clang] extra pulls
+        raise UsageError(
+            "--frontend clang needs libclang (the [clang] extra): pip install 'libclang>=16'"
+        ) from e
     try:
         ci.Index.create()
     except Exception as e:  # LibclangError, OSError: the shared library did not load
