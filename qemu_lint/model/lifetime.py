@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from qemu_lint.facts import Expr, FunctionDef, Stmt, iter_exprs, stmt_exprs
+from qemu_lint.facts import Expr, FunctionDef, Stmt, iter_exprs, iter_stmts, stmt_exprs
 from qemu_lint.model.guards import Key, expr_key, key_of
 from qemu_lint.model.types import TypeEnv
 
@@ -192,11 +192,13 @@ def is_vcpu_object(
     ``X86CPU``…), read from ``AcpiCpuStatus::cpu``, or cast with a CPU cast
     macro (``CPU(dev)``, ``X86_CPU(dev)``) somewhere in ``fn``?"""
     inner = _origin_expr(e, fn, defs)
-    t = env.canon(env.type_of(inner, fn, ctx), ctx)
-    if t is not None and (t.name in VCPU_TYPES or t.name.endswith("CPU")):
+    if _vcpu_typed(env, inner, fn, ctx):
         return True
-    if inner.kind == "field" and inner.text == "cpu":
-        return True
+    if inner.kind == "name":
+        # a local assigned more than once (``dev = NULL; … dev = DEVICE(cdev->cpu);``)
+        values = [v for v in _assigned(fn, inner.text) if v.kind != "const"]
+        if any(_vcpu_typed(env, _origin_expr(v, fn, defs), fn, ctx) for v in values):
+            return True
     me = origin(e, fn, defs)
     for x in iter_exprs_of(fn):
         if x.kind == "call" and len(x.args) == 2 and x.args[0].kind == "name":
@@ -205,6 +207,28 @@ def is_vcpu_object(
                 if origin(x.args[1], fn, defs) == me:
                     return True
     return False
+
+
+def _vcpu_typed(env: TypeEnv, e: Expr, fn: FunctionDef, ctx: str) -> bool:
+    """Is ``e`` of a vCPU type, or read from a ``cpu`` field (``cdev->cpu``)?"""
+    t = env.canon(env.type_of(e, fn, ctx), ctx)
+    if t is not None and (t.name in VCPU_TYPES or t.name.endswith("CPU")):
+        return True
+    return e.kind == "field" and e.text == "cpu"
+
+
+def _assigned(fn: FunctionDef, name: str) -> list[Expr]:
+    """Every value ``fn`` stores into its local ``name``."""
+    out = [
+        st.expr
+        for st in iter_stmts(fn.body)
+        if st.kind == "decl" and st.text == name and st.expr is not None
+    ]
+    for x in iter_exprs_of(fn):
+        if x.kind == "assign" and x.op == "=" and len(x.args) == 2:
+            if x.args[0].kind == "name" and x.args[0].text == name:
+                out.append(x.args[1])
+    return out
 
 
 def iter_exprs_of(fn: FunctionDef) -> list[Expr]:
