@@ -95,7 +95,9 @@ def _options(rule: Rule, config: Config) -> RuleOptions:
 
 
 def _selected(config: Config) -> list[Rule]:
-    rules = [r for r in ALL_RULES if not config.select or r.id in config.select]
+    rules = [
+        r for r in ALL_RULES if (r.id in config.select if config.select else r.default_enabled)
+    ]
     return [r for r in rules if r.id not in config.ignore]
 
 

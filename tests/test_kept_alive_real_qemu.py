@@ -69,7 +69,8 @@ def checked(
     name: str = request.param
     dest = tmp_path_factory.mktemp(f"qemu-kept-{name}")
     root = qv.make_variant(qemu_tree("10.0.13"), dest, VARIANTS[name])
-    report = run(default_config(root=str(root)))
+    # the rule is opt-in; the flagship rule runs beside it
+    report = run(default_config(root=str(root), select=(RULE, "acpi-cpu-persistence")))
     errors = [p for p in report.problems if p.level == "error"]
     assert not errors, errors
     return name, root, report
