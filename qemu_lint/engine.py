@@ -199,7 +199,8 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
         findings.append(dataclasses.replace(f, frame=frame, line_hash=lhash))
     silenced = [f for f in sorted(suppressed, key=_order) if _relevant(f, config.only)]
     rules = tuple(
-        RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision) for r in ALL_RULES
+        RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision, r.default_enabled)
+        for r in ALL_RULES
     )
     return Report(
         config.root,
