@@ -95,7 +95,9 @@ def _options(rule: Rule, config: Config) -> RuleOptions:
 
 
 def _selected(config: Config) -> list[Rule]:
-    rules = [r for r in ALL_RULES if not config.select or r.id in config.select]
+    rules = [
+        r for r in ALL_RULES if (r.id in config.select if config.select else r.default_enabled)
+    ]
     return [r for r in rules if r.id not in config.ignore]
 
 
@@ -197,7 +199,8 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
         findings.append(dataclasses.replace(f, frame=frame, line_hash=lhash))
     silenced = [f for f in sorted(suppressed, key=_order) if _relevant(f, config.only)]
     rules = tuple(
-        RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision) for r in ALL_RULES
+        RuleInfo(r.id, r.severity.value, r.summary, r.doc, r.tags, r.precision, r.default_enabled)
+        for r in ALL_RULES
     )
     return Report(
         config.root,

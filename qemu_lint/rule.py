@@ -163,3 +163,6 @@ class Rule:
     precision: str = "high"
     #: the files the rule needs from the start (see :class:`Seeds`)
     seeds: Seeds = Seeds()
+    #: runs when ``select`` is empty; False: opt-in, it runs only when
+    #: ``select`` names it (as ruff's preview rules)
+    default_enabled: bool = True

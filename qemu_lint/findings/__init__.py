@@ -143,6 +143,8 @@ class RuleInfo:
     doc: str
     tags: tuple[str, ...] = ()
     precision: str = "high"
+    #: False for an opt-in rule (it runs only when ``select`` names it)
+    default_enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)

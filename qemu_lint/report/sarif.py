@@ -100,7 +100,9 @@ def _rule(r: RuleInfo) -> dict[str, Any]:
         "shortDescription": {"text": _cap(r.summary)},
         "fullDescription": {"text": _cap(_what_it_does(doc) or r.summary)},
         "help": {"text": doc, "markdown": doc},
-        "defaultConfiguration": {"level": level},
+        "defaultConfiguration": (
+            {"level": level} if r.default_enabled else {"enabled": False, "level": level}
+        ),
         "properties": {
             "tags": list(r.tags[:MAX_TAGS]),
             "precision": r.precision,

@@ -18,6 +18,7 @@ from qemu_lint.errors import ConfigError
 from qemu_lint.model.acpi import PRESENCE_BIT, PRESENCE_FIELDS
 from qemu_lint.model.hooks import EXTEND_HOOKS, HOOKS
 from qemu_lint.rule import Rule
+from qemu_lint.rules.acpi_cpu_kept_alive import RULE as ACPI_CPU_KEPT_ALIVE
 from qemu_lint.rules.acpi_cpu_persistence import RULE as ACPI_CPU_PERSISTENCE
 from qemu_lint.rules.persistence_hook_required import RULE as PERSISTENCE_HOOK_REQUIRED
 from qemu_lint.rules.unused_suppression import RULE as UNUSED_SUPPRESSION
@@ -26,6 +27,7 @@ from qemu_lint.settings import default_config as _default_config
 
 ALL_RULES: tuple[Rule, ...] = (
     ACPI_CPU_PERSISTENCE,
+    ACPI_CPU_KEPT_ALIVE,
     PERSISTENCE_HOOK_REQUIRED,
     UNUSED_SUPPRESSION,
 )

@@ -1,0 +1,6 @@
+#ifndef HWADDR_H
+#define HWADDR_H
+
+typedef uint64_t hwaddr;
+
+#endif

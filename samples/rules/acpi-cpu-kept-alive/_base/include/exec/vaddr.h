@@ -1,0 +1,6 @@
+#ifndef VADDR_H
+#define VADDR_H
+
+typedef uint64_t vaddr;
+
+#endif
