@@ -80,11 +80,11 @@ or an early return on `cpu_st->always_present_cpus`, or on
 
 ## Known limitations
 - Calls through `HotplugHandlerClass::unplug` dispatch to the handlers of
-  the types the object can have (docs/attribution.md); where that type is not
-  known — notably `qdev_get_hotplug_handler()`, the machine's handler on the
-  guest's eject path — every handler built for the architecture is followed
-  (the path note says so), so a guard placed only in a board's CPU unplug
-  handler still leaves the site reachable from the eject path.
+  the types the object can have (docs/attribution.md), the handler
+  `qdev_get_hotplug_handler()` finds for a vCPU included (the boards'
+  `MachineClass::get_hotplug_handler`); where that type is not known — a bus
+  handler, a field stored through a pointer — every handler built for the
+  architecture is followed, and the path note says so.
 - Function pointers stored in local variables are followed only to a setter
   of `AcpiCpuStatus::cpu` called with NULL; a call through one is not a call
   edge of the search for guards and architectures.
