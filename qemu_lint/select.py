@@ -443,7 +443,9 @@ def _qom_wanted(model: Model, callers: set[FnRef], macros: set[str], tokens: set
             elif c.args[0].kind == "name" and c.args[0].text in HANDLER_LOOKUPS:
                 tokens.add(MACHINE_HANDLER[1])
                 for reg in model.index.registrations.get(MACHINE_HANDLER, []):
-                    todo.extend(qom.by_class_init.get(reg.by, []))
+                    # the boards of the architectures attributed (emitting the AML)
+                    if model.arch(reg.file) in model.acpi.emits_cpu_aml:
+                        todo.extend(qom.by_class_init.get(reg.by, []))
     out: set[str] = set()
     seen: set[str] = set()
     while todo:
