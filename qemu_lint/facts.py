@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Bumped whenever the shape or meaning of facts changes (cache key).
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 
 
 def _reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
@@ -305,6 +305,10 @@ QOM_DECL_MACROS = (
     "DECLARE_CLASS_CHECKERS",
     "OBJECT_DEFINE_TYPE",
     "OBJECT_DEFINE_SIMPLE_TYPE",
+    "OBJECT_DEFINE_TYPE_EXTENDED",
+    "OBJECT_DEFINE_TYPE_WITH_INTERFACES",
+    "OBJECT_DEFINE_ABSTRACT_TYPE",
+    "OBJECT_DEFINE_SIMPLE_TYPE_WITH_INTERFACES",
 )
 
 #: An invocation of one of :data:`QOM_DECL_MACROS` at the start of a line;

@@ -28,7 +28,7 @@ from qemu_lint.model import Model, build_model
 from qemu_lint.model.callgraph import FnRef
 from qemu_lint.model.export import acpi_device_types
 from qemu_lint.model.qom import QOM_ROOTS
-from qemu_lint.model.reach import CREATION_HOOKS, DYNAMIC_CASTS
+from qemu_lint.model.reach import CREATION_HOOKS, DYNAMIC_CASTS, HANDLER_LOOKUPS, MACHINE_HANDLER
 from qemu_lint.rule import Seeds
 from qemu_lint.settings import Config
 
@@ -326,7 +326,7 @@ def wanted(model: Model, seed_tokens: Sequence[str], hook_tables: bool = False) 
     types = _Types(model)
     fields |= _stored_fields(model, names, types)
     macros, definitions = _called(model, callers, types)
-    qom_types = _qom_wanted(model, callers, macros)
+    qom_types = _qom_wanted(model, callers, macros, tokens_extra)
     # one level of field types of the structs the closure uses
     for name in list(types.names) + [STATUS_STRUCT]:
         s = env.struct(name)
@@ -390,8 +390,8 @@ def _presence_wants(model: Model) -> tuple[set[str], set[str]]:
 def _entry_words(model: Model, names: set[str]) -> set[str]:
     """Guest and creation entries (:mod:`qemu_lint.model.reach`): the
     functions mapping a register block whose handlers are wanted join
-    ``names``; the type constants of devices whose realize calls one of
-    them are returned, to find the boards creating those devices."""
+    ``names``; the type constants of devices whose realize (or instance_init)
+    calls one of them are returned, to find the boards creating those devices."""
     from qemu_lint.model.reach import MMIO_INITS
 
     idx = model.index
@@ -416,14 +416,21 @@ def _entry_words(model: Model, names: set[str]) -> set[str]:
         names.add(reg.function)
         for t in model.qom.by_class_init.get(reg.by, []):
             words.add(model.qom.spelling(t))
+    for init, types in model.qom.by_instance_init.items():
+        for ref in idx.by_name.get(init, []):
+            if any(c.args[0].text in names for c in _calls_of(idx.functions[ref])):
+                names.add(init)
+                words.update(model.qom.spelling(t) for t in types)
     return words
 
 
-def _qom_wanted(model: Model, callers: set[FnRef], macros: set[str]) -> set[str]:
+def _qom_wanted(model: Model, callers: set[FnRef], macros: set[str], tokens: set[str]) -> set[str]:
     """The ``TYPE_*`` constants whose registrations the device-type branches
     on the way to a site need (:mod:`qemu_lint.model.reach`): the types the
-    callers test with ``object_dynamic_cast()``, and their ancestors up to a
-    QOM root, one level a round.  Constants not yet defined join ``macros``."""
+    callers test with ``object_dynamic_cast()``, the machines whose hotplug
+    handler a caller looks up (their boards join ``tokens``), and their
+    ancestors up to a QOM root, one level a round.  Constants not yet defined
+    join ``macros``."""
     qom = model.qom
     constant = {v: k for k, v in qom.names.items()}
     todo: list[str] = []
@@ -433,6 +440,12 @@ def _qom_wanted(model: Model, callers: set[FnRef], macros: set[str]) -> set[str]
                 t = qom.type_name(c.args[2])
                 if t is not None:
                     todo.append(t)
+            elif c.args[0].kind == "name" and c.args[0].text in HANDLER_LOOKUPS:
+                tokens.add(MACHINE_HANDLER[1])
+                for reg in model.index.registrations.get(MACHINE_HANDLER, []):
+                    # the boards of the architectures attributed (emitting the AML)
+                    if model.arch(reg.file) in model.acpi.emits_cpu_aml:
+                        todo.extend(qom.by_class_init.get(reg.by, []))
     out: set[str] = set()
     seen: set[str] = set()
     while todo:

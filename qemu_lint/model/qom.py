@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from qemu_lint.facts import Expr, FileFacts, iter_exprs
+from qemu_lint.facts import Expr, FileFacts, MacroUse, iter_exprs
 from qemu_lint.model.callgraph import CodeIndex
 from qemu_lint.model.types import TypeEnv
 from qemu_lint.source import arch_of
@@ -177,6 +177,10 @@ class QomType:
     interfaces: tuple[str, ...]
     file: str
     line: int
+    #: the function run on every new object of the type (``.instance_init``)
+    instance_init: str | None = None
+    #: the macro declaring it (``OBJECT_DEFINE_TYPE``…), or "" for a ``TypeInfo``
+    macro: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +203,11 @@ class QomModel:
     names: dict[str, str] = field(default_factory=dict)
     #: class_init function name → the types it initialises
     by_class_init: dict[str, list[str]] = field(default_factory=dict)
+    #: instance_init function name → the types whose objects it initialises
+    by_instance_init: dict[str, list[str]] = field(default_factory=dict)
     creations: list[Creation] = field(default_factory=list)
+    #: the class_init functions giving a device class a bus: (file, function)
+    bus_setters: frozenset[tuple[str, str]] = frozenset()
 
     def type_name(self, e: Expr | None) -> str | None:
         """The type name an expression spells (``TYPE_X`` or a string literal)."""
@@ -246,6 +254,25 @@ class QomModel:
             return True
         return False if complete else None
 
+    def subtypes(self, name: str) -> list[str]:
+        """The known types below ``name`` (not itself)."""
+        return [t for t in self.types if t != name and self.is_a(t, name)]
+
+    def busless(self, name: str) -> bool:
+        """Do objects of ``name`` never sit on a bus?  True when, for the type
+        and each known subtype, the chain to a QOM root is known and none of
+        its class_init functions sets ``DeviceClass::bus_type`` (qdev puts a
+        device on a bus of that type only)."""
+        for t in [name, *self.subtypes(name)]:
+            chain, complete = self.ancestors(t)
+            if not complete:
+                return False
+            for a in chain:
+                info = self.types.get(a)
+                if info is not None and (info.file, info.class_init or "") in self.bus_setters:
+                    return False
+        return True
+
     def may_be_both(self, a: str, b: str) -> bool:
         """Can one object be an instance of both types?  False only when the
         hierarchy says so: two classes on different branches below a common
@@ -290,35 +317,88 @@ def _qom_type(qom: QomModel, info: Expr, file: str) -> QomType | None:
         n = qom.type_name(sub) if sub.kind in ("name", "string") else None
         if n is not None:
             ifaces.append(n)
-    ci = items.get("class_init")
-    ci_name = ci.args[0].text if ci is not None and ci.kind == "unary" and ci.args else None
-    if ci is not None and ci.kind == "name":
-        ci_name = ci.text
     return QomType(
         name,
         spelling,
         qom.type_name(items.get("parent")),
-        ci_name,
+        _function(items.get("class_init")),
         tuple(ifaces),
         file,
         info.line,
+        _function(items.get("instance_init")),
     )
 
 
+def _function(e: Expr | None) -> str | None:
+    """The function an initializer item names (``f`` or ``&f``)."""
+    if e is not None and e.kind == "unary" and e.args:
+        e = e.args[0]
+    return e.text if e is not None and e.kind == "name" else None
+
+
+#: QOM's type-defining macros (include/qom/object.h), and the position of
+#: their first ``InterfaceInfo`` argument (None: no interfaces).  Each defines
+#: a ``TypeInfo`` named ``TYPE_<3rd argument>`` with parent ``TYPE_<4th>``,
+#: class_init ``<2nd>_class_init`` and instance_init ``<2nd>_init``.
+DEFINE_MACROS: dict[str, int | None] = {
+    "OBJECT_DEFINE_TYPE": None,
+    "OBJECT_DEFINE_ABSTRACT_TYPE": None,
+    "OBJECT_DEFINE_SIMPLE_TYPE": None,
+    "OBJECT_DEFINE_TYPE_WITH_INTERFACES": 4,
+    "OBJECT_DEFINE_SIMPLE_TYPE_WITH_INTERFACES": 4,
+    "OBJECT_DEFINE_TYPE_EXTENDED": 5,
+}
+
+
+def _macro_type(qom: QomModel, use: MacroUse, file: str) -> QomType | None:
+    if use.name not in DEFINE_MACROS:
+        return None
+    args = [a.replace("\\", " ").strip() for a in use.args]
+    if len(args) < 4 or not all(re.fullmatch(r"\w+", a) for a in args[1:4]):
+        return None
+    first = DEFINE_MACROS[use.name]
+    ifaces: list[str] = []
+    for a in args[first:] if first is not None else ():
+        for word in re.findall(r"\bTYPE_\w+", a):
+            ifaces.append(qom.names.get(word, word))
+    spelling = "TYPE_" + args[2]
+    parent = "TYPE_" + args[3]
+    return QomType(
+        qom.names.get(spelling, spelling),
+        spelling,
+        qom.names.get(parent, parent),
+        args[1] + "_class_init",
+        tuple(ifaces),
+        file,
+        use.line,
+        args[1] + "_init",
+        use.name,
+    )
+
+
+def _register(qom: QomModel, t: QomType | None) -> None:
+    if t is None or t.name in qom.types:
+        return
+    qom.types[t.name] = t
+    if t.class_init:
+        qom.by_class_init.setdefault(t.class_init, []).append(t.name)
+    if t.instance_init:
+        qom.by_instance_init.setdefault(t.instance_init, []).append(t.name)
+
+
 def build_qom(facts: Sequence[FileFacts], index: CodeIndex) -> QomModel:
-    """TypeInfo registrations (single or ``DEFINE_TYPES`` arrays), the
-    ``TYPE_*`` constants, and the creation sites of the tree."""
+    """TypeInfo registrations (single, ``DEFINE_TYPES`` arrays, or declared
+    by an ``OBJECT_DEFINE_*`` macro), the ``TYPE_*`` constants, and the
+    creation sites of the tree."""
     qom = QomModel(names=_defines(facts))
     for ff in facts:
         for g in ff.globals:
             if g.type.name != "TypeInfo" or g.init is None or g.init.kind != "init":
                 continue
             for info in _infos(g.init):
-                t = _qom_type(qom, info, ff.path)
-                if t is not None and t.name not in qom.types:
-                    qom.types[t.name] = t
-                    if t.class_init:
-                        qom.by_class_init.setdefault(t.class_init, []).append(t.name)
+                _register(qom, _qom_type(qom, info, ff.path))
+        for use in ff.macro_uses:
+            _register(qom, _macro_type(qom, use, ff.path))
     for fname, pos in CREATORS.items():
         for caller, call in index.direct_calls.get(fname, []):
             args = call.args[1:]
@@ -327,4 +407,12 @@ def build_qom(facts: Sequence[FileFacts], index: CodeIndex) -> QomModel:
                 spell = args[pos].text if args[pos].kind == "name" else name
                 qom.creations.append(Creation(name, spell, caller, fname, call.line))
     qom.creations.sort(key=lambda c: (c.function, c.line))
+    qom.bus_setters = frozenset(
+        ref
+        for ref, e in index.assigns
+        if e.args[0].kind == "field"
+        and e.args[0].text == "bus_type"
+        and (fr := index.field_ref(e.args[0], index.functions[ref], ref[0])) is not None
+        and fr[0] == "DeviceClass"
+    )
     return qom

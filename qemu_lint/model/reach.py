@@ -10,10 +10,13 @@ function over
   ``a``'s, other files everyone's);
 * dispatch through a class hook (``hdc->unplug(plug_handler, …)``), kept
   only when the object can have the registering type: the receiver's
-  possible types come from where it is created (``qdev_new(TYPE_X)``…) and
-  stored (``lvms->acpi_ged = …``); where they are unknown (a field whose
-  address is taken, a value of unknown origin) every registration is kept,
-  and the evidence says so;
+  possible types come from where it is created (``qdev_new(TYPE_X)``…),
+  stored (``lvms->acpi_ged = …``) or looked up as a device's hotplug
+  handler (``qdev_get_hotplug_handler(dev)``: the machine types whose
+  ``MachineClass::get_hotplug_handler``, built for the architecture,
+  returns the machine, plus the bus's handler unless the device has no
+  bus); where they are unknown (a field whose address is taken, a value of
+  unknown origin) every registration is kept, and the evidence says so;
 * device-type conditions (``object_dynamic_cast(OBJECT(dev), TYPE_X)``),
   carried as constraints on the parameters of the functions on the path
   and decided from the QOM hierarchy (:class:`~qemu_lint.model.qom.QomModel`);
@@ -31,10 +34,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from qemu_lint.build import BuildConfig
-from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
+from qemu_lint.facts import Expr, FileFacts, FunctionDef, iter_stmts, stmt_exprs
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, Registration
 from qemu_lint.model.guards import FlowFacts
 from qemu_lint.model.qom import CREATORS, QomModel
+from qemu_lint.model.types import is_null_const
 from qemu_lint.source import arch_of
 
 #: how many calls above a site the search goes (as the guard search)
@@ -48,6 +52,14 @@ MMIO_INITS: dict[str, int] = {
 #: class hooks run for every created object of the type
 CREATION_HOOKS = ("realize",)
 DYNAMIC_CASTS = ("object_dynamic_cast",)
+#: qdev's hotplug-handler lookups: (asks the machine, asks the device's bus)
+HANDLER_LOOKUPS: dict[str, tuple[bool, bool]] = {
+    "qdev_get_hotplug_handler": (True, True),
+    "qdev_get_machine_hotplug_handler": (True, False),
+    "qdev_get_bus_hotplug_handler": (False, True),
+}
+#: the machine's hotplug handler, registered by a board's class_init
+MACHINE_HANDLER = ("MachineClass", "get_hotplug_handler")
 
 Constraint = tuple[int, str, bool]  # (parameter index, QOM type, is-an-instance)
 State = tuple[FnRef, frozenset[Constraint]]
@@ -82,6 +94,8 @@ class _Known:
 
 
 Resolved = int | _Known | None  # a parameter index, known types, or unknown
+#: what the path requires of a local: name → the types it must have
+Hints = dict[str, frozenset[str]]
 
 
 @dataclass(slots=True)
@@ -97,6 +111,10 @@ class Reach:
     _stores: dict[tuple[str, str], _Known | None] = field(default_factory=dict)
     #: field name → the ``&x->field`` expressions (one pass, on first use)
     _amp: dict[str, list[tuple[FnRef, Expr]]] | None = None
+    #: per function, every definition of each local (None: it escapes)
+    _defs: dict[FnRef, dict[str, list[Expr] | None]] = field(default_factory=dict)
+    #: per architecture, the machines' hotplug handlers (None: unknown)
+    _machine_handlers: dict[str, _Known | None] = field(default_factory=dict)
 
     # -- what is built -------------------------------------------------------
     def uses_build(self, arch: str) -> bool:
@@ -126,36 +144,51 @@ class Reach:
         return self.build.evidence(arch, file)
 
     # -- objects and their types ---------------------------------------------
-    def resolve(self, e: Expr, ref: FnRef, depth: int = 0) -> Resolved:
-        """What an object expression of ``ref`` is: a parameter, known types, or unknown."""
-        while depth < 6:
-            if e.kind in ("cast", "paren") and e.args:
-                e = e.args[-1]
-            elif (
-                e.kind == "call"
-                and len(e.args) == 2
-                and e.args[0].kind == "name"
-                and e.args[0].text.isupper()
-            ):
-                e = e.args[1]  # a cast macro: OBJECT(dev), HOTPLUG_HANDLER(x)
-            else:
-                break
-            depth += 1
+    def resolve(
+        self,
+        e: Expr,
+        ref: FnRef,
+        depth: int = 0,
+        arch: str | None = None,
+        hints: Hints | None = None,
+    ) -> Resolved:
+        """What an object expression of ``ref`` is: a parameter, known types, or
+        unknown.  ``arch`` (None: any) decides which boards' handlers count;
+        ``hints`` are the types the path requires of ``ref``'s locals."""
+        e = strip_casts(e)
         fn = self.index.functions[ref]
         if e.kind == "name":
             pos = next((i for i, p in enumerate(fn.params) if p.name == e.text), None)
             if pos is not None:
                 return pos
-            d = self.flow(ref).single_defs.get(e.text)
-            return self.resolve(d, ref, depth + 1) if d is not None and depth < 6 else None
+            return self._local(e.text, ref, depth, arch, hints) if depth < 6 else None
         if e.kind == "call" and e.args and e.args[0].kind == "name":
-            return self._call_types(e, ref, depth)
+            return self._call_types(e, ref, depth, arch, hints)
         if e.kind == "field":
             fr = self.index.field_ref(e, fn, ref[0])
             return self.stored(fr) if fr is not None else None
         return None
 
-    def _call_types(self, e: Expr, ref: FnRef, depth: int) -> _Known | None:
+    def _local(
+        self, name: str, ref: FnRef, depth: int, arch: str | None, hints: Hints | None
+    ) -> Resolved:
+        """A local's value: its one definition besides NULL ones (``h = NULL;
+        … h = qdev_get_hotplug_handler(dev);``), else unknown."""
+        defs = [d for d in self._all_defs(ref).get(name) or () if not is_null_const(d)]
+        if len(defs) != 1:
+            return None
+        return self.resolve(defs[0], ref, depth + 1, arch, hints)
+
+    def _all_defs(self, ref: FnRef) -> dict[str, list[Expr] | None]:
+        got = self._defs.get(ref)
+        if got is None:
+            got = _local_defs(self.index.functions[ref])
+            self._defs[ref] = got
+        return got
+
+    def _call_types(
+        self, e: Expr, ref: FnRef, depth: int, arch: str | None, hints: Hints | None
+    ) -> _Known | None:
         name = e.args[0].text
         pos = CREATORS.get(name)
         if pos is not None:
@@ -166,6 +199,10 @@ class Reach:
                 frozenset({t}),
                 f"created as {self.qom.spelling(t)} by {name}() at {ref[0]}:{e.line}",
             )
+        if name in HANDLER_LOOKUPS:
+            if arch is None or len(e.args) < 2:
+                return None
+            return self._handler(name, e, ref, arch, hints)
         if depth >= 4:
             return None
         types: set[str] = set()
@@ -176,7 +213,7 @@ class Reach:
             if not rets:
                 return None
             for r, _ in rets:
-                got = self.resolve(r, d, depth + 1) if r is not None else None
+                got = self.resolve(r, d, depth + 1, arch) if r is not None else None
                 if not isinstance(got, _Known):
                     return None
                 types |= got.types
@@ -184,6 +221,72 @@ class Reach:
         if not defs:
             return None
         return _Known(frozenset(types), f"returned by {name}(): " + "; ".join(sorted(set(whys))))
+
+    # -- hotplug handlers ----------------------------------------------------
+    def _handler(
+        self, name: str, e: Expr, ref: FnRef, arch: str, hints: Hints | None
+    ) -> _Known | None:
+        """The types ``qdev_get_hotplug_handler(dev)`` and kin can return for ``arch``."""
+        machine, bus = HANDLER_LOOKUPS[name]
+        types: set[str] = set()
+        whys: list[str] = []
+        if machine:
+            got = self.machine_handlers(arch)
+            if got is None:
+                return None
+            types |= got.types
+            whys.append(got.why)
+        if bus:
+            dev = strip_casts(e.args[1])
+            known = self.resolve(dev, ref, 5, arch)
+            dev_types = known.types if isinstance(known, _Known) else None
+            if dev_types is None and hints is not None and dev.kind == "name":
+                dev_types = hints.get(dev.text)
+            if not dev_types or not all(self.qom.busless(t) for t in dev_types):
+                return None
+            spelled = ", ".join(sorted(self.qom.spelling(t) for t in dev_types))
+            whys.append(
+                f"a {spelled} has no parent bus (no DeviceClass::bus_type in its class "
+                "chain), so no bus handler"
+            )
+        return _Known(frozenset(types), f"{name}() at {ref[0]}:{e.line}: " + "; ".join(whys))
+
+    def machine_handlers(self, arch: str) -> _Known | None:
+        """What the machines built for ``arch`` return as a device's hotplug
+        handler: the machine itself (its type), or what the board's
+        ``MachineClass::get_hotplug_handler`` returns otherwise (NULL: none)."""
+        if arch in self._machine_handlers:
+            return self._machine_handlers[arch]
+        self._machine_handlers[arch] = None  # recursion guard
+        types: set[str] = set()
+        whys: list[str] = []
+        ok = True
+        for reg in self.index.registrations.get(MACHINE_HANDLER, []):
+            if not ok or not self.allowed(arch, reg.file):
+                continue
+            board = self._receiver(reg)
+            for d in self.index.resolve_name(reg.function, reg.file):
+                for r, _ in self.flow(d).returns:
+                    if r is None or is_null_const(r):
+                        continue
+                    got = self.resolve(r, d, 1, arch)
+                    if got == 0 and board is not None:
+                        types.add(board)
+                        whys.append(
+                            f"{reg.function}() (registered at {reg.file}:{reg.line}) returns "
+                            f"the machine, a {self.qom.spelling(board)}"
+                        )
+                    elif isinstance(got, _Known):
+                        types |= got.types
+                        whys.append(f"{reg.function}() returns {got.why}")
+                    else:
+                        ok = False
+        out = None
+        if ok:
+            why = "; ".join(whys) if whys else f"no machine built for {arch} has a hotplug handler"
+            out = _Known(frozenset(types), why)
+        self._machine_handlers[arch] = out
+        return out
 
     def stored(self, key: tuple[str, str]) -> _Known | None:
         """The types of the objects stored in ``key``, if every store is known."""
@@ -287,17 +390,22 @@ class Reach:
         return out
 
     def _through(
-        self, state: State, caller: FnRef, call: Expr, receiver: str | None
+        self, state: State, caller: FnRef, call: Expr, receiver: str | None, arch: str
     ) -> tuple[frozenset[Constraint], list[str]] | None:
         """The constraints on ``caller`` for taking ``call`` towards ``state``,
         with the notes explaining them; None when the types rule it out."""
         args = call.args[1:]
         out: set[Constraint] = set()
         notes: list[str] = []
+        hints: Hints = {}
+        for i, t, pos in state[1]:
+            a = strip_casts(args[i]) if pos and i < len(args) else None
+            if a is not None and a.kind == "name":
+                hints[a.text] = hints.get(a.text, frozenset()) | {t}
         for i, t, pos in sorted(state[1]):
             if i >= len(args):
                 continue
-            what = self.resolve(args[i], caller)
+            what = self.resolve(args[i], caller, 0, arch, hints)
             if not self._add(out, what, t, pos, notes, ""):
                 return None
             if what is None and pos:
@@ -307,7 +415,7 @@ class Reach:
                     "architecture is followed"
                 )
         if receiver is not None and args:
-            what = self.resolve(args[0], caller)
+            what = self.resolve(args[0], caller, 0, arch, hints)
             if not self._add(out, what, receiver, True, notes, "the receiver"):
                 return None
             if what is None:
@@ -321,7 +429,7 @@ class Reach:
             neg = "" if pos else " not"
             label = obj.text or "the object"
             why = f"takes the branch where {label} is{neg} a {self.qom.spelling(t)}"
-            if not self._add(out, self.resolve(obj, caller), t, pos, notes, why):
+            if not self._add(out, self.resolve(obj, caller, 0, arch), t, pos, notes, why):
                 return None
         return frozenset(out), notes
 
@@ -358,21 +466,33 @@ class Reach:
                 if reg.function != ref[1]:
                     continue
                 t = self._receiver(reg)
-                if t is None:
-                    continue
-                for c in self.qom.creations:
-                    if self.qom.is_a(c.type, t):
-                        call = Expr("call", c.line, 1, c.line, 1, text=c.call)
-                        out.append(
-                            (
-                                c.function,
-                                call,
-                                f"creates a {c.spelling} with {c.call}(); its realize is "
-                                f"{ref[1]}() (DeviceClass::realize of {self.qom.spelling(t)}, "
-                                f"registered at {reg.file}:{reg.line})",
-                            )
-                        )
+                if t is not None:
+                    why = (
+                        f"its realize is {ref[1]}() (DeviceClass::realize of "
+                        f"{self.qom.spelling(t)}, registered at {reg.file}:{reg.line})"
+                    )
+                    out.extend(self._created(t, why))
+        for t in self.qom.by_instance_init.get(ref[1], []):
+            info = self.qom.types[t]
+            if info.file == ref[0]:
+                why = (
+                    f"{ref[1]}() initialises every {self.qom.spelling(t)} "
+                    f"(.instance_init, {info.file}:{info.line})"
+                )
+                out.extend(self._created(t, why))
         return [e for e in out if self.allowed(arch, e[0][0])]
+
+    def _created(self, t: str, why: str) -> list[tuple[FnRef, Expr, str]]:
+        """The places creating an object of ``t`` (or a subtype), as entries."""
+        return [
+            (
+                c.function,
+                Expr("call", c.line, 1, c.line, 1, text=c.call),
+                f"creates a {c.spelling} with {c.call}(); {why}",
+            )
+            for c in self.qom.creations
+            if self.qom.is_a(c.type, t)
+        ]
 
     def _edges(self, state: State, arch: str) -> list[tuple[State, Step]]:
         ref = state[0]
@@ -381,7 +501,7 @@ class Reach:
             if not self.allowed(arch, edge.caller[0]) or self.guarded(edge.caller, edge.call):
                 continue
             receiver = self._receiver(edge.registration) if edge.via else None
-            got = self._through(state, edge.caller, edge.call, receiver)
+            got = self._through(state, edge.caller, edge.call, receiver, arch)
             if got is None:
                 continue
             note = _note(edge, ref, receiver, self.qom, got[1])
@@ -437,6 +557,47 @@ class Reach:
         files.update(dict.fromkeys(s.caller[0] for s in steps))
         build = tuple((f, n) for f in sorted(files) if (n := self.build_note(arch, f)) is not None)
         return Attribution(arch, True, tuple(steps), build)
+
+
+def strip_casts(e: Expr) -> Expr:
+    """``(T *)x``, ``(x)`` and cast macros (``OBJECT(dev)``, ``HOTPLUG_HANDLER(x)``) → ``x``."""
+    for _ in range(6):
+        if e.kind in ("cast", "paren") and e.args:
+            e = e.args[-1]
+        elif (
+            e.kind == "call"
+            and len(e.args) == 2
+            and e.args[0].kind == "name"
+            and e.args[0].text.isupper()
+        ):
+            e = e.args[1]
+        else:
+            break
+    return e
+
+
+def _local_defs(fn: FunctionDef) -> dict[str, list[Expr] | None]:
+    """Every value assigned to each local of ``fn`` (its initializer
+    included); None for a local whose address is taken or that is updated
+    other than by ``=``."""
+    names = {v.name for v in fn.locals}
+    out: dict[str, list[Expr] | None] = {}
+    for st in iter_stmts(fn.body):
+        if st.kind == "decl" and st.text in names:
+            got = out.setdefault(st.text, [])
+            if st.expr is not None and got is not None:
+                got.append(st.expr)
+    for e in stmt_exprs(fn.body):
+        if e.kind == "assign" and e.args and e.args[0].kind == "name" and e.args[0].text in out:
+            got = out[e.args[0].text]
+            if got is not None and e.op == "=" and len(e.args) > 1:
+                got.append(e.args[1])
+            else:
+                out[e.args[0].text] = None
+        elif e.kind == "unary" and e.op in ("&", "++", "--") and e.args:
+            if e.args[0].kind == "name" and e.args[0].text in out:
+                out[e.args[0].text] = None
+    return out
 
 
 def _note(

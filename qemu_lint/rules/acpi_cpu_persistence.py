@@ -104,11 +104,11 @@ cause (docs/usage.md, "Fixing findings").
 
 ## Known limitations
 - Calls through `HotplugHandlerClass::unplug` dispatch to the handlers of
-  the types the object can have (docs/attribution.md); where that type is not
-  known — notably `qdev_get_hotplug_handler()`, the machine's handler on the
-  guest's eject path — every handler built for the architecture is followed
-  (the path note says so), so a guard placed only in a board's CPU unplug
-  handler still leaves the site reachable from the eject path.
+  the types the object can have (docs/attribution.md), the handler
+  `qdev_get_hotplug_handler()` finds for a vCPU included (the boards'
+  `MachineClass::get_hotplug_handler`); where that type is not known — a bus
+  handler, a field stored through a pointer — every handler built for the
+  architecture is followed, and the path note says so.
 - A function pointer held in a local is followed when the local is given
   one function once (`void (*fn)(…) = release_helper;` or one assignment, its
   address never taken): a call through it is then a call edge (of the search
@@ -339,6 +339,20 @@ def _as_chain(a: Attribution) -> tuple[tuple[CallEdge, FnRef], ...]:
     return tuple(out)
 
 
+def _what(model: Model, site: Site) -> str:
+    """What the site does, with what it does to `_STA.Present`."""
+    what = site.what
+    if site.field in model.acpi.configured_presence_fields:
+        what += ", which the configuration counts as clearing _STA.Present (presence-fields)"
+    elif site.field in model.acpi.presence_fields:
+        what += f", which clears {_clears(model, site.field)}"
+    elif model.acpi.presence is not None and model.acpi.presence.fixed is not None:
+        what += f" ({model.acpi.presence.fixed_phrase})"
+    elif model.acpi.read_handler is None:
+        what += " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
+    return what
+
+
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     declared = tuple(h for h in model.declared_hooks() if h.spec in opts.hooks)
     hook_name = declared[0].spec if declared else None
@@ -381,17 +395,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             hook_text = (
                 f"without consulting the persistence hook {', '.join(h.spec for h in declared)}"
             )
-        what = site.what
-        if site.field in model.acpi.configured_presence_fields:
-            what += ", which the configuration counts as clearing _STA.Present (presence-fields)"
-        elif site.field in model.acpi.presence_fields:
-            what += f", which clears {_clears(model, site.field)}"
-        elif model.acpi.presence is not None and model.acpi.presence.fixed is not None:
-            what += f" ({model.acpi.presence.fixed_phrase})"
-        elif model.acpi.read_handler is None:
-            what += (
-                " (no flags-register read handler found: which fields feed _STA.Present is unknown)"
-            )
+        what = _what(model, site)
         if not arch_list:
             site_notes.append(
                 "no call path from architecture code (hw/<arch>/, target/<arch>/) to it was found"

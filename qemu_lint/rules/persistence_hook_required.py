@@ -11,6 +11,14 @@ through the field a board sets and generic code passes on to
 `cpu_hotplug_hw_init()`). Fields are resolved by type: an `X86CPUClass` field
 of the same name does not count.
 
+Designs are told apart: when the generic ACPI code consults some designs on
+the way to its sites (a release of `AcpiCpuStatus::cpu`, a Present toggle),
+only those count. An architecture that sets `CPUState::acpi_persistent` while
+`hw/acpi/cpu.c` asks `CPUClass::cpu_persistent_status` has implemented
+nothing the generic code asks, and is reported, the message naming both
+(a real ARM series did exactly this). With no design consulted anywhere,
+every design that counts does.
+
 A finding is reported at the architecture's CPU class_init, the function of
 its code that assigns its `CPUClass` hooks (the one assigning the most, when
 there are several), which is where a function-pointer hook is registered. It
@@ -91,6 +99,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
+from qemu_lint.model.guards import OTHER_VCPU
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.settings import Setting, string_list
 from qemu_lint.source import Span
@@ -153,24 +162,58 @@ def _related(
     return tuple(out)
 
 
+def _consulted(model: Model, hooks: tuple[str, ...]) -> dict[str, tuple[str, int]]:
+    """The designs the generic ACPI code consults on the way to its sites
+    (releases, Present toggles), each with the first site it guards."""
+    out: dict[str, tuple[str, int]] = {}
+    for site in sorted(model.acpi.sites, key=lambda s: (s.file, s.expr.line)):
+        for spec in model.verdict(site).consulted:
+            if spec in hooks and not spec.endswith(OTHER_VCPU):
+                out.setdefault(spec, (site.file, site.expr.line))
+    return out
+
+
+def _why(
+    model: Model, arch: str, opts: Options, consulted: dict[str, tuple[str, int]]
+) -> str | None:
+    """Why ``arch`` has not implemented a hook that matters (None: it has).
+
+    A design matters when the generic code consults it (with none consulted,
+    every design that counts does): an architecture implementing only
+    another one has implemented nothing the generic code asks."""
+    impl = sorted(x for x in model.acpi.hook_implementers.get(arch, []) if x[0] in opts.hooks)
+    if impl and (not consulted or any(x[0] in consulted for x in impl)):
+        return None
+    counted = tuple(h for h in model.hooks if h.spec in opts.hooks)
+    declared = tuple(h for h in counted if h.declared)
+    if impl:
+        where = ", ".join(f"{spec} at {file}:{line}" for spec, file, line in impl[:2])
+        asked = ", ".join(f"{spec} (at {f}:{n})" for spec, (f, n) in sorted(consulted.items()))
+        return (
+            f"its code implements {where}, but the generic code consults {asked}: its design "
+            "is not the one that matters"
+        )
+    if declared:
+        return (
+            f"its code implements none of the persistence hooks that count "
+            f"({', '.join(h.spec for h in counted)}; "
+            f"declared in this tree: {', '.join(h.spec for h in declared)})"
+        )
+    looked_for = ", ".join(h.spec for h in counted)
+    return f"no CPU persistence hook is declared in this tree (looked for {looked_for})"
+
+
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     counted = tuple(h for h in model.hooks if h.spec in opts.hooks)
     declared = tuple(h for h in counted if h.declared)
-    looked_for = ", ".join(h.spec for h in counted)
     related = _related(model, declared, opts.hooks)
+    consulted = _consulted(model, opts.hooks) if opts.required_archs else {}
     for arch in sorted(set(opts.required_archs)):
         if arch not in model.archs:  # a configuration error, raised by the engine
             continue
-        done = [x for x in model.acpi.hook_implementers.get(arch, []) if x[0] in opts.hooks]
-        if done:
+        why = _why(model, arch, opts, consulted)
+        if why is None:
             continue
-        if declared:
-            why = (
-                f"its code implements none of the persistence hooks that count ({looked_for}; "
-                f"declared in this tree: {', '.join(h.spec for h in declared)})"
-            )
-        else:
-            why = f"no CPU persistence hook is declared in this tree (looked for {looked_for})"
         message = f"{arch} is required to implement a CPU persistence hook (required-archs): {why}"
         inits = model.class_inits(arch)
         path: tuple[PathStep, ...] = ()
