@@ -104,7 +104,10 @@ class Files:
         jobs: int,
         root: str = "",
         on_progress: Progress | None = None,
+        known: Mapping[str, str] | None = None,
     ) -> None:
+        """:param known: path → digest of files whose bytes are known unchanged
+        (the work tree's, when a ``--diff-base`` run shares its discovery)"""
         self.root = root
         self._real_root = os.path.realpath(root) if root else ""
         self._marks: dict[str, str] = {}  # dependency → digest or stat, once per run
@@ -116,8 +119,11 @@ class Files:
         self.jobs = jobs
         self.on_progress = on_progress
         self.digests: dict[str, str] = {}
+        known = known or {}
         for f in files:
-            if f.path in contents:
+            if f.path in known:
+                self.digests[f.path] = known[f.path]
+            elif f.path in contents:
                 self.digests[f.path] = digest(contents[f.path])
             else:  # unchanged since prev: discovery did not read it
                 assert prev is not None
@@ -260,6 +266,17 @@ def _at_revision(
     return files, skipped
 
 
+def _shares_discovery(work: Config, config: Config) -> bool:
+    """Can a ``--diff-base`` run over ``config`` take its discovery from the
+    work tree's run over ``work`` (the same tree, listed the same way)?"""
+    return (
+        bool(config.revision)
+        and not work.revision
+        and work.root == config.root
+        and tuple(work.excludes) == tuple(config.excludes)
+    )
+
+
 def _contents(state: TreeState) -> dict[str, tuple[str | None, str | None]]:
     """What a run saw of each file, without the stat keys: (digest, skip reason)."""
     return {p: (digest_, why) for p, (_, digest_, why) in state.files.items()}
@@ -282,9 +299,19 @@ class Session:
     and what this run will record for the next one.
 
     :param on_progress: told how extraction advances (clang front-end)
+    :param work: the run over the work tree that this ``--diff-base`` run
+        follows in the same process: its discovery is reused
     """
 
-    def __init__(self, config: Config, on_progress: Progress | None = None) -> None:
+    #: the discovered files (declared here: a later session reads an earlier one's)
+    files: Files
+
+    def __init__(
+        self,
+        config: Config,
+        on_progress: Progress | None = None,
+        work: Session | None = None,
+    ) -> None:
         db, db_digest = _clang_db(config) if config.frontend == "clang" else (None, "")
         self.config = config
         #: the build configuration, once loaded (see :func:`qemu_lint.select.build_facts`)
@@ -302,25 +329,47 @@ class Session:
             self.prev = self.cache.get_tree(self.key)
             if self.prev is None and config.revision:
                 # the state at a revision shares the work tree's unchanged files
-                work = dataclasses.replace(config, cache_key="", revision="")
-                self.prev = self.cache.get_tree(tree_key(work))
+                work_cfg = dataclasses.replace(config, cache_key="", revision="")
+                self.prev = self.cache.get_tree(tree_key(work_cfg))
+        shared = work if work is not None and _shares_discovery(work.config, config) else None
         contents: dict[str, bytes] = {}
         stats: dict[str, StatKey] = {}
-        known = None
-        if self.prev is not None:
-            known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
-        files, skipped = discover(
-            config.root, config.excludes, contents=contents, known=known, stats=stats
-        )
+        known_digests: dict[str, str] = {}
+        if shared is not None:
+            # The work tree was discovered a moment ago in this process:
+            # the same files, stat keys and digests, not listed again.
+            files, skipped = list(shared.files.files), list(shared.discovered_skips)
+            contents, stats = dict(shared.read_by_discovery), dict(shared.files.stats)
+            known_digests = dict(shared.files.digests)
+            self.build = shared.build
+        else:
+            known = None
+            if self.prev is not None:
+                known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
+            files, skipped = discover(
+                config.root, config.excludes, contents=contents, known=known, stats=stats
+            )
+        #: what discovery skipped in the work tree (before any --diff-base change)
+        self.discovered_skips: tuple[Skipped, ...] = tuple(skipped)
         if config.revision:
             files, skipped = _at_revision(config, files, skipped, contents, stats)
+            # a file that differs at the revision lost its stat key there
+            known_digests = {p: d for p, d in known_digests.items() if p in stats}
         self.skipped = [
             Problem(s.path, f"skipped: {s.reason}", untrusted="input" if s.is_needed else "")
             for s in skipped
         ]
         jobs = config.jobs or min(os.cpu_count() or 1, 8)
         self.files = Files(
-            files, contents, stats, self.prev, self.cache, jobs, config.root, on_progress
+            files,
+            contents,
+            stats,
+            self.prev,
+            self.cache,
+            jobs,
+            config.root,
+            on_progress,
+            known_digests,
         )
         #: the bytes discovery read (the files new or changed since the last run)
         self.read_by_discovery: Mapping[str, bytes] = dict(contents)

@@ -85,10 +85,15 @@ def code_digest() -> str:
 
 
 #: The modules whose classes an entry may hold: the facts, the tree record
-#: and what it keeps (diagnostics, spans, problems, suppressions).
+#: and what it keeps (diagnostics, spans, problems, suppressions), and the
+#: build configuration (its targets, conditions and build steps).
 SCHEMA_MODULES = frozenset(
     {
         "qemu_lint.facts",
+        "qemu_lint.build",
+        "qemu_lint.build.configs",
+        "qemu_lint.build.kconfig",
+        "qemu_lint.build.meson",
         "qemu_lint.cache.state",
         "qemu_lint.rule",
         "qemu_lint.source",
