@@ -27,7 +27,7 @@ from qemu_lint.frontends.pool import Progress
 from qemu_lint.model import Model
 from qemu_lint.rule import Diagnostic, Rule, RuleOptions
 from qemu_lint.rules import ALL_RULES
-from qemu_lint.select import build, build_facts, collect, merged
+from qemu_lint.select import build, build_counts, build_facts, collect, merged
 from qemu_lint.settings import Config, check_against_tree
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def run(config: Config, on_progress: Progress | None = None, chain: Chain | None
     session, suppressions = _open(config, on_progress, chain)
     selected = _selected(config)
     summary, diags, crashes, ran = _analyse(config, session, selected)
-    bc = build_facts(session)
+    build_problems, uncertain = build_counts(session)
     _save(session)
     unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
     active, suppressed = _suppress(config, _stamp(config, diags), suppressions, ran, unused_rule)
@@ -217,8 +217,8 @@ def run(config: Config, on_progress: Progress | None = None, chain: Chain | None
         tuple(summary.problems) + tuple(crashes),
         dataclasses.replace(
             _stats(summary, time.monotonic() - t0, len(silenced)),
-            build_not_understood=len(bc.problems),
-            build_uncertain_files=len({f for t in bc.targets for f in t.uncertain}),
+            build_not_understood=build_problems,
+            build_uncertain_files=uncertain,
         ),
         rules,
         __version__,

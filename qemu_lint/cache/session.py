@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -266,6 +266,18 @@ def _at_revision(
     return files, skipped
 
 
+def input_digests(root: str, inputs: Iterable[str]) -> dict[str, str]:
+    """Root-relative path → digest of its bytes ("" when it cannot be read)."""
+    out: dict[str, str] = {}
+    for rel in inputs:
+        try:
+            with open(os.path.join(root, rel), "rb") as fh:
+                out[rel] = digest(fh.read())
+        except OSError:
+            out[rel] = ""
+    return out
+
+
 def _shares_discovery(work: Config, config: Config) -> bool:
     """Can a ``--diff-base`` run over ``config`` take its discovery from the
     work tree's run over ``work`` (the same tree, listed the same way)?"""
@@ -378,14 +390,34 @@ class Session:
 
             self.files.clang = Planner(config.root, self.files.paths, self.files.read, db)
         self.state = self.files.state(skipped, started_ns)
+        #: the digests of the recorded run's other inputs, as they are now
+        self.inputs_now: dict[str, str] = {}
         #: nothing changed since the run the cache recorded: the same files with
-        #: the same bytes, and the same files skipped for the same reasons
-        self.unchanged = self.prev is not None and _contents(self.state) == _contents(self.prev)
-        if self.prev is not None and self.unchanged:
-            self.state.answers = dict(self.prev.answers)
-            self.state.chosen = dict(self.prev.chosen)
-            self.state.results = dict(self.prev.results)
-            self.state.summary = self.prev.summary
+        #: the same bytes, the same files skipped for the same reasons, and the
+        #: same bytes in its other inputs (the build configuration's)
+        self.unchanged = self._compare(shared)
+
+    def _compare(self, shared: Session | None) -> bool:
+        """Is the tree as the recorded run saw it?  If so, take over what that
+        run recorded of the selection, the results and the build."""
+        prev = self.prev
+        if shared is not None and shared.build is not None:
+            self.state.inputs = dict(shared.state.inputs)  # those of the build shared
+        if prev is None or _contents(self.state) != _contents(prev):
+            return False
+        if shared is not None and shared.inputs_now.keys() == prev.inputs.keys():
+            self.inputs_now = shared.inputs_now
+        else:
+            self.inputs_now = input_digests(self.config.root, prev.inputs)
+        if self.inputs_now != prev.inputs:
+            return False
+        self.state.inputs = dict(prev.inputs)
+        self.state.build_counts = prev.build_counts
+        self.state.answers = dict(prev.answers)
+        self.state.chosen = dict(prev.chosen)
+        self.state.results = dict(prev.results)
+        self.state.summary = prev.summary
+        return True
 
     def suppressions(
         self, scan: Callable[[Mapping[str, bytes]], Sequence[S]], kind: type[S]
