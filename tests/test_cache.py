@@ -362,3 +362,17 @@ def test_a_build_file_changed_is_a_changed_tree(
     third = _check(root, cache)
     assert seen == [False, True, False]
     assert _key(third) == _key(first)
+
+
+def test_salt_versions_are_importlib_metadatas() -> None:
+    """The cache salt reads the front-ends' versions from their dist-info
+    folders' names: the same answers as importlib.metadata."""
+    from importlib.metadata import version
+
+    from qemu_lint.cache.session import dist_version
+    from qemu_lint.frontends import FRONTENDS
+
+    for fe in FRONTENDS.values():
+        for dist in fe.dists:
+            assert dist_version(dist) == version(dist)
+    assert dist_version("no-such-distribution-here") == "?"

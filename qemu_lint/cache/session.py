@@ -58,16 +58,41 @@ class FactsResult:
 
 def salt(frontend: str) -> str:
     """What facts depend on besides a file's path and bytes."""
-    from importlib.metadata import PackageNotFoundError, version
-
     fe = FRONTENDS[frontend]
     parts = [frontend, code_digest(), *fe.salt()]
-    for dist in fe.dists:
-        try:
-            parts.append(f"{dist}={version(dist)}")
-        except PackageNotFoundError:  # pragma: no cover - installed with us
-            parts.append(f"{dist}=?")
+    parts += [f"{dist}={dist_version(dist)}" for dist in fe.dists]
     return "\0".join(parts)
+
+
+def dist_version(dist: str) -> str:
+    """The installed version of the distribution ``dist``, "?" if none is.
+
+    Read from the name of its ``NAME-VERSION.dist-info`` folder on
+    ``sys.path`` (the first one, as the import system finds its modules):
+    ``importlib.metadata`` gives the same answer but costs about 25 ms of
+    start-up (it imports the email parser), a tenth of a warm run.
+    """
+    import sys
+
+    prefix = dist.replace("-", "_").replace(".", "_").lower() + "-"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            low = name.lower()
+            if low.startswith(prefix) and low.endswith(".dist-info"):
+                version = name[len(prefix) : -len(".dist-info")]
+                if version and "-" not in version:
+                    return version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as metadata_version
+
+    try:  # an egg-info or other layout: ask importlib.metadata
+        return metadata_version(dist)
+    except PackageNotFoundError:  # pragma: no cover - installed with us
+        return "?"
 
 
 def tree_key(config: Config) -> str:
