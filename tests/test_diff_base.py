@@ -343,3 +343,26 @@ def test_state_at_revision_shares_the_work_trees_discovery(
     status, second = _json(capsys, *args)
     assert status == 1 and len(listed) == 2
     assert second["findings"] == first["findings"]
+
+
+def test_state_at_revision_rescans_files_changed_since_its_record(
+    repo: Path, capsys: Capsys
+) -> None:
+    """A file unchanged since the work tree's record but changed since the
+    state at the diff base was recorded (a commit in between) has its inline
+    suppressions scanned again at the diff base, not taken from that record."""
+    cpu_c = repo / "qemu" / "hw" / "acpi" / "cpu.c"
+    line = "        cdev->fw_remove = true;\n        cdev->cpu = NULL;"
+    allow = " /* qemu-lint: allow acpi-cpu-persistence -- test */"
+    _edit(cpu_c, line, line + allow)
+    git(repo, "commit", "-qam", "allow the second release")
+    args = ("--diff-base", "HEAD", "--cache-dir", str(repo.parent / "cache"), str(repo / "qemu"))
+    status, doc = _json(capsys, *args)
+    assert status == 0 and doc["findings"] == []
+    _edit(cpu_c, line + allow, line)  # the suppression dropped: the release is new
+    time.sleep(2.1)  # past the racy-clean window: the work tree's record trusts its stat
+    status, doc = _json(capsys, *args)
+    assert status == 1 and [f["function"] for f in doc["findings"]] == ["cpu_hotplug_wr"]
+    git(repo, "commit", "-qam", "drop the suppression")  # now it is at HEAD
+    status, doc = _json(capsys, *args)
+    assert status == 0 and doc["findings"] == []

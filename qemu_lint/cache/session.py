@@ -369,23 +369,7 @@ class Session:
                 work_cfg = dataclasses.replace(config, cache_key="", revision="")
                 self.prev = self.cache.get_tree(tree_key(work_cfg))
         shared = work if work is not None and _shares_discovery(work.config, config) else None
-        contents: dict[str, bytes] = {}
-        stats: dict[str, StatKey] = {}
-        known_digests: dict[str, str] = {}
-        if shared is not None:
-            # The work tree was discovered a moment ago in this process:
-            # the same files, stat keys and digests, not listed again.
-            files, skipped = list(shared.files.files), list(shared.discovered_skips)
-            contents, stats = dict(shared.read_by_discovery), dict(shared.files.stats)
-            known_digests = dict(shared.files.digests)
-            self.build = shared.build
-        else:
-            known = None
-            if self.prev is not None:
-                known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
-            files, skipped = discover(
-                config.root, config.excludes, contents=contents, known=known, stats=stats
-            )
+        files, skipped, contents, stats, known_digests = self._discover(shared)
         #: what discovery skipped in the work tree (before any --diff-base change)
         self.discovered_skips: tuple[Skipped, ...] = tuple(skipped)
         if config.revision:
@@ -408,6 +392,12 @@ class Session:
             on_progress,
             known_digests,
         )
+        if shared is not None:
+            # Unchanged since the work tree's record but not since this
+            # state's: read now, as a discovery of its own would have (their
+            # inline suppressions are scanned again).
+            for i in self.files.changed:
+                self.files.read(i)
         #: the bytes discovery read (the files new or changed since the last run)
         self.read_by_discovery: Mapping[str, bytes] = dict(contents)
         if config.frontend == "clang":
@@ -421,6 +411,34 @@ class Session:
         #: the same bytes, the same files skipped for the same reasons, and the
         #: same bytes in its other inputs (the build configuration's)
         self.unchanged = self._compare(shared)
+
+    def _discover(
+        self, shared: Session | None
+    ) -> tuple[
+        list[SourceFile], list[Skipped], dict[str, bytes], dict[str, StatKey], dict[str, str]
+    ]:
+        """The files, the files skipped, the bytes read, the stat keys, and
+        the digests known without reading (see :class:`Files`)."""
+        if shared is not None:
+            # The work tree was discovered a moment ago in this process:
+            # the same files, stat keys and digests, not listed again.
+            self.build = shared.build
+            return (
+                list(shared.files.files),
+                list(shared.discovered_skips),
+                dict(shared.read_by_discovery),
+                dict(shared.files.stats),
+                dict(shared.files.digests),
+            )
+        contents: dict[str, bytes] = {}
+        stats: dict[str, StatKey] = {}
+        known = None
+        if self.prev is not None:
+            known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
+        files, skipped = discover(
+            self.config.root, self.config.excludes, contents=contents, known=known, stats=stats
+        )
+        return files, skipped, contents, stats, {}
 
     def _compare(self, shared: Session | None) -> bool:
         """Is the tree as the recorded run saw it?  If so, take over what that
