@@ -27,7 +27,7 @@ from qemu_lint.frontends.pool import Progress
 from qemu_lint.model import Model
 from qemu_lint.rule import Diagnostic, Rule, RuleOptions
 from qemu_lint.rules import ALL_RULES
-from qemu_lint.select import build, build_facts, collect, merged
+from qemu_lint.select import build, build_counts, build_facts, collect, merged
 from qemu_lint.settings import Config, check_against_tree
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,22 @@ log = logging.getLogger(__name__)
 SEEDS = merged(r.seeds for r in ALL_RULES)
 
 
+class Chain:
+    """The runs of one command, in order: a ``--diff-base`` run (the tree at
+    a revision) takes the work tree's discovery, digests and build
+    configuration from the run before it instead of listing the tree again."""
+
+    def __init__(self) -> None:
+        self.last: Session | None = None
+
+
 def _open(
-    config: Config, on_progress: Progress | None = None
+    config: Config, on_progress: Progress | None = None, chain: Chain | None = None
 ) -> tuple[Session, tuple[Suppression, ...]]:
     """A session over ``config.root`` and the inline suppressions of its files."""
-    session = Session(config, on_progress)
+    session = Session(config, on_progress, work=chain.last if chain is not None else None)
+    if chain is not None:
+        chain.last = session
     return session, session.suppressions(scan_tree, Suppression)
 
 
@@ -174,17 +185,18 @@ def _stats(summary: FactsSummary, seconds: float, suppressed: int) -> Stats:
     )
 
 
-def run(config: Config, on_progress: Progress | None = None) -> Report:
+def run(config: Config, on_progress: Progress | None = None, chain: Chain | None = None) -> Report:
     """Run a whole check over ``config.root``.
 
     :param on_progress: told how extraction advances (``(done, total, what)``)
+    :param chain: the command's earlier runs (see :class:`Chain`)
     """
     t0 = time.monotonic()
     check_against_tree(config)
-    session, suppressions = _open(config, on_progress)
+    session, suppressions = _open(config, on_progress, chain)
     selected = _selected(config)
     summary, diags, crashes, ran = _analyse(config, session, selected)
-    bc = build_facts(session)
+    build_problems, uncertain = build_counts(session)
     _save(session)
     unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
     active, suppressed = _suppress(config, _stamp(config, diags), suppressions, ran, unused_rule)
@@ -208,8 +220,8 @@ def run(config: Config, on_progress: Progress | None = None) -> Report:
         tuple(summary.problems) + tuple(crashes),
         dataclasses.replace(
             _stats(summary, time.monotonic() - t0, len(silenced)),
-            build_not_understood=len(bc.problems),
-            build_uncertain_files=len({f for t in bc.targets for f in t.uncertain}),
+            build_not_understood=build_problems,
+            build_uncertain_files=uncertain,
         ),
         rules,
         __version__,

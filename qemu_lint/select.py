@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qemu_lint.build import BuildConfig, load_build_config
-from qemu_lint.cache.session import FactsResult, Files, Session
+from qemu_lint.cache.session import FactsResult, Files, Session, input_digests
 from qemu_lint.cache.state import TreeState
-from qemu_lint.cache.store import digest
 from qemu_lint.discover.matcher import ENGINE
 from qemu_lint.discover.tokens import MemoIndex, Query
 from qemu_lint.errors import Problem
@@ -59,30 +58,37 @@ def build_facts(session: Session) -> BuildConfig:
     """
     if isinstance(session.build, BuildConfig):
         return session.build
-    root = Path(session.config.root)
+    root = session.config.root
     cache = session.cache
     got = cache.get_build(session.key) if cache is not None else None
     bc: BuildConfig | None = None
+    digests: dict[str, str] = {}
     if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], BuildConfig):
-        digests, old = got
-        if digests == _digests(root, old.inputs):
+        recorded, old = got
+        digests = input_digests(root, old.inputs)
+        if digests == recorded:
             bc = old
     if bc is None:
-        bc = load_build_config(root)
+        bc = load_build_config(Path(root))
+        digests = input_digests(root, bc.inputs)
         if cache is not None:
-            cache.put_build(session.key, (_digests(root, bc.inputs), bc))
+            cache.put_build(session.key, (digests, bc))
     session.build = bc
+    session.state.inputs = digests  # a change to one of them is a changed tree
     return bc
 
 
-def _digests(root: Path, inputs: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for rel in inputs:
-        try:
-            out[rel] = digest((root / rel).read_bytes())
-        except OSError:
-            out[rel] = ""
-    return out
+def build_counts(session: Session) -> tuple[int, int]:
+    """What the report says of the build configuration: the constructs not
+    understood and the files whose build is uncertain.  Recorded with the
+    tree, so that a run on an unchanged tree (whose diagnostics are reused)
+    does not load the build configuration at all."""
+    if session.state.build_counts is not None:
+        return session.state.build_counts
+    bc = build_facts(session)
+    counts = (len(bc.problems), len({f for t in bc.targets for f in t.uncertain}))
+    session.state.build_counts = counts
+    return counts
 
 
 def build(

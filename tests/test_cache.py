@@ -329,3 +329,50 @@ def test_real_qemu_warm_and_touch(real_copy: Callable[[], Path], tmp_path: Path)
     touched = _check(root, cache)
     assert not touched.findings, [f.message for f in touched.findings]
     assert _key(touched) == _key(_check(root, None))
+
+
+def test_a_build_file_changed_is_a_changed_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The results recorded for an unchanged tree are reused only while the
+    build configuration's inputs (meson.build, Kconfig, .mak) are unchanged
+    too: they decide which targets build which file."""
+    import shutil
+
+    from qemu_lint.cache import session
+
+    root = materialize(DEMO, tmp_path / "tree")
+    shutil.copytree(SAMPLES / "trees" / "build-mini", root, dirs_exist_ok=True)
+    _age(root)
+    cache = tmp_path / "cache"
+    seen: list[bool] = []
+    real = session.Session._compare
+
+    def compare(self: session.Session, shared: session.Session | None) -> bool:
+        seen.append(real(self, shared))
+        return seen[-1]
+
+    monkeypatch.setattr(session.Session, "_compare", compare)
+    first = _check(root, cache)
+    second = _check(root, cache)
+    assert seen == [False, True]
+    assert second.stats.build_not_understood == first.stats.build_not_understood > 0
+    meson = root / "meson.build"
+    meson.write_bytes(meson.read_bytes() + b"# edited\n")
+    third = _check(root, cache)
+    assert seen == [False, True, False]
+    assert _key(third) == _key(first)
+
+
+def test_salt_versions_are_importlib_metadatas() -> None:
+    """The cache salt reads the front-ends' versions from their dist-info
+    folders' names: the same answers as importlib.metadata."""
+    from importlib.metadata import version
+
+    from qemu_lint.cache.session import dist_version
+    from qemu_lint.frontends import FRONTENDS
+
+    for fe in FRONTENDS.values():
+        for dist in fe.dists:
+            assert dist_version(dist) == version(dist)
+    assert dist_version("no-such-distribution-here") == "?"

@@ -13,6 +13,8 @@ import errno
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +307,18 @@ def test_bad_files_are_skipped_and_counted(
     assert "hw/bad/latin1.c" not in out
     for path in expected:
         assert any(line.startswith(f"{path}: warning: ") for line in out.splitlines()), out
+
+
+def test_start_up_imports_no_reporter_it_does_not_render() -> None:
+    """Start-up (docs/performance.md): the command line imports no reporter
+    module until one renders, and the text reporter no syntax highlighter
+    until a code frame is shown."""
+    code = (
+        "import sys, qemu_lint.cli.main, qemu_lint.report.text\n"
+        "bad = [m for m in sys.modules if m.startswith(('qemu_lint.report.audit.', "
+        "'qemu_lint.report.sarif', 'qemu_lint.report.json', 'qemu_lint.audit.', "
+        "'rich.syntax', 'pygments'))]\n"
+        "print(bad)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "['qemu_lint.report.audit.base']"

@@ -212,11 +212,11 @@ def test_diff_base_run_interrupted_leaves_nothing(
     real_run = engine.run
     seen: list[str] = []
 
-    def run(config: Any, on_progress: Any = None) -> Any:
+    def run(config: Any, on_progress: Any = None, chain: Any = None) -> Any:
         if config.revision:
             seen.append(config.revision)
             raise KeyboardInterrupt
-        return real_run(config, on_progress)
+        return real_run(config, on_progress, chain)
 
     monkeypatch.setattr(engine, "run", run)
     before = _state(repo)
@@ -298,13 +298,13 @@ def test_diff_base_run_stops_on_sigterm(
     real_run = engine.run
     seen: list[str] = []
 
-    def run(config: Any, on_progress: Any = None) -> Any:
+    def run(config: Any, on_progress: Any = None, chain: Any = None) -> Any:
         if config.revision:
             seen.append(config.revision)
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)  # the handler interrupts this
             raise AssertionError("SIGTERM did not interrupt the run")
-        return real_run(config, on_progress)
+        return real_run(config, on_progress, chain)
 
     monkeypatch.setattr(engine, "run", run)
     handler = signal.getsignal(signal.SIGTERM)
@@ -313,3 +313,56 @@ def test_diff_base_run_stops_on_sigterm(
     assert seen == ["HEAD~1"]
     assert list(tmpdir_watch.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) is handler  # restored
+
+
+def test_state_at_revision_shares_the_work_trees_discovery(
+    repo: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tree is listed once per --diff-base run, and with a cache the build
+    configuration is read from it (not computed again) on the next run."""
+    import qemu_lint.select
+    from qemu_lint.cache import session
+
+    listed: list[str] = []
+    real = session.discover
+
+    def discover(root: str, *args: Any, **kw: Any) -> Any:
+        listed.append(root)
+        return real(root, *args, **kw)
+
+    monkeypatch.setattr(session, "discover", discover)
+    cache = repo.parent / "cache"
+    args = ("--diff-base", "HEAD~1", "--cache-dir", str(cache), str(repo / "qemu"))
+    status, first = _json(capsys, *args)
+    assert status == 1 and listed == [str(repo / "qemu")]
+
+    def no_build(*args: Any) -> Any:
+        raise AssertionError("the build configuration was computed again")
+
+    monkeypatch.setattr(qemu_lint.select, "load_build_config", no_build)
+    status, second = _json(capsys, *args)
+    assert status == 1 and len(listed) == 2
+    assert second["findings"] == first["findings"]
+
+
+def test_state_at_revision_rescans_files_changed_since_its_record(
+    repo: Path, capsys: Capsys
+) -> None:
+    """A file unchanged since the work tree's record but changed since the
+    state at the diff base was recorded (a commit in between) has its inline
+    suppressions scanned again at the diff base, not taken from that record."""
+    cpu_c = repo / "qemu" / "hw" / "acpi" / "cpu.c"
+    line = "        cdev->fw_remove = true;\n        cdev->cpu = NULL;"
+    allow = " /* qemu-lint: allow acpi-cpu-persistence -- test */"
+    _edit(cpu_c, line, line + allow)
+    git(repo, "commit", "-qam", "allow the second release")
+    args = ("--diff-base", "HEAD", "--cache-dir", str(repo.parent / "cache"), str(repo / "qemu"))
+    status, doc = _json(capsys, *args)
+    assert status == 0 and doc["findings"] == []
+    _edit(cpu_c, line + allow, line)  # the suppression dropped: the release is new
+    time.sleep(2.1)  # past the racy-clean window: the work tree's record trusts its stat
+    status, doc = _json(capsys, *args)
+    assert status == 1 and [f["function"] for f in doc["findings"]] == ["cpu_hotplug_wr"]
+    git(repo, "commit", "-qam", "drop the suppression")  # now it is at HEAD
+    status, doc = _json(capsys, *args)
+    assert status == 0 and doc["findings"] == []

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -58,16 +58,41 @@ class FactsResult:
 
 def salt(frontend: str) -> str:
     """What facts depend on besides a file's path and bytes."""
-    from importlib.metadata import PackageNotFoundError, version
-
     fe = FRONTENDS[frontend]
     parts = [frontend, code_digest(), *fe.salt()]
-    for dist in fe.dists:
-        try:
-            parts.append(f"{dist}={version(dist)}")
-        except PackageNotFoundError:  # pragma: no cover - installed with us
-            parts.append(f"{dist}=?")
+    parts += [f"{dist}={dist_version(dist)}" for dist in fe.dists]
     return "\0".join(parts)
+
+
+def dist_version(dist: str) -> str:
+    """The installed version of the distribution ``dist``, "?" if none is.
+
+    Read from the name of its ``NAME-VERSION.dist-info`` folder on
+    ``sys.path`` (the first one, as the import system finds its modules):
+    ``importlib.metadata`` gives the same answer but costs about 25 ms of
+    start-up (it imports the email parser), a tenth of a warm run.
+    """
+    import sys
+
+    prefix = dist.replace("-", "_").replace(".", "_").lower() + "-"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            low = name.lower()
+            if low.startswith(prefix) and low.endswith(".dist-info"):
+                version = name[len(prefix) : -len(".dist-info")]
+                if version and "-" not in version:
+                    return version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as metadata_version
+
+    try:  # an egg-info or other layout: ask importlib.metadata
+        return metadata_version(dist)
+    except PackageNotFoundError:  # pragma: no cover - installed with us
+        return "?"
 
 
 def tree_key(config: Config) -> str:
@@ -104,7 +129,10 @@ class Files:
         jobs: int,
         root: str = "",
         on_progress: Progress | None = None,
+        known: Mapping[str, str] | None = None,
     ) -> None:
+        """:param known: path → digest of files whose bytes are known unchanged
+        (the work tree's, when a ``--diff-base`` run shares its discovery)"""
         self.root = root
         self._real_root = os.path.realpath(root) if root else ""
         self._marks: dict[str, str] = {}  # dependency → digest or stat, once per run
@@ -116,8 +144,11 @@ class Files:
         self.jobs = jobs
         self.on_progress = on_progress
         self.digests: dict[str, str] = {}
+        known = known or {}
         for f in files:
-            if f.path in contents:
+            if f.path in known:
+                self.digests[f.path] = known[f.path]
+            elif f.path in contents:
                 self.digests[f.path] = digest(contents[f.path])
             else:  # unchanged since prev: discovery did not read it
                 assert prev is not None
@@ -260,6 +291,29 @@ def _at_revision(
     return files, skipped
 
 
+def input_digests(root: str, inputs: Iterable[str]) -> dict[str, str]:
+    """Root-relative path → digest of its bytes ("" when it cannot be read)."""
+    out: dict[str, str] = {}
+    for rel in inputs:
+        try:
+            with open(os.path.join(root, rel), "rb") as fh:
+                out[rel] = digest(fh.read())
+        except OSError:
+            out[rel] = ""
+    return out
+
+
+def _shares_discovery(work: Config, config: Config) -> bool:
+    """Can a ``--diff-base`` run over ``config`` take its discovery from the
+    work tree's run over ``work`` (the same tree, listed the same way)?"""
+    return (
+        bool(config.revision)
+        and not work.revision
+        and work.root == config.root
+        and tuple(work.excludes) == tuple(config.excludes)
+    )
+
+
 def _contents(state: TreeState) -> dict[str, tuple[str | None, str | None]]:
     """What a run saw of each file, without the stat keys: (digest, skip reason)."""
     return {p: (digest_, why) for p, (_, digest_, why) in state.files.items()}
@@ -282,9 +336,19 @@ class Session:
     and what this run will record for the next one.
 
     :param on_progress: told how extraction advances (clang front-end)
+    :param work: the run over the work tree that this ``--diff-base`` run
+        follows in the same process: its discovery is reused
     """
 
-    def __init__(self, config: Config, on_progress: Progress | None = None) -> None:
+    #: the discovered files (declared here: a later session reads an earlier one's)
+    files: Files
+
+    def __init__(
+        self,
+        config: Config,
+        on_progress: Progress | None = None,
+        work: Session | None = None,
+    ) -> None:
         db, db_digest = _clang_db(config) if config.frontend == "clang" else (None, "")
         self.config = config
         #: the build configuration, once loaded (see :func:`qemu_lint.select.build_facts`)
@@ -302,26 +366,38 @@ class Session:
             self.prev = self.cache.get_tree(self.key)
             if self.prev is None and config.revision:
                 # the state at a revision shares the work tree's unchanged files
-                work = dataclasses.replace(config, cache_key="", revision="")
-                self.prev = self.cache.get_tree(tree_key(work))
-        contents: dict[str, bytes] = {}
-        stats: dict[str, StatKey] = {}
-        known = None
-        if self.prev is not None:
-            known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
-        files, skipped = discover(
-            config.root, config.excludes, contents=contents, known=known, stats=stats
-        )
+                work_cfg = dataclasses.replace(config, cache_key="", revision="")
+                self.prev = self.cache.get_tree(tree_key(work_cfg))
+        shared = work if work is not None and _shares_discovery(work.config, config) else None
+        files, skipped, contents, stats, known_digests = self._discover(shared)
+        #: what discovery skipped in the work tree (before any --diff-base change)
+        self.discovered_skips: tuple[Skipped, ...] = tuple(skipped)
         if config.revision:
             files, skipped = _at_revision(config, files, skipped, contents, stats)
+            # a file that differs at the revision lost its stat key there
+            known_digests = {p: d for p, d in known_digests.items() if p in stats}
         self.skipped = [
             Problem(s.path, f"skipped: {s.reason}", untrusted="input" if s.is_needed else "")
             for s in skipped
         ]
         jobs = config.jobs or min(os.cpu_count() or 1, 8)
         self.files = Files(
-            files, contents, stats, self.prev, self.cache, jobs, config.root, on_progress
+            files,
+            contents,
+            stats,
+            self.prev,
+            self.cache,
+            jobs,
+            config.root,
+            on_progress,
+            known_digests,
         )
+        if shared is not None:
+            # Unchanged since the work tree's record but not since this
+            # state's: read now, as a discovery of its own would have (their
+            # inline suppressions are scanned again).
+            for i in self.files.changed:
+                self.files.read(i)
         #: the bytes discovery read (the files new or changed since the last run)
         self.read_by_discovery: Mapping[str, bytes] = dict(contents)
         if config.frontend == "clang":
@@ -329,14 +405,62 @@ class Session:
 
             self.files.clang = Planner(config.root, self.files.paths, self.files.read, db)
         self.state = self.files.state(skipped, started_ns)
+        #: the digests of the recorded run's other inputs, as they are now
+        self.inputs_now: dict[str, str] = {}
         #: nothing changed since the run the cache recorded: the same files with
-        #: the same bytes, and the same files skipped for the same reasons
-        self.unchanged = self.prev is not None and _contents(self.state) == _contents(self.prev)
-        if self.prev is not None and self.unchanged:
-            self.state.answers = dict(self.prev.answers)
-            self.state.chosen = dict(self.prev.chosen)
-            self.state.results = dict(self.prev.results)
-            self.state.summary = self.prev.summary
+        #: the same bytes, the same files skipped for the same reasons, and the
+        #: same bytes in its other inputs (the build configuration's)
+        self.unchanged = self._compare(shared)
+
+    def _discover(
+        self, shared: Session | None
+    ) -> tuple[
+        list[SourceFile], list[Skipped], dict[str, bytes], dict[str, StatKey], dict[str, str]
+    ]:
+        """The files, the files skipped, the bytes read, the stat keys, and
+        the digests known without reading (see :class:`Files`)."""
+        if shared is not None:
+            # The work tree was discovered a moment ago in this process:
+            # the same files, stat keys and digests, not listed again.
+            self.build = shared.build
+            return (
+                list(shared.files.files),
+                list(shared.discovered_skips),
+                dict(shared.read_by_discovery),
+                dict(shared.files.stats),
+                dict(shared.files.digests),
+            )
+        contents: dict[str, bytes] = {}
+        stats: dict[str, StatKey] = {}
+        known = None
+        if self.prev is not None:
+            known = {p: (k, why) for p, (k, _, why) in self.prev.files.items() if k is not None}
+        files, skipped = discover(
+            self.config.root, self.config.excludes, contents=contents, known=known, stats=stats
+        )
+        return files, skipped, contents, stats, {}
+
+    def _compare(self, shared: Session | None) -> bool:
+        """Is the tree as the recorded run saw it?  If so, take over what that
+        run recorded of the selection, the results and the build."""
+        prev = self.prev
+        if shared is not None and shared.build is not None:
+            self.state.inputs = dict(shared.state.inputs)  # those of the build shared
+        if prev is None or _contents(self.state) != _contents(prev):
+            return False
+        if shared is not None and shared.inputs_now.keys() == prev.inputs.keys():
+            self.inputs_now = shared.inputs_now
+        else:
+            self.inputs_now = input_digests(self.config.root, prev.inputs)
+        if self.inputs_now != prev.inputs:
+            return False
+        self.state.inputs = dict(prev.inputs)
+        self.state.build_counts = prev.build_counts
+        self.state.answers = dict(prev.answers)
+        self.state.chosen = dict(prev.chosen)
+        self.state.results = dict(prev.results)
+        self.state.summary = prev.summary
+        return True
 
     def suppressions(
         self, scan: Callable[[Mapping[str, bytes]], Sequence[S]], kind: type[S]

@@ -47,3 +47,9 @@ class TreeState:
     #: opaque here, as they are a later stage's type
     #: (:class:`~qemu_lint.findings.suppress.Suppression`)
     suppressions: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    #: the other files ``results`` depend on (the build configuration's
+    #: ``meson.build``, ``Kconfig`` and ``.mak`` inputs) → digest of their bytes
+    inputs: dict[str, str] = field(default_factory=dict)
+    #: what the report says of the build configuration: (constructs not
+    #: understood, files whose build is uncertain), or None when not recorded
+    build_counts: tuple[int, int] | None = None

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import functools
 import hashlib
 import logging
 import os
@@ -70,11 +71,13 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+@functools.cache
 def code_digest() -> str:
     """A digest of qemu-lint's own Python sources (the qemu_lint package).
 
     Any change of the code that makes facts or picks files invalidates what an
     older version cached, without relying on the version number being bumped.
+    Computed once per process (the sources do not change under a run).
     """
     h = hashlib.blake2b(digest_size=16)
     top = Path(__file__).resolve().parent.parent  # the qemu_lint package
@@ -85,10 +88,15 @@ def code_digest() -> str:
 
 
 #: The modules whose classes an entry may hold: the facts, the tree record
-#: and what it keeps (diagnostics, spans, problems, suppressions).
+#: and what it keeps (diagnostics, spans, problems, suppressions), and the
+#: build configuration (its targets, conditions and build steps).
 SCHEMA_MODULES = frozenset(
     {
         "qemu_lint.facts",
+        "qemu_lint.build",
+        "qemu_lint.build.configs",
+        "qemu_lint.build.kconfig",
+        "qemu_lint.build.meson",
         "qemu_lint.cache.state",
         "qemu_lint.rule",
         "qemu_lint.source",

@@ -279,10 +279,12 @@ def _analyse(
     """The report to render: findings in the baseline ``known`` and findings
     present at ``rev`` hidden.  With ``--write-baseline``, write it and return None."""
     from qemu_lint.cli.progress import progress_bar
+    from qemu_lint.engine import Chain
     from qemu_lint.engine import run as run_engine
     from qemu_lint.findings.baseline import hide, keys, write_baseline
 
-    report = run_engine(cfg, on_progress=progress_bar())
+    chain = Chain()  # the run at the diff base shares the work tree's discovery
+    report = run_engine(cfg, on_progress=progress_bar(), chain=chain)
     if args.write_baseline:
         n = write_baseline(args.write_baseline, report.findings)
         print(
@@ -297,7 +299,7 @@ def _analyse(
         # object store, the others shared with the work tree (no copy).
         old_cfg = dataclasses.replace(cfg, revision=rev, cache_key=f"{cfg.root}@diff-base")
         with sigterm_interrupts():
-            old = run_engine(old_cfg, on_progress=progress_bar())
+            old = run_engine(old_cfg, on_progress=progress_bar(), chain=chain)
         report = hide(report, keys(old.findings), "preexisting")
     return report
 

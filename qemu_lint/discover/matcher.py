@@ -14,24 +14,28 @@ missing (it is built for x86-64 only).
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
 from collections.abc import Collection
 from types import ModuleType
 
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
+@functools.cache
 def _load() -> ModuleType | None:
+    """Hyperscan, imported on the first scan (a warm run makes none, and
+    the import costs several milliseconds of start-up)."""
     try:
         return importlib.import_module("hyperscan")
     except ImportError:  # pragma: no cover - the wheel is missing on this platform
         return None
 
 
-_hs = _load()
-
-#: the matcher in use: "hyperscan" or "bytes.find" (for --debug and tests)
-ENGINE = "bytes.find" if _hs is None else "hyperscan"
+#: the matcher in use: "hyperscan" or "bytes.find" (for --debug and tests);
+#: found without importing it
+ENGINE = "bytes.find" if importlib.util.find_spec("hyperscan") is None else "hyperscan"
 
 
 def _whole(buf: bytes, i: int, n: int) -> bool:
@@ -52,6 +56,7 @@ def _find_hits(buf: bytes, word: bytes) -> list[int]:
 
 
 def _scan_hits(buf: bytes, words: list[bytes]) -> dict[bytes, list[int]]:
+    _hs = _load()
     assert _hs is not None
     db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
     db.compile(expressions=words, ids=list(range(len(words))), flags=0, literal=True)
@@ -79,7 +84,7 @@ def word_hits(buf: bytes, words: Collection[bytes], engine: str = "") -> dict[by
     out: dict[bytes, list[int]] = {w: [] for w in words if not w}
     if not todo:
         return out
-    if (engine or ENGINE) == "hyperscan" and _hs is not None and buf:
+    if (engine or ENGINE) == "hyperscan" and buf and _load() is not None:
         out.update(_scan_hits(buf, todo))
     else:
         out.update((w, _find_hits(buf, w)) for w in todo)

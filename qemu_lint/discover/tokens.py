@@ -154,11 +154,7 @@ class TokenIndex:
         got = self._words.get(key)
         if got is None:
             base = _base(name)
-            n, b = re.escape(name.encode()), re.escape(base.encode())
-            pat = re.compile(
-                rb"(struct|union|enum)\s+%s\s*\{|\}\s*%s\s*;|typedef\b[^;{}]*\b%s\s*;"
-                rb"|#\s*define\s+%s\b|DECLARE\w*\s*\([^;{}]*\b%s\b" % (n, n, n, n, b)
-            )
+            pat: re.Pattern[bytes] | None = None  # compiled at the first hit (most have none)
             out = set()
             for word in {name, base}:
                 for i in self._hits(word.encode()):
@@ -166,11 +162,21 @@ class TokenIndex:
                         continue
                     lo = self.buf.rfind(b"\n", 0, max(i - 200, 0)) + 1
                     window = self.buf[lo : i + len(word) + 4]
+                    pat = pat or _definition(name, base)
                     if pat.search(window):
                         out.add(self._file_of(i))
             got = frozenset(out)
             self._words[key] = got
         return got
+
+
+def _definition(name: str, base: str) -> re.Pattern[bytes]:
+    """A definition of type or macro ``name`` (or a QOM declaration of ``base``)."""
+    n, b = re.escape(name.encode()), re.escape(base.encode())
+    return re.compile(
+        rb"(struct|union|enum)\s+%s\s*\{|\}\s*%s\s*;|typedef\b[^;{}]*\b%s\s*;"
+        rb"|#\s*define\s+%s\b|DECLARE\w*\s*\([^;{}]*\b%s\b" % (n, n, n, n, b)
+    )
 
 
 #: A question put to a token index: (method name, its argument).

@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from qemu_lint.errors import Problem
@@ -24,6 +23,8 @@ from qemu_lint.facts import FileFacts
 from qemu_lint.source import SourceFile
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from qemu_lint.frontends.clang.compdb import Plan
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers die with this process."""
+    """A process pool whose workers die with this process (the pool's modules
+    imported here: a run extracting nothing does not pay for them)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
     )

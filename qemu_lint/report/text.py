@@ -16,17 +16,19 @@ the output.  Text taken from C sources only ever reaches rich as
 from __future__ import annotations
 
 from collections import Counter
-from typing import TextIO
+from functools import cache
+from typing import TYPE_CHECKING, TextIO
 
-from pygments.token import Token  # type: ignore[import-untyped]  # a dependency of rich; no stubs
 from rich.style import Style
-from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme, Syntax
 from rich.table import Table
 from rich.text import Text
 
 from qemu_lint.findings import Finding, Problem, Report
 from qemu_lint.report.base import RenderOptions
 from qemu_lint.report.console import clean, new_console, note_lines, print_block, table_box
+
+if TYPE_CHECKING:
+    from rich.syntax import ANSISyntaxTheme, Syntax
 
 _LEVEL_STYLE = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
 
@@ -62,21 +64,30 @@ def _problem(p: Problem) -> Text:
     )
 
 
-#: the code frame's colours: the terminal's own 8 ANSI colours, and its default
-#: foreground for plain code, so it reads on dark and light backgrounds alike
-#: (rich's default theme paints code white)
-FRAME_THEME = ANSISyntaxTheme(
-    {
-        **ANSI_LIGHT,
-        Token.Text.Whitespace: Style(),
-        Token.Literal.String: Style(color="green"),
-        Token.Name.Function: Style(bold=True),
-    }
-)
+@cache
+def frame_theme() -> ANSISyntaxTheme:
+    """The code frame's colours: the terminal's own 8 ANSI colours, and its
+    default foreground for plain code, so it reads on dark and light
+    backgrounds alike (rich's default theme paints code white).  Made on
+    first use: rich's syntax module and pygments cost about 60 ms of
+    start-up, which a run without a finding to show does not pay."""
+    from pygments.token import Token  # type: ignore[import-untyped]  # a dependency of rich; no stubs
+    from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme
+
+    return ANSISyntaxTheme(
+        {
+            **ANSI_LIGHT,
+            Token.Text.Whitespace: Style(),
+            Token.Literal.String: Style(color="green"),
+            Token.Name.Function: Style(bold=True),
+        }
+    )
 
 
 def _frame(f: Finding) -> Syntax:
     """The source lines around the site; ``frame`` is assumed contiguous."""
+    from rich.syntax import Syntax
+
     return Syntax(
         "\n".join(text for _, text in f.frame),
         "c",
@@ -86,7 +97,7 @@ def _frame(f: Finding) -> Syntax:
         tab_size=8,
         word_wrap=False,
         background_color="default",
-        theme=FRAME_THEME,
+        theme=frame_theme(),
     )
 
 

@@ -10,15 +10,13 @@ state's report with the check reporters (:data:`qemu_lint.report.registry.REPORT
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from qemu_lint.audit.verdicts import AuditResult
-from qemu_lint.report.audit import checkpatch as audit_checkpatch
-from qemu_lint.report.audit import email as audit_email
-from qemu_lint.report.audit import json as audit_json
-from qemu_lint.report.audit import terse as audit_terse
-from qemu_lint.report.audit import text as audit_text
-from qemu_lint.report.base import RenderOptions
+from qemu_lint.report.registry import LazyRegistry
+
+if TYPE_CHECKING:
+    from qemu_lint.audit.verdicts import AuditResult
+    from qemu_lint.report.base import RenderOptions
 
 
 class AuditReporter(Protocol):
@@ -27,11 +25,14 @@ class AuditReporter(Protocol):
     def render(self, result: AuditResult, out: TextIO, opts: RenderOptions) -> None: ...
 
 
-#: Built explicitly: adding a format means adding a line here.
-AUDIT_REPORTERS: Mapping[str, AuditReporter] = {
-    "text": audit_text,
-    "json": audit_json,
-    "checkpatch": audit_checkpatch,
-    "email": audit_email,
-    "terse": audit_terse,
-}
+#: Built explicitly: adding a format means adding a line here.  Each
+#: reporter's module is imported on first lookup (:class:`LazyRegistry`).
+AUDIT_REPORTERS: Mapping[str, AuditReporter] = LazyRegistry(
+    {
+        "text": "qemu_lint.report.audit.text",
+        "json": "qemu_lint.report.audit.json",
+        "checkpatch": "qemu_lint.report.audit.checkpatch",
+        "email": "qemu_lint.report.audit.email",
+        "terse": "qemu_lint.report.audit.terse",
+    }
+)
