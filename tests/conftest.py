@@ -20,6 +20,38 @@ SAMPLES = REPO / "samples"
 QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Spread the tests over one pytest-xdist worker per core (``-n auto``,
+    ``--dist loadgroup``) unless the command line says otherwise: ``-n 0``
+    runs them in this process, ``-p no:xdist`` (or xdist not installed) too.
+    Runs before xdist's own hook (both try first; a conftest's is registered later)."""
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return
+    if config.option.numprocesses is None and not config.option.usepdb:
+        config.option.numprocesses = "auto"
+        if config.option.dist == "no":
+            config.option.dist = "loadgroup"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the tests of a module that share a module-scoped fixture
+    (one check of a real tree, one built variant) run on one worker, so that
+    fixture is computed once, not once per worker; the others go wherever a
+    worker is free."""
+    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
+        return
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        for name in info.names_closure:
+            defs = info.name2fixturedefs.get(name)
+            if defs and defs[-1].scope in ("module", "package"):
+                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+                break
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """CLI runs in tests (in process or in subprocesses, which inherit the
