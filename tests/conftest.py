@@ -23,33 +23,18 @@ QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Spread the tests over one pytest-xdist worker per core (``-n auto``,
-    ``--dist loadgroup``) unless the command line says otherwise: ``-n 0``
-    runs them in this process, ``-p no:xdist`` (or xdist not installed) too.
+    ``--dist worksteal``: each worker starts on its own run of consecutive
+    tests, so a module's fixtures are mostly computed once, and a worker that
+    is done takes half of what another has left, as a real-QEMU test can take
+    a minute) unless the command line says otherwise: ``-n 0`` runs them in
+    this process, ``-p no:xdist`` (or xdist not installed) too.
     Runs before xdist's own hook (both try first; a conftest's is registered later)."""
     if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
         return
     if config.option.numprocesses is None and not config.option.usepdb:
         config.option.numprocesses = "auto"
         if config.option.dist == "no":
-            config.option.dist = "loadgroup"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, the tests of a module that share a module-scoped fixture
-    (one check of a real tree, one built variant) run on one worker, so that
-    fixture is computed once, not once per worker; the others go wherever a
-    worker is free."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
-        return
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        for name in info.names_closure:
-            defs = info.name2fixturedefs.get(name)
-            if defs and defs[-1].scope in ("module", "package"):
-                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-                break
+            config.option.dist = "worksteal"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -57,6 +42,16 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """CLI runs in tests (in process or in subprocesses, which inherit the
     environment) use a cache of the test session, never the user's."""
     os.environ["QEMU_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("qemu-lint-cache"))
+
+
+def shared_facts() -> str:
+    """The test session's facts cache (``QEMU_LINT_CACHE_DIR``, one per xdist
+    worker), for checks of real-tree variants that need a result, not a cold
+    run: facts are keyed by content, so a variant parses only the files its
+    edits changed and takes the others from the check of its tree or of an
+    earlier variant.  What the cache itself must get right is tested in
+    tests/test_cache.py; the checks of the released trees stay cold."""
+    return os.environ["QEMU_LINT_CACHE_DIR"]
 
 
 MARKER = re.compile(
