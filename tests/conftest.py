@@ -8,7 +8,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,19 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.numprocesses = "auto"
         if config.option.dist == "no":
             config.option.dist = "worksteal"
+
+
+@pytest.fixture(autouse=True)
+def _signal_mask_kept() -> Iterator[None]:
+    """A test that leaves SIGINT or SIGTERM blocked (an audit holds them back
+    while git runs) would make every later subprocess of its worker deaf to
+    them: restore the mask, and say which test left it."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    after = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    if after != before:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        warnings.warn(f"the test left signals blocked: {sorted(after - before)}", stacklevel=1)
 
 
 @pytest.fixture(autouse=True, scope="session")
