@@ -8,7 +8,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,51 @@ SAMPLES = REPO / "samples"
 QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Spread the tests over one pytest-xdist worker per core (``-n auto``,
+    ``--dist worksteal``: each worker starts on its own run of consecutive
+    tests, so a module's fixtures are mostly computed once, and a worker that
+    is done takes half of what another has left, as a real-QEMU test can take
+    a minute) unless the command line says otherwise: ``-n 0`` runs them in
+    this process, ``-p no:xdist`` (or xdist not installed) too.
+    Runs before xdist's own hook (both try first; a conftest's is registered later)."""
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return
+    if config.option.numprocesses is None and not config.option.usepdb:
+        config.option.numprocesses = "auto"
+        if config.option.dist == "no":
+            config.option.dist = "worksteal"
+
+
+@pytest.fixture(autouse=True)
+def _signal_mask_kept() -> Iterator[None]:
+    """A test that leaves SIGINT or SIGTERM blocked (an audit holds them back
+    while git runs) would make every later subprocess of its worker deaf to
+    them: restore the mask, and say which test left it."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    after = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    if after != before:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        warnings.warn(f"the test left signals blocked: {sorted(after - before)}", stacklevel=1)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """CLI runs in tests (in process or in subprocesses, which inherit the
     environment) use a cache of the test session, never the user's."""
     os.environ["QEMU_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("qemu-lint-cache"))
+
+
+def shared_facts() -> str:
+    """The test session's facts cache (``QEMU_LINT_CACHE_DIR``, one per xdist
+    worker), for checks of real-tree variants that need a result, not a cold
+    run: facts are keyed by content, so a variant parses only the files its
+    edits changed and takes the others from the check of its tree or of an
+    earlier variant.  What the cache itself must get right is tested in
+    tests/test_cache.py; the checks of the released trees stay cold."""
+    return os.environ["QEMU_LINT_CACHE_DIR"]
 
 
 MARKER = re.compile(

@@ -18,7 +18,7 @@ from qemu_lint.engine import run
 from qemu_lint.findings import Report
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree
+from tests.conftest import qemu_tree, shared_facts
 
 pytestmark = pytest.mark.real_qemu
 
@@ -40,7 +40,7 @@ def variant(
         if name not in cache:
             dest = tmp_path_factory.mktemp(f"qemu-{name}")
             root = qv.make_variant(tree_10013, dest, qv.ATTRIBUTION_VARIANTS[name])
-            report = run(default_config(root=str(root)))
+            report = run(default_config(root=str(root), cache_dir=shared_facts()))
             errors = [p for p in report.problems if p.level == "error"]
             assert not errors, errors
             cache[name] = (root, report)
@@ -110,7 +110,8 @@ def test_model_build_facts(tree_10013: Path) -> None:
     from qemu_lint.engine import run_model
     from qemu_lint.model.export import model_to_json
 
-    model, _ = run_model(default_config(root=str(tree_10013)), hook_tables=True)
+    config = default_config(root=str(tree_10013), cache_dir=shared_facts())
+    model, _ = run_model(config, hook_tables=True)
     archs = model_to_json(model)["archs"]
     la, x86, arm = archs["loongarch"], archs["i386"], archs["arm"]
     assert la["boards"] == ["hw/loongarch/virt.c"] and la["acpi_devices"] == ["TYPE_ACPI_GED"]

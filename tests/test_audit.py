@@ -933,7 +933,14 @@ def test_signals_remove_the_worktree(
 ) -> None:
     repo, _, _ = demo
     before = snapshot(repo)
-    env = dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(isolated))
+    # a cache of its own: with the session's, an earlier audit of the same
+    # commits (in another test on this worker) leaves nothing to analyse
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO),
+        TMPDIR=str(isolated),
+        QEMU_LINT_CACHE_DIR=str(tmp_path / "cache"),
+    )
     r = subprocess.run(
         [
             sys.executable,

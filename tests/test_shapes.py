@@ -14,7 +14,7 @@ import pytest
 from qemu_lint.engine import run
 from qemu_lint.findings import Finding
 from qemu_lint.rules import default_config
-from tests.conftest import qemu_tree
+from tests.conftest import qemu_tree, shared_facts
 from tests.qemu_variants import (
     ACPI_CPU_C,
     CPU_COMMON_C,
@@ -74,7 +74,7 @@ def real() -> Path:
 
 def _check(real: Path, tmp_path: Path, edits: Edits) -> tuple[Path, list[Finding]]:
     root = make_variant(real, tmp_path / "qemu", edits)
-    report = run(default_config(root=str(root), jobs=1))
+    report = run(default_config(root=str(root), jobs=1, cache_dir=shared_facts()))
     return root, [f for f in report.findings if f.rule == "acpi-cpu-persistence"]
 
 
