@@ -912,6 +912,11 @@ def test_internal_error_and_interrupt_remove_the_worktree(
 
 SIGNAL_CHILD = """
 import os, signal, sys
+# start as a user's shell starts us, whatever the test runner's worker left
+# blocked or ignored (an inherited SIG_IGN would swallow the signal below)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 import qemu_lint.audit.driver
 real = qemu_lint.audit.driver.run
 n = []
