@@ -39,6 +39,17 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
             config.option.dist = "worksteal"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A shell without job control starts a background command (``cmd &``,
+    a CI step's ``nohup``) with SIGINT ignored, and an ignored signal stays
+    ignored across exec: the tests' audits would then run deaf to the Ctrl-C
+    they are sent.  Give this process (each worker too) Python's own handler,
+    so that every subprocess starts with SIGINT at its default, as from a
+    terminal."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(autouse=True)
 def _signal_mask_kept() -> Iterator[None]:
     """A test that leaves SIGINT or SIGTERM blocked (an audit holds them back

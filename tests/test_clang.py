@@ -68,6 +68,10 @@ def _findings(report: Report) -> list[dict[str, Any]]:
     for f in report.findings:
         d = dataclasses.asdict(f)
         d.pop("frame", None)  # the source lines around the site (same file, same lines)
+        if d.get("fix") and d["fix"]["span"]:
+            # clang's statement extent stops before its ';', tree-sitter's takes
+            # it: the fix stage edits whole lines, so the lines are what count
+            d["fix"]["span"].pop("end_col")
         out.append(d)
     return out
 
