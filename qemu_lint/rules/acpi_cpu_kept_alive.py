@@ -71,9 +71,6 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev, Error **errp)
 or take a reference for the kept pointer (`object_ref(OBJECT(dev))`).
 
 ## Options
-The rule is opt-in: it runs only when `select` (or `--select`) names it,
-for instance `select = ["acpi-cpu-persistence", "acpi-cpu-kept-alive"]`.
-
 - `hooks` / `extend-hooks` (lists of strings, default
   `CPUClass::cpu_persistent_status`, `CPUState::acpi_persistent`,
   `CPUHotplugState::always_present_cpus`): the persistence-hook designs that
@@ -453,6 +450,4 @@ RULE = Rule(
         types=("CPUClass", "CPUState"),
         hooks=True,
     ),
-    # new, and only meaningful once a tree declares a persistence hook: opt-in
-    default_enabled=False,
 )
