@@ -18,8 +18,11 @@ still points to it afterwards. Two kinds:
 The vCPU is followed by identity: the object the release function is
 called about, passed up through the arguments of its callers (through casts
 and locals assigned once), or a local read from a vCPU (`DEVICE(cdev->cpu)`,
-a `CPUState *`). A destroy of a parameter counts in a function that treats it
-as a vCPU (its type, or a CPU cast macro such as `X86_CPU(dev)` on it).
+a `CPUState *`). A release in a function given only the entry (an eject
+helper `acpi_cpu_eject(cpu_st, cdev)`) follows the vCPU the entry points to:
+`cdev->cpu` itself and the locals read from it. A destroy of a parameter
+counts in a function that treats it as a vCPU (its type, or a CPU cast macro
+such as `X86_CPU(dev)` on it).
 
 Not reported: a destroy that runs only where the hook said "not persistent"
 (the `else` of the guard, or past an early return on the verdict, as when
@@ -82,6 +85,11 @@ or take a reference for the kept pointer (`object_ref(OBJECT(dev))`).
   `object_unparent()`, `object_unref()` and `g_free()` count.
 - `object_unref()` always counts as dropping the last reference; references
   are not counted.
+- A vCPU followed from the entry (`cdev->cpu`) is not followed into the
+  callers of the function releasing it, and a release of the entry that
+  already ran through a call before the kept point (an unconditional one in
+  `acpi_cpu_unplug_cb()` reached through `hotplug_handler_unplug()`) is not
+  seen: a destroy after such a helper's guarded release is reported.
 - A destroy of a parameter in a function that never treats it as a vCPU
   (generic device code such as `qdev_unplug()`) is not reported: it destroys
   whatever device it is given.
@@ -153,6 +161,19 @@ def _vcpu_param(model: Model, ref: FnRef) -> Origin | None:
             if best is None or rank < best[0]:
                 best = (rank, i)
     return ("param", str(best[1])) if best is not None else None
+
+
+def _entry_vcpu(model: Model, site: Site) -> Origin | None:
+    """The vCPU a release reaches only through the entry it clears: the
+    field itself (``cdev->cpu``, as ``DEVICE(cdev->cpu)`` reads it) in a
+    function given ``cdev`` and no vCPU (the demo's ``acpi_cpu_eject()``)."""
+    if site.expr.kind != "assign" or not site.expr.args:
+        return None
+    lhs = site.expr.args[0]
+    if lhs.kind != "field":
+        return None
+    fn = model.index.functions[site.function_ref]
+    return origin(lhs, fn, model.flow(site.function_ref).single_defs)
 
 
 def _walk(
@@ -425,7 +446,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     for site in model.acpi.sites:
         if site.kind != "release" or site.field != "cpu":
             continue
-        obj = _vcpu_param(model, site.function_ref)
+        obj = _vcpu_param(model, site.function_ref) or _entry_vcpu(model, site)
         if obj is None:
             continue
         found = [] if referenced else list(_kept_destroyed(model, site, obj))
