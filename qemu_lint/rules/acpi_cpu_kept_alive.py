@@ -28,8 +28,10 @@ Not reported: a destroy that runs only where the hook said "not persistent"
 (the `else` of the guard, or past an early return on the verdict, as when
 `object_unparent()` sits next to the release), a vCPU for which a reference
 is taken on the kept path (`object_ref(OBJECT(dev))`) or wherever a vCPU is
-stored into `AcpiCpuStatus::cpu`, and `qdev_unrealize()`, which does not free
-the object. A finding is located at the destroying call; its path runs from
+stored into `AcpiCpuStatus::cpu`, a destroy followed by a release not under
+the hook, in the same function or in every caller once it returns (an eject
+helper whose caller clears the entry), and `qdev_unrealize()`, which does not
+free the object. A finding is located at the destroying call; its path runs from
 the hook's verdict past the kept pointer to it, and it names the hook and the
 architectures that reach the destroy (as `acpi-cpu-persistence` does).
 
@@ -361,6 +363,8 @@ def _kept_destroyed(model: Model, site: Site, obj: Origin) -> Iterator[tuple[Key
                     continue  # only where the hook said "not persistent"
                 if _released_after(model, up.ref, order, d, hook):
                     continue  # the entry lets go of it right after
+                if _released_by_callers(model, up.ref, hook):
+                    continue  # ... or once the function returns, in every caller
                 name = d.args[0].text
                 msg = (
                     f"{name}() {DESTROYERS[name]} a vCPU that {hook} keeps in "
@@ -396,6 +400,19 @@ def _released_after(model: Model, ref: FnRef, order: OrderFacts, d: Expr, hook: 
         and model.guard(ref, s.expr, s.extra)[0] is None
         for s in model.acpi.sites
     )
+
+
+def _released_by_callers(model: Model, ref: FnRef, hook: str) -> bool:
+    """Does every caller of ``ref`` release ``AcpiCpuStatus::cpu`` after the
+    call, not under the hook (an eject helper whose caller clears the entry)?"""
+    edges = list(model.index.callers(ref))
+    if not edges:
+        return False
+    for e in edges:
+        order = order_facts(model.index.functions[e.caller])
+        if not _released_after(model, e.caller, order, e.call, hook):
+            return False
+    return True
 
 
 def _destroyed_before(model: Model, site: Site, obj: Origin) -> Iterator[tuple[Key2, Diagnostic]]:
