@@ -33,7 +33,7 @@ from qemu_lint.cli import main
 from qemu_lint.report import registry
 from qemu_lint.rules import default_config
 from qemu_lint.settings import Config
-from tests.audit_series import CPU_C, SERIES, demo_repo, git, snapshot
+from tests.audit_series import CPU_C, SERIES, Step, demo_repo, git, snapshot
 from tests.conftest import files_parsed
 
 Capsys = pytest.CaptureFixture[str]
@@ -97,10 +97,19 @@ def _check_demo(doc: dict[str, Any]) -> None:
     p1, p2, p3, p4, p5 = doc["patches"]
     # 1 moves every line of cpu.c: fingerprints ignore that
     assert p1["introduced"] == [] and p1["fixed"] == []
-    assert _fn(p2["fixed"]) == ["acpi_cpu_eject"] and p2["introduced"] == []
+    assert _fn(p2["fixed"]) == ["acpi_cpu_eject"]
     assert p2["fixed"][0]["introduced_by"] is None
-    assert _fn(p3["introduced"]) == ["acpi_cpu_unplug_cb"] and p3["fixed"] == []
+    # 2's guarded eject release keeps the vCPU its object_unparent() destroys
+    [kept] = p2["introduced"]
+    assert (kept["rule"], kept["function"], kept["line"]) == (
+        "acpi-cpu-kept-alive",
+        "acpi_cpu_eject",
+        57,
+    )
+    assert kept["fixed_by"] == 3
+    assert _fn(p3["introduced"]) == ["acpi_cpu_unplug_cb"]
     assert p3["introduced"][0]["fixed_by"] is None
+    assert [(f["rule"], f["introduced_by"]) for f in p3["fixed"]] == [("acpi-cpu-kept-alive", 2)]
     assert p3["introduced"][0]["archs"] == ["i386", "loongarch"]
     assert _fn(p4["introduced"]) == ["acpi_cpu_unplug_request_cb"]
     assert p4["introduced"][0]["fixed_by"] == 5
@@ -109,9 +118,11 @@ def _check_demo(doc: dict[str, Any]) -> None:
     assert _fn(doc["final"]) == ["acpi_cpu_unplug_cb"]
     assert _fn(doc["final_vs_base"]["introduced"]) == ["acpi_cpu_unplug_cb"]
     assert _fn(doc["final_vs_base"]["fixed"]) == ["acpi_cpu_eject"]
-    [t] = doc["transient"]
-    assert (t["introduced_by"], t["fixed_by"]) == (4, 5)
-    assert t["finding"]["function"] == "acpi_cpu_unplug_request_cb"
+    t2, t4 = doc["transient"]
+    assert (t2["introduced_by"], t2["fixed_by"]) == (2, 3)
+    assert t2["finding"]["rule"] == "acpi-cpu-kept-alive"
+    assert (t4["introduced_by"], t4["fixed_by"]) == (4, 5)
+    assert t4["finding"]["function"] == "acpi_cpu_unplug_request_cb"
     assert doc["complete"] is True
 
 
@@ -197,9 +208,14 @@ def test_transients_fail_unless_allowed(demo: tuple[Path, str, list[str]], capsy
 
 def test_fixes_only_is_clean(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
     repo, _, _ = demo
-    status, doc, _ = _audit(capsys, repo, "HEAD~5..HEAD~3")
-    assert [p["verdict"] for p in doc["patches"]] == ["clean", "fixes"]
+    status, doc, _ = _audit(capsys, repo, "HEAD~1..HEAD")
+    assert [p["verdict"] for p in doc["patches"]] == ["fixes"]
     assert status == 0
+    # without 3/5, the finding 2/5 adds (the kept vCPU unparented) stays
+    status, doc, _ = _audit(capsys, repo, "HEAD~5..HEAD~3")
+    assert [p["verdict"] for p in doc["patches"]] == ["clean", "introduces"]
+    assert [f["rule"] for f in doc["patches"][1]["introduced"]] == ["acpi-cpu-kept-alive"]
+    assert status == 1
 
 
 def test_merge_in_range_is_refused(demo: tuple[Path, str, list[str]], capsys: Capsys) -> None:
@@ -636,14 +652,19 @@ def test_b4_stdin_mode_patch_already_applied_is_judged_before_it(
     repo, _, shas = demo
     monkeypatch.chdir(repo)
     git(repo, "checkout", "-q", "--detach", shas[2])
-    for sha, status in ((shas[2], 1), (shas[1], 0), (shas[0], 0)):
+    # 2/5 unparents the vCPU its guarded release keeps (acpi-cpu-kept-alive)
+    for sha, rule in (
+        (shas[2], "acpi-cpu-persistence"),
+        (shas[1], "acpi-cpu-kept-alive"),
+        (shas[0], None),
+    ):
         _stdin(monkeypatch, git(repo, "format-patch", "-1", "--stdout", sha).encode())
-        assert main(["audit", "-"]) == status, sha
+        assert main(["audit", "-"]) == (1 if rule else 0), sha
         out, err = capsys.readouterr()
         assert err == ""
-        if status:
+        if rule:
             [line] = out.splitlines()
-            assert re.match(r"-:\d+: ERROR: hw/acpi/cpu\.c:\d+: .*\[acpi-cpu-persistence\]$", line)
+            assert re.match(rf"-:\d+: ERROR: hw/acpi/cpu\.c:\d+: .*\[{rule}\]$", line)
         else:
             assert out == ""
     _stdin(monkeypatch, git(repo, "format-patch", "-1", "--stdout", shas[2]).encode())
@@ -711,7 +732,7 @@ def test_golden(
     assert "\x1b[" not in out
     _golden(f"audit-{fmt}.txt", out)
     if fmt == "text":
-        assert err == "Audited 5 of 5 patches: 1 introduces, 1 transient, 2 fixes, 1 clean.\n"
+        assert err == "Audited 5 of 5 patches: 1 introduces, 2 transient, 1 fixes, 1 clean.\n"
     else:
         assert err == ""
 
@@ -732,14 +753,19 @@ def test_email_is_an_mbox_of_replies(demo: tuple[Path, str, list[str]], capsys: 
     r = subprocess.run(["git", "mailsplit", f"-o{split}"], input=out.encode(), capture_output=True)
     assert r.returncode == 0, r.stderr
     replies = sorted(split.iterdir())
-    assert len(replies) == 2  # patches 3 and 4
+    assert len(replies) == 3  # patches 2, 3 and 4
     msgs = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in replies]
     # (a Subject folded whole onto its second line keeps a leading space in Python's parser)
     assert [m["Subject"].strip() for m in msgs] == [
+        f"Re: [PATCH 2/5] {SERIES[1].subject}",
         f"Re: [PATCH 3/5] {SERIES[2].subject}",
         f"Re: [PATCH 4/5] {SERIES[3].subject}",
     ]
-    body = msgs[0].get_content()
+    kept = msgs[0].get_content()
+    assert ">      object_unparent(OBJECT(dev));" in kept
+    assert re.search(r"(?m)^hw/acpi/cpu\.c:57:5: error: object_unparent\(\) ", kept)
+    assert "transient: removed again by 3/5" in kept
+    body = msgs[1].get_content()
     assert "> +    cdev->cpu = NULL;" in body
     assert re.search(r"(?m)^hw/acpi/cpu\.c:\d+:5: error: ", body)
     # a reply to the patch: To its author, dated, with an id of its own
@@ -1115,8 +1141,24 @@ def test_locate_falls_back_to_a_step_of_the_path() -> None:
 
 def test_revert_of_a_fix_reintroduces_a_base_finding(tmp_path: Path, capsys: Capsys) -> None:
     """2/3 fixes the base's finding, 3/3 reverts 2/3: "re-introduces a finding
-    present in the base", a warning, and the series does not fail (exit 0)."""
-    fix = SERIES[1]
+    present in the base", a warning, and the series does not fail (exit 0).
+    The fix guards the eject path's unparent with its release (the demo
+    series' 2/5 guards only the release, which leaves a kept vCPU unparented)."""
+    fix = Step(
+        "hw/acpi/cpu: keep persistent vCPUs on eject",
+        "Neither release nor destroy a vCPU the hook keeps.\n",
+        (
+            (
+                "    object_unparent(OBJECT(dev));\n"
+                "    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */\n",
+                "    if (!should_remain_acpi_present(dev)) {\n"
+                "        object_unparent(OBJECT(dev));\n"
+                "        cdev->cpu = NULL;\n"
+                "    }\n",
+            ),
+        ),
+        "fixes",
+    )
     revert = dataclasses.replace(
         fix, subject=f'Revert "{fix.subject}"', edits=tuple((b, a) for a, b in fix.edits)
     )

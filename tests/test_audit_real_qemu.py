@@ -10,9 +10,11 @@ skipped with the reason when the trees are unavailable.
 The series (design 1 of the persistence hook, docs/usage.md): declare
 ``CPUClass::cpu_persistent_status`` and implement it for arm (clean); add
 ``should_remain_acpi_present()`` and guard the release in
-``acpi_cpu_unplug_cb()`` with it (fixes QEMU's one finding); drop the guard
-again (re-introduces QEMU's finding); release the vCPU in ``acpi_cpu_unplug_request_cb()``
-(introduces) and revert that (fixes: the former is transient).
+``acpi_cpu_unplug_cb()`` with it (fixes QEMU's one finding, but the eject
+path's ``object_unparent()`` then destroys the vCPU kept: transient); drop the
+guard again (re-introduces QEMU's finding, ends the other); release the vCPU
+in ``acpi_cpu_unplug_request_cb()`` (introduces) and revert that (fixes: the
+former is transient).
 """
 
 from __future__ import annotations
@@ -69,6 +71,16 @@ def _check(doc: dict[str, Any]) -> None:
         "acpi_cpu_unplug_cb",
     )
     assert fixed["archs"] == ["i386", "loongarch"] and fixed["introduced_by"] is None
+    # the guarded release keeps the vCPU the eject path then unparents; 3/5 ends that
+    [kept] = p2["introduced"]
+    assert (kept["rule"], kept["file"], kept["line"], kept["function"]) == (
+        "acpi-cpu-kept-alive",
+        "hw/acpi/cpu.c",
+        146,
+        "cpu_hotplug_wr",
+    )
+    assert kept["fixed_by"] == 3 and kept["hook"] == "CPUClass::cpu_persistent_status"
+    assert [f["rule"] for f in p3["fixed"]] == ["acpi-cpu-kept-alive"]
     [intro] = p3["introduced"]
     assert intro["function"] == "acpi_cpu_unplug_cb" and intro["fixed_by"] is None
     assert intro["in_base"] is True  # QEMU's own finding, brought back

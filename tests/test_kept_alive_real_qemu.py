@@ -8,9 +8,11 @@ report.
   declared, target/arm implementing it, the release in acpi_cpu_unplug_cb()
   inside ``if (!should_remain_acpi_present(dev))``): the eject path's
   ``object_unparent()`` in cpu_hotplug_wr() destroys a kept vCPU;
-* ``alternative``: the maintainers' shape, an early return on
-  ``CPUHotplugState::always_present_cpus`` before both the release and the
-  ``object_unparent()`` moved next to it: nothing;
+* ``alternative``: the maintainers' shape (RFC 7/7), an early return at the
+  top of acpi_cpu_unplug_cb() on ``CPUHotplugState::always_present_cpus``
+  (set from cpu_hotplug_hw_init()'s new parameter; its two callers pass
+  false) before both the release and the ``object_unparent()`` moved from
+  cpu_hotplug_wr() right after it: nothing;
 * ``unguarded``: the hook declared and implemented, the release unguarded
   (nothing is kept: the eject path's ``object_unparent()`` is no finding), and
   the i386 board unparenting the vCPU before it calls the ACPI device's unplug
@@ -37,20 +39,61 @@ _EJECT_UNPARENT = "            object_unparent(OBJECT(dev));\n"
 _X86_UNPLUG = "    hotplug_handler_unplug(x86ms->acpi_dev, dev, &local_err);\n"
 _X86_C = "hw/i386/x86-common.c"
 
+_INIT_PARAMS = "                         CPUHotplugState *state, hwaddr base_addr"
+_INIT_PARAM = ",\n                         bool always_present_cpus"
+_UNPLUG_CB = (
+    "void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st,\n"
+    "                        DeviceState *dev, Error **errp)\n{\n    AcpiCpuStatus *cdev;\n\n"
+)
+
+#: The shape of the maintainers' RFC 7/7 ("acpi: cpuhp: preserve always
+#: present vCPUs on unplug", Nov 2024), written for these tests: the flag
+#: CPUHotplugState::always_present_cpus set by cpu_hotplug_hw_init()'s new
+#: parameter (the GED and the PIIX4/ICH9 switch to modern CPU hotplug pass
+#: false), an early return at the top of acpi_cpu_unplug_cb(), and the eject
+#: path's object_unparent() moved right after the release.
+ALTERNATIVE: qv.Edits = {
+    qv.ACPI_CPU_H: [
+        ("    uint32_t dev_count;\n", "    uint32_t dev_count;\n    bool always_present_cpus;\n"),
+        (_INIT_PARAMS + ");\n", _INIT_PARAMS + _INIT_PARAM + ");\n"),
+    ],
+    "hw/acpi/acpi-cpu-hotplug-stub.c": [
+        (_INIT_PARAMS + ")\n", _INIT_PARAMS + _INIT_PARAM + ")\n"),
+    ],
+    qv.ACPI_CPU_C: [
+        (_EJECT_UNPARENT, ""),
+        (_INIT_PARAMS + ")\n", _INIT_PARAMS + _INIT_PARAM + ")\n"),
+        (
+            "    state->devs = g_new0(typeof(*state->devs), state->dev_count);\n",
+            "    state->devs = g_new0(typeof(*state->devs), state->dev_count);\n"
+            "    state->always_present_cpus = always_present_cpus;\n",
+        ),
+        (
+            _UNPLUG_CB,
+            _UNPLUG_CB + "    if (cpu_st->always_present_cpus) {\n        return;\n    }\n\n",
+        ),
+        (
+            "    cdev->cpu = NULL;\n}\n",
+            "    cdev->cpu = NULL;\n    object_unparent(OBJECT(dev));\n}\n",
+        ),
+    ],
+    "hw/acpi/cpu_hotplug.c": [
+        (
+            "    cpu_hotplug_hw_init(parent, gpe_cpu->device, cpuhp_state, io_port);\n",
+            "    cpu_hotplug_hw_init(parent, gpe_cpu->device, cpuhp_state, io_port, false);\n",
+        ),
+    ],
+    qv.GED_C: [
+        (
+            "                                &s->cpuhp_state, 0);\n",
+            "                                &s->cpuhp_state, 0, false);\n",
+        ),
+    ],
+}
+
 VARIANTS: dict[str, qv.Edits] = {
     "seed": qv.D1_GUARDED,
-    "alternative": qv.merge(
-        qv.D3,
-        {
-            qv.ACPI_CPU_C: [
-                (_EJECT_UNPARENT, ""),
-                (
-                    "    cdev->cpu = NULL;\n}\n",
-                    "    cdev->cpu = NULL;\n    object_unparent(OBJECT(dev));\n}\n",
-                ),
-            ]
-        },
-    ),
+    "alternative": ALTERNATIVE,
     # the release unguarded (nothing kept), and the i386 board destroying
     # the vCPU before the ACPI device's unplug handler runs
     "unguarded": qv.merge(
@@ -69,8 +112,8 @@ def checked(
     name: str = request.param
     dest = tmp_path_factory.mktemp(f"qemu-kept-{name}")
     root = qv.make_variant(qemu_tree("10.0.13"), dest, VARIANTS[name])
-    # the rule is opt-in; the flagship rule runs beside it
-    report = run(default_config(root=str(root), select=(RULE, "acpi-cpu-persistence")))
+    # every rule on by default, as `qemu-lint check` runs them
+    report = run(default_config(root=str(root)))
     errors = [p for p in report.problems if p.level == "error"]
     assert not errors, errors
     return name, root, report
@@ -85,6 +128,8 @@ def test_kept_alive_on_variant(checked: tuple[str, Path, Report]) -> None:
     got = _mine(report)
     if name == "alternative":
         assert got == [], [(f.file, f.line, f.message) for f in got]
+        # the early return also guards the release: 10.0.13's one finding is gone
+        assert [(f.rule, f.line) for f in report.findings] == []
         return
     assert len(got) == 1, [(f.file, f.line, f.message) for f in got]
     f = got[0]

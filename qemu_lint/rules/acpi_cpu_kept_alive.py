@@ -18,15 +18,20 @@ still points to it afterwards. Two kinds:
 The vCPU is followed by identity: the object the release function is
 called about, passed up through the arguments of its callers (through casts
 and locals assigned once), or a local read from a vCPU (`DEVICE(cdev->cpu)`,
-a `CPUState *`). A destroy of a parameter counts in a function that treats it
-as a vCPU (its type, or a CPU cast macro such as `X86_CPU(dev)` on it).
+a `CPUState *`). A release in a function given only the entry (an eject
+helper `acpi_cpu_eject(cpu_st, cdev)`) follows the vCPU the entry points to:
+`cdev->cpu` itself and the locals read from it. A destroy of a parameter
+counts in a function that treats it as a vCPU (its type, or a CPU cast macro
+such as `X86_CPU(dev)` on it).
 
 Not reported: a destroy that runs only where the hook said "not persistent"
 (the `else` of the guard, or past an early return on the verdict, as when
 `object_unparent()` sits next to the release), a vCPU for which a reference
 is taken on the kept path (`object_ref(OBJECT(dev))`) or wherever a vCPU is
-stored into `AcpiCpuStatus::cpu`, and `qdev_unrealize()`, which does not free
-the object. A finding is located at the destroying call; its path runs from
+stored into `AcpiCpuStatus::cpu`, a destroy followed by a release not under
+the hook, in the same function or in every caller once it returns (an eject
+helper whose caller clears the entry), and `qdev_unrealize()`, which does not
+free the object. A finding is located at the destroying call; its path runs from
 the hook's verdict past the kept pointer to it, and it names the hook and the
 architectures that reach the destroy (as `acpi-cpu-persistence` does).
 
@@ -71,9 +76,6 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev, Error **errp)
 or take a reference for the kept pointer (`object_ref(OBJECT(dev))`).
 
 ## Options
-The rule is opt-in: it runs only when `select` (or `--select`) names it,
-for instance `select = ["acpi-cpu-persistence", "acpi-cpu-kept-alive"]`.
-
 - `hooks` / `extend-hooks` (lists of strings, default
   `CPUClass::cpu_persistent_status`, `CPUState::acpi_persistent`,
   `CPUHotplugState::always_present_cpus`): the persistence-hook designs that
@@ -85,6 +87,11 @@ for instance `select = ["acpi-cpu-persistence", "acpi-cpu-kept-alive"]`.
   `object_unparent()`, `object_unref()` and `g_free()` count.
 - `object_unref()` always counts as dropping the last reference; references
   are not counted.
+- A vCPU followed from the entry (`cdev->cpu`) is not followed into the
+  callers of the function releasing it, and a release of the entry that
+  already ran through a call before the kept point (an unconditional one in
+  `acpi_cpu_unplug_cb()` reached through `hotplug_handler_unplug()`) is not
+  seen: a destroy after such a helper's guarded release is reported.
 - A destroy of a parameter in a function that never treats it as a vCPU
   (generic device code such as `qdev_unplug()`) is not reported: it destroys
   whatever device it is given.
@@ -156,6 +163,19 @@ def _vcpu_param(model: Model, ref: FnRef) -> Origin | None:
             if best is None or rank < best[0]:
                 best = (rank, i)
     return ("param", str(best[1])) if best is not None else None
+
+
+def _entry_vcpu(model: Model, site: Site) -> Origin | None:
+    """The vCPU a release reaches only through the entry it clears: the
+    field itself (``cdev->cpu``, as ``DEVICE(cdev->cpu)`` reads it) in a
+    function given ``cdev`` and no vCPU (the demo's ``acpi_cpu_eject()``)."""
+    if site.expr.kind != "assign" or not site.expr.args:
+        return None
+    lhs = site.expr.args[0]
+    if lhs.kind != "field":
+        return None
+    fn = model.index.functions[site.function_ref]
+    return origin(lhs, fn, model.flow(site.function_ref).single_defs)
 
 
 def _walk(
@@ -343,6 +363,8 @@ def _kept_destroyed(model: Model, site: Site, obj: Origin) -> Iterator[tuple[Key
                     continue  # only where the hook said "not persistent"
                 if _released_after(model, up.ref, order, d, hook):
                     continue  # the entry lets go of it right after
+                if _released_by_callers(model, up.ref, hook):
+                    continue  # ... or once the function returns, in every caller
                 name = d.args[0].text
                 msg = (
                     f"{name}() {DESTROYERS[name]} a vCPU that {hook} keeps in "
@@ -378,6 +400,19 @@ def _released_after(model: Model, ref: FnRef, order: OrderFacts, d: Expr, hook: 
         and model.guard(ref, s.expr, s.extra)[0] is None
         for s in model.acpi.sites
     )
+
+
+def _released_by_callers(model: Model, ref: FnRef, hook: str) -> bool:
+    """Does every caller of ``ref`` release ``AcpiCpuStatus::cpu`` after the
+    call, not under the hook (an eject helper whose caller clears the entry)?"""
+    edges = list(model.index.callers(ref))
+    if not edges:
+        return False
+    for e in edges:
+        order = order_facts(model.index.functions[e.caller])
+        if not _released_after(model, e.caller, order, e.call, hook):
+            return False
+    return True
 
 
 def _destroyed_before(model: Model, site: Site, obj: Origin) -> Iterator[tuple[Key2, Diagnostic]]:
@@ -428,7 +463,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     for site in model.acpi.sites:
         if site.kind != "release" or site.field != "cpu":
             continue
-        obj = _vcpu_param(model, site.function_ref)
+        obj = _vcpu_param(model, site.function_ref) or _entry_vcpu(model, site)
         if obj is None:
             continue
         found = [] if referenced else list(_kept_destroyed(model, site, obj))
@@ -453,6 +488,4 @@ RULE = Rule(
         types=("CPUClass", "CPUState"),
         hooks=True,
     ),
-    # new, and only meaningful once a tree declares a persistence hook: opt-in
-    default_enabled=False,
 )

@@ -70,7 +70,9 @@ static void cpu_hotplug_wr(void *opaque, hwaddr addr, uint64_t data,
         trace_cpuhp_acpi_ejecting_cpu(cpu_st->selector);
         dev = DEVICE(cdev->cpu);
         hotplug_handler_unplug(qdev_get_hotplug_handler(dev), dev, NULL);
-        object_unparent(OBJECT(dev));
+        if (!should_remain_acpi_present(dev)) {
+            object_unparent(OBJECT(dev));  /* ok: a kept vCPU stays alive */
+        }
         cdev->fw_remove = false;
     } else if (data & 16) {
         cdev->fw_remove = true;
