@@ -34,8 +34,17 @@ TIMEOUT = 900
 
 # The demo's one finding is the unguarded release in the eject path; the base
 # repository guards it so that it starts clean.
-EJECT = "    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */\n"
-EJECT_GUARDED = "    if (!should_remain_acpi_present(dev)) {\n        cdev->cpu = NULL;\n    }\n"
+#: the eject release and the unparent before it: guarding the release alone
+#: would keep a pointer to a destroyed vCPU (acpi-cpu-kept-alive)
+EJECT = (
+    "    object_unparent(OBJECT(dev));\n    cdev->cpu = NULL;  /* expect: acpi-cpu-persistence */\n"
+)
+EJECT_GUARDED = (
+    "    if (!should_remain_acpi_present(dev)) {\n"
+    "        object_unparent(OBJECT(dev));\n"
+    "        cdev->cpu = NULL;\n"
+    "    }\n"
+)
 UNPLUG_GUARDED = (
     "    if (!should_remain_acpi_present(dev)) {\n"
     "        cdev->cpu = NULL;  /* ok: guarded by should_remain_acpi_present() */\n"
