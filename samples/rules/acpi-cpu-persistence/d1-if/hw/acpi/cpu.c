@@ -4,7 +4,7 @@
 #include "hw/boards.h"
 #include "qapi/error.h"
 #include "trace.h"
-
+static bool should_remain_acpi_present(DeviceState *dev);
 #define ACPI_CPU_HOTPLUG_REG_LEN 12
 #define ACPI_CPU_SELECTOR_OFFSET_WR 0
 #define ACPI_CPU_FLAGS_OFFSET_RW 4
