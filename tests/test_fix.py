@@ -169,10 +169,10 @@ def test_two_designs_are_refused(tmp_path: Path, capsys: Capsys) -> None:
 
 def test_a_hook_without_a_wrapper_is_refused(tmp_path: Path, capsys: Capsys) -> None:
     root = _d1(tmp_path)
-    wrapper = (root / CPU_C).read_text().split("static bool should_remain_acpi_present")[1]
-    _edit(
-        root / CPU_C, "static bool should_remain_acpi_present" + wrapper.split("}\n")[0] + "}\n", ""
-    )
+    head = "static bool should_remain_acpi_present(DeviceState *dev)"
+    wrapper = (root / CPU_C).read_text().split(head + "\n{")[1]
+    _edit(root / CPU_C, head + "\n{" + wrapper.split("}\n")[0] + "}\n", "")
+    _edit(root / CPU_C, head + ";\n", "\n")  # and its declaration
     _refused(capsys, root, "no wrapper function returning the CPUClass::cpu_persistent_status")
 
 
