@@ -53,7 +53,14 @@ def propose_destroy_fix(model: Model, ref: FnRef, call: Expr, declared: Sequence
     :param declared: the persistence-hook designs the tree declares (among those that count)
     """
     obj = _object_var(call.args[1]) if len(call.args) > 1 else None
-    return _propose(model, ref, call, declared, obj)
+    got = _propose(model, ref, call, declared, obj)
+    if obj is None and not got.refusal:
+        return Fix(
+            span=got.span,
+            hook=got.hook,
+            refusal="the object it destroys is not a variable to ask the hook about",
+        )
+    return got
 
 
 def _propose(
@@ -76,12 +83,15 @@ def _propose(
     if stmt is None:
         return Fix(hook=hook.spec, refusal="the site is not a statement of its own")
     span = Span(file, stmt.line, stmt.col, stmt.end_line, stmt.end_col)
-    in_scope = _pointer_vars(model, fn, file, obj)
-    wrapper = _wrapper(model, hook, file, fn.line)
+    in_scope = _pointer_vars(model, fn, file)
+    # the vCPU asked about: the object the site is about when it is known
+    # (it is assigned wherever the site runs), else the likeliest in scope
+    vcpus = in_scope if obj is None else [nv for nv in in_scope if nv[0] == obj]
+    wrapper = _wrapper(model, hook, file, fn.line, declare=obj is not None)
     if isinstance(wrapper, str):
         return Fix(span=span, hook=hook.spec, refusal=f"{wrapper}: {name}() cannot call it")
     if wrapper is not None:
-        arg = _as_type(in_scope, wrapper.struct)
+        arg = _as_type(vcpus, wrapper.struct)
         if arg is None:
             return Fix(
                 span=span,
@@ -101,7 +111,7 @@ def _propose(
             hook=hook.spec,
             refusal=f"the tree has no wrapper function returning the {hook.spec} verdict to call",
         )
-    base = _as_type(in_scope, hook.struct)
+    base = _as_type(vcpus if hook.struct in _CASTS else in_scope, hook.struct)
     if base is None:
         return Fix(
             span=span,
@@ -151,18 +161,14 @@ def _ends_void_function(fn: FunctionDef, stmt: Stmt) -> bool:
     return bool(fn.body.body) and fn.body.body[-1] == stmt
 
 
-def _pointer_vars(
-    model: Model, fn: FunctionDef, ctx: str, first: str | None = None
-) -> list[tuple[str, str]]:
-    """``(name, struct)`` of the single-pointer parameters and locals of ``fn``:
-    ``first`` (the object the site is about) first, then parameters before
-    locals, the usual names of the vCPU first among them."""
+def _pointer_vars(model: Model, fn: FunctionDef, ctx: str) -> list[tuple[str, str]]:
+    """``(name, struct)`` of the single-pointer parameters and locals of ``fn``,
+    parameters first, the usual names of the vCPU first among them."""
     out: list[tuple[str, str]] = []
     for group in (fn.params, fn.locals):
         found = [(v.name, _struct(model, v, ctx)) for v in group if v.type.pointers == 1]
         found.sort(key=lambda nv: _VCPU_NAMES.index(nv[0]) if nv[0] in _VCPU_NAMES else 99)
         out.extend(found)
-    out.sort(key=lambda nv: nv[0] != first)
     return out
 
 
@@ -194,16 +200,19 @@ class _Wrapper:
     declare: Span | None = None
 
 
-def _wrapper(model: Model, hook: Hook, file: str, line: int) -> _Wrapper | str | None:
+def _wrapper(
+    model: Model, hook: Hook, file: str, line: int, declare: bool = False
+) -> _Wrapper | str | None:
     """The function returning ``hook``'s verdict (true: persistent) about the
     one object it is given, callable from ``file`` at ``line``; one in
     ``file`` (or a header) first.
 
-    A ``static`` function of another ``.c`` file cannot be called.  One of
-    ``file`` defined after ``line`` can be, given a prototype first: the one
-    the file has before ``line``, else the one the fix adds (its
-    :attr:`_Wrapper.declare`).  An exported one is taken to have its
-    prototype in a header, as QEMU's ``-Wmissing-prototypes`` wants.
+    A ``static`` function of another ``.c`` file cannot be called.  With
+    ``declare``, one of ``file`` defined after ``line`` can be, given a
+    prototype first: the one the file has before ``line``, else the one the
+    fix adds (its :attr:`_Wrapper.declare`); without, it cannot.  An exported
+    one is taken to have its prototype in a header, as QEMU's
+    ``-Wmissing-prototypes`` wants.
 
     :return: None when there is no wrapper; why none can be called, when
         there are only such
@@ -213,19 +222,22 @@ def _wrapper(model: Model, hook: Hook, file: str, line: int) -> _Wrapper | str |
     for ref, fn in _candidates(model):
         if model.summary(ref) != ("atom", hook.spec):
             continue
-        declare = None
+        head = None
         if fn.is_static and not ref[0].endswith(".h"):
             if ref[0] != file:
                 hidden.append(f"{fn.name}() is static and defined in {ref[0]}")
                 continue
+            if fn.line > line and not declare:
+                hidden.append(f"{fn.name}() is static and defined later in the file")
+                continue
             if fn.line > line and not _declared_before(model, fn.name, file, line):
-                declare = Span(file, fn.line, fn.col, fn.body.line, fn.body.col)
+                head = Span(file, fn.line, fn.col, fn.body.line, fn.body.col)
         rank = 0 if ref[0] == file else 1 if ref[0].endswith(".h") else 2
-        found.append((rank, ref[0], fn.name, _struct(model, fn.params[0], ref[0]), declare))
+        found.append((rank, ref[0], fn.name, _struct(model, fn.params[0], ref[0]), head))
     if not found:
         return ", ".join(sorted(hidden)) or None
-    _, _, name, struct, declare = min(found, key=lambda f: f[:4])
-    return _Wrapper(name, struct, declare)
+    _, _, name, struct, head = min(found, key=lambda f: f[:4])
+    return _Wrapper(name, struct, head)
 
 
 def _declared_before(model: Model, name: str, file: str, line: int) -> bool:
