@@ -99,8 +99,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument(
         "--fix",
         action="store_true",
-        help="guard the reported sites that have a fix (acpi-cpu-persistence) with the "
-        "tree's persistence hook, then check again; the exit status is the re-check's",
+        help="guard the reported sites that have a fix (acpi-cpu-persistence, "
+        "acpi-cpu-kept-alive) with the tree's persistence hook, in rounds until nothing "
+        "changes, then check again; the exit status is the re-check's",
     )
     c.add_argument(
         "--diff",
