@@ -73,7 +73,30 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev, Error **errp)
     object_unparent(OBJECT(dev));       /* moved here from cpu_hotplug_wr() */
 }
 ```
-or take a reference for the kept pointer (`object_ref(OBJECT(dev))`).
+or take a reference for the kept pointer (`object_ref(OBJECT(dev))`), or
+destroy the vCPU only where the hook says "not persistent":
+```c
+    hotplug_handler_unplug(hotplug_ctrl, dev, NULL);
+    if (!should_remain_acpi_present(dev)) {
+        object_unparent(OBJECT(dev));
+    }
+```
+
+**Fix.** For a `kept-destroyed` finding, `check --fix` puts the destroying
+statement under the guard of the one design the tree declares, asked about
+the object it destroys (`OBJECT(dev)` → `dev`), written as
+`acpi-cpu-persistence`'s fix writes it: through the wrapper function when
+there is one (`if (!should_remain_acpi_present(dev)) { … }`; a `static`
+wrapper defined further down the file gets its prototype added before the
+function holding the destroy), else by reading the flag (`if
+(!cpu_st->always_present_cpus) { … }`, or an early return before a destroy
+that ends a `void` function). The same refusals apply: no hook or several
+designs declared, a result that would not parse, a file outside the tree, a
+destroy that is part of a larger statement or whose object is not a
+variable. `--fix` runs in rounds, so guarding a release (round 1) and then
+the destroy that guard reveals (round 2) is one command. The
+`destroyed-before-release` kind gets no fix: no hook decides there, and
+which order the unplug should run in is for a person to choose.
 
 ## Options
 - `hooks` / `extend-hooks` (lists of strings, default
