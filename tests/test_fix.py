@@ -435,3 +435,30 @@ def test_rounds_are_bounded(
         assert (rc, out) == (2, ""), err
         assert "the fixes still change the tree after 1 rounds" in err
         assert _digests(root) == before
+
+
+def test_sarif_carries_the_fix(tmp_path: Path, capsys: Capsys) -> None:
+    """SARIF ``fixes``: the replacements, applied to the file, give what
+    ``--fix`` writes; a finding whose fix is refused has none."""
+    import json
+
+    from tests import sarif_schema
+
+    root = _kept(tmp_path)
+    rc, out, _ = _all_rules(capsys, root, "--format", "sarif")
+    doc = json.loads(out)
+    assert rc == 1 and sarif_schema.errors(doc) == []
+    [result] = doc["runs"][0]["results"]
+    [fix] = result["fixes"]
+    [change] = fix["artifactChanges"]
+    assert change["artifactLocation"] == {"uri": CPU_C, "uriBaseId": "%SRCROOT%"}
+    text = (root / CPU_C).read_text()
+    for r in sorted(change["replacements"], key=lambda r: -r["deletedRegion"]["charOffset"]):
+        at, n = r["deletedRegion"]["charOffset"], r["deletedRegion"]["charLength"]
+        text = text[:at] + r.get("insertedContent", {}).get("text", "") + text[at + n :]
+    assert text == (KEPT / "fixed-seed-design" / CPU_C).read_text()
+
+    root = materialize(CASES / "_base", tmp_path / "no-hook")
+    doc = json.loads(_all_rules(capsys, root, "--format", "sarif")[1])
+    results = doc["runs"][0]["results"]
+    assert results and not [r for r in results if "fixes" in r]
