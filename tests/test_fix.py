@@ -433,7 +433,7 @@ def test_rounds_are_bounded(
     for mode in ("--fix", "--diff"):
         rc, out, err = _all_rules(capsys, root, mode)
         assert (rc, out) == (2, ""), err
-        assert "the fixes still change the tree after 1 rounds" in err
+        assert "the fixes still change the tree after 1 round " in err
         assert _digests(root) == before
 
 

@@ -105,7 +105,8 @@ def not_converged(rounds: Rounds) -> int | None:
     if rounds.converged:
         return None
     print(
-        f"qemu-lint: error: the fixes still change the tree after {MAX_ROUNDS} rounds "
+        f"qemu-lint: error: the fixes still change the tree after {MAX_ROUNDS} "
+        f"round{'' if MAX_ROUNDS == 1 else 's'} "
         "(each round's check reports something new to fix): nothing is written",
         file=sys.stderr,
     )
