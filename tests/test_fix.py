@@ -462,3 +462,13 @@ def test_sarif_carries_the_fix(tmp_path: Path, capsys: Capsys) -> None:
     doc = json.loads(_all_rules(capsys, root, "--format", "sarif")[1])
     results = doc["runs"][0]["results"]
     assert results and not [r for r in results if "fixes" in r]
+
+
+def test_the_prototype_goes_above_the_function_comment(tmp_path: Path, capsys: Capsys) -> None:
+    root = _kept(tmp_path)
+    head = "static void cpu_hotplug_wr(void *opaque,"
+    comment = "/*\n * The guest's writes to the register block.\n */\n"
+    _edit(root / CPU_C, head, comment + head)
+    assert _all_rules(capsys, root, "--fix")[0] == 0
+    proto = "static bool should_remain_acpi_present(DeviceState *dev);\n\n"
+    assert proto + comment + head in (root / CPU_C).read_text()
