@@ -100,6 +100,12 @@ class Fix:
     hook: str = ""
     #: why no edit is proposed (one short clause: "no persistence hook is declared")
     refusal: str = ""
+    #: a function the guard calls that has no prototype before the site: its
+    #: definition's head (from its first character to its body's ``{``), whose
+    #: text, ended by ``;``, goes before line :attr:`declare_at`
+    declare: Span | None = None
+    #: the first line of the function holding the site (where the prototype goes)
+    declare_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,9 @@ class Config:
     #: analyse the tree as it was at this git commit (``--diff-base``): the
     #: work tree's files, those that differ read from git's object store
     revision: str = ""
+    #: analyse these files with these bytes, ``(path, bytes)`` each, instead
+    #: of the work tree's (``check --fix``'s rounds): never written to disk
+    overlay: tuple[tuple[str, bytes], ...] = ()
     #: build folder holding compile_commands.json (clang front-end), or None
     build_dir: str | None = None
     #: the other declared settings, key → value (extensions merged in), read

@@ -292,3 +292,183 @@ def test_crlf_lines_stay_crlf(tmp_path: Path, capsys: Capsys) -> None:
         in data
     )
     assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+# -- acpi-cpu-kept-alive's fix, and the rounds ---------------------------------
+
+KEPT = SAMPLES / "rules" / "acpi-cpu-kept-alive"
+KEPT_MARK = "  /* expect: acpi-cpu-kept-alive archs=loongarch kind=kept-destroyed */"
+GUARDED_KEEP = "    if (!should_remain_acpi_present(dev)) {\n        cdev->cpu = NULL;"
+
+
+def _kept(tmp_path: Path, case: str = "seed-design") -> Path:
+    """A kept-alive case, its marker turned into the prose the fixed case has."""
+    root = materialize(KEPT / case, tmp_path / case)
+    if case == "seed-design":
+        _edit(root / CPU_C, KEPT_MARK, "  /* ok: only when not persistent */")
+    return root
+
+
+def _all_rules(capsys: Capsys, root: Path, *extra: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main(["check", "--no-cache", *extra, str(root)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_kept_alive_fix_guards_the_destroy_and_declares_the_wrapper(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    """The eject path's object_unparent() goes under the release's guard; the
+    static wrapper is defined below cpu_hotplug_wr(), so its prototype is
+    added before it (the fixed-seed-design case is the expected file)."""
+    root = _kept(tmp_path)
+    rc, out, err = _all_rules(capsys, root, "--fix")
+    assert rc == 0, out + err
+    assert f"fixed 1 finding in 1 file ({CPU_C})" in err
+    assert (root / CPU_C).read_text() == (KEPT / "fixed-seed-design" / CPU_C).read_text()
+    assert _all_rules(capsys, root)[0] == 0
+
+
+def test_kept_alive_fix_reads_the_flag_of_a_flag_design(tmp_path: Path, capsys: Capsys) -> None:
+    # the maintainers' flag, but the unparent left in the eject path after the unplug
+    root = materialize(KEPT / "maintainers-alternative", tmp_path / "flag")
+    _edit(
+        root / CPU_C, "    object_unparent(OBJECT(dev));  /* ok: skipped with the release */\n", ""
+    )
+    unplug = "        hotplug_handler_unplug(qdev_get_hotplug_handler(dev), dev, NULL);\n"
+    _edit(root / CPU_C, unplug, unplug + "        object_unparent(OBJECT(dev));\n")
+    # the base declares CPUClass::cpu_persistent_status too: count the flag only
+    (root / ".qemu-lint.toml").write_text('hooks = ["CPUHotplugState::always_present_cpus"]\n')
+    rc, out, _ = _all_rules(capsys, root, "--diff")
+    assert rc == 1
+    assert [ln for ln in out.splitlines() if ln[:1] in "+-" and ln[1:2] == " "] == [
+        "-        object_unparent(OBJECT(dev));",
+        "+        if (!cpu_st->always_present_cpus) {",
+        "+            object_unparent(OBJECT(dev));",
+        "+        }",
+    ]
+    assert _all_rules(capsys, root, "--fix")[0] == 0
+
+
+def test_kept_alive_fix_refusals(tmp_path: Path, capsys: Capsys) -> None:
+    """Two designs declared, a result that would not parse: nothing written,
+    the finding named on stderr; the other kind gets no fix at all."""
+    root = _kept(tmp_path)
+    d3_header = "include/hw/acpi/cpu.h"
+    (root / d3_header).write_bytes((CASES / "d3-early-return" / d3_header).read_bytes())
+    before = _digests(root)
+    rc, _, err = _all_rules(capsys, root, "--fix")
+    assert rc == 1 and _digests(root) == before
+    assert "not fixed: 2 persistence-hook designs are declared" in err
+    assert err.count("[acpi-cpu-kept-alive]") == 1, err
+
+    root = _kept(tmp_path / "parse")
+    _edit(
+        root / CPU_C,
+        "  /* ok: only when not persistent */\n",
+        " /* unparented\n                                 here */\n",
+    )
+    before = _digests(root)
+    rc, _, err = _all_rules(capsys, root, "--fix")
+    assert rc == 1 and _digests(root) == before
+    assert "the result would not parse" in err and "[acpi-cpu-kept-alive]" in err
+
+    report = run(
+        default_config(root=str(materialize(KEPT / "destroyed-before-release", tmp_path / "b")))
+    )
+    kinds = {(f.kind, f.fix) for f in report.findings if f.rule == "acpi-cpu-kept-alive"}
+    assert kinds == {("destroyed-before-release", None)}
+
+
+def test_maintainers_alternative_gets_no_fix(tmp_path: Path, capsys: Capsys) -> None:
+    root = materialize(KEPT / "maintainers-alternative", tmp_path / "rfc7")
+    assert _all_rules(capsys, root, "--diff")[:2] == (0, "")
+
+
+def _seed_unguarded(tmp_path: Path) -> Path:
+    """The seed design with the release unguarded: round 1 guards the
+    release, round 2 the eject path's unparent the guard then keeps."""
+    root = _kept(tmp_path)
+    _edit(
+        root / CPU_C,
+        GUARDED_KEEP + "  /* ok: kept when the vCPU is persistent */\n    }\n",
+        "    cdev->cpu = NULL;\n",
+    )
+    return root
+
+
+def test_rounds_reach_a_fixed_point_and_diff_writes_nothing(tmp_path: Path, capsys: Capsys) -> None:
+    root = _seed_unguarded(tmp_path)
+    before = _digests(root)
+    rc, out, err = _all_rules(capsys, root, "--diff")
+    assert rc == 1, err
+    assert _digests(root) == before
+    assert [ln for ln in out.splitlines() if ln.startswith("+") and ln != "+++ b/" + CPU_C] == [
+        "+static bool should_remain_acpi_present(DeviceState *dev);",
+        "+",
+        "+        if (!should_remain_acpi_present(dev)) {",
+        "+            object_unparent(OBJECT(dev));  /* ok: only when not persistent */",
+        "+        }",
+        "+    if (!should_remain_acpi_present(dev)) {",
+        "+        cdev->cpu = NULL;",
+        "+    }",
+    ]
+    assert "Would fix 2 findings in 1 file." in err
+    rc, out, err = _all_rules(capsys, root, "--fix")
+    assert rc == 0, out + err
+    assert f"fixed 2 findings in 1 file ({CPU_C})" in err
+    assert _all_rules(capsys, root)[0] == 0
+    assert _all_rules(capsys, root, "--diff")[:2] == (0, "")
+
+
+def test_rounds_are_bounded(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qemu_lint.cli import fix
+
+    monkeypatch.setattr(fix, "MAX_ROUNDS", 1)
+    root = _seed_unguarded(tmp_path)
+    before = _digests(root)
+    for mode in ("--fix", "--diff"):
+        rc, out, err = _all_rules(capsys, root, mode)
+        assert (rc, out) == (2, ""), err
+        assert "the fixes still change the tree after 1 round " in err
+        assert _digests(root) == before
+
+
+def test_sarif_carries_the_fix(tmp_path: Path, capsys: Capsys) -> None:
+    """SARIF ``fixes``: the replacements, applied to the file, give what
+    ``--fix`` writes; a finding whose fix is refused has none."""
+    import json
+
+    from tests import sarif_schema
+
+    root = _kept(tmp_path)
+    rc, out, _ = _all_rules(capsys, root, "--format", "sarif")
+    doc = json.loads(out)
+    assert rc == 1 and sarif_schema.errors(doc) == []
+    [result] = doc["runs"][0]["results"]
+    [fix] = result["fixes"]
+    [change] = fix["artifactChanges"]
+    assert change["artifactLocation"] == {"uri": CPU_C, "uriBaseId": "%SRCROOT%"}
+    text = (root / CPU_C).read_text()
+    for r in sorted(change["replacements"], key=lambda r: -r["deletedRegion"]["charOffset"]):
+        at, n = r["deletedRegion"]["charOffset"], r["deletedRegion"]["charLength"]
+        text = text[:at] + r.get("insertedContent", {}).get("text", "") + text[at + n :]
+    assert text == (KEPT / "fixed-seed-design" / CPU_C).read_text()
+
+    root = materialize(CASES / "_base", tmp_path / "no-hook")
+    doc = json.loads(_all_rules(capsys, root, "--format", "sarif")[1])
+    results = doc["runs"][0]["results"]
+    assert results and not [r for r in results if "fixes" in r]
+
+
+def test_the_prototype_goes_above_the_function_comment(tmp_path: Path, capsys: Capsys) -> None:
+    root = _kept(tmp_path)
+    head = "static void cpu_hotplug_wr(void *opaque,"
+    comment = "/*\n * The guest's writes to the register block.\n */\n"
+    _edit(root / CPU_C, head, comment + head)
+    assert _all_rules(capsys, root, "--fix")[0] == 0
+    proto = "static bool should_remain_acpi_present(DeviceState *dev);\n\n"
+    assert proto + comment + head in (root / CPU_C).read_text()

@@ -4,8 +4,8 @@ The variant has the seed commit's design (2d6cfbaf17: ``CPUClass::
 cpu_persistent_status`` declared in include/hw/core/cpu.h, target/arm
 implementing it, the wrapper ``should_remain_acpi_present()`` in
 hw/acpi/cpu.c) with the release in ``acpi_cpu_unplug_cb()`` left unguarded.
-One module-scoped run of each command: ``--diff`` (cold), then ``--fix``,
-then ``check`` (both on the warm cache).
+One module-scoped run of each command: ``--diff`` (cold; its rounds run in
+memory), then ``--fix``, then ``check`` (both on the warm cache).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     cache = tmp_path_factory.mktemp("fix-cache")
     before = _state(root)
     before_text = qv.read_text(root / qv.ACPI_CPU_C)
+    before_text_src = qv.read_text(src / qv.ACPI_CPU_C)
     diff = _cli(root, cache, "--diff")
     after_diff = _state(root)
     fix = _cli(root, cache, "--fix")
@@ -61,6 +62,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "root": root,
         "before": before,
         "before_text": before_text,
+        "before_text_src": before_text_src,
         "diff": diff,
         "after_diff": after_diff,
         "fix": fix,
@@ -68,7 +70,30 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     }
 
 
-def test_diff_is_the_guard_and_writes_nothing(runs: dict[str, object]) -> None:
+#: what --fix makes of hw/acpi/cpu.c: the seed's guarded release (round 1),
+#: then the eject path's unparent under the same guard, with a prototype of
+#: the static wrapper (defined further down) before cpu_hotplug_wr() (round 2)
+FIXED = qv.merge(
+    qv.D1_GUARDED,
+    {
+        qv.ACPI_CPU_C: [
+            (
+                "static void cpu_hotplug_wr(void *opaque,",
+                "static bool should_remain_acpi_present(DeviceState *dev);\n\n"
+                "static void cpu_hotplug_wr(void *opaque,",
+            ),
+            (
+                "            object_unparent(OBJECT(dev));\n",
+                "            if (!should_remain_acpi_present(dev)) {\n"
+                "                object_unparent(OBJECT(dev));\n"
+                "            }\n",
+            ),
+        ]
+    },
+)
+
+
+def test_diff_is_the_two_guards_and_writes_nothing(runs: dict[str, object]) -> None:
     diff = runs["diff"]
     assert isinstance(diff, subprocess.CompletedProcess)
     assert diff.returncode == 1, diff.stderr
@@ -76,47 +101,43 @@ def test_diff_is_the_guard_and_writes_nothing(runs: dict[str, object]) -> None:
     lines = diff.stdout.splitlines()
     assert lines[:2] == [f"--- a/{qv.ACPI_CPU_C}", f"+++ b/{qv.ACPI_CPU_C}"]
     assert [ln for ln in lines[2:] if ln[:1] in "+-"] == [
+        "+",
+        "+static bool should_remain_acpi_present(DeviceState *dev);",
+        "-            object_unparent(OBJECT(dev));",
+        "+            if (!should_remain_acpi_present(dev)) {",
+        "+                object_unparent(OBJECT(dev));",
+        "+            }",
         "-    cdev->cpu = NULL;",
         "+    if (!should_remain_acpi_present(dev)) {",
         "+        cdev->cpu = NULL;",
         "+    }",
     ]
-    assert "Would fix 1 finding in 1 file." in diff.stderr
+    assert "Would fix 2 findings in 1 file." in diff.stderr
 
 
-def test_fix_gives_the_seed_design_which_the_kept_alive_rule_then_reports(
-    runs: dict[str, object],
-) -> None:
-    """The fix writes the seed's guard, and the flagship finding is gone.  The
-    tree is not clean: 10.0.13's eject path (``cpu_hotplug_wr()``) unparents
-    the vCPU after ``hotplug_handler_unplug()`` returns, so a vCPU the hook
-    keeps present is destroyed while ``AcpiCpuStatus::cpu`` still points at it
-    (the hazard of acpi-cpu-kept-alive, which the seed design had).  The
-    re-check says so, and its exit status is the run's."""
+def test_fix_leaves_a_clean_tree(runs: dict[str, object]) -> None:
+    """Round 1 guards the release (the seed's design); the re-check in memory
+    then reports the eject path's ``object_unparent()`` in cpu_hotplug_wr()
+    (acpi-cpu-kept-alive: a vCPU the hook keeps is destroyed), which round 2
+    puts under the same guard; round 3 has nothing to change.  The tree
+    written is clean, and only hw/acpi/cpu.c changed."""
     fix, check, root, src = runs["fix"], runs["check"], runs["root"], runs["src"]
     assert isinstance(fix, subprocess.CompletedProcess)
     assert isinstance(check, subprocess.CompletedProcess)
     assert isinstance(root, Path) and isinstance(src, Path)
-    assert f"fixed 1 finding in 1 file ({qv.ACPI_CPU_C})" in fix.stderr
-    assert fix.returncode == 1, fix.stdout + fix.stderr
-    assert check.returncode == 1, check.stdout + check.stderr
-    findings = json.loads(check.stdout)["findings"]
-    assert [f["rule"] for f in findings] == ["acpi-cpu-kept-alive"], findings
-    [kept] = findings
-    assert kept["file"] == qv.ACPI_CPU_C
-    assert kept["function"] == "cpu_hotplug_wr"
-    line = qv.read_text(root / qv.ACPI_CPU_C).splitlines()[kept["line"] - 1]
-    assert "object_unparent(" in line, line
-    # the file is exactly the seed's guarded release (D1_GUARDED's text)
-    want = qv.apply_edits(
-        qv.ACPI_CPU_C, qv.read_text(src / qv.ACPI_CPU_C), qv.D1_GUARDED[qv.ACPI_CPU_C]
-    )
+    assert f"fixed 2 findings in 1 file ({qv.ACPI_CPU_C})" in fix.stderr
+    assert fix.returncode == 0, fix.stdout + fix.stderr
+    assert "Found 0 findings" in fix.stderr  # the re-check's summary
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["findings"] == []
+    want = qv.apply_edits(qv.ACPI_CPU_C, qv.read_text(src / qv.ACPI_CPU_C), FIXED[qv.ACPI_CPU_C])
     assert qv.read_text(root / qv.ACPI_CPU_C) == want
     # only that file changed, and the real tree's file is untouched
     before, now = runs["before"], _state(root)
     assert isinstance(before, dict)
     changed = sorted(p for p in now if now[p] != before.get(p))
     assert changed == [str(root / qv.ACPI_CPU_C)]
+    assert qv.read_text(src / qv.ACPI_CPU_C) == runs["before_text_src"]
     assert qv.read_text(src / qv.ACPI_CPU_C) != want
 
 

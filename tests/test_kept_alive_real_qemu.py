@@ -28,6 +28,7 @@ import pytest
 
 from qemu_lint.engine import run
 from qemu_lint.findings import Finding, Report
+from qemu_lint.fix import plan_fixes
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
 from tests.conftest import qemu_tree
@@ -130,6 +131,7 @@ def test_kept_alive_on_variant(checked: tuple[str, Path, Report]) -> None:
         assert got == [], [(f.file, f.line, f.message) for f in got]
         # the early return also guards the release: 10.0.13's one finding is gone
         assert [(f.rule, f.line) for f in report.findings] == []
+        assert plan_fixes(report).files == ()  # so --fix has nothing to change
         return
     assert len(got) == 1, [(f.file, f.line, f.message) for f in got]
     f = got[0]
@@ -150,6 +152,11 @@ def test_kept_alive_on_variant(checked: tuple[str, Path, Report]) -> None:
         assert any(s.function == "cpu_hotplug_wr" and "returns" in s.note for s in f.path)
         # the flagship rule is satisfied by the guard: the new rule is what is left
         assert not [x for x in report.findings if x.rule == "acpi-cpu-persistence"]
+        # --fix puts the unparent under the same guard; the static wrapper is
+        # defined below cpu_hotplug_wr(), so its prototype goes before it
+        assert f.fix is not None and not f.fix.refusal
+        assert f.fix.guard == "!should_remain_acpi_present(dev)"
+        assert f.fix.declare is not None and f.fix.declare_at < line
     else:
         line = qv.line_of(root / _X86_C, "object_unparent(OBJECT(dev));")
         assert (f.file, f.line, f.function, f.kind) == (
@@ -160,3 +167,4 @@ def test_kept_alive_on_variant(checked: tuple[str, Path, Report]) -> None:
         )
         assert f.hook is None
         assert tuple(f.archs) == ("i386",)
+        assert f.fix is None  # no hook decides here: no guard to write

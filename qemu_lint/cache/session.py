@@ -111,6 +111,7 @@ def tree_key(config: Config) -> str:
         cache_dir=None,
         cache_key="",
         revision="",
+        overlay=(),
     )
     return repr(neutral)
 
@@ -270,11 +271,13 @@ def _at_revision(
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """The work tree's files as they were at ``config.revision``: those that
     differ replaced by their bytes in git's object store (never written to
-    disk), the others shared with the work tree (and its cache record)."""
+    disk), the others shared with the work tree (and its cache record); then
+    those of ``config.overlay`` replaced by its bytes."""
     from qemu_lint.discover.files import excluded
     from qemu_lint.discover.revisions import changes_at
 
-    changes = changes_at(config.root, config.revision)
+    changes = changes_at(config.root, config.revision) if config.revision else {}
+    changes.update(config.overlay)  # check --fix's rounds: the fixed bytes
     files = [f for f in files if f.path not in changes]
     skipped = [s for s in skipped if s.path not in changes]
     for path, data in changes.items():
@@ -309,6 +312,7 @@ def _shares_discovery(work: Config, config: Config) -> bool:
     return (
         bool(config.revision)
         and not work.revision
+        and not work.overlay
         and work.root == config.root
         and tuple(work.excludes) == tuple(config.excludes)
     )
@@ -364,15 +368,15 @@ class Session:
             self.cache = Cache(config.cache_dir, run_salt)
             self.cache.validate()
             self.prev = self.cache.get_tree(self.key)
-            if self.prev is None and config.revision:
+            if self.prev is None and (config.revision or config.overlay):
                 # the state at a revision shares the work tree's unchanged files
-                work_cfg = dataclasses.replace(config, cache_key="", revision="")
+                work_cfg = dataclasses.replace(config, cache_key="", revision="", overlay=())
                 self.prev = self.cache.get_tree(tree_key(work_cfg))
         shared = work if work is not None and _shares_discovery(work.config, config) else None
         files, skipped, contents, stats, known_digests = self._discover(shared)
         #: what discovery skipped in the work tree (before any --diff-base change)
         self.discovered_skips: tuple[Skipped, ...] = tuple(skipped)
-        if config.revision:
+        if config.revision or config.overlay:
             files, skipped = _at_revision(config, files, skipped, contents, stats)
             # a file that differs at the revision lost its stat key there
             known_digests = {p: d for p, d in known_digests.items() if p in stats}

@@ -99,8 +99,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument(
         "--fix",
         action="store_true",
-        help="guard the reported sites that have a fix (acpi-cpu-persistence) with the "
-        "tree's persistence hook, then check again; the exit status is the re-check's",
+        help="guard the reported sites that have a fix (acpi-cpu-persistence, "
+        "acpi-cpu-kept-alive) with the tree's persistence hook, in rounds until nothing "
+        "changes, then check again; the exit status is the re-check's",
     )
     c.add_argument(
         "--diff",
@@ -259,15 +260,24 @@ def run(args: argparse.Namespace) -> int:
     if report is None:
         return EXIT_CLEAN
     if args.fix or args.diff:
-        from qemu_lint.cli.fix import print_diff, say_still_reported, write_fixes
+        from qemu_lint.cli import fix
 
+        def analyse(c: Config) -> Report:
+            got = _analyse(args, c, known, rev)
+            assert got is not None
+            return got
+
+        rounds = fix.fix_rounds(args, cfg, report, analyse, cfg.only)
         if args.diff:
-            return distrust_status(report.distrust) or print_diff(args, report, cfg.only)
-        plan = write_fixes(args, report, cfg.only)
+            last = rounds.last or report
+            bad = distrust_status(report.distrust) or distrust_status(last.distrust)
+            return bad or fix.not_converged(rounds) or fix.print_diff(args, rounds)
+        if (bad := fix.not_converged(rounds)) is not None:
+            return bad
+        plan = fix.write_fixes(args, rounds)
         if plan.files:
-            report = _analyse(args, cfg, known, rev)  # the re-check
-            assert report is not None
-            say_still_reported(args, plan, report)
+            report = analyse(cfg)  # the re-check
+            fix.say_still_reported(args, plan, report)
     _render(args, report, rev)
     bad = distrust_status(report.distrust)
     return bad if bad is not None else _exit_status(args, report)
@@ -297,7 +307,9 @@ def _analyse(
     if rev is not None:
         # The tree at the diff base: the files that differ read from git's
         # object store, the others shared with the work tree (no copy).
-        old_cfg = dataclasses.replace(cfg, revision=rev, cache_key=f"{cfg.root}@diff-base")
+        old_cfg = dataclasses.replace(
+            cfg, revision=rev, overlay=(), cache_key=f"{cfg.root}@diff-base"
+        )
         with sigterm_interrupts():
             old = run_engine(old_cfg, on_progress=progress_bar(), chain=chain)
         report = hide(report, keys(old.findings), "preexisting")

@@ -23,7 +23,8 @@ EPILOG = """exit status:
      not fixed named on stderr); with --diff: a change to make
   2  usage, configuration or input error (one line on stderr, even with -s),
      or a file the analysis needed could not be analysed (the report is
-     still written; the run cannot say "clean")
+     still written; the run cannot say "clean"), or --fix/--diff rounds
+     that still change the tree after 4 rounds (nothing written)
   3  internal error, or a rule crashed (one line on stderr; --debug shows
      the traceback)
 """

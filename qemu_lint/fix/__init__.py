@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from qemu_lint.findings import Finding, Report
@@ -66,13 +66,20 @@ class FixPlan:
         return sum(len(f.fixed) for f in self.files)
 
 
-def plan_fixes(report: Report, protected: Sequence[str] = (), only: Sequence[str] = ()) -> FixPlan:
+def plan_fixes(
+    report: Report,
+    protected: Sequence[str] = (),
+    only: Sequence[str] = (),
+    contents: Mapping[str, bytes] | None = None,
+) -> FixPlan:
     """What ``check --fix`` would change for ``report``'s findings.
 
     :param protected: paths never to write (the report file given to ``-o``)
     :param only: the files and folders named on the command line, relative to
         the root (empty: the whole tree); a site elsewhere (reported because
         its path passes through one) is not edited
+    :param contents: the bytes of files as ``report`` saw them, where they
+        are not the tree's (the earlier rounds' fixes, not written yet)
     """
     by_file: dict[str, list[Finding]] = {}
     refusals: list[Refusal] = []
@@ -87,7 +94,9 @@ def plan_fixes(report: Report, protected: Sequence[str] = (), only: Sequence[str
             by_file.setdefault(f.file, []).append(f)
     files: list[FileFix] = []
     for path, findings in sorted(by_file.items()):
-        got, refused = _plan_file(report.root, path, findings, protected)
+        got, refused = _plan_file(
+            report.root, path, findings, protected, (contents or {}).get(path)
+        )
         if got is not None:
             files.append(got)
         refusals.extend(refused)
@@ -99,15 +108,24 @@ def _refuse(f: Finding, cause: str) -> Refusal:
 
 
 def _plan_file(
-    root: str, path: str, findings: Sequence[Finding], protected: Sequence[str]
+    root: str,
+    path: str,
+    findings: Sequence[Finding],
+    protected: Sequence[str],
+    data: bytes | None = None,
 ) -> tuple[FileFix | None, list[Refusal]]:
-    """One file's change (None: none), and the findings of it left as they are."""
+    """One file's change (None: none), and the findings of it left as they are.
+
+    :param data: the file's bytes, when they are not the tree's
+    """
     target, cause = _target(root, path, protected)
     if target is None:
         return None, [_refuse(f, cause) for f in findings]
     try:
-        with open(target, "rb") as fh:
-            old = fh.read()
+        if data is None:
+            with open(target, "rb") as fh:
+                data = fh.read()
+        old = data
         text = old.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -150,23 +168,63 @@ def _edits(
     edits: list[tuple[int, int, list[str]]] = []
     refused: list[Refusal] = []
     taken: list[tuple[int, int, Fix]] = []
+    declares: dict[str, int] = {}  # prototype → the line it goes before
     for f in sorted(findings, key=lambda f: f.line):
         fix = f.fix
         assert fix is not None and fix.span is not None
         first, last = fix.span.line, fix.span.end_line
         cause = _own_lines(lines, fix)
+        proto = _prototype(lines, fix) if fix.declare is not None else ""
+        if not cause and fix.declare is not None and not proto:
+            cause = "the prototype of the function its guard calls cannot be read"
         if cause:
             refused.append(_refuse(f, cause))
-        elif taken and first <= taken[-1][1]:
+            continue
+        if taken and first <= taken[-1][1]:
             if (first, last) != taken[-1][:2]:
                 refused.append(_refuse(f, "its statement overlaps another fix"))
+                continue
         elif taken and first == taken[-1][1] + 1 and _same_guard(fix, taken[-1][2]):
             taken[-1] = (taken[-1][0], last, fix)
         else:
             taken.append((first, last, fix))
+        if proto:
+            at = _above_comment(lines, fix.declare_at)
+            declares[proto] = min(declares.get(proto, at), at)
     for first, last, fix in taken:
         edits.append((first, last, _guarded(lines[first - 1 : last], fix)))
+    eol = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    for proto, at in declares.items():
+        edits.append(
+            (at, at - 1, [proto.replace("\n", eol) + eol, eol])
+        )  # inserted before line ``at``
     return edits, refused
+
+
+def _prototype(lines: Sequence[str], fix: Fix) -> str:
+    """``static bool f(DeviceState *dev);``: the head of the definition
+    ``fix.declare`` spans, ended by ``;`` ("" when it is not there)."""
+    d = fix.declare
+    if d is None or d.end_line > len(lines) or fix.declare_at < 1:
+        return ""
+    text = "".join(lines[d.line - 1 : d.end_line])
+    # cut at the body's ``{`` (end_col), from the head's first character (col)
+    tail = len(lines[d.end_line - 1]) - (d.end_col - 1)
+    head = text[d.col - 1 : len(text) - tail].rstrip()
+    if not head or "{" in head or ";" in head:
+        return ""
+    return "\n".join(ln.rstrip("\r") for ln in head.split("\n")) + ";"
+
+
+def _above_comment(lines: Sequence[str], line: int) -> int:
+    """``line``, or the first line of the comment just above it (a prototype
+    goes before a function's comment, not between the two)."""
+    while line > 1:
+        above = lines[line - 2].strip()
+        if not above.startswith(("/*", "*", "//")) and not above.endswith("*/"):
+            break
+        line -= 1
+    return line
 
 
 def _same_guard(a: Fix, b: Fix) -> bool:

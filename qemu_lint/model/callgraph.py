@@ -71,6 +71,8 @@ class CodeIndex:
     #: calls through those locals, by the name of the function called:
     #: (caller, call, local name)
     pointer_calls: dict[str, list[tuple[FnRef, Expr, str]]] = field(default_factory=dict)
+    #: the prototypes (declarations without a body), by name: (file, line)
+    prototypes: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     _callers: dict[FnRef, list[CallEdge]] = field(default_factory=dict)
 
     # -- resolution --------------------------------------------------------
@@ -154,6 +156,8 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
     facts = list(facts)
     idx = CodeIndex(env)
     for ff in facts:
+        for p in ff.prototypes:
+            idx.prototypes.setdefault(p.name, []).append((ff.path, p.line))
         for fn in ff.functions:
             ref = (ff.path, fn.name)
             if ref in idx.functions:  # same name twice in a file (#ifdef variants)

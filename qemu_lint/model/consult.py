@@ -1,10 +1,12 @@
 """Stage 4 (model): how code at a site can consult a persistence-hook design, as C text.
 
-Entry point: :func:`propose_fix` (a release or presence toggle, the designs
+Entry points: :func:`propose_fix` (a release or presence toggle, the designs
 the tree declares → the :class:`~qemu_lint.rule.Fix` that ``check --fix``
-applies).  The guard is written the way the tree already consults the
-design: through its wrapper function when it has one (a function whose
-result is the hook's verdict, such as ``should_remain_acpi_present(dev)``),
+applies) and :func:`propose_destroy_fix` (the same for a call destroying a
+vCPU the hook keeps: ``object_unparent(OBJECT(dev))`` under the guard).
+The guard is written the way the tree already consults the design: through
+its wrapper function when it has one (a function whose result is the hook's
+verdict, such as ``should_remain_acpi_present(dev)``),
 else by reading the flag (an early return when the site ends a ``void``
 function, as the maintainers' ``always_present_cpus`` design does).  Nothing
 here reads a file: the fix stage builds the edit from these facts.
@@ -13,6 +15,7 @@ here reads a file: the fix stage builds the edit from these facts.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qemu_lint.facts import Expr, FunctionDef, Stmt, Var, iter_stmts
@@ -38,6 +41,33 @@ def propose_fix(model: Model, site: Site, declared: Sequence[Hook]) -> Fix:
 
     :param declared: the persistence-hook designs the tree declares (among those that count)
     """
+    return _propose(model, site.function_ref, site.expr, declared, None)
+
+
+def propose_destroy_fix(model: Model, ref: FnRef, call: Expr, declared: Sequence[Hook]) -> Fix:
+    """The edit that puts the destroying ``call`` of function ``ref`` (an
+    ``object_unparent(OBJECT(dev))`` the persistence hook's "persistent"
+    verdict must skip) under the one declared design's guard, asked about the
+    object it destroys; or why there is none.
+
+    :param declared: the persistence-hook designs the tree declares (among those that count)
+    """
+    obj = _object_var(call.args[1]) if len(call.args) > 1 else None
+    got = _propose(model, ref, call, declared, obj)
+    if obj is None and not got.refusal:
+        return Fix(
+            span=got.span,
+            hook=got.hook,
+            refusal="the object it destroys is not a variable to ask the hook about",
+        )
+    return got
+
+
+def _propose(
+    model: Model, ref: FnRef, expr: Expr, declared: Sequence[Hook], obj: str | None
+) -> Fix:
+    """The guard of statement ``expr`` of ``ref``; ``obj``: the variable the
+    vCPU asked about is (None: the likeliest vCPU in scope)."""
     if not declared:
         return Fix(refusal="no CPU persistence hook is declared in this tree")
     if len(declared) > 1:
@@ -47,44 +77,70 @@ def propose_fix(model: Model, site: Site, declared: Sequence[Hook]) -> Fix:
             "which one guards the site is for a person to choose"
         )
     hook = declared[0]
-    fn = model.index.functions[site.function_ref]
-    stmt = _statement_of(fn.body, site.expr)
+    file, name = ref
+    fn = model.index.functions[ref]
+    stmt = _statement_of(fn.body, expr)
     if stmt is None:
         return Fix(hook=hook.spec, refusal="the site is not a statement of its own")
-    span = Span(site.file, stmt.line, stmt.col, stmt.end_line, stmt.end_col)
-    in_scope = _pointer_vars(model, fn, site.file)
-    wrapper = _wrapper(model, hook, site.file, fn.line)
+    span = Span(file, stmt.line, stmt.col, stmt.end_line, stmt.end_col)
+    in_scope = _pointer_vars(model, fn, file)
+    # the vCPU asked about: the object the site is about when it is known
+    # (it is assigned wherever the site runs), else the likeliest in scope
+    vcpus = in_scope if obj is None else [nv for nv in in_scope if nv[0] == obj]
+    wrapper = _wrapper(model, hook, file, fn.line, declare=obj is not None)
     if isinstance(wrapper, str):
-        return Fix(
-            span=span, hook=hook.spec, refusal=f"{wrapper}: {site.function}() cannot call it"
-        )
+        return Fix(span=span, hook=hook.spec, refusal=f"{wrapper}: {name}() cannot call it")
     if wrapper is not None:
-        name, param_type = wrapper
-        arg = _as_type(in_scope, param_type)
+        arg = _as_type(vcpus, wrapper.struct)
         if arg is None:
             return Fix(
                 span=span,
                 hook=hook.spec,
-                refusal=f"no {param_type} in scope in {site.function}() to pass to {name}()",
+                refusal=f"no {wrapper.struct} in scope in {name}() to pass to {wrapper.name}()",
             )
-        return Fix(span=span, guard=f"!{name}({arg})", hook=hook.spec)
+        return Fix(
+            span=span,
+            guard=f"!{wrapper.name}({arg})",
+            hook=hook.spec,
+            declare=wrapper.declare,
+            declare_at=fn.line if wrapper.declare is not None else 0,
+        )
     if hook.is_fnptr or hook.function or hook.struct is None or hook.field is None:
         return Fix(
             span=span,
             hook=hook.spec,
             refusal=f"the tree has no wrapper function returning the {hook.spec} verdict to call",
         )
-    base = _as_type(in_scope, hook.struct)
+    base = _as_type(vcpus if hook.struct in _CASTS else in_scope, hook.struct)
     if base is None:
         return Fix(
             span=span,
             hook=hook.spec,
-            refusal=f"no {hook.struct} in scope in {site.function}() to read {hook.field} from",
+            refusal=f"no {hook.struct} in scope in {name}() to read {hook.field} from",
         )
     flag = f"{base}->{hook.field}"
     if _ends_void_function(fn, stmt):
         return Fix(span=span, early_return=flag, hook=hook.spec)
     return Fix(span=span, guard=f"!{flag}", hook=hook.spec)
+
+
+def _object_var(e: Expr) -> str | None:
+    """The variable an object expression names, through casts and QOM cast
+    macros (``OBJECT(dev)`` → ``dev``); None for anything else."""
+    while True:
+        if e.kind == "name":
+            return e.text
+        if e.kind == "cast" and e.args:
+            e = e.args[-1]
+        elif (
+            e.kind == "call"
+            and len(e.args) == 2
+            and e.args[0].kind == "name"
+            and e.args[0].text.isupper()
+        ):
+            e = e.args[1]
+        else:
+            return None
 
 
 def _statement_of(body: Stmt, expr: Expr) -> Stmt | None:
@@ -135,34 +191,58 @@ def _as_type(in_scope: Sequence[tuple[str, str]], want: str) -> str | None:
     return None
 
 
-def _wrapper(model: Model, hook: Hook, file: str, line: int) -> tuple[str, str] | str | None:
-    """The function returning ``hook``'s verdict (true: persistent) about the
-    one object it is given, callable from ``file`` at ``line``: ``(name,
-    parameter's struct)``; one in ``file`` (or a header) first.
+@dataclass(frozen=True, slots=True)
+class _Wrapper:
+    name: str
+    #: the struct its parameter points to
+    struct: str
+    #: its definition's head, when the site needs a prototype of it first
+    declare: Span | None = None
 
-    A ``static`` function of another ``.c`` file cannot be called, nor one of
-    ``file`` defined after ``line`` (it may have no prototype before it); an
-    exported one is taken to have its prototype in a header, as QEMU's
+
+def _wrapper(
+    model: Model, hook: Hook, file: str, line: int, declare: bool = False
+) -> _Wrapper | str | None:
+    """The function returning ``hook``'s verdict (true: persistent) about the
+    one object it is given, callable from ``file`` at ``line``; one in
+    ``file`` (or a header) first.
+
+    A ``static`` function of another ``.c`` file cannot be called.  With
+    ``declare``, one of ``file`` defined after ``line`` can be, given a
+    prototype first: the one the file has before ``line``, else the one the
+    fix adds (its :attr:`_Wrapper.declare`); without, it cannot.  An exported
+    one is taken to have its prototype in a header, as QEMU's
     ``-Wmissing-prototypes`` wants.
 
     :return: None when there is no wrapper; why none can be called, when
         there are only such
     """
-    found: list[tuple[int, str, str, str]] = []
+    found: list[tuple[int, str, str, str, Span | None]] = []
     hidden: list[str] = []
     for ref, fn in _candidates(model):
         if model.summary(ref) != ("atom", hook.spec):
             continue
-        if fn.is_static and (ref[0] != file or fn.line > line) and not ref[0].endswith(".h"):
-            where = "later in the file" if ref[0] == file else f"in {ref[0]}"
-            hidden.append(f"{fn.name}() is static and defined {where}")
-            continue
+        head = None
+        if fn.is_static and not ref[0].endswith(".h"):
+            if ref[0] != file:
+                hidden.append(f"{fn.name}() is static and defined in {ref[0]}")
+                continue
+            if fn.line > line and not declare:
+                hidden.append(f"{fn.name}() is static and defined later in the file")
+                continue
+            if fn.line > line and not _declared_before(model, fn.name, file, line):
+                head = Span(file, fn.line, fn.col, fn.body.line, fn.body.col)
         rank = 0 if ref[0] == file else 1 if ref[0].endswith(".h") else 2
-        found.append((rank, ref[0], fn.name, _struct(model, fn.params[0], ref[0])))
+        found.append((rank, ref[0], fn.name, _struct(model, fn.params[0], ref[0]), head))
     if not found:
         return ", ".join(sorted(hidden)) or None
-    _, _, name, struct = min(found)
-    return name, struct
+    _, _, name, struct, head = min(found, key=lambda f: f[:4])
+    return _Wrapper(name, struct, head)
+
+
+def _declared_before(model: Model, name: str, file: str, line: int) -> bool:
+    """Does ``file`` have a prototype of ``name`` before ``line``?"""
+    return any(f == file and ln < line for f, ln in model.index.prototypes.get(name, ()))
 
 
 def _candidates(model: Model) -> Iterator[tuple[FnRef, FunctionDef]]:

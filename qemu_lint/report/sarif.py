@@ -11,6 +11,8 @@ Entry points: :func:`render` and :func:`to_sarif`.  One run per invocation:
   ``[text](id)``, and two ``partialFingerprints``: GitHub's
   ``primaryLocationLineHash`` (computed by the engine, see
   :mod:`qemu_lint.findings.linehash`) and qemu-lint's own line-independent key;
+* a finding whose rule proposes an edit ``check --fix`` would make carries
+  it as ``fixes`` (one ``artifactChange``, its ``replacements``);
 * the run's problems become ``toolExecutionNotifications``;
 * suppressed findings are left out (code scanning would show them as open
   alerts) unless ``opts.include_suppressed``, and then carry ``suppressions``.
@@ -18,6 +20,8 @@ Entry points: :func:`render` and :func:`to_sarif`.  One run per invocation:
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
 import re
 from pathlib import PurePosixPath
@@ -173,6 +177,49 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
+def _fixes(report: Report, f: Finding) -> list[dict[str, Any]]:
+    """SARIF's ``fixes`` (§3.55) for a finding whose rule proposes an edit
+    ``check --fix`` can make: one ``artifactChange`` whose ``replacements``
+    are the changed runs of lines (``charOffset``/``charLength`` in the file
+    as it is, the new text inserted).  Empty when there is none, or when the
+    edit is refused (the file changed, would not parse, …)."""
+    if f.fix is None or f.fix.refusal or f.fix.span is None:
+        return []
+    from qemu_lint.fix import plan_fixes
+
+    plan = plan_fixes(dataclasses.replace(report, findings=(f,)))
+    if not plan.files:
+        return []
+    ff = plan.files[0]
+    old = ff.old.decode("utf-8").splitlines(keepends=True)
+    new = ff.new.decode("utf-8").splitlines(keepends=True)
+    starts = [0]
+    for line in old:
+        starts.append(starts[-1] + len(line))
+    replacements = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        replacement: dict[str, Any] = {
+            "deletedRegion": {"charOffset": starts[i1], "charLength": starts[i2] - starts[i1]}
+        }
+        if j2 > j1:
+            replacement["insertedContent"] = {"text": "".join(new[j1:j2])}
+        replacements.append(replacement)
+    guard = f.fix.guard or f"{f.fix.early_return} (early return)"
+    return [
+        {
+            "description": {"text": f"guard the statement with {guard} ({f.fix.hook})"},
+            "artifactChanges": [
+                {
+                    "artifactLocation": {"uri": artifact_uri(ff.path), "uriBaseId": SRCROOT},
+                    "replacements": replacements,
+                }
+            ],
+        }
+    ]
+
+
 def _notification(p: Problem) -> dict[str, Any]:
     n: dict[str, Any] = {
         "level": p.level if p.level in _NOTIFICATION_LEVEL else "warning",
@@ -226,6 +273,9 @@ def to_sarif(
     if uri is not None:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": uri}}
     run["results"] = [_result(f, index[f.rule]) for f in findings]
+    for result, f in zip(run["results"], findings, strict=True):
+        if f.suppression is None and (fixes := _fixes(report, f)):
+            result["fixes"] = fixes
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

@@ -73,7 +73,30 @@ void acpi_cpu_unplug_cb(CPUHotplugState *cpu_st, DeviceState *dev, Error **errp)
     object_unparent(OBJECT(dev));       /* moved here from cpu_hotplug_wr() */
 }
 ```
-or take a reference for the kept pointer (`object_ref(OBJECT(dev))`).
+or take a reference for the kept pointer (`object_ref(OBJECT(dev))`), or
+destroy the vCPU only where the hook says "not persistent":
+```c
+    hotplug_handler_unplug(hotplug_ctrl, dev, NULL);
+    if (!should_remain_acpi_present(dev)) {
+        object_unparent(OBJECT(dev));
+    }
+```
+
+**Fix.** For a `kept-destroyed` finding, `check --fix` puts the destroying
+statement under the guard of the one design the tree declares, asked about
+the object it destroys (`OBJECT(dev)` → `dev`), written as
+`acpi-cpu-persistence`'s fix writes it: through the wrapper function when
+there is one (`if (!should_remain_acpi_present(dev)) { … }`; a `static`
+wrapper defined further down the file gets its prototype added before the
+function holding the destroy), else by reading the flag (`if
+(!cpu_st->always_present_cpus) { … }`, or an early return before a destroy
+that ends a `void` function). The same refusals apply: no hook or several
+designs declared, a result that would not parse, a file outside the tree, a
+destroy that is part of a larger statement or whose object is not a
+variable. `--fix` runs in rounds, so guarding a release (round 1) and then
+the destroy that guard reveals (round 2) is one command. The
+`destroyed-before-release` kind gets no fix: no hook decides there, and
+which order the unplug should run in is for a person to choose.
 
 ## Options
 - `hooks` / `extend-hooks` (lists of strings, default
@@ -113,9 +136,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from qemu_lint.facts import Expr
-from qemu_lint.model import DEFAULT_HOOKS, Attribution, Model
+from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
+from qemu_lint.model.consult import propose_destroy_fix
+from qemu_lint.model.evidence import Chain, attributed, hook_status, related
 from qemu_lint.model.guards import expr_key, key_of
 from qemu_lint.model.lifetime import (
     DESTROYERS,
@@ -127,11 +152,8 @@ from qemu_lint.model.lifetime import (
     origin,
     references,
 )
-from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
-from qemu_lint.rules.acpi_cpu_persistence import _as_chain, _hook_status, _related
+from qemu_lint.rule import Diagnostic, Fix, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
-
-Chain = tuple[tuple[CallEdge, FnRef], ...]  # from a function down: (edge to the callee, callee)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,18 +293,6 @@ def _kept_points(model: Model, site: Site, obj: Origin) -> list[tuple[_Up, Expr,
     return out
 
 
-def _attributed(
-    model: Model, ref: FnRef
-) -> tuple[tuple[str, ...], dict[str, Chain], list[Attribution]]:
-    found = [model.attribute(ref, a) for a in sorted(model.acpi.emits_cpu_aml)]
-    reached = [a for a in found if a.reached]
-    archs = {a.arch for a in reached}
-    own = model.arch(ref[0])
-    if own is not None:
-        archs.add(own)
-    return tuple(sorted(archs)), {a.arch: _as_chain(a) for a in reached}, list(reached)
-
-
 def _verdict_step(model: Model, ref: FnRef, point: Expr, hook: str) -> PathStep:
     calls = [c for c in model.hook_calls(ref) if c[1] == hook and c[0] <= point.line]
     if calls:
@@ -307,13 +317,14 @@ def _diagnostic(
     message: str,
     path: list[PathStep],
     hook: str | None,
+    fix: Fix | None = None,
 ) -> Diagnostic:
     name = d.args[0].text
-    archs, chains, reached = _attributed(model, up.ref)
+    archs, chains, reached = attributed(model, up.ref)
     consulted = (hook,) if hook else ()
     declared = tuple(h for h in model.declared_hooks() if not hook or h.spec == hook)
-    notes = [t for a in archs if (t := _hook_status(model, a, consulted)[1])]
-    if hook and archs and not any(_hook_status(model, a, consulted)[0] for a in archs):
+    notes = [t for a in archs if (t := hook_status(model, a, consulted)[1])]
+    if hook and archs and not any(hook_status(model, a, consulted)[0] for a in archs):
         notes.append(
             f"no architecture reaching it implements {hook} yet: the pointer is kept, "
             "and the object destroyed, as soon as one does"
@@ -328,18 +339,21 @@ def _diagnostic(
             PathStep(up.ref[0], d.line, up.ref[1], f"{name}() {DESTROYERS[name]} the vCPU"),
         ),
         key=f"{kind}:{name}({expr_key(d.args[1])})",
-        related=_related(model, declared, archs, chains, reached, consulted),
+        related=related(model, declared, archs, chains, reached, consulted),
         properties=Properties(
             archs=archs,
             hook=hook,
-            arch_hooks={a: _hook_status(model, a, consulted)[0] for a in archs},
+            arch_hooks={a: hook_status(model, a, consulted)[0] for a in archs},
             site_notes=tuple(notes),
             hooks=tuple(h.spec for h in model.hooks),
         ),
+        fix=fix,
     )
 
 
-def _kept_destroyed(model: Model, site: Site, obj: Origin) -> Iterator[tuple[Key2, Diagnostic]]:
+def _kept_destroyed(
+    model: Model, site: Site, obj: Origin, designs: tuple[Hook, ...]
+) -> Iterator[tuple[Key2, Diagnostic]]:
     for start, point, hook in _kept_points(model, site, obj):
         if _ref_on_kept_path(model, start, hook):
             continue
@@ -371,9 +385,10 @@ def _kept_destroyed(model: Model, site: Site, obj: Origin) -> Iterator[tuple[Key
                     "AcpiCpuStatus::cpu: the kept pointer is left dangling"
                 )
                 path = head + _returns(up.chain)
+                fix = propose_destroy_fix(model, up.ref, d, designs)
                 yield (
                     (up.ref, key_of(d)),
-                    _diagnostic(model, up, d, "kept-destroyed", msg, path, hook),
+                    _diagnostic(model, up, d, "kept-destroyed", msg, path, hook, fix),
                 )
 
 
@@ -459,6 +474,7 @@ def _destroyed_before(model: Model, site: Site, obj: Origin) -> Iterator[tuple[K
 
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
     referenced = _plug_referenced(model)
+    designs = tuple(h for h in model.declared_hooks() if h.spec in opts.hooks)
     seen: set[Key2] = set()
     for site in model.acpi.sites:
         if site.kind != "release" or site.field != "cpu":
@@ -466,7 +482,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         obj = _vcpu_param(model, site.function_ref) or _entry_vcpu(model, site)
         if obj is None:
             continue
-        found = [] if referenced else list(_kept_destroyed(model, site, obj))
+        found = [] if referenced else list(_kept_destroyed(model, site, obj, designs))
         found += list(_destroyed_before(model, site, obj))
         for k, diag in found:
             if k not in seen:

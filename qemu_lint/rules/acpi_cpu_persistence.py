@@ -137,14 +137,14 @@ cause (docs/usage.md, "Fixing findings").
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from qemu_lint.facts import Expr
-from qemu_lint.model import DEFAULT_HOOKS, Attribution, Hook, Model
+from qemu_lint.model import DEFAULT_HOOKS, Model
 from qemu_lint.model.acpi import Site
 from qemu_lint.model.callgraph import CallEdge, FnRef
 from qemu_lint.model.consult import propose_fix
+from qemu_lint.model.evidence import attributed, enclosing, hook_status, related
 from qemu_lint.model.guards import OTHER_VCPU
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
@@ -193,7 +193,7 @@ def _derivation(model: Model) -> tuple[PathStep, ...]:
     if p is None:
         return ()
     return tuple(
-        PathStep(w.file, w.line, _enclosing(model, w.file, w.line), w.note)
+        PathStep(w.file, w.line, enclosing(model, w.file, w.line), w.note)
         for w in p.derivation
         if w.file
     )
@@ -219,126 +219,6 @@ def _path(
     return tuple(steps)
 
 
-def _enclosing(model: Model, file: str, line: int) -> str:
-    """The function of ``file`` whose body holds ``line`` ("" at file scope)."""
-    for (path, name), fn in model.index.functions.items():
-        if path == file and fn.line <= line <= fn.end_line:
-            return name
-    return ""
-
-
-def _related(
-    model: Model,
-    declared: tuple[Hook, ...],
-    arch_list: tuple[str, ...],
-    chains: Mapping[str, tuple[tuple[CallEdge, FnRef], ...]],
-    reached: Sequence[Attribution] = (),
-    consulted: tuple[str, ...] = (),
-) -> tuple[PathStep, ...]:
-    """Secondary places that explain a finding, each a fact of the model.
-
-    The declaration (or definition) of each persistence hook the tree has;
-    then per architecture named by the finding: where its code enters the
-    path to the site, where it emits the CPU hotplug AML, and where it
-    implements a persistence hook.
-    """
-    out: list[PathStep] = []
-    for h in declared:
-        if not h.file:
-            continue
-        if h.function:
-            out.append(
-                PathStep(h.file, h.line, h.function, f"defines the persistence hook {h.spec}()")
-            )
-        else:
-            kind = "hook" if h.is_fnptr else "flag"
-            out.append(PathStep(h.file, h.line, "", f"declares the persistence {kind} {h.spec}"))
-    for arch in arch_list:
-        chain = chains.get(arch)
-        if chain:
-            edge, callee = chain[0]
-            via = f"{edge.via} (to {callee[1]}())" if edge.via else f"{callee[1]}()"
-            out.append(
-                PathStep(
-                    edge.caller[0],
-                    edge.call.line,
-                    edge.caller[1],
-                    f"{arch} enters the path to the site: "
-                    + (edge.note if edge.note else f"calls {via}"),
-                )
-            )
-        att = next((a for a in reached if a.arch == arch), None)
-        if att is not None:
-            for step in att.steps[1:]:
-                out.append(
-                    PathStep(step.caller[0], step.line, step.caller[1], f"{arch}: {step.note}")
-                )
-            for file, why in att.build:
-                out.append(PathStep(file, 1, "", why))
-        for file, line in sorted(model.acpi.emits_cpu_aml.get(arch, []))[:1]:
-            out.append(
-                PathStep(
-                    file,
-                    line,
-                    _enclosing(model, file, line),
-                    f"{arch} emits the CPU hotplug AML: calls {model.acpi.cpu_aml_builder}()",
-                )
-            )
-        for spec, file, line in sorted(model.acpi.hook_implementers.get(arch, [])):
-            out.append(
-                PathStep(
-                    file,
-                    line,
-                    _enclosing(model, file, line),
-                    f"{arch} implements the persistence hook {spec}",
-                )
-            )
-    return tuple(out)
-
-
-def _hook_status(model: Model, arch: str, consulted: tuple[str, ...]) -> tuple[bool, str]:
-    """Does ``arch`` implement a design that matters here, and the words saying so.
-
-    A design matters when it is one the path consults (with none consulted:
-    any declared design); an architecture implementing only another one has
-    implemented nothing that matters at this site.
-    """
-    impl = sorted(model.acpi.hook_implementers.get(arch, []))
-    if not impl:
-        return False, ""
-    designs = dict.fromkeys(spec for spec, _, _ in impl)
-    if not consulted or any(d in consulted for d in designs):
-        return True, ""
-    where = ", ".join(f"{spec} at {file}:{line}" for spec, file, line in impl[:2])
-    return False, (
-        f"{arch} implements {where}, but the path consults {', '.join(consulted)}: "
-        "its design is not the one that matters here"
-    )
-
-
-def _attributed(
-    model: Model, site: Site
-) -> tuple[tuple[str, ...], dict[str, tuple[tuple[CallEdge, FnRef], ...]], list[Attribution]]:
-    """The architectures reaching ``site``: those emitting CPU hotplug AML
-    whose path (built for them, typed) reaches it, plus the site's own."""
-    found = [model.attribute(site.function_ref, a) for a in sorted(model.acpi.emits_cpu_aml)]
-    reached = [a for a in found if a.reached]
-    archs = {a.arch for a in reached}
-    site_arch = model.arch(site.file)
-    if site_arch is not None:
-        archs.add(site_arch)
-    chains = {a.arch: _as_chain(a) for a in reached}
-    return tuple(sorted(archs)), chains, reached
-
-
-def _as_chain(a: Attribution) -> tuple[tuple[CallEdge, FnRef], ...]:
-    out = []
-    for s in a.steps:
-        call = Expr("call", s.line, 1, s.line, 1)
-        out.append((CallEdge(s.caller, call, "", None, s.note), s.callee))
-    return tuple(out)
-
-
 def _what(model: Model, site: Site) -> str:
     """What the site does, with what it does to `_STA.Present`."""
     what = site.what
@@ -360,7 +240,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
         verdict = model.verdict(site)
         if verdict.guarded:
             continue
-        arch_list, chains, reached = _attributed(model, site)
+        arch_list, chains, reached = attributed(model, site.function_ref)
         chain = next(
             (chains[a] for a in arch_list if a in chains),
             verdict.chains.get("", ()),
@@ -400,9 +280,9 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             site_notes.append(
                 "no call path from architecture code (hw/<arch>/, target/<arch>/) to it was found"
             )
-        status = {a: _hook_status(model, a, verdict.consulted)[0] for a in arch_list}
+        status = {a: hook_status(model, a, verdict.consulted)[0] for a in arch_list}
         site_notes.extend(
-            t for a in arch_list if (t := _hook_status(model, a, verdict.consulted)[1])
+            t for a in arch_list if (t := hook_status(model, a, verdict.consulted)[1])
         )
         message = f"{what}: {hook_text}"
         e = site.expr
@@ -413,7 +293,7 @@ def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
             kind=site.kind,
             path=path,
             key=site.key,
-            related=_related(model, declared, arch_list, chains, reached, verdict.consulted)
+            related=related(model, declared, arch_list, chains, reached, verdict.consulted)
             + (_derivation(model) if _explained_by_presence(model, site.field) else ()),
             properties=Properties(
                 archs=arch_list,
