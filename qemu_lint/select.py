@@ -240,7 +240,9 @@ def closure(
     chosen = _seeded(config, seeds, tokens, tf.paths)
     done: set[int] = set()
     model: Model | None = None
-    memo = IndexMemo()  # the rounds' models share what each file adds to the call graph
+    # the rounds' models (and a --diff-base chain's) share what each file adds to the call graph
+    memo = tf.memo if isinstance(tf.memo, IndexMemo) else IndexMemo()
+    tf.memo = memo
     rounds = 0
     while True:
         todo = sorted(chosen - done)

@@ -14,11 +14,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from qemu_lint.engine import run_model
 from qemu_lint.model.callgraph import build_index
 from qemu_lint.rules import default_config
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, run_check_json
 from tests.test_diff_base import git
 
 DEMO = SAMPLES / "trees" / "demo"
@@ -103,3 +106,32 @@ def test_a_warm_pre_commit_run_parses_nothing(tmp_path: Path) -> None:
     again, imported = _hook(repo, cache)
     assert imported.split(None, 1)[1].strip() == "[]", imported
     assert again["findings"] == first["findings"]
+
+
+def test_the_state_at_the_diff_base_shares_the_work_trees_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a cache, a ``--diff-base`` run parses at the revision only the
+    files that differ: the unchanged ones' facts (and their call-graph parts)
+    are the work tree's run's."""
+    from qemu_lint.cache import session
+
+    parsed: list[str] = []
+    real = session.extract_files
+
+    def extract_files(items: Any, jobs: int) -> Any:
+        parsed.extend(sf.path for sf, _ in items)
+        return real(items, jobs)
+
+    monkeypatch.setattr(session, "extract_files", extract_files)
+    repo = tmp_path / "repo"
+    shutil.copytree(DEMO, repo / "qemu")
+    git(repo.parent, "init", "-q", str(repo))
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "demo")
+    cpu_c = repo / "qemu" / "hw" / "acpi" / "cpu.c"
+    cpu_c.write_text("/* changed */\n" + cpu_c.read_text(encoding="utf-8"), encoding="utf-8")
+    status, doc = run_check_json(capsys, "--no-cache", "--diff-base", "HEAD", str(repo / "qemu"))
+    assert status == 0 and doc["findings"] == []
+    assert parsed.count("hw/acpi/cpu.c") == 2  # once per state
+    assert len(parsed) == len(set(parsed)) + 1  # every other file once
