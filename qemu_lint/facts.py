@@ -237,20 +237,24 @@ MAX_DEPTH = 200
 
 
 def depth(s: Stmt) -> int:
-    """The nesting depth of a statement tree and its expressions (iterative)."""
-    deepest = 0
-    todo: list[tuple[Stmt | Expr, int]] = [(s, 1)]
-    while todo:
-        x, d = todo.pop()
-        deepest = max(deepest, d)
-        if isinstance(x, Stmt):
-            todo.extend((c, d + 1) for c in x.body)
-            todo.extend((c, d + 1) for c in x.orelse)
-            if x.expr is not None:
-                todo.append((x.expr, d + 1))
-        else:
-            todo.extend((c, d + 1) for c in x.args)
-    return deepest
+    """The nesting depth of a statement tree and its expressions (iterative:
+    one level of nodes at a time, each level's children gathered by
+    ``list.extend``)."""
+    levels = 0
+    level: list[Stmt | Expr] = [s]
+    while level:
+        levels += 1
+        below: list[Stmt | Expr] = []
+        for x in level:
+            if isinstance(x, Stmt):
+                below.extend(x.body)
+                below.extend(x.orelse)
+                if x.expr is not None:
+                    below.append(x.expr)
+            else:
+                below.extend(x.args)
+        level = below
+    return levels
 
 
 def iter_exprs(e: Expr) -> Iterator[Expr]:

@@ -15,21 +15,24 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qemu_lint.build import BuildConfig, load_build_config
 from qemu_lint.cache.session import FactsResult, Files, Session, input_digests
 from qemu_lint.cache.state import TreeState
 from qemu_lint.discover.matcher import ENGINE
 from qemu_lint.discover.tokens import MemoIndex, Query
 from qemu_lint.errors import Problem
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
-from qemu_lint.model import Model, build_model
+from qemu_lint.model import IndexMemo, Model, build_model
 from qemu_lint.model.callgraph import FnRef
 from qemu_lint.model.export import acpi_device_types
 from qemu_lint.model.qom import QOM_ROOTS
 from qemu_lint.model.reach import CREATION_HOOKS, DYNAMIC_CASTS, HANDLER_LOOKUPS, MACHINE_HANDLER
 from qemu_lint.rule import Seeds
 from qemu_lint.settings import Config
+
+if TYPE_CHECKING:  # loaded by build_facts when a run needs the build configuration
+    from qemu_lint.build import BuildConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ def build_facts(session: Session) -> BuildConfig:
     (about 0.45 s on QEMU 10.0.13); the cache keeps it with the digests of
     those inputs and reuses it while they are unchanged.
     """
+    from qemu_lint.build import BuildConfig
+
     if isinstance(session.build, BuildConfig):
         return session.build
     root = session.config.root
@@ -78,6 +83,14 @@ def build_facts(session: Session) -> BuildConfig:
     return bc
 
 
+def load_build_config(root: Path) -> BuildConfig:
+    """:func:`qemu_lint.build.load_build_config`: the build configuration's
+    modules are imported only by a run that computes it."""
+    from qemu_lint.build import load_build_config as load
+
+    return load(root)
+
+
 def build_counts(session: Session) -> tuple[int, int]:
     """What the report says of the build configuration: the constructs not
     understood and the files whose build is uncertain.  Recorded with the
@@ -96,8 +109,10 @@ def build(
     facts: Sequence[FileFacts],
     all_paths: Sequence[str],
     build_config: BuildConfig | None = None,
+    memo: IndexMemo | None = None,
 ) -> Model:
-    """The model of ``facts`` with the configuration's settings."""
+    """The model of ``facts`` with the configuration's settings (``memo``:
+    the run's call-graph parts, see :func:`~qemu_lint.model.build_model`)."""
     return build_model(
         config.root,
         facts,
@@ -106,6 +121,7 @@ def build(
         all_paths=all_paths,
         presence_fields=config.presence_fields,
         build=build_config,
+        memo=memo,
     )
 
 
@@ -224,6 +240,9 @@ def closure(
     chosen = _seeded(config, seeds, tokens, tf.paths)
     done: set[int] = set()
     model: Model | None = None
+    # the rounds' models (and a --diff-base chain's) share what each file adds to the call graph
+    memo = tf.memo if isinstance(tf.memo, IndexMemo) else IndexMemo()
+    tf.memo = memo
     rounds = 0
     while True:
         todo = sorted(chosen - done)
@@ -233,7 +252,7 @@ def closure(
         results.extend(tf.facts(todo))
         done.update(todo)
         facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
-        model = build(config, facts, tf.paths, build_config)
+        model = build(config, facts, tf.paths, build_config, memo)
         chosen |= _asked(wanted(model, seeds.words, hook_tables), tokens)
         if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
             break

@@ -161,6 +161,13 @@ class Files:
         ]
         #: the clang front-end's planner (None: tree-sitter)
         self.clang: Planner | None = None
+        #: the facts this run (and the runs of its chain) loaded or extracted,
+        #: by path and digest: a ``--diff-base`` run's state at the revision
+        #: takes its unchanged files' facts from the work tree's run
+        self.loaded: dict[tuple[str, str], FileFacts] = {}
+        #: the model stage's per-run memo over those facts (opaque here; see
+        #: :class:`qemu_lint.model.IndexMemo`), shared along the chain too
+        self.memo: object = None
 
     def read(self, i: int) -> bytes:
         f = self.files[i]
@@ -180,19 +187,23 @@ class Files:
         out: list[FileFacts | Problem] = []
         todo: list[int] = []
         for i in indexes:
-            got = None
-            if self.cache is not None:
-                got = self.cache.get_facts(self.paths[i], self.digests[self.paths[i]])
+            key = (self.paths[i], self.digests[self.paths[i]])
+            got = self.loaded.get(key)
+            if got is None and self.cache is not None:
+                got = self.cache.get_facts(*key)
             if got is None:
                 todo.append(i)
             else:
+                self.loaded[key] = got
                 out.append(got)
         items = [(self.files[i], self.read(i)) for i in todo]
         jobs = self.jobs if len(items) > CHUNK else 1
         for r in extract_files(items, jobs):
             out.append(r)
-            if isinstance(r, FileFacts) and self.cache is not None:
-                self.cache.put_facts(self.digests[r.path], r)
+            if isinstance(r, FileFacts):
+                self.loaded[(r.path, self.digests[r.path])] = r
+                if self.cache is not None:
+                    self.cache.put_facts(self.digests[r.path], r)
         return out
 
     def _clang_facts(self, indexes: Sequence[int], planner: Planner) -> list[FileFacts | Problem]:
@@ -397,6 +408,8 @@ class Session:
             known_digests,
         )
         if shared is not None:
+            self.files.loaded = shared.files.loaded
+            self.files.memo = shared.files.memo
             # Unchanged since the work tree's record but not since this
             # state's: read now, as a discovery of its own would have (their
             # inline suppressions are scanned again).

@@ -238,8 +238,8 @@ def discover(
     spec = _spec(excludes)
     ignores = _gitignore(root, "", ())
 
-    def add(rel: str) -> None:
-        _add(root, rel, files, skipped, max_bytes, contents, known, stats)
+    def add(rel: str, entry: os.DirEntry[str] | None = None) -> None:
+        _add(root, rel, files, skipped, max_bytes, contents, known, stats, entry)
 
     for name in names:
         p = os.path.join(root, name)
@@ -270,7 +270,7 @@ def _walk(
     real_root: str,
     top: tuple[str, Ignores],
     excludes: Patterns,
-    add: Callable[[str], None],
+    add: Callable[[str, os.DirEntry[str]], None],
     skipped: list[Skipped],
 ) -> None:
     """List the folder ``top`` (relative to ``root``, with the ``.gitignore``
@@ -307,7 +307,7 @@ def _walk(
                     continue
                 subdirs.append((rel, ignores))
             elif entry.name.endswith(SUFFIXES) and not _ignored(rel, False, excludes, ignores):
-                add(rel)
+                add(rel, entry)
         todo.extend(reversed(subdirs))
 
 
@@ -320,17 +320,24 @@ def _add(
     contents: dict[str, bytes] | None,
     known: Mapping[str, tuple[StatKey, str | None]] | None,
     stats: dict[str, StatKey] | None,
+    entry: os.DirEntry[str] | None = None,
 ) -> None:
+    """List or skip one file (``entry``: its folder listing's entry, whose
+    file type needs no system call and whose ``stat`` is one)."""
     p = os.path.join(root, rel)
     shown = printable(rel)
     if shown != rel:
         skipped.append(Skipped(shown, "file name is not UTF-8"))
         return
-    if os.path.islink(p) and not _inside(os.path.realpath(root), p):
+    try:
+        link = entry.is_symlink() if entry is not None else os.path.islink(p)
+    except OSError:
+        link = os.path.islink(p)
+    if link and not _inside(os.path.realpath(root), p):
         skipped.append(Skipped(rel, "symlink to a file outside the tree"))
         return
     try:
-        st = os.stat(p)
+        st = entry.stat() if entry is not None else os.stat(p)
     except OSError as e:  # dangling link, loop (ELOOP), permission
         skipped.append(Skipped(rel, f"cannot stat: {e.strerror or e}"))
         return

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from qemu_lint.build import BuildConfig
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
 from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
-from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, build_index
+from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, IndexMemo, build_index
 from qemu_lint.model.cexpr import Macros, build_macros
 from qemu_lint.model.guards import (
     OTHER_VCPU,
@@ -40,6 +40,9 @@ from qemu_lint.model.qom import (
 from qemu_lint.model.reach import Attribution, Reach, build_reach
 from qemu_lint.model.types import TypeEnv, build_type_env
 from qemu_lint.source import arch_of, discover_archs
+
+if TYPE_CHECKING:  # the build configuration's modules load when a run needs them
+    from qemu_lint.build import BuildConfig
 
 State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
 
@@ -82,6 +85,10 @@ class Model:
     build: BuildConfig | None = None
     reach: Reach | None = None
     _attributions: dict[tuple[FnRef, str], Attribution] = field(default_factory=dict)
+    #: the run's per-file call-graph parts this model was built from (shared
+    #: by the file selection's rounds; its counters show how often files
+    #: were indexed), or None when built without one
+    memo: IndexMemo | None = None
 
     def attribute(self, ref: FnRef, arch: str) -> Attribution:
         """How ``arch`` reaches ``ref`` unguarded (see :mod:`qemu_lint.model.reach`)."""
@@ -480,6 +487,7 @@ def build_model(
     all_paths: Sequence[str] = (),
     presence_fields: Sequence[str] = (),
     build: BuildConfig | None = None,
+    memo: IndexMemo | None = None,
 ) -> Model:
     """Build the model of a tree from its files' facts.
 
@@ -493,11 +501,14 @@ def build_model(
     :param presence_fields: ``AcpiCpuStatus`` fields that count as feeding
         ``_STA.Present`` besides those the read handler packs into its bit
     :param build: what each system emulator builds (None: the folder rule)
+    :param memo: the run's per-file call-graph parts, kept across the file
+        selection's rounds (a file's bodies are walked the first time it
+        enters the model; see :class:`~qemu_lint.model.callgraph.IndexMemo`)
     """
     files = tuple(sorted(f.path for f in facts))
     archs = discover_archs(list(files) + list(all_paths))
     env = build_type_env(facts, frozenset(archs))
-    index = build_index(facts, env)
+    index = build_index(facts, env, memo)
     hook_objs = _hooks(hooks, env, index)
     tables = build_hook_tables(env)
     model = Model(
@@ -509,6 +520,7 @@ def build_model(
         hooks=hook_objs,
         acpi=AcpiFacts(),
         hook_tables=tables,
+        memo=memo,
     )
     constraints = {
         h.spec: ("or", ("not", ("atom", h.spec)), ("atom", h.spec + "#implemented"))
@@ -549,6 +561,7 @@ __all__ = [
     "ClassInit",
     "GuardVerdict",
     "Hook",
+    "IndexMemo",
     "Model",
     "Site",
     "build_model",

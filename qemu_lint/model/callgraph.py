@@ -73,6 +73,8 @@ class CodeIndex:
     pointer_calls: dict[str, list[tuple[FnRef, Expr, str]]] = field(default_factory=dict)
     #: the prototypes (declarations without a body), by name: (file, line)
     prototypes: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: ``&x->field`` operands, by field name (the field may be written through the pointer)
+    address_taken: dict[str, list[tuple[FnRef, Expr]]] = field(default_factory=dict)
     _callers: dict[FnRef, list[CallEdge]] = field(default_factory=dict)
 
     # -- resolution --------------------------------------------------------
@@ -151,29 +153,105 @@ def _walk_init(idx: CodeIndex, struct: str | None, init: Expr, path: str, line_f
             )
 
 
-def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
-    """Index functions, calls and registrations of the whole tree."""
+@dataclass(slots=True)
+class _FileParts:
+    """What one file's facts add to the index, whatever the other files are."""
+
+    #: its functions (the first of a name: ``#ifdef`` variants repeat it)
+    functions: tuple[tuple[FnRef, FunctionDef], ...]
+    direct_calls: dict[str, list[tuple[FnRef, Expr]]]
+    field_calls: dict[str, list[tuple[FnRef, Expr]]]
+    assigns: list[tuple[FnRef, Expr]]
+    #: ``&x->field`` operands, by field name
+    address_taken: dict[str, list[tuple[FnRef, Expr]]]
+    #: per function with local function pointers: local name → the single
+    #: value it is given (``&f`` unwrapped), when that value is a name
+    pointer_values: dict[FnRef, dict[str, str]]
+
+
+class IndexMemo:
+    """Per run (the file selection's rounds): what each file's facts add to
+    the call graph, computed the first time the file enters the model and
+    merged again, in path order, by each later round's :func:`build_index`.
+
+    Keyed by the facts object (held, so its ``id`` is not reused); a run
+    creates one and drops it with its last model.
+    """
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[FileFacts, _FileParts]] = {}
+        #: files whose function bodies were walked (each once per memo)
+        self.files_indexed = 0
+        #: indexes built from this memo
+        self.builds = 0
+
+    def parts(self, ff: FileFacts) -> _FileParts:
+        got = self._parts.get(id(ff))
+        if got is not None and got[0] is ff:
+            return got[1]
+        parts = _file_parts(ff)
+        self._parts[id(ff)] = (ff, parts)
+        self.files_indexed += 1
+        return parts
+
+
+def _file_parts(ff: FileFacts) -> _FileParts:
+    functions: dict[FnRef, FunctionDef] = {}
+    for fn in ff.functions:
+        functions.setdefault((ff.path, fn.name), fn)
+    out = _FileParts(tuple(functions.items()), {}, {}, [], {}, {})
+    for ref, fn in out.functions:
+        for kind, text, e in _body_items(fn.body):
+            if kind == 0:
+                out.direct_calls.setdefault(text, []).append((ref, e))
+            elif kind == 1:
+                out.field_calls.setdefault(text, []).append((ref, e))
+            elif kind == 2:
+                out.assigns.append((ref, e))
+            else:
+                out.address_taken.setdefault(text, []).append((ref, e))
+        pointers = {v.name for v in fn.locals if v.type.name == "<fn>"}
+        if pointers:
+            values: dict[str, str] = {}
+            for name, d in single_defs(fn).items():
+                value = d.args[0] if d.kind == "unary" and d.op == "&" and d.args else d
+                if name in pointers and value.kind == "name":
+                    values[name] = value.text
+            out.pointer_values[ref] = values
+    return out
+
+
+def build_index(
+    facts: Iterable[FileFacts], env: TypeEnv, memo: IndexMemo | None = None
+) -> CodeIndex:
+    """Index functions, calls and registrations of the whole tree.
+
+    :param memo: the run's per-file parts (see :class:`IndexMemo`); without
+        one every body is walked
+    """
     facts = list(facts)
+    memo = memo if memo is not None else IndexMemo()
+    memo.builds += 1
     idx = CodeIndex(env)
-    for ff in facts:
+    parts = [memo.parts(ff) for ff in facts]
+    for ff, fp in zip(facts, parts, strict=True):
         for p in ff.prototypes:
             idx.prototypes.setdefault(p.name, []).append((ff.path, p.line))
-        for fn in ff.functions:
-            ref = (ff.path, fn.name)
-            if ref in idx.functions:  # same name twice in a file (#ifdef variants)
-                continue
+        for ref, fn in fp.functions:
             idx.functions[ref] = fn
-            idx.by_name.setdefault(fn.name, []).append(ref)
-    for ff in facts:
-        for fn in ff.functions:
-            ref = (ff.path, fn.name)
-            if idx.functions.get(ref) is not fn:
-                continue
-            _index_body(idx, ref, fn.body)
+            idx.by_name.setdefault(ref[1], []).append(ref)
+    for ff, fp in zip(facts, parts, strict=True):
+        for word, got in fp.direct_calls.items():
+            idx.direct_calls.setdefault(word, []).extend(got)
+        for word, got in fp.field_calls.items():
+            idx.field_calls.setdefault(word, []).extend(got)
+        idx.assigns.extend(fp.assigns)
+        for word, got in fp.address_taken.items():
+            idx.address_taken.setdefault(word, []).extend(got)
         for g in ff.globals:
             if g.init is not None and g.init.kind == "init":
                 _walk_init(idx, env.struct_name(g.type, ff.path), g.init, ff.path, "")
-    _index_local_pointers(idx)
+    _index_local_pointers(idx, parts)
     for ref, e in idx.assigns:
         fn = idx.functions[ref]
         lhs, rhs = e.args[0], e.args[1]
@@ -198,37 +276,24 @@ def build_index(facts: Iterable[FileFacts], env: TypeEnv) -> CodeIndex:
     return idx
 
 
-def _index_local_pointers(idx: CodeIndex) -> None:
+def _index_local_pointers(idx: CodeIndex, parts: Iterable[_FileParts]) -> None:
     """Local function pointers given one function once, and the calls through them."""
-    for ref, fn in idx.functions.items():
-        pointers = {v.name for v in fn.locals if v.type.name == "<fn>"}
-        if not pointers:
-            continue
-        found: dict[str, str] = {}
-        for name, d in single_defs(fn).items():
-            value = d.args[0] if d.kind == "unary" and d.op == "&" and d.args else d
-            if name in pointers and value.kind == "name" and value.text in idx.by_name:
-                found[name] = value.text
-        if not found:
-            continue
-        idx.local_pointers[ref] = found
-        for name, target in found.items():
-            for caller, call in idx.direct_calls.get(name, []):
-                if caller == ref:
-                    idx.pointer_calls.setdefault(target, []).append((ref, call, name))
+    for fp in parts:
+        for ref, values in fp.pointer_values.items():
+            found = {n: v for n, v in values.items() if v in idx.by_name}
+            if not found:
+                continue
+            idx.local_pointers[ref] = found
+            for name, target in found.items():
+                for caller, call in fp.direct_calls.get(name, []):
+                    if caller == ref:
+                        idx.pointer_calls.setdefault(target, []).append((ref, call, name))
 
 
-#: per function body, what it adds to the index (kept across the file
-#: selection's rounds, which rebuild the index from the same facts objects):
-#: id(body) → (body, items); 0 direct call, 1 field call, 2 assignment
-_BODY_ITEMS: dict[int, tuple[Stmt, tuple[tuple[int, str, Expr], ...]]] = {}
-_BODY_ITEMS_MAX = 200_000
-
-
-def _body_items(body: Stmt) -> tuple[tuple[int, str, Expr], ...]:
-    got = _BODY_ITEMS.get(id(body))
-    if got is not None and got[0] is body:
-        return got[1]
+def _body_items(body: Stmt) -> list[tuple[int, str, Expr]]:
+    """What a function body adds to the index, in the order the index has
+    always listed it (right to left): 0 a direct call, 1 a field call,
+    2 an assignment, 3 a field whose address is taken (``&x->f``)."""
     items: list[tuple[int, str, Expr]] = []
     for e in stmt_exprs(body, mirrored=True):
         if e.kind == "call" and e.args:
@@ -240,20 +305,9 @@ def _body_items(body: Stmt) -> tuple[tuple[int, str, Expr], ...]:
         elif e.kind == "assign" and len(e.args) == 2:
             if e.args[0].kind in ("field", "unary", "index") or e.op == "|=":
                 items.append((2, "", e))
-    if len(_BODY_ITEMS) >= _BODY_ITEMS_MAX:
-        _BODY_ITEMS.clear()
-    _BODY_ITEMS[id(body)] = (body, tuple(items))
-    return _BODY_ITEMS[id(body)][1]
-
-
-def _index_body(idx: CodeIndex, ref: FnRef, body: Stmt) -> None:
-    for kind, text, e in _body_items(body):
-        if kind == 0:
-            idx.direct_calls.setdefault(text, []).append((ref, e))
-        elif kind == 1:
-            idx.field_calls.setdefault(text, []).append((ref, e))
-        else:
-            idx.assigns.append((ref, e))
+        elif e.kind == "unary" and e.op == "&" and e.args and e.args[0].kind == "field":
+            items.append((3, e.args[0].text, e.args[0]))
+    return items
 
 
 def _is_header(path: str) -> bool:

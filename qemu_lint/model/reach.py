@@ -32,14 +32,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from qemu_lint.build import BuildConfig
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, iter_stmts, stmt_exprs
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, Registration
 from qemu_lint.model.guards import FlowFacts
 from qemu_lint.model.qom import CREATORS, QomModel
 from qemu_lint.model.types import is_null_const
 from qemu_lint.source import arch_of
+
+if TYPE_CHECKING:  # the build configuration's modules load when a run needs them
+    from qemu_lint.build import BuildConfig
 
 #: how many calls above a site the search goes (as the guard search)
 MAX_DEPTH = 8
@@ -109,8 +112,6 @@ class Reach:
     #: MemoryRegionOps table name → handler function names
     mmio_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _stores: dict[tuple[str, str], _Known | None] = field(default_factory=dict)
-    #: field name → the ``&x->field`` expressions (one pass, on first use)
-    _amp: dict[str, list[tuple[FnRef, Expr]]] | None = None
     #: per function, every definition of each local (None: it escapes)
     _defs: dict[FnRef, dict[str, list[Expr] | None]] = field(default_factory=dict)
     #: per architecture, the machines' hotplug handlers (None: unknown)
@@ -315,17 +316,9 @@ class Reach:
 
     def _address_taken(self, key: tuple[str, str]) -> bool:
         """``&x->field`` anywhere: the field may be written through the pointer."""
-        if self._amp is None:
-            self._amp = {}
-            for ref, fn in self.index.functions.items():
-                for sub in stmt_exprs(fn.body):
-                    if sub.kind == "unary" and sub.op == "&" and sub.args:
-                        inner = sub.args[0]
-                        if inner.kind == "field":
-                            self._amp.setdefault(inner.text, []).append((ref, inner))
         return any(
             self.index.field_ref(inner, self.index.functions[ref], ref[0]) == key
-            for ref, inner in self._amp.get(key[1], ())
+            for ref, inner in self.index.address_taken.get(key[1], ())
         )
 
     # -- constraints ---------------------------------------------------------
