@@ -123,6 +123,9 @@ class Config:
     #: analyse the tree as it was at this git commit (``--diff-base``): the
     #: work tree's files, those that differ read from git's object store
     revision: str = ""
+    #: an object directory ``revision`` may live in besides the repository's
+    #: (an audit's temporary one, see :mod:`qemu_lint.audit.apply`)
+    git_objects: str = ""
     #: build folder holding compile_commands.json (clang front-end), or None
     build_dir: str | None = None
     #: the other declared settings, key → value (extensions merged in), read

@@ -111,6 +111,7 @@ def tree_key(config: Config) -> str:
         cache_dir=None,
         cache_key="",
         revision="",
+        git_objects="",
     )
     return repr(neutral)
 
@@ -274,7 +275,7 @@ def _at_revision(
     from qemu_lint.discover.files import excluded
     from qemu_lint.discover.revisions import changes_at
 
-    changes = changes_at(config.root, config.revision)
+    changes = changes_at(config.root, config.revision, config.git_objects)
     files = [f for f in files if f.path not in changes]
     skipped = [s for s in skipped if s.path not in changes]
     for path, data in changes.items():
@@ -366,7 +367,7 @@ class Session:
             self.prev = self.cache.get_tree(self.key)
             if self.prev is None and config.revision:
                 # the state at a revision shares the work tree's unchanged files
-                work_cfg = dataclasses.replace(config, cache_key="", revision="")
+                work_cfg = dataclasses.replace(config, cache_key="", revision="", git_objects="")
                 self.prev = self.cache.get_tree(tree_key(work_cfg))
         shared = work if work is not None and _shares_discovery(work.config, config) else None
         files, skipped, contents, stats, known_digests = self._discover(shared)
