@@ -1073,16 +1073,15 @@ def test_states_and_reasons_are_git_ams(
     repo, base, _ = demo
     text = _mbox(repo, base).decode()
     on = base
+    edited = ("     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu(")
     if case == "hand-edited":  # a context line no blob has
-        text = text.replace("     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu(")
+        text = text.replace(*edited)
     elif case == "no-blobs":  # a context line no blob has, no blob to fall back on
-        text = text.replace("     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu(")
+        text = text.replace(*edited)
         text = re.sub(r"(?m)^index [0-9a-f]+\.\.[0-9a-f]+", "index 1234567..89abcde", text)
     elif case == "conflict":  # the base changed the lines patch 1 changes
         git(repo, "checkout", "-q", "--detach", base)
-        first = next(
-            ln for ln in text.splitlines() if re.match(r"-[^-]", ln) and ln[1:].strip()
-        )
+        first = next(ln for ln in text.splitlines() if re.match(r"-[^-]", ln) and ln[1:].strip())
         path = repo / CPU_C
         old = path.read_text()
         assert old.count(first[1:] + "\n") == 1

@@ -57,6 +57,13 @@ def _wanted(rel: str) -> bool:
     return "/" not in rel or rel.split("/", 1)[0] in SCAN_DIRS
 
 
+def is_build_input(rel: str) -> bool:
+    """Can the build configuration read this path (relative to the QEMU
+    root)?  Its ``meson.build`` and ``Kconfig*`` files, and ``configs/``."""
+    name = rel.rsplit("/", 1)[-1]
+    return name == "meson.build" or name.startswith("Kconfig") or rel.startswith("configs/")
+
+
 def resolve(root: str, rev: str, objects: str = "") -> tuple[str, str]:
     """The commit ``rev`` names, and the QEMU root's path inside the repository.
 
@@ -78,7 +85,12 @@ def resolve(root: str, rev: str, objects: str = "") -> tuple[str, str]:
     return sha, prefix
 
 
-def changes_at(root: str, rev: str, objects: str = "") -> dict[str, bytes | None]:
+def changes_at(
+    root: str,
+    rev: str,
+    objects: str = "",
+    build: dict[str, bytes | None] | None = None,
+) -> dict[str, bytes | None]:
     """How the QEMU root's source files at ``rev`` differ from the work tree:
     path (relative to the root) → its bytes at ``rev``, or None when it is
     not there (an untracked or new file).  Only the files that differ are
@@ -87,14 +99,15 @@ def changes_at(root: str, rev: str, objects: str = "") -> dict[str, bytes | None
     ignored ones: none is at ``rev``) and one ``git cat-file --batch``.
 
     :param objects: see :func:`object_env`
+    :param build: filled with the build configuration's inputs that differ
+        (:func:`is_build_input`; tracked ones only), read the same way
     :raise InputError: bad revision, not a git repository, or no QEMU tree at
         ``rev`` (no ``include/hw/core/cpu.h`` under the same folder)
     """
     sha, prefix = resolve(root, rev, objects)
     quiet = ("-c", "gc.auto=0")
-    diff = _git(
-        root, *quiet, "diff", "--name-only", "-z", "--no-renames", "--relative", sha, objects=objects
-    )
+    names_only = ("diff", "--name-only", "-z", "--no-renames", "--relative")
+    diff = _git(root, *quiet, *names_only, sha, objects=objects)
     others = _git(root, *quiet, "ls-files", "--others", "-z", "--", ".")
     names = {
         n.decode("utf-8", "surrogateescape") for n in (diff + b"\0" + others).split(b"\0") if n
@@ -102,7 +115,8 @@ def changes_at(root: str, rev: str, objects: str = "") -> dict[str, bytes | None
     untracked = {n.decode("utf-8", "surrogateescape") for n in others.split(b"\0") if n}
     marker = MARKER.replace(os.sep, "/")
     wanted = sorted(n for n in names - untracked if _wanted(n))
-    ask = [marker, *wanted]
+    inputs = sorted(n for n in names - untracked if build is not None and is_build_input(n))
+    ask = [marker, *wanted, *inputs]
     out = _git(
         root,
         *quiet,
@@ -128,6 +142,8 @@ def changes_at(root: str, rev: str, objects: str = "") -> dict[str, bytes | None
         if n == marker and body is None:
             where = f"'{prefix.rstrip('/')}' at {rev}" if prefix else f"the repository at {rev}"
             raise InputError(f"--diff-base: {where} is not a QEMU source tree (no {MARKER})", root)
-        if n != marker or n in names:
+        if build is not None and n in inputs:
+            build[n] = body
+        elif n != marker or n in names:
             got[n] = body
     return got
