@@ -9,7 +9,7 @@ audit (:mod:`qemu_lint.audit.series`, :mod:`qemu_lint.audit.apply`).
 git runs with an environment of its own: variables that would point it at the
 caller's repository, index or work tree (set when qemu-lint runs inside a git
 hook) are dropped, hooks are disabled, messages are in the C locale, nothing
-prompts or pages, and ``git am`` gets a committer identity, so the user's
+prompts or pages, and the audit's commits get a committer identity, so the user's
 configuration is never needed nor touched.
 """
 
@@ -39,11 +39,11 @@ _LOCAL_ENV = (
     "GIT_SHALLOW_FILE",
     "GIT_WORK_TREE",
 )
-#: Who applies the patches in the audit's temporary worktree (commits that
-#: never leave it); also the author of a bare diff.
+#: Who commits the audit's states (commits that never leave its temporary
+#: object directory); also the author of a bare diff.
 IDENTITY = ("qemu-lint audit", "qemu-lint@invalid")
 #: Options for every git command: no hooks, no pager, fixed diff prefixes,
-#: and no automatic housekeeping (``git am`` in an audit's worktree would
+#: and no automatic housekeeping (a git command writing objects would
 #: otherwise run ``git gc --auto`` in the user's repository and repack its
 #: refs and objects).
 _GIT_OPTS = (
