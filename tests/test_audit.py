@@ -33,7 +33,17 @@ from qemu_lint.cli import main
 from qemu_lint.report import registry
 from qemu_lint.rules import default_config
 from qemu_lint.settings import Config
-from tests.audit_series import CPU_C, SERIES, Step, demo_repo, git, snapshot
+from tests.audit_series import (
+    CPU_C,
+    DEMO,
+    SERIES,
+    Step,
+    commit_step,
+    demo_repo,
+    git,
+    init_repo,
+    snapshot,
+)
 from tests.conftest import files_parsed
 
 Capsys = pytest.CaptureFixture[str]
@@ -1104,6 +1114,37 @@ def test_states_and_reasons_are_git_ams(
             "conflict": "Failed to merge in the changes.",
         }
         assert said[case] in (want[-1][1] or "")
+
+
+def test_output_does_not_depend_on_the_work_tree(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    """The states are read from git: with the work tree at the base, and with
+    an unrelated edit in it, the SARIF of the final state (code snippets and
+    line hashes included) is the one of an audit from the tip."""
+    repo, base, _ = demo
+    _, at_tip, _ = _audit(capsys, repo, "HEAD~5..master", fmt="sarif")
+    git(repo, "checkout", "-q", "--detach", base)
+    (repo / CPU_C).write_text((repo / CPU_C).read_text() + "/* local edit */\n")
+    before = snapshot(repo)
+    status, at_base, _ = _audit(capsys, repo, "HEAD..master", fmt="sarif")
+    assert status == 1 and at_base == at_tip
+    assert snapshot(repo) == before
+
+
+def test_qemu_tree_in_a_subfolder_of_the_repository(tmp_path: Path, capsys: Capsys) -> None:
+    top = tmp_path / "top"
+    top.mkdir()
+    import shutil
+
+    shutil.copytree(DEMO, top / "qemu")
+    init_repo(top)
+    for step in SERIES:
+        commit_step(top, step, f"qemu/{CPU_C}")
+    status, doc, _ = _audit(capsys, top / "qemu", "HEAD~5..HEAD")
+    assert status == 1
+    _check_demo(doc)
+    assert doc["root"] == str((top / "qemu").resolve())
 
 
 def test_no_progress_bar_when_stderr_is_not_a_tty(
