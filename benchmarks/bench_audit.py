@@ -16,8 +16,8 @@ its revert), and measures, in one run:
 * three ``qemu-lint audit BASE..TIP --format json`` runs in subprocesses, with
   a temporary cache and temporary folders (``TMPDIR``) inside the work folder:
   COLD (empty cache: the first audit ever), WARM (the same audit again: its
-  base is analysed from the previous audit's record, ``<root>@audit``) and NO-CACHE (``--no-cache``: every state a full
-  check, for comparison);
+  base is analysed from the previous audit's record, ``<root>@audit``) and
+  NO-CACHE (``--no-cache``: every state a full check, for comparison);
 * for each: the base's analysis time, each patch's time (applying it plus
   analysing the new state) over RAW against the target (<= 0.3x per patch),
   the rest of the wall time (reading the series, git, start-up, output),
