@@ -1074,7 +1074,9 @@ def _git_am(repo: Path, base: str, mbox: Path, tmp: Path) -> list[tuple[str | No
     return out
 
 
-@pytest.mark.parametrize("case", ["applies", "hand-edited", "no-blobs", "conflict"])
+@pytest.mark.parametrize(
+    "case", ["applies", "hand-edited", "no-blobs", "conflict", "already-applied"]
+)
 def test_states_and_reasons_are_git_ams(
     demo: tuple[Path, str, list[str]], capsys: Capsys, tmp_path: Path, case: str
 ) -> None:
@@ -1089,6 +1091,8 @@ def test_states_and_reasons_are_git_ams(
     elif case == "no-blobs":  # a context line no blob has, no blob to fall back on
         text = text.replace(*edited)
         text = re.sub(r"(?m)^index [0-9a-f]+\.\.[0-9a-f]+", "index 1234567..89abcde", text)
+    elif case == "already-applied":  # on the tip: git am makes no commit of a patch
+        on = git(repo, "rev-parse", "HEAD").strip()
     elif case == "conflict":  # the base changed the lines patch 1 changes
         git(repo, "checkout", "-q", "--detach", base)
         first = next(ln for ln in text.splitlines() if re.match(r"-[^-]", ln) and ln[1:].strip())
@@ -1106,6 +1110,8 @@ def test_states_and_reasons_are_git_ams(
     assert got == want
     if case == "applies":
         assert status == 1 and [p["verdict"] for p in doc["patches"]] == VERDICTS
+    elif case == "already-applied":  # patch 1 (a comment) is in the tip as it is
+        assert (doc["patches"][0]["applied_as"], doc["patches"][0]["verdict"]) == (on, "clean")
     else:
         assert status == 2 and doc["patches"][len(want) - 1]["verdict"] == "does-not-apply"
         said = {

@@ -150,6 +150,8 @@ class IndexState:
             self._git("read-tree", self.head)  # the index back at the state before
             return reason, None
         tree = self._git("write-tree")[1].decode().strip()
+        if tree == self._git("rev-parse", f"{self.head}^{{tree}}")[1].decode().strip():
+            return None, self.head  # "No changes -- Patch already applied.": no commit
         self.head = self._commit(tree, _info(out.decode("utf-8", "replace")), msg)
         return None, self.head
 
