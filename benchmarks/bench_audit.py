@@ -15,13 +15,12 @@ its revert), and measures, in one run:
   discovery selects (as ``benchmarks/bench.py`` does);
 * three ``qemu-lint audit BASE..TIP --format json`` runs in subprocesses, with
   a temporary cache and temporary folders (``TMPDIR``) inside the work folder:
-  COLD (empty cache: the first audit ever), WARM (the same audit again: the
-  worktree comes back at the same place and its base is analysed from the
-  previous audit's record) and NO-CACHE (``--no-cache``: every state a full
-  check, for comparison);
+  COLD (empty cache: the first audit ever), WARM (the same audit again: its
+  base is analysed from the previous audit's record, ``<root>@audit``) and
+  NO-CACHE (``--no-cache``: every state a full check, for comparison);
 * for each: the base's analysis time, each patch's time (applying it plus
   analysing the new state) over RAW against the target (<= 0.3x per patch),
-  the rest of the wall time (worktree creation and removal, git, start-up),
+  the rest of the wall time (reading the series, git, start-up, output),
   the peak RSS, and whether the verdicts are the expected ones.
 """
 
@@ -125,7 +124,7 @@ def _bench(src: Path, work: Path, jobs: list[str]) -> int:
                 else (f"  target <= {TARGET:.2f}x: {'met' if ratio <= TARGET else 'MISSED'}")
             )
             print(f"  patch {i}/{len(per)}           {s:.2f} s = {ratio:.3f}x RAW{verdict}")
-        print(f"  other               {rest:.2f} s (worktree add/remove, git, start-up)")
+        print(f"  other               {rest:.2f} s (reading the series, git, start-up)")
     print(
         f"\nper patch, worst      {worst:.3f}x RAW  target <= {TARGET:.2f}x: "
         f"{'met' if worst <= TARGET else 'MISSED'}"

@@ -70,12 +70,12 @@ def build_facts(session: Session) -> BuildConfig:
     digests: dict[str, str] = {}
     if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], BuildConfig):
         recorded, old = got
-        digests = input_digests(root, old.inputs)
+        digests = input_digests(root, old.inputs, session.build_changes)
         if digests == recorded:
             bc = old
     if bc is None:
-        bc = load_build_config(Path(root))
-        digests = input_digests(root, bc.inputs)
+        bc = load_build_config(Path(root), overrides=session.build_changes)
+        digests = input_digests(root, bc.inputs, session.build_changes)
         if cache is not None:
             cache.put_build(session.key, (digests, bc))
     session.build = bc

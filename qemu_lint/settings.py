@@ -126,6 +126,9 @@ class Config:
     #: analyse these files with these bytes, ``(path, bytes)`` each, instead
     #: of the work tree's (``check --fix``'s rounds): never written to disk
     overlay: tuple[tuple[str, bytes], ...] = ()
+    #: an object directory ``revision`` may live in besides the repository's
+    #: (an audit's temporary one, see :mod:`qemu_lint.audit.apply`)
+    git_objects: str = ""
     #: build folder holding compile_commands.json (clang front-end), or None
     build_dir: str | None = None
     #: the other declared settings, key → value (extensions merged in), read

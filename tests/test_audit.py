@@ -3,7 +3,7 @@
 Every test builds a git repository of ``samples/trees/demo`` with the series
 of ``tests/audit_series.py`` (clean, fixes, introduces, transient, fixes) and
 drives ``qemu_lint.cli.main()`` in process.  Temporary folders (the audit's
-worktree slots, the cache) and ``$HOME`` are redirected into ``tmp_path``, so
+temporary index and object directory, the cache) and ``$HOME`` are redirected into ``tmp_path``, so
 no user configuration (git identity included) is used and nothing outside the
 test folder is written.  Output formats are pinned by golden files
 (``QEMU_TEST_REGENERATE=1`` rewrites them).
@@ -33,7 +33,17 @@ from qemu_lint.cli import main
 from qemu_lint.report import registry
 from qemu_lint.rules import default_config
 from qemu_lint.settings import Config
-from tests.audit_series import CPU_C, SERIES, Step, demo_repo, git, snapshot
+from tests.audit_series import (
+    CPU_C,
+    DEMO,
+    SERIES,
+    Step,
+    commit_step,
+    demo_repo,
+    git,
+    init_repo,
+    snapshot,
+)
 from tests.conftest import files_parsed
 
 Capsys = pytest.CaptureFixture[str]
@@ -141,7 +151,7 @@ def test_range_verdicts(demo: tuple[Path, str, list[str]], capsys: Capsys) -> No
     assert doc["version"] == 1
     assert doc["base"] == base and doc["base_source"] == "range"
     assert [p["commit"] for p in doc["patches"]] == shas
-    # a range commit whose parent is the worktree's HEAD is checked out as it is
+    # a range commit whose parent is the current state is taken as it is
     assert [p["applied_as"] for p in doc["patches"]] == shas
     assert doc["root"] == str(repo.resolve())
     assert snapshot(repo) == before
@@ -909,8 +919,11 @@ def test_each_patch_reparses_only_changed_files(
         assert all(s in ([], ["hw/acpi/cpu.c"]) for s in per_state[1:]), per_state
 
 
-def test_internal_error_and_interrupt_remove_the_worktree(
-    demo: tuple[Path, str, list[str]], capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+def test_internal_error_and_interrupt_remove_the_temporary_state(
+    demo: tuple[Path, str, list[str]],
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    isolated: Path,
 ) -> None:
     import qemu_lint.audit.driver
     import qemu_lint.engine
@@ -924,8 +937,9 @@ def test_internal_error_and_interrupt_remove_the_worktree(
         calls.clear()
 
         def failing(cfg: Config, exc: BaseException = exc) -> Any:
-            calls.append(cfg.root)
-            assert Path(cfg.root).is_dir()  # the worktree exists while analysed
+            calls.append(cfg.git_objects)
+            assert cfg.root == str(repo.resolve())  # the user's tree, read only
+            assert Path(cfg.git_objects).is_dir()  # the objects exist while analysed
             if len(calls) == 3:
                 raise exc
             return real_run(cfg)
@@ -933,6 +947,7 @@ def test_internal_error_and_interrupt_remove_the_worktree(
         monkeypatch.setattr(qemu_lint.audit.driver, "run", failing)
         assert _audit(capsys, repo, "HEAD~5..HEAD")[0] == status
         assert not Path(calls[-1]).exists()
+        assert os.listdir(isolated) == []
         assert snapshot(repo) == before
 
 
@@ -949,7 +964,7 @@ n = []
 def run(cfg):
     n.append(1)
     if len(n) == 2:
-        print(cfg.root, flush=True)
+        print(cfg.git_objects, flush=True)
         os.kill(os.getpid(), getattr(signal, sys.argv[1]))
     return real(cfg)
 qemu_lint.audit.driver.run = run
@@ -959,7 +974,7 @@ sys.exit(main(sys.argv[2:]))
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_signals_remove_the_worktree(
+def test_signals_remove_the_temporary_state(
     demo: tuple[Path, str, list[str]], sig: str, isolated: Path, tmp_path: Path
 ) -> None:
     repo, _, _ = demo
@@ -994,40 +1009,148 @@ def test_signals_remove_the_worktree(
     )
     assert r.returncode == 2, r.stderr
     assert "interrupted" in r.stderr
-    worktree = r.stdout.strip().splitlines()[0]
-    assert worktree.startswith(str(isolated))
-    assert not Path(worktree).exists()
+    objects = r.stdout.strip().splitlines()[0]
+    assert objects.startswith(str(isolated))
+    assert not Path(objects).exists()
+    assert os.listdir(isolated) == []
     assert snapshot(repo) == before
 
 
-def test_stale_worktree_of_a_killed_run_is_replaced(
-    demo: tuple[Path, str, list[str]], capsys: Capsys, isolated: Path
-) -> None:
-    """A SIGKILLed audit leaves its worktree; the next audit in that slot removes it."""
-    from qemu_lint.audit.apply import _slot
-
-    repo, _, _ = demo
-    got = _slot(str(repo.resolve()))
-    assert got is not None
-    folder, fd = got
-    os.close(fd)  # as if the killed process died
-    git(repo, "worktree", "add", "-q", "--detach", f"{folder}/qemu", "HEAD")
-    (Path(folder) / "qemu" / "junk.c").write_text("int junk;\n")
-    status, doc, _ = _audit(capsys, repo, "HEAD~5..HEAD")
-    assert status == 1
-    _check_demo(doc)
-    assert not Path(folder, "qemu").exists()
-    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
-
-
-def test_concurrent_audits_get_separate_worktrees(demo: tuple[Path, str, list[str]]) -> None:
-    from qemu_lint.audit.apply import Worktree
+def test_concurrent_audits_get_separate_states(demo: tuple[Path, str, list[str]]) -> None:
+    from qemu_lint.audit.apply import IndexState
 
     repo, base, _ = demo
     top = str(repo.resolve())
-    with Worktree(top, base, stable=True) as a, Worktree(top, base, stable=True) as b:
-        assert a.path != b.path and Path(a.path).is_dir() and Path(b.path).is_dir()
-    assert not Path(a.path).exists() and not Path(b.path).exists()
+    with IndexState(top, base) as a, IndexState(top, base) as b:
+        assert a.folder != b.folder and Path(a.objects).is_dir() and Path(b.objects).is_dir()
+    assert not Path(a.folder).exists() and not Path(b.folder).exists()
+
+
+def _objects(repo: Path) -> dict[str, int]:
+    """The files of the repository's object store, with their sizes."""
+    top = repo / ".git" / "objects"
+    return {str(p.relative_to(top)): p.stat().st_size for p in top.rglob("*") if p.is_file()}
+
+
+def test_mbox_audit_writes_nothing_in_the_repository(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, isolated: Path
+) -> None:
+    """The patches of an mbox become new blobs, trees and commits: they go to
+    the audit's own object directory, and every file of ``.git`` stays."""
+    repo, base, _ = demo
+    mbox = repo.parent / "series.mbx"
+    mbox.write_bytes(_mbox(repo, base))
+    git(repo, "checkout", "-q", "--detach", base)  # the patches' objects are new to HEAD's tree
+    git(repo, "gc", "-q", "--prune=now")  # packed: a new loose object would show
+    before, objects = snapshot(repo), _objects(repo)
+    index = (repo / ".git" / "index").stat().st_mtime_ns
+    status, doc, _ = _audit(capsys, repo, str(mbox))
+    assert status == 1
+    assert [p["verdict"] for p in doc["patches"]] == VERDICTS
+    assert _objects(repo) == objects
+    assert (repo / ".git" / "index").stat().st_mtime_ns == index
+    assert snapshot(repo) == before  # refs, HEAD, worktrees, stash, index contents
+    assert os.listdir(isolated) == []  # the temporary index and objects are gone
+
+
+def _git_am(repo: Path, base: str, mbox: Path, tmp: Path) -> list[tuple[str | None, str | None]]:
+    """What ``git am -3`` (as the audit ran it before it had no worktree)
+    makes of each patch of ``mbox`` on ``base``, in a clone: (commit, reason)."""
+    from qemu_lint.discover import git as qgit
+
+    clone = tmp / "am-clone"
+    git(repo.parent, "clone", "-q", "--no-checkout", str(repo), str(clone))
+    git(clone, "checkout", "-q", "--detach", base)
+    out: list[tuple[str | None, str | None]] = []
+    for raw in (m for m in re.split(rb"(?m)^(?=From [0-9a-f]{40} )", mbox.read_bytes()) if m):
+        if b"\ndiff --git " not in raw:
+            continue  # the cover letter
+        args = ("am", "-3", "--quiet", "--committer-date-is-author-date", "--no-message-id")
+        r = qgit.git(str(clone), *args, stdin=raw, check=False)
+        if r.returncode != 0:
+            out.append((None, qgit.first_error(r.stderr + r.stdout)))
+            break
+        out.append((git(clone, "rev-parse", "HEAD").strip(), None))
+    return out
+
+
+@pytest.mark.parametrize(
+    "case", ["applies", "hand-edited", "no-blobs", "conflict", "already-applied"]
+)
+def test_states_and_reasons_are_git_ams(
+    demo: tuple[Path, str, list[str]], capsys: Capsys, tmp_path: Path, case: str
+) -> None:
+    """Each patch of an mbox becomes the commit ``git am -3`` would make (the
+    same SHA), and a patch that does not apply gets the reason it gives."""
+    repo, base, _ = demo
+    text = _mbox(repo, base).decode()
+    on = base
+    edited = ("     trace_cpuhp_acpi_ejecting_cpu(", "     trace_cpuhp_acpi_ejecting_vcpu(")
+    if case == "hand-edited":  # a context line no blob has
+        text = text.replace(*edited)
+    elif case == "no-blobs":  # a context line no blob has, no blob to fall back on
+        text = text.replace(*edited)
+        text = re.sub(r"(?m)^index [0-9a-f]+\.\.[0-9a-f]+", "index 1234567..89abcde", text)
+    elif case == "already-applied":  # on the tip: git am makes no commit of a patch
+        on = git(repo, "rev-parse", "HEAD").strip()
+    elif case == "conflict":  # the base changed the lines patch 1 changes
+        git(repo, "checkout", "-q", "--detach", base)
+        first = next(ln for ln in text.splitlines() if re.match(r"-[^-]", ln) and ln[1:].strip())
+        path = repo / CPU_C
+        old = path.read_text()
+        assert old.count(first[1:] + "\n") == 1
+        path.write_text(old.replace(first[1:] + "\n", first[1:] + " /* side */\n"))
+        git(repo, "commit", "-q", "-a", "-m", "side")
+        on = git(repo, "rev-parse", "HEAD").strip()
+    mbox = tmp_path / "series.mbx"
+    mbox.write_text(text)
+    want = _git_am(repo, on, mbox, tmp_path)
+    status, doc, _ = _audit(capsys, repo, str(mbox), "--base", on)
+    got = [(p["applied_as"], p["reason"]) for p in doc["patches"][: len(want)]]
+    assert got == want
+    if case == "applies":
+        assert status == 1 and [p["verdict"] for p in doc["patches"]] == VERDICTS
+    elif case == "already-applied":  # patch 1 (a comment) is in the tip as it is
+        assert (doc["patches"][0]["applied_as"], doc["patches"][0]["verdict"]) == (on, "clean")
+    else:
+        assert status == 2 and doc["patches"][len(want) - 1]["verdict"] == "does-not-apply"
+        said = {
+            "hand-edited": "Did you hand edit your patch?",
+            "no-blobs": "sha1 information is lacking or useless",
+            "conflict": "Failed to merge in the changes.",
+        }
+        assert said[case] in (want[-1][1] or "")
+
+
+def test_output_does_not_depend_on_the_work_tree(
+    demo: tuple[Path, str, list[str]], capsys: Capsys
+) -> None:
+    """The states are read from git: with the work tree at the base, and with
+    an unrelated edit in it, the SARIF of the final state (code snippets and
+    line hashes included) is the one of an audit from the tip."""
+    repo, base, _ = demo
+    _, at_tip, _ = _audit(capsys, repo, "HEAD~5..master", fmt="sarif")
+    git(repo, "checkout", "-q", "--detach", base)
+    (repo / CPU_C).write_text((repo / CPU_C).read_text() + "/* local edit */\n")
+    before = snapshot(repo)
+    status, at_base, _ = _audit(capsys, repo, "HEAD..master", fmt="sarif")
+    assert status == 1 and at_base == at_tip
+    assert snapshot(repo) == before
+
+
+def test_qemu_tree_in_a_subfolder_of_the_repository(tmp_path: Path, capsys: Capsys) -> None:
+    top = tmp_path / "top"
+    top.mkdir()
+    import shutil
+
+    shutil.copytree(DEMO, top / "qemu")
+    init_repo(top)
+    for step in SERIES:
+        commit_step(top, step, f"qemu/{CPU_C}")
+    status, doc, _ = _audit(capsys, top / "qemu", "HEAD~5..HEAD")
+    assert status == 1
+    _check_demo(doc)
+    assert doc["root"] == str((top / "qemu").resolve())
 
 
 def test_no_progress_bar_when_stderr_is_not_a_tty(

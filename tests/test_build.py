@@ -416,3 +416,20 @@ TABLE_7_2 = {
 )
 def test_real_acpi_tables(version: str, table: Table) -> None:
     assert acpi_table(load_build_config(qemu_tree(version))) == table
+
+
+def test_overrides_are_the_tree_at_a_revision(mini: BuildConfig) -> None:
+    """A state read from git (``--diff-base``, audit): the files that differ
+    replace the folder's, a None removes one (also from ``configs/targets``)."""
+    meson = (MINI / "hw" / "acpi" / "meson.build").read_bytes()
+    overrides: dict[str, bytes | None] = {
+        "hw/acpi/meson.build": meson + b"acpi_ss.add(files('added.c'))\n",
+        "configs/targets/bar-softmmu.mak": None,
+    }
+    bc = load_build_config(MINI, KVM_FOO64, overrides=overrides)
+    assert [t.name for t in bc.targets] == ["foo-softmmu", "foo64-softmmu"]
+    assert "hw/acpi/added.c" in target_files(bc, "foo-softmmu")
+    assert "hw/acpi/added.c" not in target_files(mini, "foo-softmmu")
+    assert target_files(bc, "foo64-softmmu") - {"hw/acpi/added.c"} == target_files(
+        mini, "foo64-softmmu"
+    )

@@ -237,8 +237,8 @@ def test_state_at_revision_reads_only_the_files_that_differ(
     got: list[dict[str, bytes | None]] = []
     real = revisions.changes_at
 
-    def changes_at(root: str, rev: str) -> dict[str, bytes | None]:
-        got.append(real(root, rev))
+    def changes_at(root: str, rev: str, *more: Any) -> dict[str, bytes | None]:
+        got.append(real(root, rev, *more))
         return got[-1]
 
     monkeypatch.setattr(revisions, "changes_at", changes_at)

@@ -55,7 +55,9 @@ def test_one_staged_line_reads_one_file_from_git(
     _git(repo, "add", CPU_C)
     seen: list[dict[str, bytes | None]] = []
     real = revisions.changes_at
-    monkeypatch.setattr(revisions, "changes_at", lambda r, v: seen.append(real(r, v)) or seen[-1])
+    monkeypatch.setattr(
+        revisions, "changes_at", lambda r, v, *more: seen.append(real(r, v, *more)) or seen[-1]
+    )
     watch = tmp_path / "tmp"
     watch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(watch))

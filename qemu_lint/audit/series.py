@@ -2,7 +2,7 @@
 
 Entry point: :func:`load_series` (a revision range, mbox files, a maildir,
 ``.patch`` files or one message on stdin → a :class:`Series` with its base
-commit).  The patches are applied by :class:`qemu_lint.audit.apply.Worktree`.
+commit).  The patches are applied by :class:`qemu_lint.audit.apply.IndexState`.
 
 git runs through :func:`qemu_lint.discover.git.git` (an environment of its
 own; see there).  mboxes are split with ``git mailsplit`` (it only splits at

@@ -69,7 +69,7 @@ class StateRun:
     #: the analysis of the tree with the patch applied (None: it did not apply)
     report: Report | None
     reason: str | None = None
-    #: the commit the patch became in the temporary worktree
+    #: the commit the patch became (the one ``git am`` would have made)
     applied_as: str | None = None
     seconds: float = 0.0
 

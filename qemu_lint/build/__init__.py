@@ -482,10 +482,19 @@ def _dedupe(problems: Iterable[Unparsed]) -> list[Unparsed]:
     return list(seen.values())
 
 
-def load_build_config(root: Path, host: HostConfig | None = None) -> BuildConfig:
-    """:func:`build_config` over a folder (the thin loader; the only I/O here)."""
+def load_build_config(
+    root: Path, host: HostConfig | None = None, overrides: Mapping[str, bytes | None] | None = None
+) -> BuildConfig:
+    """:func:`build_config` over a folder (the thin loader; the only I/O here).
+
+    :param overrides: root-relative path → its bytes instead of the folder's
+        (None: absent), for a tree at a git revision (``--diff-base``, audit)
+    """
+    changed = overrides or {}
 
     def read(rel: str) -> bytes | None:
+        if rel in changed:
+            return changed[rel]
         try:
             return (root / rel).read_bytes()
         except OSError:
@@ -493,8 +502,13 @@ def load_build_config(root: Path, host: HostConfig | None = None) -> BuildConfig
 
     def listdir(rel: str) -> list[str] | None:
         try:
-            return sorted(p.name for p in (root / rel).iterdir())
+            names = {p.name for p in (root / rel).iterdir()}
         except OSError:
-            return None
+            names = set()
+        for path, data in changed.items():
+            folder, _, name = path.rpartition("/")
+            if folder == rel:
+                (names.add if data is not None else names.discard)(name)
+        return sorted(names) if names or (root / rel).is_dir() else None
 
     return build_config(read, listdir, host)

@@ -112,6 +112,7 @@ def tree_key(config: Config) -> str:
         cache_key="",
         revision="",
         overlay=(),
+        git_objects="",
     )
     return repr(neutral)
 
@@ -279,15 +280,23 @@ def _at_revision(
     skipped: list[Skipped],
     contents: dict[str, bytes],
     stats: dict[str, StatKey],
+    build: dict[str, bytes | None] | None = None,
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """The work tree's files as they were at ``config.revision``: those that
     differ replaced by their bytes in git's object store (never written to
     disk), the others shared with the work tree (and its cache record); then
-    those of ``config.overlay`` replaced by its bytes."""
+    those of ``config.overlay`` replaced by its bytes.
+
+    :param build: filled with the build configuration's inputs that differ
+    """
     from qemu_lint.discover.files import excluded
     from qemu_lint.discover.revisions import changes_at
 
-    changes = changes_at(config.root, config.revision) if config.revision else {}
+    changes = (
+        changes_at(config.root, config.revision, config.git_objects, build)
+        if config.revision
+        else {}
+    )
     changes.update(config.overlay)  # check --fix's rounds: the fixed bytes
     files = [f for f in files if f.path not in changes]
     skipped = [s for s in skipped if s.path not in changes]
@@ -305,10 +314,19 @@ def _at_revision(
     return files, skipped
 
 
-def input_digests(root: str, inputs: Iterable[str]) -> dict[str, str]:
-    """Root-relative path → digest of its bytes ("" when it cannot be read)."""
+def input_digests(
+    root: str, inputs: Iterable[str], overrides: Mapping[str, bytes | None] | None = None
+) -> dict[str, str]:
+    """Root-relative path → digest of its bytes ("" when it cannot be read).
+
+    :param overrides: path → its bytes instead of the file's (None: absent)
+    """
     out: dict[str, str] = {}
     for rel in inputs:
+        if overrides and rel in overrides:
+            data = overrides[rel]
+            out[rel] = digest(data) if data is not None else ""
+            continue
         try:
             with open(os.path.join(root, rel), "rb") as fh:
                 out[rel] = digest(fh.read())
@@ -381,14 +399,22 @@ class Session:
             self.prev = self.cache.get_tree(self.key)
             if self.prev is None and (config.revision or config.overlay):
                 # the state at a revision shares the work tree's unchanged files
-                work_cfg = dataclasses.replace(config, cache_key="", revision="", overlay=())
+                work_cfg = dataclasses.replace(
+                    config, cache_key="", revision="", overlay=(), git_objects=""
+                )
                 self.prev = self.cache.get_tree(tree_key(work_cfg))
         shared = work if work is not None and _shares_discovery(work.config, config) else None
         files, skipped, contents, stats, known_digests = self._discover(shared)
         #: what discovery skipped in the work tree (before any --diff-base change)
         self.discovered_skips: tuple[Skipped, ...] = tuple(skipped)
+        #: the build configuration's inputs that differ at the revision
+        self.build_changes: dict[str, bytes | None] = {}
         if config.revision or config.overlay:
-            files, skipped = _at_revision(config, files, skipped, contents, stats)
+            files, skipped = _at_revision(
+                config, files, skipped, contents, stats, self.build_changes
+            )
+            if self.build_changes:
+                self.build = None  # the work tree's (shared) does not hold
             # a file that differs at the revision lost its stat key there
             known_digests = {p: d for p, d in known_digests.items() if p in stats}
         self.skipped = [
@@ -461,14 +487,18 @@ class Session:
         """Is the tree as the recorded run saw it?  If so, take over what that
         run recorded of the selection, the results and the build."""
         prev = self.prev
-        if shared is not None and shared.build is not None:
+        if shared is not None and shared.build is not None and not self.build_changes:
             self.state.inputs = dict(shared.state.inputs)  # those of the build shared
         if prev is None or _contents(self.state) != _contents(prev):
             return False
-        if shared is not None and shared.inputs_now.keys() == prev.inputs.keys():
+        if (
+            shared is not None
+            and not self.build_changes
+            and shared.inputs_now.keys() == prev.inputs.keys()
+        ):
             self.inputs_now = shared.inputs_now
         else:
-            self.inputs_now = input_digests(self.config.root, prev.inputs)
+            self.inputs_now = input_digests(self.config.root, prev.inputs, self.build_changes)
         if self.inputs_now != prev.inputs:
             return False
         self.state.inputs = dict(prev.inputs)

@@ -9,7 +9,7 @@ audit (:mod:`qemu_lint.audit.series`, :mod:`qemu_lint.audit.apply`).
 git runs with an environment of its own: variables that would point it at the
 caller's repository, index or work tree (set when qemu-lint runs inside a git
 hook) are dropped, hooks are disabled, messages are in the C locale, nothing
-prompts or pages, and ``git am`` gets a committer identity, so the user's
+prompts or pages, and the audit's commits get a committer identity, so the user's
 configuration is never needed nor touched.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 
 from qemu_lint.errors import InputError
 
@@ -38,11 +39,11 @@ _LOCAL_ENV = (
     "GIT_SHALLOW_FILE",
     "GIT_WORK_TREE",
 )
-#: Who applies the patches in the audit's temporary worktree (commits that
-#: never leave it); also the author of a bare diff.
+#: Who commits the audit's states (commits that never leave its temporary
+#: object directory); also the author of a bare diff.
 IDENTITY = ("qemu-lint audit", "qemu-lint@invalid")
 #: Options for every git command: no hooks, no pager, fixed diff prefixes,
-#: and no automatic housekeeping (``git am`` in an audit's worktree would
+#: and no automatic housekeeping (a git command writing objects would
 #: otherwise run ``git gc --auto`` in the user's repository and repack its
 #: refs and objects).
 _GIT_OPTS = (
@@ -89,11 +90,17 @@ def _env() -> dict[str, str]:
 
 
 def git(
-    cwd: str | None, *args: str, stdin: bytes | None = None, check: bool = True
+    cwd: str | None,
+    *args: str,
+    stdin: bytes | None = None,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git -C cwd args`` (no ``-C`` when ``cwd`` is None) and capture its output.
 
     :param stdin: git's standard input (default: empty, so it never reads the terminal)
+    :param env: variables set on top of git's own environment (the audit's
+        temporary index and object directory, see :mod:`qemu_lint.audit.apply`)
     :raise GitMissing: when git cannot be run
     :raise InputError: naming ``cwd``, with ``check``, when git exits non-zero
     """
@@ -103,7 +110,7 @@ def git(
             ["git", *where, *_GIT_OPTS, *args],
             input=stdin if stdin is not None else b"",
             capture_output=True,
-            env=_env(),
+            env={**_env(), **env} if env else _env(),
         )
     except OSError as e:
         raise GitMissing(str(e.strerror or e)) from e
@@ -121,9 +128,11 @@ def first_error(stderr: bytes) -> str:
     return msg[:300] or "no message"
 
 
-def resolve_commit(cwd: str, rev: str) -> str | None:
+def resolve_commit(cwd: str, rev: str, env: Mapping[str, str] | None = None) -> str | None:
     """The full SHA of commit ``rev`` in the repository holding ``cwd``, or None
-    (also for an empty revision, or one that reads as an option)."""
+    (also for an empty revision, or one that reads as an option).
+
+    :param env: as for :func:`git`"""
     if not rev or rev.startswith("-"):
         return None
     r = git(
@@ -134,5 +143,6 @@ def resolve_commit(cwd: str, rev: str) -> str | None:
         "--end-of-options",
         f"{rev}^{{commit}}",
         check=False,
+        env=env,
     )
     return r.stdout.decode().strip() if r.returncode == 0 else None

@@ -25,19 +25,29 @@ from qemu_lint.discover.git import GitMissing, first_error, git, resolve_commit
 from qemu_lint.errors import InputError
 
 
-def _git(root: str, *args: str, data: bytes | None = None) -> bytes:
+def _git(root: str, *args: str, data: bytes | None = None, objects: str = "") -> bytes:
     """Run git in ``root``; return its stdout.
+
+    :param objects: an object directory to read besides the repository's
+        (see :func:`object_env`)
 
     :raise InputError: when git is missing or fails (with its first error line)
     """
     try:
-        r = git(root, *args, stdin=data, check=False)
+        r = git(root, *args, stdin=data, check=False, env=object_env(objects))
     except GitMissing as e:
         raise InputError(f"--diff-base needs git: {e.reason}", root) from e
     if r.returncode != 0:
         msg = first_error(r.stderr) if r.stderr.strip() else None
         raise InputError(msg or f"git {args[0]} exited with status {r.returncode}", root)
     return r.stdout
+
+
+def object_env(objects: str) -> dict[str, str]:
+    """git's environment to also read the objects of the object directory
+    ``objects`` (an audit's temporary one, holding the states its patches
+    made; see :mod:`qemu_lint.audit.apply`); nothing for ""."""
+    return {"GIT_ALTERNATE_OBJECT_DIRECTORIES": objects} if objects else {}
 
 
 def _wanted(rel: str) -> bool:
@@ -47,8 +57,17 @@ def _wanted(rel: str) -> bool:
     return "/" not in rel or rel.split("/", 1)[0] in SCAN_DIRS
 
 
-def resolve(root: str, rev: str) -> tuple[str, str]:
+def is_build_input(rel: str) -> bool:
+    """Can the build configuration read this path (relative to the QEMU
+    root)?  Its ``meson.build`` and ``Kconfig*`` files, and ``configs/``."""
+    name = rel.rsplit("/", 1)[-1]
+    return name == "meson.build" or name.startswith("Kconfig") or rel.startswith("configs/")
+
+
+def resolve(root: str, rev: str, objects: str = "") -> tuple[str, str]:
     """The commit ``rev`` names, and the QEMU root's path inside the repository.
+
+    :param objects: see :func:`object_env`
 
     :return: ``(commit sha, prefix)``; the prefix is "" or ends with "/"
     :raise InputError: when ``root`` is not in a git repository or ``rev`` is
@@ -60,13 +79,18 @@ def resolve(root: str, rev: str) -> tuple[str, str]:
         raise InputError(f"--diff-base: {e.message}", root) from e
     if not rev or rev.startswith("-"):
         raise InputError(f"--diff-base: not a revision: '{rev}'", root)
-    sha = resolve_commit(root, rev)
+    sha = resolve_commit(root, rev, env=object_env(objects))
     if sha is None:
         raise InputError(f"--diff-base: unknown revision '{rev}' (not a commit here)", root)
     return sha, prefix
 
 
-def changes_at(root: str, rev: str) -> dict[str, bytes | None]:
+def changes_at(
+    root: str,
+    rev: str,
+    objects: str = "",
+    build: dict[str, bytes | None] | None = None,
+) -> dict[str, bytes | None]:
     """How the QEMU root's source files at ``rev`` differ from the work tree:
     path (relative to the root) → its bytes at ``rev``, or None when it is
     not there (an untracked or new file).  Only the files that differ are
@@ -74,12 +98,16 @@ def changes_at(root: str, rev: str) -> dict[str, bytes | None]:
     not, added or deleted), ``git ls-files --others`` (untracked ones, also
     ignored ones: none is at ``rev``) and one ``git cat-file --batch``.
 
+    :param objects: see :func:`object_env`
+    :param build: filled with the build configuration's inputs that differ
+        (:func:`is_build_input`; tracked ones only), read the same way
     :raise InputError: bad revision, not a git repository, or no QEMU tree at
         ``rev`` (no ``include/hw/core/cpu.h`` under the same folder)
     """
-    sha, prefix = resolve(root, rev)
+    sha, prefix = resolve(root, rev, objects)
     quiet = ("-c", "gc.auto=0")
-    diff = _git(root, *quiet, "diff", "--name-only", "-z", "--no-renames", "--relative", sha)
+    names_only = ("diff", "--name-only", "-z", "--no-renames", "--relative")
+    diff = _git(root, *quiet, *names_only, sha, objects=objects)
     others = _git(root, *quiet, "ls-files", "--others", "-z", "--", ".")
     names = {
         n.decode("utf-8", "surrogateescape") for n in (diff + b"\0" + others).split(b"\0") if n
@@ -87,13 +115,15 @@ def changes_at(root: str, rev: str) -> dict[str, bytes | None]:
     untracked = {n.decode("utf-8", "surrogateescape") for n in others.split(b"\0") if n}
     marker = MARKER.replace(os.sep, "/")
     wanted = sorted(n for n in names - untracked if _wanted(n))
-    ask = [marker, *wanted]
+    inputs = sorted(n for n in names - untracked if build is not None and is_build_input(n))
+    ask = [marker, *wanted, *inputs]
     out = _git(
         root,
         *quiet,
         "cat-file",
         "--batch",
         data="".join(f"{sha}:{prefix}{n}\n" for n in ask).encode(),
+        objects=objects,
     )
     got: dict[str, bytes | None] = {n: None for n in untracked if _wanted(n)}
     pos = 0
@@ -112,6 +142,8 @@ def changes_at(root: str, rev: str) -> dict[str, bytes | None]:
         if n == marker and body is None:
             where = f"'{prefix.rstrip('/')}' at {rev}" if prefix else f"the repository at {rev}"
             raise InputError(f"--diff-base: {where} is not a QEMU source tree (no {MARKER})", root)
-        if n != marker or n in names:
+        if build is not None and n in inputs:
+            build[n] = body
+        elif n != marker or n in names:
             got[n] = body
     return got

@@ -11,7 +11,7 @@ hashes, each file read once),
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from qemu_lint.findings import Finding, fingerprint
 from qemu_lint.findings.linehash import line_hashes
@@ -29,21 +29,29 @@ class Frames:
     file, not quadratic (1,000 findings in one file used to take 6.9 s).
 
     :param root: the folder the findings' paths are relative to
+    :param read: path → its bytes (None: unreadable), instead of reading
+        ``root`` (the audit reads a state's files from git's object store)
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, read: Callable[[str], bytes | None] | None = None) -> None:
         self.root = root
+        self._read = read
         self._files: dict[str, tuple[str, list[str], dict[int, str]] | None] = {}
 
     def _load(self, path: str, last: int) -> tuple[str, list[str], dict[int, str]] | None:
         if path not in self._files:
+            data = self._read(path) if self._read is not None else None
             try:
-                with open(os.path.join(self.root, path), "rb") as fh:
-                    # decoded as upload-sarif reads it: invalid bytes become U+FFFD, line ends kept
-                    text = fh.read().decode("utf-8", errors="replace")
+                if self._read is None:
+                    with open(os.path.join(self.root, path), "rb") as fh:
+                        data = fh.read()
             except OSError:
+                data = None
+            if data is None:
                 self._files[path] = None
                 return None
+            # decoded as upload-sarif reads it: invalid bytes become U+FFFD, line ends kept
+            text = data.decode("utf-8", errors="replace")
             self._files[path] = (text, text.splitlines(), dict(line_hashes(text, last)))
         return self._files[path]
 

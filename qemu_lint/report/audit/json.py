@@ -10,8 +10,8 @@ everything else here is an addition:
   ``fixed``), ``transient`` (each finding introduced and removed again
   within the series, with ``introduced_by`` and ``fixed_by``) and ``stats``;
 * per patch: ``verdict``, ``reason`` (why it did not apply or was not
-  checked), ``message_id``, ``applied_as`` (the commit it became in the
-  temporary worktree), ``seconds``;
+  checked), ``message_id``, ``applied_as`` (the commit it became: the one
+  ``git am`` would have made), ``seconds``;
 * per finding of ``introduced``: ``fixed_by`` (the index of the patch that
   removes it later, or null), ``in_base`` (the base had it: the patch
   re-introduces it; verdict ``reintroduces``) and ``patch_line``; of ``fixed``:
