@@ -83,12 +83,12 @@ def build_facts(session: Session) -> BuildConfig:
     return bc
 
 
-def load_build_config(root: Path) -> BuildConfig:
+def load_build_config(root: Path, overrides: dict[str, bytes | None] | None = None) -> BuildConfig:
     """:func:`qemu_lint.build.load_build_config`: the build configuration's
     modules are imported only by a run that computes it."""
     from qemu_lint.build import load_build_config as load
 
-    return load(root)
+    return load(root, overrides=overrides)
 
 
 def build_counts(session: Session) -> tuple[int, int]:

@@ -50,7 +50,8 @@ def _reframe(report: Report, state: IndexState, rev: str, prefix: str) -> Report
     for f in report.findings:
         frame, lhash = frames.frame(f.file, f.line, last[f.file])
         findings.append(dataclasses.replace(f, frame=frame, line_hash=lhash))
-    return dataclasses.replace(report, findings=tuple(findings))
+    sources = tuple((p, data) for p in files if (data := blobs.get(lead + p)) is not None)
+    return dataclasses.replace(report, findings=tuple(findings), sources=sources)
 
 
 def run_audit(

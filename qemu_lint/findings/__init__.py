@@ -158,6 +158,10 @@ class Report:
     #: findings silenced by an inline suppression (each with ``suppression`` set);
     #: reporters leave them out unless asked
     suppressed: tuple[Finding, ...] = ()
+    #: ``(path, bytes)`` of findings' files whose analysed state is not the
+    #: tree's on disk (an audit's states, read from git): what a proposed
+    #: edit (SARIF ``fixes``) is made against
+    sources: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def distrust(self) -> tuple[Problem, ...]:

@@ -187,7 +187,7 @@ def _fixes(report: Report, f: Finding) -> list[dict[str, Any]]:
         return []
     from qemu_lint.fix import plan_fixes
 
-    plan = plan_fixes(dataclasses.replace(report, findings=(f,)))
+    plan = plan_fixes(dataclasses.replace(report, findings=(f,)), contents=dict(report.sources))
     if not plan.files:
         return []
     ff = plan.files[0]
