@@ -1178,15 +1178,23 @@ def _unqualified(spelling: str) -> str:
 Deps = tuple[str, ...]
 
 
-def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | str, Deps]:
+def extract_unit(
+    plan: Plan, data: bytes, pch: tuple[str, Deps] | None = None
+) -> tuple[FileFacts | str, Deps]:
     """Parse one plan and extract the facts of its file.
 
     :param plan: from :meth:`Planner.plan`
     :param data: the file's bytes (given to clang in place of the disk copy)
+    :param pch: a precompiled ``qemu/osdep.h`` built with the plan's flags and
+        the files it read (see :mod:`~qemu_lint.frontends.clang.pch`); not
+        used when the file is one of those
     :return: the facts (or the reason it was skipped, when libclang cannot parse it at all) and
         the absolute paths of every file the parse read
     """
     ci = load_cindex()
+    target = os.path.realpath(plan.abspath)
+    if pch is not None and target in pch[1]:
+        pch = None
     unsaved: list[tuple[str, bytes | str]] = [(plan.abspath, data)]
     main = plan.main
     if not main:
@@ -1202,16 +1210,20 @@ def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | str, Deps]:
     )
     args = list(plan.args) + ["-working-directory", plan.directory]
     try:
-        index = _index(ci)
-        tu = index.parse(main, args=args, unsaved_files=unsaved, options=opts)
+        tu = _parse(ci, main, args, unsaved, opts, pch)
+        if tu is None:  # the precompiled header was refused
+            pch = None
+            tu = _parse(ci, main, args, unsaved, opts, None)
+        assert tu is not None
     except ci.TranslationUnitLoadError as e:
         return f"skipped: libclang could not parse it ({e})", ()
     deps = {_realpath(plan.directory, inc.include.name) for inc in tu.get_includes()}
-    target = os.path.realpath(plan.abspath)
+    if pch is not None:  # its files are not among the unit's inclusions
+        deps.update(pch[1])
     if plan.main and os.path.realpath(plan.main) != target and target not in deps:
         # its #include is compiled out in that unit: parse it on its own
         alone = Plan(plan.path, plan.abspath, "", plan.args, plan.directory, plan.osdep, plan.how)
-        return extract_unit(alone, data)
+        return extract_unit(alone, data, pch)
     # clang's errors located in the file itself (those of its headers count
     # with the headers' own facts), as tree-sitter's ERROR nodes do
     errors = 0
@@ -1249,6 +1261,30 @@ def _realpath(directory: str, name: str) -> str:
     return os.path.realpath(os.path.join(directory, name))
 
 
+def _parse(
+    ci: Any,
+    main: str,
+    args: list[str],
+    unsaved: list[tuple[str, bytes | str]],
+    opts: int,
+    pch: tuple[str, Deps] | None,
+) -> Any:
+    """Parse a unit, with the precompiled header when there is one (None
+    when clang refused it: a fatal error located in no file)."""
+    if pch is None:
+        return _index(ci, False).parse(main, args=args, unsaved_files=unsaved, options=opts)
+    # an index excluding the precompiled declarations: the unit's top level
+    # then holds only what was parsed (headers after osdep.h, the file)
+    tu = _index(ci, True).parse(
+        main, args=args + ["-include-pch", pch[0]], unsaved_files=unsaved, options=opts
+    )
+    for d in tu.diagnostics:
+        if d.severity >= ci.Diagnostic.Fatal and d.location.file is None:
+            log.debug("clang: %s: precompiled header refused: %s", main, d.spelling)
+            return None
+    return tu
+
+
 @functools.cache
-def _index(ci: Any) -> Any:
-    return ci.Index.create()
+def _index(ci: Any, exclude_pch: bool) -> Any:
+    return ci.Index.create(excludeDecls=exclude_pch)
