@@ -315,10 +315,10 @@ def test_unparsable_file_is_a_problem(tmp_path: Path, monkeypatch: pytest.Monkey
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
     real = front.extract_unit
 
-    def broken(plan: front.Plan, data: bytes) -> Any:
+    def broken(plan: front.Plan, data: bytes, pch: Any = None) -> Any:
         if plan.path == "hw/i386/pc.c":
             raise RuntimeError("libclang crashed")
-        return real(plan, data)
+        return real(plan, data, pch)
 
     monkeypatch.setattr(front, "extract_unit", broken)
     report = run(_config(tree, "clang"))

@@ -1346,14 +1346,18 @@ def _parse(
     pch: tuple[str, Deps] | None,
 ) -> Any:
     """Parse a unit, with the precompiled header when there is one (None
-    when clang refused it: a fatal error located in no file)."""
+    when clang refused it: no unit, or a fatal error located in no file)."""
     if pch is None:
         return _index(ci, False).parse(main, args=args, unsaved_files=unsaved, options=opts)
     # an index excluding the precompiled declarations: the unit's top level
     # then holds only what was parsed (headers after osdep.h, the file)
-    tu = _index(ci, True).parse(
-        main, args=args + ["-include-pch", pch[0]], unsaved_files=unsaved, options=opts
-    )
+    try:
+        tu = _index(ci, True).parse(
+            main, args=args + ["-include-pch", pch[0]], unsaved_files=unsaved, options=opts
+        )
+    except ci.TranslationUnitLoadError:
+        log.debug("clang: %s: could not be parsed with %s", main, pch[0])
+        return None
     for d in tu.diagnostics:
         if d.severity >= ci.Diagnostic.Fatal and d.location.file is None:
             log.debug("clang: %s: precompiled header refused: %s", main, d.spelling)
