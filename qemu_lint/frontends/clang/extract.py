@@ -402,6 +402,8 @@ class _Extractor:
         base = ret.signature if ret.name == "<fn>" else ret.name
         r = (base or "") + (" " + "*" * ret.pointers if ret.pointers else "")
         params = self._params_text(decl) if decl is not None else None
+        if params is None and fn.kind != self.TK.FUNCTIONPROTO:
+            params = "()"  # ``void (*f)()``: no prototype, no parameter types
         if params is None:
             params = "(" + ", ".join(a.spelling for a in fn.argument_types()) + ")"
         return " ".join(f"{r.strip()} {params}".split())
