@@ -474,10 +474,12 @@ class _Extractor:
 
         A unit's top level holds every declaration and macro of every header
         it includes (about 16,000 on QEMU 10.0.13, a few hundred of them in
-        the file): they are filtered inside libclang's visitor callback, so
-        that no Python cursor is made, compared with the null cursor and
-        kept for the others (``Cursor.get_children`` does all three; it was
-        a third of a cold precise check's time, profiled).
+        the file; with a precompiled osdep.h, only those parsed after it):
+        they are filtered inside libclang's visitor callback, so that none
+        is compared with the null cursor or kept (``Cursor.get_children``
+        does both; it was a third of a cold precise check's time, profiled),
+        and, when the unit entered the file once, a cursor written in a file
+        is placed by its raw location alone (:meth:`_file_ranges`).
         """
         owner = self.tu  # keeps the unit alive while a cursor is
         out: list[Cursor] = []
