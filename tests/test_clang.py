@@ -309,16 +309,34 @@ def test_macro_shapes(tmp_path: Path) -> None:
     assert call.expr.args[0].text == "cb"  # type: ignore[union-attr]
 
 
+def test_function_pointer_without_prototype(tmp_path: Path) -> None:
+    """``void (*f)()`` from a header (its text not at hand) has no parameter
+    types to list: the signature is ``()`` (target/s390x/cpu.h was skipped
+    on a libclang assertion)."""
+    from qemu_lint.frontends.clang.compdb import Planner
+    from qemu_lint.frontends.clang.extract import extract_unit
+
+    (tmp_path / "k.h").write_text("#define OLD(n) void (*n)()\n")
+    text = '#include "k.h"\nstruct Ops { OLD(old); int (*new)(int); };\n'
+    (tmp_path / "k.c").write_text(text)
+    plan = Planner(str(tmp_path), ["k.c", "k.h"], lambda i: text.encode(), None).plan("k.c")
+    facts, _ = extract_unit(plan, text.encode())
+    assert isinstance(facts, FileFacts), facts
+    old, new = facts.structs[0].fields
+    assert (old.type.name, old.type.signature) == ("<fn>", "void ()")
+    assert new.type.signature == "int (int)"
+
+
 def test_unparsable_file_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import qemu_lint.frontends.clang.extract as front
 
     tree = materialize(SAMPLES / "trees" / "demo", tmp_path / "tree")
     real = front.extract_unit
 
-    def broken(plan: front.Plan, data: bytes) -> Any:
+    def broken(plan: front.Plan, data: bytes, pch: Any = None) -> Any:
         if plan.path == "hw/i386/pc.c":
             raise RuntimeError("libclang crashed")
-        return real(plan, data)
+        return real(plan, data, pch)
 
     monkeypatch.setattr(front, "extract_unit", broken)
     report = run(_config(tree, "clang"))

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
     from qemu_lint.frontends.clang.compdb import Plan
+    from qemu_lint.frontends.clang.pch import Pch
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ Progress = Callable[[int, int, str], None]
 #: what a clang task returns: the facts or why the file was skipped, and the
 #: files the parse read
 UnitResult = tuple[FileFacts | Problem, tuple[str, ...]]
+#: what a clang task is given: the plan, the file's bytes, and the precompiled
+#: osdep.h it may use with the files that one read
+UnitTask = tuple["Plan", bytes, tuple[str, tuple[str, ...]] | None]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -109,13 +113,13 @@ def extract_files(
     return results
 
 
-def _extract_unit(item: tuple[Plan, bytes]) -> UnitResult:
+def _extract_unit(item: UnitTask) -> UnitResult:
     # Imported here so that worker processes load libclang lazily.
     from qemu_lint.frontends.clang import extract
 
-    plan, data = item
+    plan, data, pch = item
     try:
-        got, deps = extract.extract_unit(plan, data)
+        got, deps = extract.extract_unit(plan, data, pch)
         return (Problem(plan.path, got, untrusted="input") if isinstance(got, str) else got), deps
     except Exception as e:  # a file libclang cannot handle must not stop the run
         log.debug("clang: %s:\n%s", plan.path, traceback.format_exc())
@@ -124,29 +128,98 @@ def _extract_unit(item: tuple[Plan, bytes]) -> UnitResult:
         ), ()
 
 
+def _build_pch(pch: Pch) -> tuple[str, ...] | None:
+    from qemu_lint.frontends.clang import pch as pchs
+
+    try:
+        return pchs.build(pch)
+    except Exception:  # without it the units are parsed whole
+        log.debug("clang: precompiling %s:\n%s", pch.osdep, traceback.format_exc())
+        return None
+
+
+def _head(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(65536)
+    except OSError:
+        return None
+
+
+def _cost(plan: Plan, data: bytes) -> int:
+    """How long a unit takes, roughly: the size of its main file."""
+    try:
+        return os.path.getsize(plan.main) if plan.main and plan.main != plan.abspath else len(data)
+    except OSError:
+        return 0
+
+
 def extract_units(
-    items: Sequence[tuple[Plan, bytes]], jobs: int, on_progress: Progress | None = None
+    items: Sequence[tuple[Plan, bytes]],
+    jobs: int,
+    on_progress: Progress | None = None,
+    scratch: str | None = None,
 ) -> list[UnitResult]:
     """Parse translation units, in ``jobs`` processes when there are several
-    (in the order of ``items``); a unit that crashed its worker is a Problem."""
+    (results in the order of ``items``, work largest main file first); a unit
+    that crashed its worker is a Problem.  Units sharing their flags share a
+    precompiled ``qemu/osdep.h`` (:mod:`qemu_lint.frontends.clang.pch`),
+    written in a temporary folder inside ``scratch`` (the cache folder; else
+    the system's) and removed at the end."""
+    import shutil
+    import tempfile
+
+    from qemu_lint.frontends.clang import pch as pchs
+
+    if scratch is not None and not os.path.isdir(scratch):
+        scratch = None
+    folder = tempfile.mkdtemp(prefix="qemu-lint-pch-", dir=scratch)
+    try:
+        heads = {p.abspath: d[:65536] for p, d in items}
+        specs = pchs.plan_pchs(
+            [p for p, _ in items], folder, lambda m: heads[m] if m in heads else _head(m)
+        )
+        order = sorted(range(len(items)), key=lambda n: -_cost(*items[n]))
+        return _run_units(items, specs, order, jobs, on_progress)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_units(
+    items: Sequence[tuple[Plan, bytes]],
+    specs: Sequence[Pch | None],
+    order: Sequence[int],
+    jobs: int,
+    on_progress: Progress | None,
+) -> list[UnitResult]:
+    """Build the precompiled headers, then parse the units in ``order``."""
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     total = len(items)
     note = on_progress or (lambda done, total, what: None)
     results: list[UnitResult | None] = [None] * total
+    distinct = list(dict.fromkeys(s for s in specs if s is not None))
     done = 0
     note(0, total, "clang")
+
+    def task(n: int, built: dict[Pch, tuple[str, ...] | None]) -> UnitTask:
+        spec = specs[n]
+        deps = built.get(spec) if spec is not None else None
+        return items[n][0], items[n][1], (spec.path, deps) if spec and deps else None
+
     try:
         if jobs <= 1 or total <= 1:
-            for n, item in enumerate(items):
-                results[n] = _extract_unit(item)
+            built = {s: _build_pch(s) for s in distinct}
+            for n in order:
+                results[n] = _extract_unit(task(n, built))
                 done += 1
                 note(done, total, "clang")
         else:
             try:
                 with _pool(min(jobs, total)) as pool:
-                    futures = {pool.submit(_extract_unit, it): n for n, it in enumerate(items)}
+                    built = dict(zip(distinct, pool.map(_build_pch, distinct), strict=True))
+                    futures = {pool.submit(_extract_unit, task(n, built)): n for n in order}
                     for fut in as_completed(futures):
                         results[futures[fut]] = fut.result()
                         done += 1

@@ -108,6 +108,8 @@ _NOT_TYPE_WORDS = frozenset(
         "__thread",
     }
 )
+#: the bit of a raw source location saying it is in a macro expansion
+_MACRO_ID = 1 << 31
 _WRITES = frozenset({"=", "*=", "/=", "%=", "+=", "-=", "<<=", ">>=", "&=", "^=", "|="})
 
 
@@ -208,7 +210,41 @@ class _Extractor:
         self._unop = getattr(lib, "clang_getCursorUnaryOperatorKind", None)
         self._unop_s = getattr(lib, "clang_getUnaryOperatorKindSpelling", None)
         self._op_names: dict[tuple[str, int], str] = {}
+        self._expr_kinds: dict[Any, bool] = {}
+        self._stmt_kinds: dict[Any, bool] = {}
+        self._visit = lib.clang_visitChildren
+        self._kbuf: list[Cursor] = []
+        owner = tu  # a cursor keeps its unit alive
+
+        def collect(child: Cursor, parent: Cursor, data: object) -> int:
+            child._tu = owner
+            self._kbuf.append(child)
+            return 1  # CXChildVisit_Continue
+
+        self._collect = ci.callbacks["cursor_visit"](collect)
         self._types: dict[str, TypeRef | None] = {}
+
+    # -- cursors -----------------------------------------------------------
+    def kids(self, c: Cursor) -> list[Cursor]:
+        """The children of ``c``: ``Cursor.get_children`` without its check of
+        every child against the null cursor (two more calls into libclang per
+        child)."""
+        out: list[Cursor] = []
+        self._kbuf = out
+        self._visit(c, self._collect, None)
+        return out
+
+    def is_expr(self, k: Any) -> bool:
+        got = self._expr_kinds.get(k)
+        if got is None:
+            got = self._expr_kinds[k] = bool(k.is_expression())
+        return got
+
+    def is_stmt(self, k: Any) -> bool:
+        got = self._stmt_kinds.get(k)
+        if got is None:
+            got = self._stmt_kinds[k] = bool(k.is_statement())
+        return got
 
     # -- positions ---------------------------------------------------------
     def here(self, c: Cursor) -> bool:
@@ -366,6 +402,8 @@ class _Extractor:
         base = ret.signature if ret.name == "<fn>" else ret.name
         r = (base or "") + (" " + "*" * ret.pointers if ret.pointers else "")
         params = self._params_text(decl) if decl is not None else None
+        if params is None and fn.kind != self.TK.FUNCTIONPROTO:
+            params = "()"  # ``void (*f)()``: no prototype, no parameter types
         if params is None:
             params = "(" + ", ".join(a.spelling for a in fn.argument_types()) + ")"
         return " ".join(f"{r.strip()} {params}".split())
@@ -436,24 +474,68 @@ class _Extractor:
 
         A unit's top level holds every declaration and macro of every header
         it includes (about 16,000 on QEMU 10.0.13, a few hundred of them in
-        the file): they are filtered inside libclang's visitor callback, so
-        that no Python cursor is made, compared with the null cursor and
-        kept for the others (``Cursor.get_children`` does all three; it was
-        a third of a cold precise check's time, profiled).
+        the file; with a precompiled osdep.h, only those parsed after it):
+        they are filtered inside libclang's visitor callback, so that none
+        is compared with the null cursor or kept (``Cursor.get_children``
+        does both; it was a third of a cold precise check's time, profiled),
+        and, when the unit entered the file once, a cursor written in a file
+        is placed by its raw location alone (:meth:`_file_ranges`).
         """
-        owner = self.tu.cursor._tu  # keeps the unit alive while a cursor is
+        owner = self.tu  # keeps the unit alive while a cursor is
         out: list[Cursor] = []
+        cursor_loc, here = self._cursor_loc, self.here
+        ranges = self._file_ranges()
+        if ranges is None:
 
-        def visit(child: Cursor, parent: Cursor, data: object) -> int:
-            if self.here(child):
-                child._tu = owner
-                out.append(child)
-            return 1  # CXChildVisit_Continue
+            def visit(child: Cursor, parent: Cursor, data: object) -> int:
+                if here(child):
+                    child._tu = owner
+                    out.append(child)
+                return 1  # CXChildVisit_Continue
 
-        self.ci.conf.lib.clang_visitChildren(
-            self.tu.cursor, self.ci.callbacks["cursor_visit"](visit), None
-        )
+        else:
+            lo, hi = ranges
+
+            def visit(child: Cursor, parent: Cursor, data: object) -> int:
+                raw = cursor_loc(child).int_data
+                if (lo <= raw <= hi) if raw < _MACRO_ID else here(child):
+                    child._tu = owner
+                    out.append(child)
+                return 1
+
+        self._visit(self.tu.cursor, self.ci.callbacks["cursor_visit"](visit), None)
         return out
+
+    def _file_ranges(self) -> tuple[int, int] | None:
+        """The span of the target file in the unit's source locations, when
+        the unit entered it once: a cursor's location written there (not in a
+        macro expansion) is then tested without asking libclang for its file.
+
+        libclang's location is the source manager's raw encoding: the files a
+        unit enters take consecutive ranges of offsets, locations in a macro
+        expansion have the top bit set.
+        """
+        entered = 0
+        for inc in self.tu.get_includes():
+            if _realpath(self.directory, inc.include.name) == self.target:
+                entered += 1
+        main = self.tu.spelling
+        if main and _realpath(self.directory, main) == self.target:
+            entered += 1
+        if entered != 1:
+            return None
+        f = self.tu.get_file(self.target)
+        start = self.ci.conf.lib.clang_getLocationForOffset(self.tu, f, 0)
+        self._expansion(start, *self._refs)
+        handle = self._f.value
+        if not handle or self._off.value != 0:
+            return None
+        if _realpath(self.directory, self._file_name(handle)) != self.target:
+            return None
+        raw = start.int_data
+        if raw >= _MACRO_ID or raw == 0:
+            return None
+        return raw, raw + len(self.data)
 
     def run(self) -> FileFacts:
         K = self.K
@@ -572,7 +654,7 @@ class _Extractor:
         tref = self.type_ref(under, c)
         line = self.pos(c)[0]
         self.typedefs.append(Typedef(c.spelling, tref, line))
-        for ch in c.get_children():
+        for ch in self.kids(c):
             if ch.kind in (self.K.STRUCT_DECL, self.K.UNION_DECL) and ch.is_definition():
                 self.struct(ch, c.spelling if ch.is_anonymous() else None)
 
@@ -591,7 +673,7 @@ class _Extractor:
 
     def fields(self, c: Cursor, out: list[Field]) -> None:
         K = self.K
-        for ch in c.get_children():
+        for ch in self.kids(c):
             k = ch.kind
             if k in (K.STRUCT_DECL, K.UNION_DECL):
                 if ch.is_definition() and ch.is_anonymous():
@@ -604,7 +686,7 @@ class _Extractor:
 
     def _initializer(self, c: Cursor) -> Cursor | None:
         K = self.K
-        kids = [x for x in c.get_children() if x.kind.is_expression()]
+        kids = [x for x in self.kids(c) if self.is_expr(x.kind)]
         if not kids:
             return None
         for x in kids:
@@ -616,7 +698,7 @@ class _Extractor:
         K = self.K
         body = None
         params: list[Var] = []
-        for ch in c.get_children():
+        for ch in self.kids(c):
             if ch.kind == K.PARM_DECL and ch.spelling:
                 params.append(Var(ch.spelling, self.type_ref(ch.type, ch), self.pos(ch)[0]))
             elif ch.kind == K.COMPOUND_STMT:
@@ -651,7 +733,7 @@ class _Extractor:
                 out.extend(self.local_decl(n))
             elif k == K.LABEL_STMT:
                 out.append(Stmt("label", *self.pos(n), text=n.spelling))
-                out.extend(self.stmts(list(n.get_children())))
+                out.extend(self.stmts(self.kids(n)))
             elif k in (K.CASE_STMT, K.DEFAULT_STMT):
                 out.extend(self._cases(n))
             else:
@@ -663,7 +745,7 @@ class _Extractor:
     def _cases(self, n: Cursor) -> list[Stmt]:
         """``case 1: case 2: s;`` nests in clang; tree-sitter has flat labels."""
         K = self.K
-        kids = list(n.get_children())
+        kids = self.kids(n)
         value = kids[0] if n.kind == K.CASE_STMT and kids else None
         sub = kids[-1] if kids and (n.kind == K.DEFAULT_STMT or len(kids) > 1) else None
         expr = self.expr(value) if value is not None else None
@@ -694,7 +776,7 @@ class _Extractor:
     def local_decl(self, n: Cursor) -> list[Stmt]:
         out: list[Stmt] = []
         K = self.K
-        for d in n.get_children():
+        for d in self.kids(n):
             if d.kind != K.VAR_DECL or not d.spelling:
                 continue
             tref = self.type_ref(d.type, d)
@@ -730,7 +812,7 @@ class _Extractor:
         """The statement of cursor ``n`` (of kind ``k``) placed at ``p``."""
         K = self.K
         if k == K.COMPOUND_STMT:
-            return Stmt("block", *p, body=self.stmts(list(n.get_children())))
+            return Stmt("block", *p, body=self.stmts(self.kids(n)))
         if k == K.IF_STMT:
             return self._if_stmt(n, p)
         if k in (K.WHILE_STMT, K.DO_STMT):
@@ -740,10 +822,10 @@ class _Extractor:
         if k == K.SWITCH_STMT:
             return self._switch_stmt(n, p)
         if k == K.RETURN_STMT:
-            kids = list(n.get_children())
+            kids = self.kids(n)
             return Stmt("return", *p, expr=self.expr(kids[0]) if kids else None)
         if k == K.GOTO_STMT:
-            lab = next((x.spelling for x in n.get_children()), "")
+            lab = next((x.spelling for x in self.kids(n)), "")
             return Stmt("goto", *p, text=lab)
         if k == K.BREAK_STMT:
             return Stmt("break", *p)
@@ -753,12 +835,12 @@ class _Extractor:
             return Stmt("block", *p, body=self.stmts([n]))
         if k == K.NULL_STMT:
             return None
-        if k.is_expression():
+        if self.is_expr(k):
             return Stmt("expr", *p, expr=self.expr(n))
         return None
 
     def _if_stmt(self, n: Cursor, p: Pos) -> Stmt:
-        kids = [x for x in n.get_children() if x.kind != self.K.VAR_DECL]
+        kids = [x for x in self.kids(n) if x.kind != self.K.VAR_DECL]
         cond = kids[0] if kids else None
         then = kids[1] if len(kids) > 1 else None
         alt = kids[2] if len(kids) > 2 else None
@@ -773,7 +855,7 @@ class _Extractor:
     def _loop_stmt(self, n: Cursor, k: Any, p: Pos) -> Stmt:
         """``while`` and ``do … while``."""
         K = self.K
-        kids = list(n.get_children())
+        kids = self.kids(n)
         if k == K.WHILE_STMT:
             cond, body = (kids[0], kids[-1]) if len(kids) >= 2 else (None, kids[-1])
         else:
@@ -810,15 +892,13 @@ class _Extractor:
         return Stmt("block", *p, body=pre + (loop,)) if pre else loop
 
     def _switch_stmt(self, n: Cursor, p: Pos) -> Stmt:
-        kids = list(n.get_children())
+        kids = self.kids(n)
         cond = kids[0] if kids else None
         body = kids[-1] if len(kids) > 1 else None
         inner: tuple[Stmt, ...] = ()
         if body is not None:
             inner = self._group_cases(
-                self.stmts(
-                    list(body.get_children()) if body.kind == self.K.COMPOUND_STMT else [body]
-                )
+                self.stmts(self.kids(body) if body.kind == self.K.COMPOUND_STMT else [body])
             )
         return Stmt("switch", *p, expr=self.expr(cond) if cond is not None else None, body=inner)
 
@@ -836,13 +916,13 @@ class _Extractor:
             if k in (K.BREAK_STMT, K.CONTINUE_STMT):
                 return False
             if k not in (K.WHILE_STMT, K.DO_STMT, K.FOR_STMT, K.SWITCH_STMT):
-                stack.extend(c.get_children())
+                stack.extend(self.kids(c))
         return True
 
     def _for_parts(self, n: Cursor) -> tuple[Cursor | None, Cursor | None, Cursor | None, Cursor]:
         """Which children of a ``for`` are init, condition and increment (libclang
         leaves missing parts out): placed by the header's semicolons."""
-        kids = list(n.get_children())
+        kids = self.kids(n)
         body = kids[-1]
         head = kids[:-1]
         if len(head) == 3:
@@ -909,10 +989,10 @@ class _Extractor:
                 callee = self._callee(c)
                 if callee is None or callee.kind != K.DECL_REF_EXPR:
                     return False
-            elif k.is_statement() and k not in (K.COMPOUND_STMT, K.NULL_STMT, K.DO_STMT):
+            elif self.is_stmt(k) and k not in (K.COMPOUND_STMT, K.NULL_STMT, K.DO_STMT):
                 if k not in (K.IF_STMT,):
                     return False
-            stack.extend(c.get_children())
+            stack.extend(self.kids(c))
         return True
 
     def as_written(self, n: Cursor, m: _Macro) -> Expr:
@@ -921,7 +1001,7 @@ class _Extractor:
         l1, c1 = self.lc(m.start)
         l2, c2 = self.lc(m.end)
         p = (l1, c1, l2, c2)
-        t = self.semantic_type(n.type) if n.kind.is_expression() else None
+        t = self.semantic_type(n.type) if self.is_expr(n.kind) else None
         if not m.is_function:
             if m.name in ("NULL", "true", "false"):
                 return Expr("const", *p, text=m.name, type=None)
@@ -945,12 +1025,12 @@ class _Extractor:
         while queue:
             c = queue.pop(0)
             ext = c.extent
-            if c.kind.is_expression() and c.kind != self.K.TYPE_REF:
+            if self.is_expr(c.kind) and c.kind != self.K.TYPE_REF:
                 fs, fe = self.file_off(ext.start), self.file_off(ext.end)
                 if a <= fs < b and fe <= b and fe >= fs:
                     # a node spanning the whole argument, or failing that the first one inside
                     return c
-            queue.extend(c.get_children())
+            queue.extend(self.kids(c))
         return None
 
     def _arg_text(self, a: int, b: int) -> Expr:
@@ -983,7 +1063,7 @@ class _Extractor:
         return self._op(self._unop, self._unop_s, c, "u")
 
     def _callee(self, c: Cursor) -> Cursor | None:
-        kids = list(c.get_children())
+        kids = self.kids(c)
         if not kids:
             return None
         return self._strip(kids[0])
@@ -994,8 +1074,8 @@ class _Extractor:
         while True:
             k = c.kind
             if k in (K.UNEXPOSED_EXPR, K.PAREN_EXPR):
-                kids = list(c.get_children())
-                if len(kids) == 1 and kids[0].kind.is_expression():
+                kids = self.kids(c)
+                if len(kids) == 1 and self.is_expr(kids[0].kind):
                     c = kids[0]
                     continue
             return c
@@ -1024,7 +1104,7 @@ class _Extractor:
         if k == K.MEMBER_REF_EXPR:
             return self._member_expr(n, p)
         if k == K.ARRAY_SUBSCRIPT_EXPR:
-            return Expr("index", *p, args=tuple(self.expr(x) for x in n.get_children()))
+            return Expr("index", *p, args=tuple(self.expr(x) for x in self.kids(n)))
         if k == K.CALL_EXPR:
             return self._call_expr(n, p)
         if k == K.UNARY_OPERATOR:
@@ -1032,9 +1112,9 @@ class _Extractor:
         if k in (K.BINARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR):
             return self._binary_expr(n, p)
         if k == K.CONDITIONAL_OPERATOR:
-            return Expr("ternary", *p, args=tuple(self.expr(x) for x in n.get_children()))
+            return Expr("ternary", *p, args=tuple(self.expr(x) for x in self.kids(n)))
         if k in (K.CSTYLE_CAST_EXPR, K.COMPOUND_LITERAL_EXPR):
-            kids = [x for x in n.get_children() if x.kind.is_expression()]
+            kids = [x for x in self.kids(n) if self.is_expr(x.kind)]
             return Expr(
                 "cast" if k == K.CSTYLE_CAST_EXPR else "compound",
                 *p,
@@ -1046,22 +1126,22 @@ class _Extractor:
         if k == K.STRING_LITERAL:
             return Expr("string", *p, text=self._literal(n))
         if k == K.INIT_LIST_EXPR:
-            return Expr("init", *p, args=tuple(self.expr(x) for x in n.get_children()))
+            return Expr("init", *p, args=tuple(self.expr(x) for x in self.kids(n)))
         if k == K.CXX_UNARY_EXPR:  # sizeof, alignof
             return Expr("sizeof", *p)
         return Expr(
             "opaque",
             *p,
             text=k.name.lower(),
-            args=tuple(self.expr(x) for x in n.get_children() if x.kind.is_expression()),
+            args=tuple(self.expr(x) for x in self.kids(n) if self.is_expr(x.kind)),
         )
 
     def _wrapper_expr(self, n: Cursor, k: Any, p: Pos) -> Expr:
         """Unexposed and parenthesised expressions: what they wrap, designated
         initializers, statement expressions."""
         K = self.K
-        kids = list(n.get_children())
-        if len(kids) == 1 and kids[0].kind.is_expression():
+        kids = self.kids(n)
+        if len(kids) == 1 and self.is_expr(kids[0].kind):
             name = self._designator(n) if k == K.UNEXPOSED_EXPR else None
             if name is not None:  # .field = value, in an initializer clang could not check
                 return Expr("designated", *p, text=name, args=(self.expr(kids[0]),))
@@ -1071,7 +1151,7 @@ class _Extractor:
         if len(kids) >= 2 and kids[-2].kind == K.MEMBER_REF:  # .a.b = value
             return Expr("designated", *p, text=kids[-2].spelling, args=(self.expr(kids[-1]),))
         if kids and kids[0].kind == K.COMPOUND_STMT:  # ({ … }): statement expression
-            inner = self.stmts(list(kids[0].get_children()))
+            inner = self.stmts(self.kids(kids[0]))
             return Expr(
                 "opaque",
                 *p,
@@ -1079,10 +1159,10 @@ class _Extractor:
                 args=tuple(_stmt_exprs(inner)),
                 type=self.semantic_type(n.type),
             )
-        return Expr("opaque", *p, args=tuple(self.expr(x) for x in kids if x.kind.is_expression()))
+        return Expr("opaque", *p, args=tuple(self.expr(x) for x in kids if self.is_expr(x.kind)))
 
     def _member_expr(self, n: Cursor, p: Pos) -> Expr:
-        kids = list(n.get_children())
+        kids = self.kids(n)
         base = kids[0] if kids else None
         op = "."
         if base is not None:
@@ -1098,7 +1178,7 @@ class _Extractor:
         )
 
     def _call_expr(self, n: Cursor, p: Pos) -> Expr:
-        kids = list(n.get_children())
+        kids = self.kids(n)
         if not kids:
             return Expr("call", *p, args=(Expr("name", *p, text=n.spelling),))
         callee = self.expr(kids[0])
@@ -1111,7 +1191,7 @@ class _Extractor:
 
     def _unary_expr(self, n: Cursor, p: Pos) -> Expr:
         K = self.K
-        kids = list(n.get_children())
+        kids = self.kids(n)
         op = self.unop(n)
         if op == "__extension__" and kids:
             return self.expr(kids[0])
@@ -1127,7 +1207,7 @@ class _Extractor:
 
     def _binary_expr(self, n: Cursor, p: Pos) -> Expr:
         op = self.binop(n)
-        args = tuple(self.expr(x) for x in n.get_children())
+        args = tuple(self.expr(x) for x in self.kids(n))
         if op in _WRITES:
             return Expr("assign", *p, op=op, args=args)
         if op == ",":
@@ -1178,15 +1258,23 @@ def _unqualified(spelling: str) -> str:
 Deps = tuple[str, ...]
 
 
-def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | str, Deps]:
+def extract_unit(
+    plan: Plan, data: bytes, pch: tuple[str, Deps] | None = None
+) -> tuple[FileFacts | str, Deps]:
     """Parse one plan and extract the facts of its file.
 
     :param plan: from :meth:`Planner.plan`
     :param data: the file's bytes (given to clang in place of the disk copy)
+    :param pch: a precompiled ``qemu/osdep.h`` built with the plan's flags and
+        the files it read (see :mod:`~qemu_lint.frontends.clang.pch`); not
+        used when the file is one of those
     :return: the facts (or the reason it was skipped, when libclang cannot parse it at all) and
         the absolute paths of every file the parse read
     """
     ci = load_cindex()
+    target = os.path.realpath(plan.abspath)
+    if pch is not None and target in pch[1]:
+        pch = None
     unsaved: list[tuple[str, bytes | str]] = [(plan.abspath, data)]
     main = plan.main
     if not main:
@@ -1202,16 +1290,20 @@ def extract_unit(plan: Plan, data: bytes) -> tuple[FileFacts | str, Deps]:
     )
     args = list(plan.args) + ["-working-directory", plan.directory]
     try:
-        index = _index(ci)
-        tu = index.parse(main, args=args, unsaved_files=unsaved, options=opts)
+        tu = _parse(ci, main, args, unsaved, opts, pch)
+        if tu is None:  # the precompiled header was refused
+            pch = None
+            tu = _parse(ci, main, args, unsaved, opts, None)
+        assert tu is not None
     except ci.TranslationUnitLoadError as e:
         return f"skipped: libclang could not parse it ({e})", ()
     deps = {_realpath(plan.directory, inc.include.name) for inc in tu.get_includes()}
-    target = os.path.realpath(plan.abspath)
+    if pch is not None:  # its files are not among the unit's inclusions
+        deps.update(pch[1])
     if plan.main and os.path.realpath(plan.main) != target and target not in deps:
         # its #include is compiled out in that unit: parse it on its own
         alone = Plan(plan.path, plan.abspath, "", plan.args, plan.directory, plan.osdep, plan.how)
-        return extract_unit(alone, data)
+        return extract_unit(alone, data, pch)
     # clang's errors located in the file itself (those of its headers count
     # with the headers' own facts), as tree-sitter's ERROR nodes do
     errors = 0
@@ -1249,6 +1341,34 @@ def _realpath(directory: str, name: str) -> str:
     return os.path.realpath(os.path.join(directory, name))
 
 
+def _parse(
+    ci: Any,
+    main: str,
+    args: list[str],
+    unsaved: list[tuple[str, bytes | str]],
+    opts: int,
+    pch: tuple[str, Deps] | None,
+) -> Any:
+    """Parse a unit, with the precompiled header when there is one (None
+    when clang refused it: no unit, or a fatal error located in no file)."""
+    if pch is None:
+        return _index(ci, False).parse(main, args=args, unsaved_files=unsaved, options=opts)
+    # an index excluding the precompiled declarations: the unit's top level
+    # then holds only what was parsed (headers after osdep.h, the file)
+    try:
+        tu = _index(ci, True).parse(
+            main, args=args + ["-include-pch", pch[0]], unsaved_files=unsaved, options=opts
+        )
+    except ci.TranslationUnitLoadError:
+        log.debug("clang: %s: could not be parsed with %s", main, pch[0])
+        return None
+    for d in tu.diagnostics:
+        if d.severity >= ci.Diagnostic.Fatal and d.location.file is None:
+            log.debug("clang: %s: precompiled header refused: %s", main, d.spelling)
+            return None
+    return tu
+
+
 @functools.cache
-def _index(ci: Any) -> Any:
-    return ci.Index.create()
+def _index(ci: Any, exclude_pch: bool) -> Any:
+    return ci.Index.create(excludeDecls=exclude_pch)
