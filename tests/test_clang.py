@@ -243,6 +243,7 @@ def test_clang_cache_is_kept_apart_and_follows_headers(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_qemu
+@pytest.mark.memory_heavy
 def test_real_qemu_same_findings_without_a_build() -> None:
     """QEMU 10.0.13, no build folder: clang runs to the end with tree-sitter's findings."""
     root = qemu_tree("10.0.13")
