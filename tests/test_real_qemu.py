@@ -10,7 +10,9 @@ once per module (a check takes seconds; the whole-tree model about a minute).
 
 from __future__ import annotations
 
+import concurrent.futures
 import inspect
+import multiprocessing
 import re
 import subprocess
 import time
@@ -66,6 +68,14 @@ def _run_model(root: Path, cold: bool = False, **kw: bool) -> Any:
     accepted = inspect.signature(run_model).parameters
     config = default_config(root=str(root), cache_dir=None if cold else shared_facts())
     return run_model(config, **{k: v for k, v in kw.items() if k in accepted})
+
+
+def whole_tree_model(root: Path) -> dict[str, Any]:
+    """The parts of the whole-tree model (every file parsed, cold) that
+    test_model_closure_matches_whole_tree compares; run in a child process."""
+    model = _model(root, "whole tree", cold=True, whole_tree=True)
+    keep = ("implementations", "hook_tables", "archs", "persistence_hooks", "sites")
+    return {k: model[k] for k in keep}
 
 
 def _model(root: Path, label: str, cold: bool = False, **kw: bool) -> dict[str, Any]:
@@ -347,13 +357,12 @@ def test_model_closure_matches_whole_tree(model_10013: dict[str, Any], tree_1001
     if "whole_tree" not in inspect.signature(run_model).parameters:
         pytest.skip("run_model() always parses the whole tree")
     # cold: writing every file's facts to the cache would cost more than it
-    # saves.  Keep only what is compared: every file's facts and the model
-    # built from them (about 1 GB) are freed before the next test.
-    whole = {
-        k: v
-        for k, v in _model(tree_10013, "10.0.13", cold=True, whole_tree=True).items()
-        if k in ("implementations", "hook_tables", "archs", "persistence_hooks", "sites")
-    }
+    # saves.  In a process of its own: every file's facts and the model built
+    # from them (about 1 GB) go back to the system when it ends, where this
+    # worker's heap would keep most of it for the rest of the run.
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        whole = _timed("model 10.0.13 whole tree", pool.submit(whole_tree_model, tree_10013).result)
 
     def impls(m: dict[str, Any]) -> set[tuple[str, str, str, str]]:
         return {(i["struct"], i["hook"], i["arch"], i["function"]) for i in m["implementations"]}
