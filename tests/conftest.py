@@ -4,9 +4,7 @@ that show what a run did (which files it parsed, whether its rules ran)."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
-import gc
 import json
 import os
 import pickle
@@ -76,16 +74,6 @@ def _cpu() -> float:
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _memory_returned() -> Iterator[None]:
-    """After each module, give the freed heap back to the system (a worker's
-    RSS otherwise stays at its highest module's, added to the other's)."""
-    yield
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def pytest_configure(config: pytest.Config) -> None:
