@@ -4,22 +4,27 @@ that show what a run did (which files it parsed, whether its rules ran)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import pickle
 import re
+import resource
 import shutil
 import signal
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 QEMU_SRC = REPO.parent / "shared" / "scripts" / "qemu-src"
+
+T = TypeVar("T")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -37,6 +42,38 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.numprocesses = "auto"
         if config.option.dist == "no":
             config.option.dist = "worksteal"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the ``memory_heavy`` tests first, in their order.  Under
+    ``--dist worksteal`` the first run of tests goes to the first worker and
+    another worker steals from the end of that run, so these run one after
+    the other on one worker, at the start, while the other worker is still
+    small: their peaks never add up (each is about 1 GB)."""
+    heavy = [i for i in items if i.get_closest_marker("memory_heavy")]
+    if heavy:
+        items[:] = heavy + [i for i in items if not i.get_closest_marker("memory_heavy")]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """With ``QEMU_LINT_TEST_CPU_LOG=FILE``, append each test's CPU seconds
+    (this process and the children it waited for, setup to teardown) to FILE:
+    on a loaded machine wall times say little (docs/performance.md)."""
+    log = os.environ.get("QEMU_LINT_TEST_CPU_LOG")
+    before = _cpu() if log else 0.0
+    yield
+    if log:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{_cpu() - before:.2f} {item.nodeid}\n")
+
+
+def _cpu() -> float:
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,18 +103,105 @@ def _signal_mask_kept() -> Iterator[None]:
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """CLI runs in tests (in process or in subprocesses, which inherit the
-    environment) use a cache of the test session, never the user's."""
+    environment) use a cache of the test session, never the user's.  Also
+    names the folder the whole test run shares (see :func:`once_per_run`)."""
     os.environ["QEMU_LINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("qemu-lint-cache"))
+    base = tmp_path_factory.getbasetemp()
+    # an xdist worker's basetemp is <the controller's basetemp>/popen-gwN
+    run_dir = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ[_RUN_DIR] = str(run_dir / "shared")
+    (run_dir / "shared").mkdir(exist_ok=True)
+
+
+#: the environment variable naming the folder that every process of one test
+#: run shares (the controller's basetemp/shared under xdist)
+_RUN_DIR = "QEMU_LINT_TEST_RUN_DIR"
+
+#: what :func:`once_per_run` computed or read in this process
+_ONCE: dict[str, Any] = {}
+
+
+def once_per_run(name: str, make: Callable[[], T]) -> T:
+    """``make()``, computed by one process of the test run and read back by
+    every other one (the xdist workers), which wait for it.
+
+    The value is pickled to ``<run folder>/<name>.pickle`` under an exclusive
+    lock of ``<name>.lock`` (``flock``); the first process to take the lock
+    computes it, the others find the file.  If ``make()`` raises (or skips),
+    nothing is written and the next caller tries again.  Use it for the cold
+    analysis of a real tree that several tests read: one cold run per test
+    run instead of one per module and worker."""
+    if name in _ONCE:
+        return _ONCE[name]  # type: ignore[no-any-return]
+    folder = Path(os.environ[_RUN_DIR])
+    path = folder / f"{name}.pickle"
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if path.exists():
+            value = pickle.loads(path.read_bytes())
+        else:
+            value = make()
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(value))
+            tmp.replace(path)
+    _ONCE[name] = value
+    return value
+
+
+def cold_report(version: str) -> Any:
+    """The report of a cold ``check`` of real QEMU ``version`` (every file
+    parsed, no facts cache), computed once per test run (:func:`once_per_run`)
+    and shared by every test that reads it.  For 10.0.13 that run also fills
+    the run's facts cache (:func:`shared_facts`): it starts empty, so the run
+    is as cold as one without a cache."""
+    from qemu_lint.engine import run
+    from qemu_lint.rules import default_config
+
+    root = qemu_tree(version)
+    if version == "10.0.13":
+        return once_per_run("facts-10.0.13", lambda: _fill_facts(root))[0]
+
+    def make() -> Any:
+        return run(default_config(root=str(root), cache_dir=None))
+
+    return once_per_run(f"cold-{version}", make)
+
+
+def cold_model_10013() -> dict[str, Any]:
+    """The model of 10.0.13 with its hook tables, as ``qemu-lint model``
+    exports it (JSON), built cold: by the run that fills the facts cache."""
+    root = qemu_tree("10.0.13")
+    return once_per_run("facts-10.0.13", lambda: _fill_facts(root))[1]  # type: ignore[no-any-return]
+
+
+def _fill_facts(root: Path) -> tuple[Any, dict[str, Any]]:
+    """The cold check of ``root`` (10.0.13) into the run's empty facts cache,
+    then its hook-table model (the files registering hook implementations;
+    its closure starts cold too, as no run of that mode was recorded), so
+    that the cache holds every file either needs: the report and the model."""
+    from qemu_lint.engine import run, run_model
+    from qemu_lint.model.export import model_to_json
+    from qemu_lint.rules import default_config
+
+    facts = Path(os.environ[_RUN_DIR]) / "facts"
+    assert not facts.exists(), f"{facts} is filled once, by this function"
+    config = default_config(root=str(root), cache_dir=str(facts))
+    report = run(config)
+    model, _ = run_model(config, hook_tables=True)
+    return report, model_to_json(model)
 
 
 def shared_facts() -> str:
-    """The test session's facts cache (``QEMU_LINT_CACHE_DIR``, one per xdist
-    worker), for checks of real-tree variants that need a result, not a cold
-    run: facts are keyed by content, so a variant parses only the files its
-    edits changed and takes the others from the check of its tree or of an
-    earlier variant.  What the cache itself must get right is tested in
-    tests/test_cache.py; the checks of the released trees stay cold."""
-    return os.environ["QEMU_LINT_CACHE_DIR"]
+    """The test run's facts cache, shared by every xdist worker and filled
+    once by the cold check of 10.0.13 (:func:`cold_report`), for checks of
+    real-tree variants that need a result, not a cold run: facts are keyed by
+    content, so a variant parses only the files its edits changed and takes
+    the others from the cache.  Concurrent runs on one cache are safe (each
+    entry is written to a temporary file and renamed into place).  What the
+    cache itself must get right is tested in tests/test_cache.py; the checks
+    of the released trees stay cold."""
+    cold_report("10.0.13")
+    return str(Path(os.environ[_RUN_DIR]) / "facts")
 
 
 MARKER = re.compile(

@@ -31,7 +31,7 @@ import pytest
 from qemu_lint.cli import main
 from tests import qemu_variants as qv
 from tests.audit_series import QEMU_EDITED, QEMU_STEPS, git, qemu_repo, snapshot
-from tests.conftest import qemu_tree
+from tests.conftest import qemu_tree, shared_facts
 
 pytestmark = pytest.mark.real_qemu
 
@@ -104,7 +104,7 @@ def test_real_qemu_range_and_mbox(
     repo, base, shas = real_repo
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the audit's worktrees
     before = snapshot(repo)
-    cache = tmp_path / "cache"
+    cache = Path(shared_facts())  # facts of the files no patch edits, cached
     status, doc = _audit(capsys, repo, cache, f"{base}..{shas[-1]}")
     assert status == 1
     _check(doc)

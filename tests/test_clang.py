@@ -26,7 +26,7 @@ from qemu_lint.findings import Report
 from qemu_lint.model.export import model_to_json
 from qemu_lint.rules import ALL_RULES, default_config
 from qemu_lint.settings import Config
-from tests.conftest import SAMPLES, marker_attrs, markers, materialize, qemu_tree
+from tests.conftest import SAMPLES, cold_report, marker_attrs, markers, materialize, qemu_tree
 from tests.test_samples import CASES
 
 clang = pytest.importorskip("clang.cindex", reason="the libclang package is not installed")
@@ -243,10 +243,11 @@ def test_clang_cache_is_kept_apart_and_follows_headers(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_qemu
+@pytest.mark.memory_heavy
 def test_real_qemu_same_findings_without_a_build() -> None:
     """QEMU 10.0.13, no build folder: clang runs to the end with tree-sitter's findings."""
     root = qemu_tree("10.0.13")
-    ts = run(default_config(root=str(root), jobs=2))
+    ts = cold_report("10.0.13")  # tree-sitter's cold check, shared with other tests
     cl = run(default_config(root=str(root), frontend="clang", jobs=2))
     key = [(f.file, f.line, f.rule, f.kind, f.archs) for f in ts.findings]
     assert [(f.file, f.line, f.rule, f.kind, f.archs) for f in cl.findings] == key

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from qemu_lint.cli import main
-from tests.conftest import REPO, SAMPLES, qemu_tree
+from tests.conftest import REPO, SAMPLES, qemu_tree, shared_facts
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -64,7 +64,7 @@ def test_ci_pre_commit_note_is_the_summary_line() -> None:
 @pytest.mark.real_qemu
 def test_qemu_10_0_13_finding_in_usage_is_the_real_output(capsys: Capsys) -> None:
     block = _blocks("docs/usage.md", "On the QEMU 10.0.13 tree", indent="  ")[0]
-    out = _check(capsys, str(qemu_tree("10.0.13")))
+    out = _check(capsys, "--cache-dir", shared_facts(), str(qemu_tree("10.0.13")))
     assert block == "".join(ln + "\n" for ln in out.splitlines() if not ln.startswith("Found "))
 
 

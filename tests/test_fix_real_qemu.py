@@ -4,8 +4,9 @@ The variant has the seed commit's design (2d6cfbaf17: ``CPUClass::
 cpu_persistent_status`` declared in include/hw/core/cpu.h, target/arm
 implementing it, the wrapper ``should_remain_acpi_present()`` in
 hw/acpi/cpu.c) with the release in ``acpi_cpu_unplug_cb()`` left unguarded.
-One module-scoped run of each command: ``--diff`` (cold; its rounds run in
-memory), then ``--fix``, then ``check`` (both on the warm cache).
+One module-scoped run of each command: ``--diff`` (its rounds run in memory),
+then ``--fix``, then ``check``, on the test run's facts cache
+(``conftest.shared_facts``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree
+from tests.conftest import qemu_tree, shared_facts
 
 pytestmark = pytest.mark.real_qemu
 
@@ -49,7 +50,7 @@ def _cli(root: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     src = qemu_tree("10.0.13")
     root = qv.make_variant(src, tmp_path_factory.mktemp("qemu-fix"), SEED_UNGUARDED)
-    cache = tmp_path_factory.mktemp("fix-cache")
+    cache = Path(shared_facts())  # the files the edits left alone are cached
     before = _state(root)
     before_text = qv.read_text(root / qv.ACPI_CPU_C)
     before_text_src = qv.read_text(src / qv.ACPI_CPU_C)

@@ -17,7 +17,7 @@ report.
   (nothing is kept: the eject path's ``object_unparent()`` is no finding), and
   the i386 board unparenting the vCPU before it calls the ACPI device's unplug
   handler: one ``destroyed-before-release`` finding, there (three variants,
-  not four: each costs a cold check).
+  not four: each costs a check).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from qemu_lint.findings import Finding, Report
 from qemu_lint.fix import plan_fixes
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree
+from tests.conftest import qemu_tree, shared_facts
 
 pytestmark = pytest.mark.real_qemu
 
@@ -113,8 +113,9 @@ def checked(
     name: str = request.param
     dest = tmp_path_factory.mktemp(f"qemu-kept-{name}")
     root = qv.make_variant(qemu_tree("10.0.13"), dest, VARIANTS[name])
-    # every rule on by default, as `qemu-lint check` runs them
-    report = run(default_config(root=str(root)))
+    # every rule on by default, as `qemu-lint check` runs them; the files the
+    # edits left alone come from the test run's facts cache
+    report = run(default_config(root=str(root), cache_dir=shared_facts()))
     errors = [p for p in report.problems if p.level == "error"]
     assert not errors, errors
     return name, root, report

@@ -29,7 +29,7 @@ from qemu_lint.engine import run, run_model
 from qemu_lint.findings import Finding
 from qemu_lint.model.export import model_to_json
 from qemu_lint.rules import default_config
-from tests.conftest import qemu_tree
+from tests.conftest import qemu_tree, shared_facts
 from tests.qemu_variants import ACPI_CPU_C, APPEND, RELEASE, Edits, line_of, make_variant, merge
 from tests.test_presence import BIT0, CPRS_AML, STATUS_FLAGS, _rd
 
@@ -75,7 +75,7 @@ SEVERAL: Edits = merge(
 
 
 def _findings(root: Path) -> list[Finding]:
-    report = run(default_config(root=str(root), jobs=1))
+    report = run(default_config(root=str(root), jobs=1, cache_dir=shared_facts()))
     return [f for f in report.findings if f.rule == RULE]
 
 
@@ -83,7 +83,7 @@ def _findings(root: Path) -> list[Finding]:
 def fixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Finding], dict[str, Any]]:
     root = make_variant(qemu_tree("10.0.13"), tmp_path_factory.mktemp("fixed") / "qemu", FIXED)
     found = _findings(root)
-    model, _ = run_model(default_config(root=str(root), jobs=1))
+    model, _ = run_model(default_config(root=str(root), jobs=1, cache_dir=shared_facts()))
     return root, found, model_to_json(model)
 
 

@@ -10,7 +10,9 @@ once per module (a check takes seconds; the whole-tree model about a minute).
 
 from __future__ import annotations
 
+import concurrent.futures
 import inspect
+import multiprocessing
 import re
 import subprocess
 import time
@@ -26,7 +28,7 @@ from qemu_lint.findings import Finding, Report
 from qemu_lint.model.export import model_to_json
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree, shared_facts
+from tests.conftest import cold_model_10013, cold_report, qemu_tree, shared_facts
 
 pytestmark = pytest.mark.real_qemu
 
@@ -68,6 +70,14 @@ def _run_model(root: Path, cold: bool = False, **kw: bool) -> Any:
     return run_model(config, **{k: v for k, v in kw.items() if k in accepted})
 
 
+def whole_tree_model(root: Path) -> dict[str, Any]:
+    """The parts of the whole-tree model (every file parsed, cold) that
+    test_model_closure_matches_whole_tree compares; run in a child process."""
+    model = _model(root, "whole tree", cold=True, whole_tree=True)
+    keep = ("implementations", "hook_tables", "archs", "persistence_hooks", "sites")
+    return {k: model[k] for k in keep}
+
+
 def _model(root: Path, label: str, cold: bool = False, **kw: bool) -> dict[str, Any]:
     kw = kw or {"hook_tables": True}
     model, _ = _timed(f"model {label} {sorted(kw)}", lambda: _run_model(root, cold, **kw))
@@ -96,21 +106,23 @@ def real_tree_guard() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def real_report() -> Callable[[str], tuple[Path, Report]]:
-    """``real_report(version)``: the tree and its check report, computed once."""
-    cache: dict[str, Report] = {}
+    """``real_report(version)``: the tree and its cold check report, computed
+    once per test run (``conftest.cold_report``)."""
 
     def get(version: str) -> tuple[Path, Report]:
         root = qemu_tree(version)
-        if version not in cache:
-            cache[version] = _check(root, version, cold=True)
-        return root, cache[version]
+        report: Report = _timed(f"check {version}", lambda: cold_report(version))
+        errors = [p for p in report.problems if p.level == "error"]
+        assert not errors, errors
+        return root, report
 
     return get
 
 
 @pytest.fixture(scope="module")
 def model_10013(tree_10013: Path) -> dict[str, Any]:
-    return _model(tree_10013, "10.0.13", cold=True)
+    """The hook-table model of 10.0.13, built cold once per test run."""
+    return _timed("model 10.0.13 ['hook_tables']", cold_model_10013)
 
 
 @dataclass
@@ -339,12 +351,18 @@ def test_model_generic_loader_decoy(model_10013: dict[str, Any], tree_10013: Pat
     assert not from_loader, from_loader
 
 
+@pytest.mark.memory_heavy
 def test_model_closure_matches_whole_tree(model_10013: dict[str, Any], tree_10013: Path) -> None:
     """The model built from the chosen files equals the one built from every file."""
     if "whole_tree" not in inspect.signature(run_model).parameters:
         pytest.skip("run_model() always parses the whole tree")
-    # cold: writing every file's facts to the cache would cost more than it saves
-    whole = _model(tree_10013, "10.0.13", cold=True, whole_tree=True)
+    # cold: writing every file's facts to the cache would cost more than it
+    # saves.  In a process of its own: every file's facts and the model built
+    # from them (about 1 GB) go back to the system when it ends, where this
+    # worker's heap would keep most of it for the rest of the run.
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        whole = _timed("model 10.0.13 whole tree", pool.submit(whole_tree_model, tree_10013).result)
 
     def impls(m: dict[str, Any]) -> set[tuple[str, str, str, str]]:
         return {(i["struct"], i["hook"], i["arch"], i["function"]) for i in m["implementations"]}

@@ -15,7 +15,7 @@ import pytest
 from qemu_lint.cli import main
 from qemu_lint.discover import revisions
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree
+from tests.conftest import qemu_tree, shared_facts
 
 pytestmark = pytest.mark.real_qemu
 
@@ -61,7 +61,7 @@ def test_one_staged_line_reads_one_file_from_git(
     watch = tmp_path / "tmp"
     watch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(watch))
-    cache = str(tmp_path / "cache")
+    cache = shared_facts()  # facts of the unchanged files from the run's cache
     for _ in range(2):  # the second run: both records warm
         status = main(
             ["check", "--format", "json", "--cache-dir", cache, "--diff-base", "HEAD", str(path)]
