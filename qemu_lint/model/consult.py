@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from qemu_lint.facts import Expr, FunctionDef, Stmt, Var, iter_stmts
 from qemu_lint.model.callgraph import FnRef
 from qemu_lint.model.hooks import Hook
+from qemu_lint.model.types import strip_casts
 from qemu_lint.rule import Fix
 from qemu_lint.source import Span
 
@@ -127,20 +128,8 @@ def _propose(
 def _object_var(e: Expr) -> str | None:
     """The variable an object expression names, through casts and QOM cast
     macros (``OBJECT(dev)`` → ``dev``); None for anything else."""
-    while True:
-        if e.kind == "name":
-            return e.text
-        if e.kind == "cast" and e.args:
-            e = e.args[-1]
-        elif (
-            e.kind == "call"
-            and len(e.args) == 2
-            and e.args[0].kind == "name"
-            and e.args[0].text.isupper()
-        ):
-            e = e.args[1]
-        else:
-            return None
+    e = strip_casts(e)
+    return e.text if e.kind == "name" else None
 
 
 def _statement_of(body: Stmt, expr: Expr) -> Stmt | None:

@@ -38,7 +38,7 @@ from qemu_lint.facts import Expr, FileFacts, FunctionDef, iter_stmts, stmt_exprs
 from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, Registration
 from qemu_lint.model.guards import FlowFacts
 from qemu_lint.model.qom import CREATORS, QomModel
-from qemu_lint.model.types import is_null_const
+from qemu_lint.model.types import is_null_const, strip_casts
 from qemu_lint.source import arch_of
 
 if TYPE_CHECKING:  # the build configuration's modules load when a run needs them
@@ -550,23 +550,6 @@ class Reach:
         files.update(dict.fromkeys(s.caller[0] for s in steps))
         build = tuple((f, n) for f in sorted(files) if (n := self.build_note(arch, f)) is not None)
         return Attribution(arch, True, tuple(steps), build)
-
-
-def strip_casts(e: Expr) -> Expr:
-    """``(T *)x``, ``(x)`` and cast macros (``OBJECT(dev)``, ``HOTPLUG_HANDLER(x)``) → ``x``."""
-    for _ in range(6):
-        if e.kind in ("cast", "paren") and e.args:
-            e = e.args[-1]
-        elif (
-            e.kind == "call"
-            and len(e.args) == 2
-            and e.args[0].kind == "name"
-            and e.args[0].text.isupper()
-        ):
-            e = e.args[1]
-        else:
-            break
-    return e
 
 
 def _local_defs(fn: FunctionDef) -> dict[str, list[Expr] | None]:

@@ -255,3 +255,20 @@ def const_int(e: Expr, defines: Mapping[str, str] | None = None) -> int | None:
         ops = {"<<": lambda: a << b, "|": lambda: a | b, "+": lambda: a + b, "*": lambda: a * b}
         return ops[e.op]() if e.op in ops else None
     return None
+
+
+def strip_casts(e: Expr) -> Expr:
+    """``(T *)x``, ``(x)`` and cast macros (``OBJECT(dev)``, ``HOTPLUG_HANDLER(x)``) → ``x``."""
+    for _ in range(6):
+        if e.kind in ("cast", "paren") and e.args:
+            e = e.args[-1]
+        elif (
+            e.kind == "call"
+            and len(e.args) == 2
+            and e.args[0].kind == "name"
+            and e.args[0].text.isupper()
+        ):
+            e = e.args[1]
+        else:
+            break
+    return e
