@@ -48,6 +48,20 @@ class Command:
     flags: tuple[str, ...]
 
 
+#: what makes ``str.split`` differ from ``shlex.split`` on an ASCII command:
+#: quotes, backslashes, and the separators ``str.split`` knows and shlex not
+_NOT_PLAIN = frozenset("'\"\\\x0b\x0c\x1c\x1d\x1e\x1f")
+
+
+def split_command(command: str) -> list[str]:
+    """``shlex.split(command)``; a command with no quote or backslash (most of
+    QEMU's) is split by ``str.split``, which gives the same words: shlex took
+    4 of the 4.6 s of a warm ``--frontend clang`` run of 10.0.13."""
+    if command.isascii() and _NOT_PLAIN.isdisjoint(command):
+        return command.split()
+    return shlex.split(command)
+
+
 def _keep_flags(argv: Sequence[str]) -> tuple[str, ...]:
     """The preprocessor and language flags of a compiler command line.
 
@@ -133,7 +147,7 @@ def load_compile_db(build_dir: str, root: str) -> dict[str, Command]:
             argv = [str(a) for a in entry["arguments"]]
         elif isinstance(entry.get("command"), str):
             try:
-                argv = shlex.split(entry["command"])
+                argv = split_command(entry["command"])
             except ValueError as e:
                 raise InputError(f"entry {n}: bad 'command': {e}", path) from e
         else:
