@@ -26,3 +26,22 @@ def console_main() -> int:
     except KeyboardInterrupt:
         print("qemu-lint: interrupted", file=sys.stderr)
         return 2
+    except Exception as e:
+        # A Ctrl-C while a class is being created arrives wrapped: Python
+        # re-raises it from __set_name__ as a RuntimeError caused by it.
+        if not caused_by_interrupt(e):
+            raise
+        print("qemu-lint: interrupted", file=sys.stderr)
+        return 2
+
+
+def caused_by_interrupt(e: BaseException) -> bool:
+    """Whether ``e`` is, or was raised from or while handling, a Ctrl-C."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False

@@ -815,6 +815,39 @@ def test_sigint_while_starting_prints_no_traceback(tree: Path) -> None:
         assert not ("Traceback" in err and "/qemu_lint/" in err), (delay, err)
 
 
+def _wrapped_interrupt() -> None:
+    """What Python raises for a Ctrl-C inside ``__set_name__`` while a class
+    is created (seen in CI: ipaddress's ``cached_property`` during an import)."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as k:
+        raise RuntimeError("Error calling __set_name__ on 'cached_property'") from k
+
+
+def test_wrapped_interrupt_while_importing_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import qemu_lint
+    import qemu_lint.cli
+
+    monkeypatch.setattr(qemu_lint.cli, "console_main", _wrapped_interrupt)
+    assert qemu_lint.console_main() == 2
+    assert capsys.readouterr().err == "qemu-lint: interrupted\n"
+    monkeypatch.setattr(qemu_lint.cli, "console_main", lambda: int("x"))
+    with pytest.raises(ValueError):
+        qemu_lint.console_main()
+
+
+def test_wrapped_interrupt_while_running_is_not_an_internal_error(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qemu_lint.cli import check, main
+
+    monkeypatch.setattr(check, "run", lambda args: _wrapped_interrupt())
+    assert main(["check", str(tree)]) == 2
+    assert capsys.readouterr().err == "qemu-lint: interrupted\n"
+
+
 # -- messages: FIFOs and devices in the tree, cache entries replaced ---------------------
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from qemu_lint import __version__
+from qemu_lint import __version__, caused_by_interrupt
 from qemu_lint.cli import audit, check, dump, model, rules
 from qemu_lint.cli.status import EPILOG, EXIT_ERROR, EXIT_INTERNAL
 from qemu_lint.errors import LintError
@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
     except Exception as e:  # internal error: one line unless --debug
+        if caused_by_interrupt(e):  # a Ctrl-C during a lazy import, wrapped
+            print("qemu-lint: interrupted", file=sys.stderr)
+            return EXIT_ERROR
         if getattr(args, "debug", False):
             raise
         print(
