@@ -87,18 +87,25 @@ def _hook(repo: Path, cache: Path) -> tuple[dict[str, object], str]:
     return json.loads(r.stdout), r.stderr.rsplit("IMPORTED ", 1)[1]
 
 
-def test_a_warm_pre_commit_run_parses_nothing(tmp_path: Path) -> None:
-    """The hook run repeated with nothing changed (one staged line): every
-    answer comes from the records, so no front-end (nor the build
-    configuration's modules, nor a process pool) is imported.  (Hyperscan
-    is: pathspec imports it with its backends.)"""
+def _demo_repo_with_edit(tmp_path: Path, comment: str) -> Path:
+    """A git repository holding the demo tree in ``qemu/``, committed, with
+    ``comment`` then put first in hw/acpi/cpu.c (not committed)."""
     repo = tmp_path / "repo"
     shutil.copytree(DEMO, repo / "qemu")
     git(repo.parent, "init", "-q", str(repo))
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "demo")
     cpu_c = repo / "qemu" / "hw" / "acpi" / "cpu.c"
-    cpu_c.write_text("/* staged */\n" + cpu_c.read_text(encoding="utf-8"), encoding="utf-8")
+    cpu_c.write_text(comment + "\n" + cpu_c.read_text(encoding="utf-8"), encoding="utf-8")
+    return repo
+
+
+def test_a_warm_pre_commit_run_parses_nothing(tmp_path: Path) -> None:
+    """The hook run repeated with nothing changed (one staged line): every
+    answer comes from the records, so no front-end (nor the build
+    configuration's modules, nor a process pool) is imported.  (Hyperscan
+    is: pathspec imports it with its backends.)"""
+    repo = _demo_repo_with_edit(tmp_path, "/* staged */")
     git(repo, "add", ".")
     cache = tmp_path / "cache"
     first, imported = _hook(repo, cache)
@@ -124,13 +131,7 @@ def test_the_state_at_the_diff_base_shares_the_work_trees_facts(
         return real(items, jobs)
 
     monkeypatch.setattr(session, "extract_files", extract_files)
-    repo = tmp_path / "repo"
-    shutil.copytree(DEMO, repo / "qemu")
-    git(repo.parent, "init", "-q", str(repo))
-    git(repo, "add", ".")
-    git(repo, "commit", "-qm", "demo")
-    cpu_c = repo / "qemu" / "hw" / "acpi" / "cpu.c"
-    cpu_c.write_text("/* changed */\n" + cpu_c.read_text(encoding="utf-8"), encoding="utf-8")
+    repo = _demo_repo_with_edit(tmp_path, "/* changed */")
     status, doc = run_check_json(capsys, "--no-cache", "--diff-base", "HEAD", str(repo / "qemu"))
     assert status == 0 and doc["findings"] == []
     assert parsed.count("hw/acpi/cpu.c") == 2  # once per state
