@@ -20,8 +20,9 @@ The walkers over those trees (:func:`iter_stmts`, :func:`iter_exprs`,
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +34,16 @@ def _reduce(self: Any) -> tuple[type, tuple[Any, ...]]:
     # Unpickle by calling the constructor with the field values.  The
     # __setstate__ that dataclass(slots=True) generates looks the fields up
     # again for every object, which made loading cached facts 2.5x slower
-    # (0.94 s against 0.37 s for the 124 files QEMU 10.0.13 needs).
-    return (type(self), tuple([getattr(self, n) for n in self.__slots__]))
+    # (0.94 s against 0.37 s for the 124 files QEMU 10.0.13 needs).  The
+    # values come from one attrgetter per class (C code), not a getattr per
+    # field: pickling the 139 files' facts (194,000 objects) took 0.46 s
+    # instead of 0.92 s.
+    cls = type(self)
+    return (cls, _FIELDS[cls](self))
+
+
+#: per facts class, the getter of all its fields' values (see _reduce)
+_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,4 +367,6 @@ for _cls in (
     GlobalVar,
     FileFacts,
 ):
+    assert len(_cls.__slots__) > 1  # attrgetter of one name returns the value, not a tuple
+    _FIELDS[_cls] = operator.attrgetter(*_cls.__slots__)
     _cls.__reduce__ = _reduce  # type: ignore[method-assign]  # see _reduce

@@ -23,6 +23,7 @@ from qemu_lint.discover.matcher import ENGINE
 from qemu_lint.discover.tokens import MemoIndex, Query
 from qemu_lint.errors import Problem
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, TypeRef
+from qemu_lint.frontends.pool import Workers
 from qemu_lint.model import IndexMemo, Model, build_model
 from qemu_lint.model.callgraph import FnRef
 from qemu_lint.model.export import acpi_device_types
@@ -32,6 +33,8 @@ from qemu_lint.rule import Seeds
 from qemu_lint.settings import Config
 
 if TYPE_CHECKING:  # loaded by build_facts when a run needs the build configuration
+    from concurrent.futures import Future
+
     from qemu_lint.build import BuildConfig
 
 log = logging.getLogger(__name__)
@@ -57,30 +60,76 @@ def build_facts(session: Session) -> BuildConfig:
 
     Computing it reads every ``meson.build``, Kconfig and ``.mak`` file
     (about 0.45 s on QEMU 10.0.13); the cache keeps it with the digests of
-    those inputs and reuses it while they are unchanged.
+    those inputs and reuses it while they are unchanged.  A file selection
+    computes it in a worker process beside its rounds (:func:`_start_build`);
+    this takes that result, or computes it here.
     """
     from qemu_lint.build import BuildConfig
 
     if isinstance(session.build, BuildConfig):
         return session.build
-    root = session.config.root
-    cache = session.cache
-    got = cache.get_build(session.key) if cache is not None else None
-    bc: BuildConfig | None = None
-    digests: dict[str, str] = {}
-    if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], BuildConfig):
-        recorded, old = got
-        digests = input_digests(root, old.inputs, session.build_changes)
-        if digests == recorded:
-            bc = old
-    if bc is None:
-        bc = load_build_config(Path(root), overrides=session.build_changes)
-        digests = input_digests(root, bc.inputs, session.build_changes)
-        if cache is not None:
-            cache.put_build(session.key, (digests, bc))
+    pending = session.build if isinstance(session.build, _Pending) else None
+    session.build = None
+    recorded = _recorded_build(session) if pending is None else None
+    if recorded is not None:
+        bc, digests = recorded
+    else:
+        got = pending.result() if pending is not None else None
+        bc = (
+            got
+            if got is not None
+            else load_build_config(Path(session.config.root), overrides=session.build_changes)
+        )
+        digests = input_digests(session.config.root, bc.inputs, session.build_changes)
+        if session.cache is not None:
+            session.cache.put_build(session.key, (digests, bc))
     session.build = bc
     session.state.inputs = digests  # a change to one of them is a changed tree
     return bc
+
+
+def _recorded_build(session: Session) -> tuple[BuildConfig, dict[str, str]] | None:
+    """The cache's build configuration of the tree and its inputs' digests,
+    if those inputs are unchanged."""
+    from qemu_lint.build import BuildConfig
+
+    got = session.cache.get_build(session.key) if session.cache is not None else None
+    if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], BuildConfig):
+        recorded, old = got
+        digests = input_digests(session.config.root, old.inputs, session.build_changes)
+        if digests == recorded:
+            return old, digests
+    return None
+
+
+class _Pending:
+    """The build configuration being computed in a worker process."""
+
+    def __init__(self, future: Future[BuildConfig]) -> None:
+        self.future = future
+
+    def result(self) -> BuildConfig | None:
+        """It, or None when the worker failed (then :func:`build_facts`
+        computes it in this process, so that an error is the same as ever)."""
+        try:
+            return self.future.result()
+        except Exception:  # a worker's error, its pool broken, cancelled
+            log.debug("build configuration in a worker failed", exc_info=True)
+            return None
+
+
+def _start_build(session: Session, workers: Workers) -> None:
+    """Start computing the build configuration in one of ``workers``, unless
+    it is known (computed by this run's chain, or recorded by the cache)."""
+    if session.build is not None:
+        return
+    recorded = _recorded_build(session)
+    if recorded is not None:
+        session.build, session.state.inputs = recorded
+        return
+    future = workers.submit(load_build_config, Path(session.config.root), session.build_changes)
+    if future is not None:
+        session.build = _Pending(future)
 
 
 def load_build_config(root: Path, overrides: dict[str, bytes | None] | None = None) -> BuildConfig:
@@ -163,9 +212,7 @@ def collect(
         results = tf.facts([pos[p] for p in prev.chosen[mode]])
         log.debug("closure: unchanged tree, %d files reused", len(results))
     else:
-        results, model, answers = closure(
-            config, seeds, tf, prev, hook_tables, build_facts(session)
-        )
+        results, model, answers = _chosen(session, seeds, hook_tables)
         session.state.answers.update(answers)
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems = session.skipped + [r for r in results if isinstance(r, Problem)]
@@ -180,6 +227,28 @@ def collect(
         facts, tuple(problems), len(tf.paths), sum(f.size for f in tf.files), tuple(tf.paths)
     )
     return fr, model
+
+
+def _chosen(
+    session: Session, seeds: Seeds, hook_tables: bool
+) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
+    """:func:`closure` with the run's worker processes (made when the first
+    round or the build configuration needs them, ended with the closure):
+    the build configuration is computed in one of them beside the rounds,
+    and the last model gets it."""
+    tf = session.files
+    with Workers(tf.jobs) as workers:
+        tf.workers = workers
+        try:
+            _start_build(session, workers)
+            got = closure(session.config, seeds, tf, session.prev, hook_tables)
+            bc = build_facts(session)
+        finally:
+            tf.workers = None
+            if isinstance(session.build, _Pending):  # not taken: the closure failed
+                session.build = None
+    results, model, answers = got
+    return results, (model.with_build(bc) if model is not None else None), answers
 
 
 def _seeded(config: Config, seeds: Seeds, tokens: MemoIndex, paths: Sequence[str]) -> set[int]:
@@ -231,10 +300,11 @@ def closure(
     tf: Files,
     prev: TreeState | None,
     hook_tables: bool,
-    build_config: BuildConfig | None = None,
 ) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
     """The facts of the files the closure chooses (see :func:`collect`), its
-    last model, and the questions it asked of the token index with their answers."""
+    last model (built without the build configuration: no question depends
+    on it; see :meth:`~qemu_lint.model.Model.with_build`), and the questions
+    it asked of the token index with their answers."""
     results: list[FileFacts | Problem] = []
     tokens = MemoIndex(tf.paths, tf.read, prev.answers if prev else {}, tf.changed)
     chosen = _seeded(config, seeds, tokens, tf.paths)
@@ -252,7 +322,7 @@ def closure(
         results.extend(tf.facts(todo))
         done.update(todo)
         facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
-        model = build(config, facts, tf.paths, build_config, memo)
+        model = build(config, facts, tf.paths, None, memo)
         chosen |= _asked(wanted(model, seeds.words, hook_tables), tokens)
         if rounds > 50:  # pragma: no cover - the closure is finite; this is a guard
             break

@@ -3,6 +3,8 @@ answers with Hyperscan as with the ``bytes.find`` fallback."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qemu_lint.discover import matcher
@@ -82,3 +84,70 @@ def test_a_round_is_one_scan() -> None:
     assert again.answer(qs[0]) == {0, 1}
     assert again.answer(("files_with_word", "hook")) == {3}
     assert again.scans == 2 and again.full_searches == 1
+
+
+_PIECES = [
+    b"struct ",
+    b"union ",
+    b"typedef ",
+    b"#define ",
+    b"# define ",
+    b"OBJECT_DECLARE_TYPE(",
+    b"Foo",
+    b"FOO",
+    b"FOO_CLASS",
+    b"xFoo",
+    b"Foo_",
+    b"{",
+    b"}",
+    b";",
+    b",",
+    b"(",
+    b")",
+    b" ",
+    b"      ",
+    b"\n",
+    b"\t",
+    b"int x = 1",
+    b"/* Foo */",
+]
+
+
+def test_the_definition_pretest_passes_wherever_the_pattern_matches() -> None:
+    """``files_defining`` skips the pattern at a hit whose window fails
+    ``_may_define``: that must never hide a match.  For every hit of the
+    name and of its QOM base in random C-like texts (earlier occurrences in
+    the window, whitespace past the window's end, windows reaching into the
+    previous file, every alternative of the pattern), the pattern matching
+    the window implies the pretest."""
+    import random
+
+    from qemu_lint.discover.tokens import _definition, _may_define
+
+    rng = random.Random(12)
+    pat = {n: _definition(n, "FOO" if n == "FOO_CLASS" else n) for n in ("Foo", "FOO_CLASS")}
+    matched = 0
+    for _ in range(3000):
+        # two files as the index joins them
+        buf = b"\n".join(b"".join(rng.choices(_PIECES, k=rng.randint(1, 40))) for _ in range(2))
+        for name, word in (("Foo", b"Foo"), ("FOO_CLASS", b"FOO_CLASS"), ("FOO_CLASS", b"FOO")):
+            for m in re.finditer(rb"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % word, buf):
+                i = m.start()  # a hit: the word as a whole identifier
+                lo = buf.rfind(b"\n", 0, max(i - 200, 0)) + 1
+                window = buf[lo : i + len(word) + 4]
+                if pat[name].search(window):
+                    matched += 1
+                    assert _may_define(window, i - lo, word), (window, word)
+    assert matched > 1000  # the texts do hold definitions of every kind
+
+
+def test_the_definition_pretest_skips_plain_uses() -> None:
+    """Uses of a type name (a parameter, a cast, a declaration) are skipped
+    without a search, and the answers stay those of the pattern."""
+    from qemu_lint.discover.tokens import _may_define
+
+    use = b"static void f(Foo *foo, int n)\n{\n    Foo *x = (Foo *)foo;\n"
+    at = use.index(b"Foo")
+    assert not _may_define(use, at, b"Foo")
+    ti = TokenIndex(["a.c", "b.h"], [use, b"typedef struct Foo {\n    int n;\n} Foo;\n"])
+    assert ti.files_defining("Foo") == {1}

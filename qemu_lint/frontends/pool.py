@@ -1,9 +1,12 @@
 """Stage 2 (front-ends): extraction in worker processes.
 
-Entry points: :func:`extract_files` (tree-sitter, by chunks of files) and
+Entry points: :func:`extract_files` (tree-sitter: a round's files shared by
+size between this process and the :class:`Workers` of a file selection) and
 :func:`extract_units` (clang, one translation unit per task, with progress
 reported through a callback).  Workers import their parser lazily: importing
-this module loads neither tree-sitter nor libclang.
+this module loads neither tree-sitter nor libclang.  :class:`Workers` also
+runs other work of the selection beside its rounds (the build
+configuration, :func:`qemu_lint.select.build_facts`).
 """
 
 from __future__ import annotations
@@ -16,22 +19,23 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qemu_lint.errors import Problem
 from qemu_lint.facts import FileFacts
 from qemu_lint.source import SourceFile
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from qemu_lint.frontends.clang.compdb import Plan
     from qemu_lint.frontends.clang.pch import Pch
 
 log = logging.getLogger(__name__)
 
-#: files per tree-sitter task
-CHUNK = 64
+#: files per round below which a round is extracted in this process alone
+#: (see :func:`extract_files`)
+PARALLEL = 8
 
 #: ``on_progress(done, total, what)``: called with 0 when a batch starts, after
 #: each item, and with ``done == total`` when it ends (also on failure)
@@ -96,21 +100,71 @@ def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts 
     return out
 
 
+class Workers:
+    """The worker processes of one file selection: forked on first use,
+    shared by its rounds (and by the build configuration computed beside
+    them), ended by :meth:`close` (or the ``with`` block).  With ``jobs``
+    of 1 there are none: :meth:`submit` then returns None."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """``fn(*args)`` in a worker (its result pickled back), or None
+        without workers."""
+        if self.jobs <= 1:
+            return None
+        if self._pool is None:
+            self._pool = _pool(self.jobs)
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _shares(sizes: Sequence[int], n: int) -> list[list[int]]:
+    """``n`` groups of the indexes of ``sizes`` with sums as even as greedy
+    placement makes them (largest first, each to the smallest group), each
+    group in index order."""
+    groups: list[list[int]] = [[] for _ in range(n)]
+    sums = [0] * n
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        k = sums.index(min(sums))
+        groups[k].append(i)
+        sums[k] += sizes[i]
+    return [sorted(g) for g in groups if g]
+
+
 def extract_files(
-    items: Sequence[tuple[SourceFile, bytes]], jobs: int
+    items: Sequence[tuple[SourceFile, bytes]], jobs: int, workers: Workers | None = None
 ) -> list[FileFacts | Problem]:
-    """The tree-sitter facts of ``items``, in ``jobs`` processes when there
-    are several chunks of :data:`CHUNK` files (in the order of ``items``)."""
-    chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-    results: list[FileFacts | Problem] = []
-    if jobs <= 1 or len(chunks) <= 1:
-        for c in chunks:
-            results.extend(_extract_chunk(c))
-    else:
-        with _pool(min(jobs, len(chunks))) as pool:
-            for part in pool.map(_extract_chunk, chunks):
-                results.extend(part)
-    return results
+    """The tree-sitter facts of ``items`` (in their order).  With ``workers``
+    and at least :data:`PARALLEL` files, the files are shared by size among
+    this process and ``jobs - 1`` workers: this process extracts its share
+    while the workers extract theirs, whose facts come back pickled."""
+    if workers is None or jobs <= 1 or len(items) < PARALLEL:
+        return _extract_chunk(items)
+    shares = _shares([len(d) for _, d in items], jobs)
+    pending = [workers.submit(_extract_chunk, [items[i] for i in s]) for s in shares[1:]]
+    got = [_extract_chunk([items[i] for i in shares[0]])]
+    got += [
+        f.result() if f is not None else _extract_chunk([items[i] for i in s])
+        for f, s in zip(pending, shares[1:], strict=True)
+    ]
+    results: list[FileFacts | Problem | None] = [None] * len(items)
+    for share, facts in zip(shares, got, strict=True):
+        for i, r in zip(share, facts, strict=True):
+            results[i] = r
+    return [r for r in results if r is not None]
 
 
 def _extract_unit(item: UnitTask) -> UnitResult:

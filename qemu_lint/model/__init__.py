@@ -90,6 +90,21 @@ class Model:
     #: were indexed), or None when built without one
     memo: IndexMemo | None = None
 
+    def with_build(self, build: BuildConfig | None) -> Model:
+        """This model, given the build configuration after it was built.
+
+        The file selection builds its rounds' models without it (no
+        question a round asks depends on what is built, only the
+        attribution does) while the build configuration is computed beside
+        them; the last round's model then gets it here, before anything
+        was attributed."""
+        assert not self._attributions, "the build configuration came after an attribution"
+        self.build = build
+        if self.reach is not None:
+            assert not self.reach._machine_handlers, "it came after a board was attributed"
+            self.reach.build = build
+        return self
+
     def attribute(self, ref: FnRef, arch: str) -> Attribution:
         """How ``arch`` reaches ``ref`` unguarded (see :mod:`qemu_lint.model.reach`)."""
         got = self._attributions.get((ref, arch))
