@@ -114,7 +114,7 @@ def implementations(
                 )
                 arch = arch_of(r.file, archs) or "common"
                 out.add(Implementation(struct, fld, arch, r.function, file, line))
-    return sorted(out, key=lambda i: (i.struct, i.hook, i.arch, i.function, i.file))
+    return sorted(out, key=lambda i: (i.struct, i.hook, i.arch, i.function, i.file, i.line))
 
 
 def class_inits(index: CodeIndex, archs: frozenset[str]) -> dict[str, list[ClassInit]]:
