@@ -324,8 +324,8 @@ def _add(
 ) -> None:
     """List or skip one file (``entry``: its folder listing's entry, whose
     file type needs no system call and whose ``stat`` is one)."""
-    p = os.path.join(root, rel)
-    shown = printable(rel)
+    p = entry.path if entry is not None else os.path.join(root, rel)
+    shown = rel if rel.isascii() else printable(rel)
     if shown != rel:
         skipped.append(Skipped(shown, "file name is not UTF-8"))
         return
