@@ -376,6 +376,8 @@ class Session:
 
     #: the discovered files (declared here: a later session reads an earlier one's)
     files: Files
+    #: the record kept under this run's key (``prev`` may be the work tree's)
+    _recorded: TreeState | None = None
 
     def __init__(
         self,
@@ -390,8 +392,6 @@ class Session:
         started_ns = time.time_ns()
         self.cache: Cache | None = None
         self.prev: TreeState | None = None
-        #: the record kept under this run's key (``prev`` may be the work tree's)
-        self._recorded: TreeState | None = None
         self.key = tree_key(config)
         if config.cache_dir:
             run_salt = salt(config.frontend)
