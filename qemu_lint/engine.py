@@ -15,6 +15,7 @@ import logging
 import time
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from qemu_lint import __version__
 from qemu_lint.cache.session import FactsResult, Session
@@ -23,18 +24,23 @@ from qemu_lint.errors import Problem
 from qemu_lint.findings import Finding, Report, RuleInfo, Stats
 from qemu_lint.findings.stamp import Frames, _order, _relevant, _stamp, _suppress
 from qemu_lint.findings.suppress import UNUSED, Suppression, scan_tree
-from qemu_lint.frontends.pool import Progress
-from qemu_lint.model import Model
-from qemu_lint.rule import Diagnostic, Rule, RuleOptions
+from qemu_lint.rule import Diagnostic, Rule, RuleOptions, Seeds
 from qemu_lint.rules import ALL_RULES
-from qemu_lint.select import build, build_counts, build_facts, collect, merged
 from qemu_lint.settings import Config, check_against_tree
+
+if TYPE_CHECKING:  # the file selection and the model load when a run builds a model
+    from qemu_lint.frontends.pool import Progress
+    from qemu_lint.model import Model
 
 log = logging.getLogger(__name__)
 
-#: where the selection starts: the seeds of every rule, selected or not (the
-#: cache's record of a tree does not depend on --select)
-SEEDS = merged(r.seeds for r in ALL_RULES)
+
+def seeds() -> Seeds:
+    """Where the selection starts: the seeds of every rule, selected or not
+    (the cache's record of a tree does not depend on --select)."""
+    from qemu_lint.select import merged
+
+    return merged(r.seeds for r in ALL_RULES)
 
 
 class Chain:
@@ -69,8 +75,10 @@ def _collect(
     on_progress: Progress | None = None,
     need_model: bool = True,
 ) -> tuple[FactsResult, Model | None]:
+    from qemu_lint.select import build, build_facts, collect
+
     session, _ = _open(config, on_progress)
-    fr, model = collect(session, SEEDS, whole_tree, hook_tables)
+    fr, model = collect(session, seeds(), whole_tree, hook_tables)
     if model is None and need_model:
         model = build(config, fr.facts, fr.paths, build_facts(session))
     _save(session)
@@ -129,7 +137,9 @@ def _analyse(
         for rule in selected:
             diags.extend((rule, d) for d in recorded[rule.id])
         return summary, diags, crashes, {r.id for r in selected}
-    fr, model = collect(session, SEEDS, whole_tree=False, hook_tables=False)
+    from qemu_lint.select import build, build_facts, collect
+
+    fr, model = collect(session, seeds(), whole_tree=False, hook_tables=False)
     model = model or build(config, fr.facts, fr.paths, build_facts(session))
     summary = fr.summary()
     if model.acpi.unknown_presence_fields:
@@ -170,6 +180,16 @@ def _analyse(
     return summary, diags, crashes, ran
 
 
+def _build_counts(session: Session) -> tuple[int, int]:
+    """:func:`qemu_lint.select.build_counts`, from the tree's record when it
+    has them (an unchanged tree imports neither the selection nor the model)."""
+    if session.state.build_counts is not None:
+        return session.state.build_counts
+    from qemu_lint.select import build_counts
+
+    return build_counts(session)
+
+
 def _stats(summary: FactsSummary, seconds: float, suppressed: int) -> Stats:
     return Stats(
         files=summary.parsed_files,
@@ -196,7 +216,7 @@ def run(config: Config, on_progress: Progress | None = None, chain: Chain | None
     session, suppressions = _open(config, on_progress, chain)
     selected = _selected(config)
     summary, diags, crashes, ran = _analyse(config, session, selected)
-    build_problems, uncertain = build_counts(session)
+    build_problems, uncertain = _build_counts(session)
     _save(session)
     unused_rule = next((r for r in selected if r.id == UNUSED and r.id in ran), None)
     active, suppressed = _suppress(config, _stamp(config, diags), suppressions, ran, unused_rule)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -240,6 +239,8 @@ def parse_toml(raw: bytes, where: str) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"not UTF-8 (invalid byte at offset {e.start})", where) from e
+    import tomllib  # a run without a configuration file never parses TOML
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -346,6 +347,8 @@ def parse_override(text: str, declared: Sequence[Setting[Any]]) -> dict[str, Any
     :raise ConfigError: naming the option when it is not TOML or not a valid setting
     """
     where = f"--config {text!r}"
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as e:

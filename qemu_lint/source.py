@@ -12,7 +12,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -92,6 +91,8 @@ def write_atomic(
     if st is not None and not stat.S_ISREG(st.st_mode):
         _write_special(path, data, st.st_mode)
         return
+    import tempfile  # a run that writes nothing (a warm one) does not import it
+
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -238,14 +238,14 @@ def test_a_guard_the_recheck_does_not_accept_is_said(
 ) -> None:
     import dataclasses
 
-    from qemu_lint.rules import acpi_cpu_persistence as rule
+    from qemu_lint.model import consult  # the rule imports propose_fix when it runs
 
-    real = rule.propose_fix
+    real = consult.propose_fix
 
     def not_a_hook(*args: Any) -> Fix:
         return dataclasses.replace(real(*args), guard="!unplug_is_rare(dev)")
 
-    monkeypatch.setattr(rule, "propose_fix", not_a_hook)
+    monkeypatch.setattr(consult, "propose_fix", not_a_hook)
     root = _d1(tmp_path)
     rc, _, err = _check(capsys, root, "--no-cache", "--fix")
     assert rc == 1

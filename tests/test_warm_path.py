@@ -73,18 +73,34 @@ print("IMPORTED", status, front, file=sys.stderr)
 """
 
 
-def _hook(repo: Path, cache: Path) -> tuple[dict[str, object], str]:
+#: run in a subprocess: the command, then the modules a run taking its
+#: diagnostics from the records does not need (docs/performance.md)
+_LAZY = """
+import sys
+from qemu_lint.cli.main import main
+status = main(sys.argv[1:])
+lazy = sorted(m for m in sys.modules if m.startswith(
+    ("qemu_lint.model.", "qemu_lint.select", "qemu_lint.frontends.treesitter", "rich",
+     "tomllib", "pygments")) and m != "qemu_lint.model.settings")
+print("IMPORTED", status, lazy, file=sys.stderr)
+"""
+
+
+def _hook(
+    repo: Path, cache: Path, script: str = _HOOK, fmt: str = "json"
+) -> tuple[dict[str, object], str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1])]))
-    args = ["check", "--cache-dir", str(cache), "--diff-base", "HEAD", "--format", "json"]
+    args = ["check", "--cache-dir", str(cache), "--diff-base", "HEAD", "--format", fmt]
     r = subprocess.run(
-        [sys.executable, "-c", _HOOK, *args, "qemu/hw/acpi/cpu.c"],
+        [sys.executable, "-c", script, *args, "qemu/hw/acpi/cpu.c"],
         cwd=repo,
         capture_output=True,
         text=True,
         env=env,
     )
     assert r.returncode in (0, 1), r.stderr
-    return json.loads(r.stdout), r.stderr.rsplit("IMPORTED ", 1)[1]
+    doc = json.loads(r.stdout) if fmt == "json" else {"stdout": r.stdout}
+    return doc, r.stderr.rsplit("IMPORTED ", 1)[1]
 
 
 def _demo_repo_with_edit(tmp_path: Path, comment: str) -> Path:
@@ -113,6 +129,61 @@ def test_a_warm_pre_commit_run_parses_nothing(tmp_path: Path) -> None:
     again, imported = _hook(repo, cache)
     assert imported.split(None, 1)[1].strip() == "[]", imported
     assert again["findings"] == first["findings"]
+
+
+def test_a_warm_run_imports_no_model_code_no_rich_and_no_toml(tmp_path: Path) -> None:
+    """The hook run repeated, and a check of the unchanged tree, take their
+    diagnostics from the records: the model's modules (but the settings it
+    declares), the file selection, rich (the text is plain: no colour, no
+    terminal) and the TOML parser (no configuration file) stay unimported."""
+    repo = _demo_repo_with_edit(tmp_path, "/* staged */")
+    git(repo, "add", ".")
+    cache = tmp_path / "cache"
+    _, imported = _hook(repo, cache, _LAZY, "text")
+    assert "qemu_lint.model.acpi" in imported and "qemu_lint.select" in imported  # analysed
+    again, imported = _hook(repo, cache, _LAZY, "text")
+    assert imported.split(None, 1)[1].strip() == "[]", imported
+    assert again["stdout"] == ""  # the finding is present at HEAD: not reported
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    whole = [sys.executable, "-c", _LAZY, "check", "--cache-dir", str(cache), "qemu"]
+    outputs = []
+    for _ in range(2):  # the record of the work tree is the hook run's: both are warm
+        r = subprocess.run(whole, cwd=repo, capture_output=True, text=True, env=env)
+        assert r.stderr.rsplit("IMPORTED ", 1)[1].strip() == "1 []", r.stderr
+        outputs.append(r.stdout)
+    assert outputs[1] == outputs[0] and ": error: " in outputs[0]  # the finding, plain lines
+
+
+def test_an_unchanged_trees_record_is_not_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that finds the tree as its record says writes no record; one
+    after an edit does."""
+    from qemu_lint.cache.store import Cache
+    from qemu_lint.engine import run
+
+    tree = tmp_path / "demo"
+    shutil.copytree(DEMO, tree)
+    stamp = 1_600_000_000  # long before the run: the stat keys are trusted
+    for p in tree.rglob("*"):
+        os.utime(p, (stamp, stamp))
+    cfg = default_config(str(tree), cache_dir=str(tmp_path / "cache"), jobs=1)
+    first = run(cfg)
+    written: list[str] = []
+    real = Cache.put_tree
+
+    def put_tree(self: Cache, key: str, state: Any) -> None:
+        written.append(key)
+        real(self, key, state)
+
+    monkeypatch.setattr(Cache, "put_tree", put_tree)
+    again = run(cfg)
+    assert written == [] and again.findings == first.findings
+    cpu_c = tree / "hw" / "acpi" / "cpu.c"
+    cpu_c.write_text("/* edited */\n" + cpu_c.read_text(encoding="utf-8"), encoding="utf-8")
+    os.utime(cpu_c, (stamp, stamp + 1))
+    run(cfg)
+    assert len(written) == 1
 
 
 def test_the_state_at_the_diff_base_shares_the_work_trees_facts(

@@ -135,16 +135,52 @@ def is_build_dir(path: str) -> bool:
 class Patterns:
     """gitignore patterns, read by pathspec as git reads a ``.gitignore``
     (last match wins, ``!`` re-includes), with a fast path: one regular
-    expression joining every pattern's, which finds nothing in most paths."""
+    expression joining every pattern's, which finds nothing in most paths.
+
+    A pattern without a folder (``*.pyc``, ``tags``) matches at any depth,
+    which makes the joined expression slow (about 4 µs a path for QEMU's
+    ``.gitignore``, a third of a warm run's discovery); :attr:`words` is
+    then a faster first test: a literal that each pattern's every match
+    contains (``.pyc``, ``tags``), so a path holding none matches none.
+    """
 
     spec: pathspec.GitIgnoreSpec
     any: re.Pattern[str] | None
+    words: re.Pattern[str] | None = None
 
     def check(self, probe: str) -> bool | None:
         """True: left out; False: re-included by a ``!`` pattern; None: no pattern matches."""
+        if self.words is not None and self.words.search(probe) is None:
+            return None
         if self.any is not None and self.any.search(probe) is None:
             return None
         return self.spec.check_file(probe).include
+
+
+#: what a pattern may hold for :func:`_words` to find its literal: no
+#: escape, character class or blank, whose meaning would need parsing
+_PLAIN = re.compile(r"!?[A-Za-z0-9_.,:@%+=~/*?-]+")
+
+
+def _words(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """An expression finding, in every path that one of ``patterns`` matches,
+    the longest literal run of that pattern (see :class:`Patterns`); None
+    when no pattern matches at any depth (the joined expression is fast
+    then) or when a pattern is not plain or has no literal (``*``)."""
+    words: list[str] = []
+    floating = False
+    for pattern in patterns:
+        if _PLAIN.fullmatch(pattern) is None:
+            return None
+        body = pattern.removeprefix("!")
+        floating = floating or "/" not in body.rstrip("/")
+        longest = max(re.split(r"[/*?]", body), key=len)
+        if not longest:
+            return None
+        words.append(longest)
+    if not floating:
+        return None
+    return re.compile("|".join(re.escape(w) for w in dict.fromkeys(words)))
 
 
 def _spec(lines: Sequence[str]) -> Patterns:
@@ -158,9 +194,12 @@ def _spec(lines: Sequence[str]) -> Patterns:
         joined = re.compile("|".join(f"(?:{r})" for r in parts)) if parts else None
     except re.error:  # pathspec's regular expressions changed shape: no fast path
         joined = None
-    if len(parts) != len([p for p in spec.patterns if p.include is not None]):
+    used = [p for p in spec.patterns if p.include is not None]
+    if len(parts) != len(used):
         joined = None
-    return Patterns(spec, joined)
+    sources = [p.pattern for p in used if isinstance(p.pattern, str)]
+    words = _words(sources) if joined is not None and len(sources) == len(used) else None
+    return Patterns(spec, joined, words)
 
 
 #: the ``.gitignore`` files met on the way down: (folder relative to the root, its patterns)
@@ -324,8 +363,8 @@ def _add(
 ) -> None:
     """List or skip one file (``entry``: its folder listing's entry, whose
     file type needs no system call and whose ``stat`` is one)."""
-    p = os.path.join(root, rel)
-    shown = printable(rel)
+    p = entry.path if entry is not None else os.path.join(root, rel)
+    shown = rel if rel.isascii() else printable(rel)
     if shown != rel:
         skipped.append(Skipped(shown, "file name is not UTF-8"))
         return

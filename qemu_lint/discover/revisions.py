@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 from qemu_lint.discover.files import MARKER, SCAN_DIRS, SUFFIXES
-from qemu_lint.discover.git import GitMissing, first_error, git, resolve_commit
+from qemu_lint.discover.git import GitMissing, first_error, git
 from qemu_lint.errors import InputError
 
 
@@ -67,22 +67,41 @@ def is_build_input(rel: str) -> bool:
 def resolve(root: str, rev: str, objects: str = "") -> tuple[str, str]:
     """The commit ``rev`` names, and the QEMU root's path inside the repository.
 
+    One ``git rev-parse`` answers both (it prints the prefix, then the
+    commit): a ``--diff-base`` run resolves its revision twice (before the
+    analysis, to fail early, and at the revision), and each git process is
+    some milliseconds of a hook run of about half a second.
+
     :param objects: see :func:`object_env`
 
     :return: ``(commit sha, prefix)``; the prefix is "" or ends with "/"
     :raise InputError: when ``root`` is not in a git repository or ``rev`` is
         not a commit of it
     """
+    verify = ("--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    named = bool(rev) and not rev.startswith("-")
     try:
-        prefix = _git(root, "rev-parse", "--show-prefix").decode().strip()
-    except InputError as e:
-        raise InputError(f"--diff-base: {e.message}", root) from e
-    if not rev or rev.startswith("-"):
+        r = git(
+            root,
+            "rev-parse",
+            "--show-prefix",
+            *(verify if named else ()),
+            check=False,
+            env=object_env(objects),
+        )
+    except GitMissing as e:
+        raise InputError(f"--diff-base: --diff-base needs git: {e.reason}", root) from e
+    lines = r.stdout.decode().splitlines()
+    if not lines:  # no prefix: not a repository (or git failed before)
+        msg = first_error(r.stderr) if r.stderr.strip() else None
+        raise InputError(
+            f"--diff-base: {msg or f'git rev-parse exited with status {r.returncode}'}", root
+        )
+    if not named:
         raise InputError(f"--diff-base: not a revision: '{rev}'", root)
-    sha = resolve_commit(root, rev, env=object_env(objects))
-    if sha is None:
+    if r.returncode != 0 or len(lines) != 2:
         raise InputError(f"--diff-base: unknown revision '{rev}' (not a commit here)", root)
-    return sha, prefix
+    return lines[1].strip(), lines[0].strip()
 
 
 def changes_at(

@@ -3,48 +3,64 @@
 Entry point: :func:`build_model` (facts of every file → :class:`Model`).
 The model is built once per run; expensive questions (flow facts of a
 function, wrapper summaries, callers) are answered lazily and memoised.
+
+Importing the package loads none of its submodules: :func:`build_model` and
+the methods that need one import it, and the names the package re-exports
+from them (``Hook``, ``IndexMemo``, ``Site``…) are loaded on first access
+(:func:`__getattr__`, PEP 562).  A run whose diagnostics come from the
+cache's record, which builds no model, so never imports the model's code
+(docs/performance.md, "Design of a warm run").
 """
 
 from __future__ import annotations
 
+import importlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from qemu_lint.facts import Expr, FileFacts, FunctionDef, stmt_exprs
-from qemu_lint.model.acpi import AcpiFacts, Site, build_acpi
-from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, IndexMemo, build_index
-from qemu_lint.model.cexpr import Macros, build_macros
-from qemu_lint.model.guards import (
-    OTHER_VCPU,
-    FlowFacts,
-    Formula,
-    GuardLogic,
-    assume_true,
-    flow_facts,
-    rename_atoms,
-)
-from qemu_lint.model.hooks import DEFAULT_HOOKS, Hook
-from qemu_lint.model.presence import derive_presence
-from qemu_lint.model.qom import (
-    ClassInit,
-    HookTable,
-    Implementation,
-    QomModel,
-    build_hook_tables,
-    build_qom,
-    class_inits,
-    implementations,
-)
-from qemu_lint.model.reach import Attribution, Reach, build_reach
-from qemu_lint.model.types import TypeEnv, build_type_env
+from qemu_lint.model.settings import DEFAULT_HOOKS
 from qemu_lint.source import arch_of, discover_archs
 
-if TYPE_CHECKING:  # the build configuration's modules load when a run needs them
+if TYPE_CHECKING:  # the submodules load when a model is built (see the docstring)
     from qemu_lint.build import BuildConfig
+    from qemu_lint.facts import Expr, FileFacts, FunctionDef
+    from qemu_lint.model.acpi import AcpiFacts, Site
+    from qemu_lint.model.callgraph import CallEdge, CodeIndex, FnRef, IndexMemo
+    from qemu_lint.model.cexpr import Macros
+    from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic
+    from qemu_lint.model.hooks import Hook
+    from qemu_lint.model.qom import ClassInit, HookTable, Implementation, QomModel
+    from qemu_lint.model.reach import Attribution, Reach
+    from qemu_lint.model.types import TypeEnv
 
-State = tuple[FnRef, "str | None"]  # a function, and the architecture its path is confined to
+#: the names the package re-exports, by the submodule defining them
+_EXPORTS = {
+    "Attribution": "qemu_lint.model.reach",
+    "ClassInit": "qemu_lint.model.qom",
+    "Hook": "qemu_lint.model.hooks",
+    "IndexMemo": "qemu_lint.model.callgraph",
+    "Site": "qemu_lint.model.acpi",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A re-exported name (``from qemu_lint.model import Hook``), its module
+    imported on first access."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def _no_qom() -> QomModel:
+    from qemu_lint.model.qom import QomModel
+
+    return QomModel()
+
+
+State = tuple["FnRef", "str | None"]  # a function, and the architecture its path is confined to
 
 #: structs whose hooks are asked about one vCPU (not CPUHotplugState's flag)
 _VCPU_STRUCTS = frozenset({"CPUClass", "CPUState"})
@@ -81,7 +97,7 @@ class Model:
     #: the tree's ``#define``\ s (function-like macro wrappers of a hook)
     macros: Macros | None = None
     _expanding: set[str] = field(default_factory=set)
-    qom: QomModel = field(default_factory=QomModel)
+    qom: QomModel = field(default_factory=_no_qom)
     build: BuildConfig | None = None
     reach: Reach | None = None
     _attributions: dict[tuple[FnRef, str], Attribution] = field(default_factory=dict)
@@ -121,6 +137,8 @@ class Model:
     def flow(self, ref: FnRef) -> FlowFacts:
         f = self._flows.get(ref)
         if f is None:
+            from qemu_lint.model.guards import flow_facts
+
             f = flow_facts(self.index.functions[ref])
             self._flows[ref] = f
         return f
@@ -171,6 +189,8 @@ class Model:
         asking about another vCPU is not going through the hook."""
         if not objects or any(self._is_subject(o, fn, ctx, 0) for o in objects):
             return f
+        from qemu_lint.model.guards import OTHER_VCPU, rename_atoms
+
         specs = frozenset(h.spec for h in self.hooks if h.struct in _VCPU_STRUCTS or h.function)
         return rename_atoms(f, specs, OTHER_VCPU)
 
@@ -218,6 +238,8 @@ class Model:
                     objects.add(str(g[1]))
         finally:
             self._expanding.discard(name)
+        from qemu_lint.model.guards import assume_true
+
         f = assume_true(f, frozenset(objects))
         text = str(f)
         return f if any(h.spec in text for h in self.declared_hooks()) else None
@@ -244,6 +266,8 @@ class Model:
         flow = self.flow(ref)
         if not flow.returns or any(e is None for e, _ in flow.returns):
             return None
+        from qemu_lint.model.guards import assume_true
+
         assert self.logic is not None
         logic = self.logic
         objects = self._objects(ref)
@@ -299,6 +323,8 @@ class Model:
         facts = self.flow(ref).at.get((e.line, e.col, e.end_line, e.end_col), ()) + extra
         if not facts:
             return None, ()
+        from qemu_lint.model.guards import OTHER_VCPU
+
         flow = self.flow(ref)
         f = self.logic.facts_formula(facts, self.index.functions[ref], ref[0], flow.single_defs)
         text = str(f)
@@ -412,6 +438,8 @@ class Model:
     def hook_calls(self, ref: FnRef) -> list[tuple[int, str, str]]:
         """Calls in ``ref`` whose value is a hook's verdict (or its negation):
         ``(line, hook, callee)``, whether or not the verdict is then used."""
+        from qemu_lint.facts import stmt_exprs
+
         fn = self.index.functions[ref]
         out: list[tuple[int, str, str]] = []
         for e in stmt_exprs(fn.body):
@@ -449,14 +477,20 @@ class Model:
         return arch in self.acpi.hook_implementers
 
     def implementations(self) -> list[Implementation]:
+        from qemu_lint.model.qom import implementations
+
         return implementations(self.index, self.hook_tables, frozenset(self.archs))
 
     def class_inits(self, arch: str) -> list[ClassInit]:
         """The functions of ``arch``'s code assigning its ``CPUClass`` hooks, main one first."""
+        from qemu_lint.model.qom import class_inits
+
         return class_inits(self.index, frozenset(self.archs)).get(arch, [])
 
 
 def _hooks(specs: Sequence[str], env: TypeEnv, index: CodeIndex) -> tuple[Hook, ...]:
+    from qemu_lint.model.hooks import Hook
+
     out = []
     for spec in specs:
         if "::" in spec:
@@ -520,6 +554,15 @@ def build_model(
         selection's rounds (a file's bodies are walked the first time it
         enters the model; see :class:`~qemu_lint.model.callgraph.IndexMemo`)
     """
+    from qemu_lint.model.acpi import AcpiFacts, build_acpi
+    from qemu_lint.model.callgraph import build_index
+    from qemu_lint.model.cexpr import build_macros
+    from qemu_lint.model.guards import GuardLogic
+    from qemu_lint.model.presence import derive_presence
+    from qemu_lint.model.qom import build_hook_tables, build_qom
+    from qemu_lint.model.reach import build_reach
+    from qemu_lint.model.types import build_type_env
+
     files = tuple(sorted(f.path for f in facts))
     archs = discover_archs(list(files) + list(all_paths))
     env = build_type_env(facts, frozenset(archs))
@@ -548,13 +591,7 @@ def build_model(
         facts, index, cpu_aml_builder, presence_bit, tuple(presence_fields), model.macros
     )
     model.acpi = build_acpi(
-        index,
-        env,
-        hook_objs,
-        frozenset(archs),
-        presence,
-        cpu_aml_builder,
-        tuple(presence_fields),
+        index, env, hook_objs, frozenset(archs), presence, cpu_aml_builder, tuple(presence_fields)
     )
     model.qom = build_qom(facts, index)
     model.build = build

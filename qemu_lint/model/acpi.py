@@ -17,9 +17,7 @@ Entry point: :func:`build_acpi`.  It finds
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from qemu_lint.facts import Expr, FunctionDef
 from qemu_lint.model.callgraph import CodeIndex, FnRef
@@ -27,31 +25,10 @@ from qemu_lint.model.guards import expr_key, single_defs
 from qemu_lint.model.hooks import Hook
 from qemu_lint.model.presence import Presence
 from qemu_lint.model.types import TypeEnv, const_int, is_null_const
-from qemu_lint.settings import Setting, string_list
 from qemu_lint.source import arch_of
 
 STATUS_STRUCT = "AcpiCpuStatus"
 CPU_FIELD = "cpu"
-
-
-def _optional_bit(setting: Setting[int | None], value: Any, where: str) -> int | None:
-    """An integer 0..31; unset (None) lets the model derive the bit from the AML."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 32:
-        raise setting.invalid(value, where)
-    return value
-
-
-#: the bit of the flags register that is ``_STA.Present``, overriding the one
-#: derived from the AML (None: derive it); the settings of :func:`build_acpi`
-PRESENCE_BIT: Setting[int | None] = Setting("presence-bit", "an integer 0..31", None, _optional_bit)
-#: AcpiCpuStatus fields that count as feeding _STA.Present besides those read
-#: off the flags-register read handler
-PRESENCE_FIELDS: Setting[tuple[str, ...]] = Setting(
-    "presence-fields",
-    "a list of AcpiCpuStatus field names",
-    (),
-    string_list(re.compile(r"[A-Za-z_]\w*")),
-)
 
 
 @dataclass(frozen=True, slots=True)

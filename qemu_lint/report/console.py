@@ -4,24 +4,27 @@ Entry points: :func:`new_console`, :func:`print_block` and :func:`table_box`
 (the rich Console, made per render call), :func:`clean` (text from C sources
 or mail safe on one line) and :func:`note_lines` (a finding's ``note:``
 lines).  Nothing here runs at import time: terminal facts are the CLI's to
-decide and arrive in the options.
+decide and arrive in the options, and rich is imported when a console or a
+box is made (a plain text report needs neither).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from rich import box
-from rich.console import Console, RenderableType
-
 from qemu_lint.findings import Finding
 
 if TYPE_CHECKING:  # base.py imports the reporters; keep the import graph acyclic
+    from rich import box
+    from rich.console import Console, RenderableType
+
     from qemu_lint.report.base import RenderOptions
 
 
 def new_console(out: TextIO, opts: RenderOptions) -> Console:
     """A Console on ``out`` that colours only if asked and never wraps plain lines."""
+    from rich.console import Console
+
     return Console(
         file=out,
         force_terminal=opts.color,
@@ -48,6 +51,8 @@ def print_block(console: Console, renderable: RenderableType, opts: RenderOption
 
 def table_box(opts: RenderOptions) -> box.Box:
     """Rich's heavy header in colour; plain ASCII otherwise, which reads in any log."""
+    from rich import box
+
     return box.HEAVY_HEAD if opts.color else box.ASCII
 
 

@@ -11,57 +11,70 @@ vim, Emacs and the gcc problem matchers can parse them.  With
 ``opts.interactive`` a code frame follows each header and a summary table ends
 the output.  Text taken from C sources only ever reaches rich as
 :class:`~rich.text.Text` or :class:`~rich.syntax.Syntax`, never as markup.
+
+A line is made of parts (text, or text and its style) that become a rich
+``Text`` only when it is printed in colour: without colour (a log, a pipe, a
+pre-commit hook) the parts are joined as they are, and rich (about 60 ms of
+start-up) is imported only to colour, or to draw a frame or the table.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, TextIO
-
-from rich.style import Style
-from rich.table import Table
-from rich.text import Text
 
 from qemu_lint.findings import Finding, Problem, Report
 from qemu_lint.report.base import RenderOptions
 from qemu_lint.report.console import clean, new_console, note_lines, print_block, table_box
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.syntax import ANSISyntaxTheme, Syntax
+    from rich.table import Table
 
 _LEVEL_STYLE = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
 
+#: a line's part: text, or text and its rich style
+Part = str | tuple[str, str]
 
-def _line(file: str, line: int, col: int, level: str, message: str, rule: str = "") -> Text:
-    text = Text.assemble(
+
+def _line(file: str, line: int, col: int, level: str, message: str, rule: str = "") -> list[Part]:
+    parts: list[Part] = [
         (f"{clean(file)}:{line}:{col}:", "bold"),
         " ",
         (f"{level}:", _LEVEL_STYLE.get(level, "bold")),
         " ",
         clean(message),
-    )
+    ]
     if rule:
-        text.append(f" [{rule}]", style="dim")
-    return text
+        parts.append((f" [{rule}]", "dim"))
+    return parts
 
 
-def _header(f: Finding) -> Text:
+def _header(f: Finding) -> list[Part]:
     return _line(f.file, f.line, f.column, f.severity, f.message, f.rule)
 
 
-def _notes(f: Finding) -> list[Text]:
+def _notes(f: Finding) -> list[list[Part]]:
     return [_line(file, line, col, "note", text) for file, line, col, text in note_lines(f)]
 
 
-def _problem(p: Problem) -> Text:
-    return Text.assemble(
+def _problem(p: Problem) -> list[Part]:
+    return [
         (f"{clean(p.file or 'qemu-lint')}:", "bold"),
         " ",
         (f"{p.level}:", _LEVEL_STYLE.get(p.level, "bold")),
         " ",
         clean(p.message),
-    )
+    ]
+
+
+def _plain(parts: Sequence[Part]) -> str:
+    """The parts' text, as rich's ``Text.plain`` gives it (the parts hold no
+    control character: :func:`~qemu_lint.report.console.clean` took them out)."""
+    return "".join(p if isinstance(p, str) else p[0] for p in parts)
 
 
 @cache
@@ -72,6 +85,7 @@ def frame_theme() -> ANSISyntaxTheme:
     first use: rich's syntax module and pygments cost about 60 ms of
     start-up, which a run without a finding to show does not pay."""
     from pygments.token import Token  # type: ignore[import-untyped]  # a dependency of rich; no stubs
+    from rich.style import Style
     from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme
 
     return ANSISyntaxTheme(
@@ -102,6 +116,9 @@ def _frame(f: Finding) -> Syntax:
 
 
 def _summary_table(report: Report, opts: RenderOptions) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=table_box(opts))
     table.add_column("rule")
     table.add_column("count", justify="right")
@@ -141,21 +158,28 @@ def render(report: Report, out: TextIO, opts: RenderOptions) -> None:
 
     :param out: the stream to write to
     """
-    console = new_console(out, opts)
+    made: list[Console] = []
 
-    def emit(text: Text) -> None:
+    def console() -> Console:
+        if not made:
+            made.append(new_console(out, opts))
+        return made[0]
+
+    def emit(parts: Sequence[Part]) -> None:
         if opts.color:
-            console.print(text)  # soft_wrap: styled, but never wrapped or cropped
+            from rich.text import Text
+
+            console().print(Text.assemble(*parts))  # soft_wrap: styled, never wrapped or cropped
         else:
-            out.write(text.plain + "\n")
+            out.write(_plain(parts) + "\n")
 
     for finding in report.findings:
         emit(_header(finding))
         if opts.interactive and finding.frame:
-            print_block(console, _frame(finding), opts)
+            print_block(console(), _frame(finding), opts)
         for note in _notes(finding):
             emit(note)
     for problem in report.problems:
         emit(_problem(problem))
     if opts.interactive and not opts.quiet and report.findings:
-        print_block(console, _summary_table(report, opts), opts)
+        print_block(console(), _summary_table(report, opts), opts)

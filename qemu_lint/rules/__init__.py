@@ -15,8 +15,7 @@ from typing import Any
 
 from qemu_lint.discover.files import EXCLUDE, EXTEND_EXCLUDE
 from qemu_lint.errors import ConfigError
-from qemu_lint.model.acpi import PRESENCE_BIT, PRESENCE_FIELDS
-from qemu_lint.model.hooks import EXTEND_HOOKS, HOOKS
+from qemu_lint.model.settings import EXTEND_HOOKS, HOOKS, PRESENCE_BIT, PRESENCE_FIELDS
 from qemu_lint.rule import Rule
 from qemu_lint.rules.acpi_cpu_kept_alive import RULE as ACPI_CPU_KEPT_ALIVE
 from qemu_lint.rules.acpi_cpu_persistence import RULE as ACPI_CPU_PERSISTENCE

@@ -134,26 +134,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from qemu_lint.facts import Expr
-from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
-from qemu_lint.model.acpi import Site
-from qemu_lint.model.callgraph import CallEdge, FnRef
-from qemu_lint.model.consult import propose_destroy_fix
-from qemu_lint.model.evidence import Chain, attributed, hook_status, related
-from qemu_lint.model.guards import expr_key, key_of
-from qemu_lint.model.lifetime import (
-    DESTROYERS,
-    OrderFacts,
-    Origin,
-    destroys,
-    is_vcpu_object,
-    order_facts,
-    origin,
-    references,
-)
+from qemu_lint.model.settings import DEFAULT_HOOKS
 from qemu_lint.rule import Diagnostic, Fix, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
+
+if TYPE_CHECKING:  # the model's code loads when the rule runs (docs/performance.md)
+    from qemu_lint.facts import Expr
+    from qemu_lint.model import Model
+    from qemu_lint.model.acpi import Site
+    from qemu_lint.model.callgraph import CallEdge, FnRef
+    from qemu_lint.model.evidence import Chain
+    from qemu_lint.model.hooks import Hook
+    from qemu_lint.model.lifetime import OrderFacts, Origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +185,8 @@ def _entry_vcpu(model: Model, site: Site) -> Origin | None:
     """The vCPU a release reaches only through the entry it clears: the
     field itself (``cdev->cpu``, as ``DEVICE(cdev->cpu)`` reads it) in a
     function given ``cdev`` and no vCPU (the demo's ``acpi_cpu_eject()``)."""
+    from qemu_lint.model.lifetime import origin
+
     if site.expr.kind != "assign" or not site.expr.args:
         return None
     lhs = site.expr.args[0]
@@ -205,6 +201,8 @@ def _walk(
 ) -> Iterator[_Up]:
     """Breadth-first over the callers of ``start``, following the vCPU
     through the argument it is passed as (each function and object once)."""
+    from qemu_lint.model.lifetime import is_vcpu_object, origin
+
     first = _Up(start, obj, None, ())
     seen = {(start, obj)}
     queue = deque([first])
@@ -237,6 +235,8 @@ def _walk(
 
 def _destroys_of(model: Model, up: _Up, start: FnRef) -> Iterator[Expr]:
     """The calls of ``up.ref`` destroying the vCPU tracked there."""
+    from qemu_lint.model.lifetime import destroys, is_vcpu_object, origin
+
     fn = model.index.functions[up.ref]
     defs = model.flow(up.ref).single_defs
     for d in destroys(fn):
@@ -251,6 +251,8 @@ def _destroys_of(model: Model, up: _Up, start: FnRef) -> Iterator[Expr]:
 def _plug_referenced(model: Model) -> bool:
     """Does every store of a vCPU into ``AcpiCpuStatus::cpu`` take a
     reference to it (``object_ref``) in the same function?"""
+    from qemu_lint.model.lifetime import origin, references
+
     stores = 0
     for ref, e in model.index.assigns:
         lhs, rhs = e.args[0], e.args[1]
@@ -270,6 +272,8 @@ def _plug_referenced(model: Model) -> bool:
 
 def _ref_on_kept_path(model: Model, up: _Up, hook: str) -> bool:
     """An ``object_ref`` of the vCPU that runs when the hook says "persistent"."""
+    from qemu_lint.model.lifetime import origin, references
+
     fn = model.index.functions[up.ref]
     defs = model.flow(up.ref).single_defs
     return any(
@@ -319,6 +323,10 @@ def _diagnostic(
     hook: str | None,
     fix: Fix | None = None,
 ) -> Diagnostic:
+    from qemu_lint.model.evidence import attributed, hook_status, related
+    from qemu_lint.model.guards import expr_key
+    from qemu_lint.model.lifetime import DESTROYERS
+
     name = d.args[0].text
     archs, chains, reached = attributed(model, up.ref)
     consulted = (hook,) if hook else ()
@@ -354,6 +362,10 @@ def _diagnostic(
 def _kept_destroyed(
     model: Model, site: Site, obj: Origin, designs: tuple[Hook, ...]
 ) -> Iterator[tuple[Key2, Diagnostic]]:
+    from qemu_lint.model.consult import propose_destroy_fix
+    from qemu_lint.model.guards import key_of
+    from qemu_lint.model.lifetime import DESTROYERS, order_facts
+
     for start, point, hook in _kept_points(model, site, obj):
         if _ref_on_kept_path(model, start, hook):
             continue
@@ -392,7 +404,7 @@ def _kept_destroyed(
                 )
 
 
-Key2 = tuple[FnRef, tuple[int, int, int, int]]
+Key2 = tuple["FnRef", tuple[int, int, int, int]]
 
 
 def _guarded_by(model: Model, hook: str) -> Callable[[CallEdge], bool]:
@@ -407,6 +419,8 @@ def _guarded_by(model: Model, hook: str) -> Callable[[CallEdge], bool]:
 def _released_after(model: Model, ref: FnRef, order: OrderFacts, d: Expr, hook: str) -> bool:
     """Does ``ref`` itself release ``AcpiCpuStatus::cpu`` after ``d``, not
     under the hook (the pointer does not outlive the statement)?"""
+    from qemu_lint.model.guards import key_of
+
     return any(
         s.function_ref == ref
         and s.kind == "release"
@@ -420,6 +434,8 @@ def _released_after(model: Model, ref: FnRef, order: OrderFacts, d: Expr, hook: 
 def _released_by_callers(model: Model, ref: FnRef, hook: str) -> bool:
     """Does every caller of ``ref`` release ``AcpiCpuStatus::cpu`` after the
     call, not under the hook (an eject helper whose caller clears the entry)?"""
+    from qemu_lint.model.lifetime import order_facts
+
     edges = list(model.index.callers(ref))
     if not edges:
         return False
@@ -431,6 +447,9 @@ def _released_by_callers(model: Model, ref: FnRef, hook: str) -> bool:
 
 
 def _destroyed_before(model: Model, site: Site, obj: Origin) -> Iterator[tuple[Key2, Diagnostic]]:
+    from qemu_lint.model.guards import key_of
+    from qemu_lint.model.lifetime import DESTROYERS, order_facts
+
     for up in _walk(model, site.function_ref, obj, lambda e: False):
         if up.call is None:
             continue  # in the releasing function itself nothing runs in between

@@ -139,15 +139,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from qemu_lint.model import DEFAULT_HOOKS, Model
-from qemu_lint.model.acpi import Site
-from qemu_lint.model.callgraph import CallEdge, FnRef
-from qemu_lint.model.consult import propose_fix
-from qemu_lint.model.evidence import attributed, enclosing, hook_status, related
-from qemu_lint.model.guards import OTHER_VCPU
+from qemu_lint.model.settings import DEFAULT_HOOKS
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.source import Span
+
+if TYPE_CHECKING:  # the model's code loads when the rule runs (docs/performance.md)
+    from qemu_lint.model import Model
+    from qemu_lint.model.acpi import Site
+    from qemu_lint.model.callgraph import CallEdge, FnRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,8 @@ def _explained_by_presence(model: Model, fld: str) -> bool:
 
 def _derivation(model: Model) -> tuple[PathStep, ...]:
     """Where the Present bit and its fields were read (the AML, ``CSTA``, the read handler)."""
+    from qemu_lint.model.evidence import enclosing
+
     p = model.acpi.presence
     if p is None:
         return ()
@@ -234,6 +237,10 @@ def _what(model: Model, site: Site) -> str:
 
 
 def check(model: Model, opts: Options) -> Iterator[Diagnostic]:
+    from qemu_lint.model.consult import propose_fix
+    from qemu_lint.model.evidence import attributed, hook_status, related
+    from qemu_lint.model.guards import OTHER_VCPU
+
     declared = tuple(h for h in model.declared_hooks() if h.spec in opts.hooks)
     hook_name = declared[0].spec if declared else None
     for site in model.acpi.sites:

@@ -96,13 +96,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from qemu_lint.model import DEFAULT_HOOKS, Hook, Model
-from qemu_lint.model.guards import OTHER_VCPU
+from qemu_lint.model.settings import DEFAULT_HOOKS
 from qemu_lint.rule import Diagnostic, PathStep, Properties, Rule, RuleOptions, Seeds, Severity
 from qemu_lint.settings import Setting, string_list
 from qemu_lint.source import Span
+
+if TYPE_CHECKING:  # the model's code loads when the rule runs (docs/performance.md)
+    from qemu_lint.model import Model
+    from qemu_lint.model.hooks import Hook
 
 
 def _missing_arch(archs: tuple[str, ...], tree: Sequence[str]) -> str | None:
@@ -165,6 +168,8 @@ def _related(
 def _consulted(model: Model, hooks: tuple[str, ...]) -> dict[str, tuple[str, int]]:
     """The designs the generic ACPI code consults on the way to its sites
     (releases, Present toggles), each with the first site it guards."""
+    from qemu_lint.model.guards import OTHER_VCPU
+
     out: dict[str, tuple[str, int]] = {}
     for site in sorted(model.acpi.sites, key=lambda s: (s.file, s.expr.line)):
         for spec in model.verdict(site).consulted:

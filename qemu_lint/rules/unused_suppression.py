@@ -60,9 +60,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from qemu_lint.model import Model
 from qemu_lint.rule import Diagnostic, Rule, RuleOptions, Severity
+
+if TYPE_CHECKING:
+    from qemu_lint.model import Model
 
 
 @dataclass(frozen=True, slots=True)
