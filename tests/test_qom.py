@@ -293,8 +293,9 @@ def test_registrations_of_one_function_come_in_line_order(tmp_path: Path) -> Non
     cpu.write_text(cpu.read_text() + extra)
     docs = []
     for seed in ("0", "1", "2", "3"):
+        cmd = [sys.executable, "-m", "qemu_lint", "model", "--no-cache", "--format", "json"]
         r = subprocess.run(
-            [sys.executable, "-m", "qemu_lint", "model", "--no-cache", "--format", "json", str(root)],
+            [*cmd, str(root)],
             capture_output=True,
             text=True,
             cwd=REPO,
