@@ -224,7 +224,7 @@ def derived_flags(root: str, path: str, archs: frozenset[str]) -> tuple[str, ...
 
 
 def _common_args() -> tuple[str, ...]:
-    args = ["-xc", "-ferror-limit=0", "-w"]
+    args = ["-xc", "-ferror-limit=0", "-w", "-fno-spell-checking"]
     inc = loader.builtin_include_dir()
     if inc is not None:
         args += ["-isystem", inc]

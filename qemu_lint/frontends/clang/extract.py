@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import functools
+import itertools
 import logging
 import os
 import re
@@ -62,6 +63,7 @@ from qemu_lint.facts import (
     Var,
     qom_macro_uses,
 )
+from qemu_lint.frontends.clang import pch as pchs
 from qemu_lint.frontends.clang.compdb import Plan
 from qemu_lint.frontends.clang.loader import load_cindex
 
@@ -1289,8 +1291,20 @@ def extract_unit(
         | 0x200  # CXTranslationUnit_KeepGoing: go on past missing headers
     )
     args = list(plan.args) + ["-working-directory", plan.directory]
+    errors = 0  # clang's errors located in the file, as tree-sitter's ERROR nodes
+    base = pch
     try:
-        tu = _parse(ci, main, args, unsaved, opts, pch)
+        tu = None
+        prefix = _prefix(plan, data, pch, target) if pch is not None else None
+        if prefix is not None:  # the main file's own #include lines precompiled too
+            try:
+                tu = _parse(ci, main, args, prefix[1], opts, prefix[0])
+            finally:
+                _unlink(prefix[0][0])
+            if tu is not None:
+                pch, errors = prefix[0], prefix[2]
+        if tu is None:
+            tu = _parse(ci, main, args, unsaved, opts, pch)
         if tu is None:  # the precompiled header was refused
             pch = None
             tu = _parse(ci, main, args, unsaved, opts, None)
@@ -1303,10 +1317,9 @@ def extract_unit(
     if plan.main and os.path.realpath(plan.main) != target and target not in deps:
         # its #include is compiled out in that unit: parse it on its own
         alone = Plan(plan.path, plan.abspath, "", plan.args, plan.directory, plan.osdep, plan.how)
-        return extract_unit(alone, data, pch)
+        return extract_unit(alone, data, base)
     # clang's errors located in the file itself (those of its headers count
     # with the headers' own facts), as tree-sitter's ERROR nodes do
-    errors = 0
     for d in tu.diagnostics:
         if d.severity >= ci.Diagnostic.Error:
             f = d.location.file
@@ -1336,6 +1349,50 @@ def extract_unit(
     return facts, tuple(sorted(deps))
 
 
+_prefixes = itertools.count()
+
+
+def _prefix(
+    plan: Plan, data: bytes, pch: tuple[str, Deps], target: str
+) -> tuple[tuple[str, Deps], list[tuple[str, bytes]], int] | None:
+    """A precompiled header of the main file's leading ``#include`` lines,
+    built on the precompiled osdep.h ``pch`` (see
+    :func:`~qemu_lint.frontends.clang.pch.build_prefix`): its path and files,
+    and the files to give clang, the main file with those lines blanked out
+    (None when the main file has no ``#include`` beyond osdep.h's, when the
+    file analysed is among the ones the prefix reads, or when building failed)."""
+    if not plan.main:
+        return None
+    same = os.path.realpath(plan.main) == target
+    if same:
+        head = data
+    else:
+        try:
+            with open(plan.main, "rb") as fh:
+                head = fh.read()
+        except OSError:
+            return None
+    end, includes = pchs.include_prefix(plan, head)
+    if includes < 2:
+        return None
+    path = f"{pch[0][: -len('.pch')]}-{os.getpid()}-{next(_prefixes)}.pch"
+    built = pchs.build_prefix(plan, head, end, pch, path)
+    if built is None or target in built[0]:
+        _unlink(path)
+        return None
+    unsaved = [(plan.main, pchs.blank(head, end))]
+    if not same:
+        unsaved.append((plan.abspath, data))
+    return (path, built[0]), unsaved, built[1] if same else 0
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:  # never written; or still open (Windows): the folder goes at the end
+        pass
+
+
 @functools.lru_cache(maxsize=65536)
 def _realpath(directory: str, name: str) -> str:
     return os.path.realpath(os.path.join(directory, name))
@@ -1345,7 +1402,7 @@ def _parse(
     ci: Any,
     main: str,
     args: list[str],
-    unsaved: list[tuple[str, bytes | str]],
+    unsaved: Sequence[tuple[str, bytes | str]],
     opts: int,
     pch: tuple[str, Deps] | None,
 ) -> Any:
