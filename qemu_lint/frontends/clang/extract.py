@@ -45,7 +45,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from qemu_lint.facts import (
     Define,
@@ -1298,11 +1298,13 @@ def extract_unit(
         prefix = _prefix(plan, data, pch, target) if pch is not None else None
         if prefix is not None:  # the main file's own #include lines precompiled too
             try:
-                tu = _parse(ci, main, args, prefix[1], opts, prefix[0])
+                tu = _parse(ci, main, args, prefix.unsaved, opts, prefix.pch)
+                if tu is not None and prefix.whole and not _guarded(ci, tu, target):
+                    tu = _parse(ci, main, args, prefix.whole, opts, prefix.pch)
             finally:
-                _unlink(prefix[0][0])
+                _unlink(prefix.pch[0])
             if tu is not None:
-                pch, errors = prefix[0], prefix[2]
+                pch, errors = prefix.pch, prefix.errors
         if tu is None:
             tu = _parse(ci, main, args, unsaved, opts, pch)
         if tu is None:  # the precompiled header was refused
@@ -1352,15 +1354,30 @@ def extract_unit(
 _prefixes = itertools.count()
 
 
-def _prefix(
-    plan: Plan, data: bytes, pch: tuple[str, Deps], target: str
-) -> tuple[tuple[str, Deps], list[tuple[str, bytes]], int] | None:
+class _Prefix(NamedTuple):
+    """A unit's precompiled leading ``#include`` lines (see :func:`_prefix`)."""
+
+    pch: tuple[str, Deps]  # its path, and the files it read (osdep.h's too)
+    unsaved: list[tuple[str, bytes]]  # the files to give clang
+    errors: int  # clang's errors located in those lines of the file analysed
+    #: for a header read through the main file: the files to give clang when
+    #: the header turns out not to be guarded (the main file whole after the
+    #: header's #include); else empty
+    whole: list[tuple[str, bytes]]
+
+
+def _prefix(plan: Plan, data: bytes, pch: tuple[str, Deps], target: str) -> _Prefix | None:
     """A precompiled header of the main file's leading ``#include`` lines,
     built on the precompiled osdep.h ``pch`` (see
-    :func:`~qemu_lint.frontends.clang.pch.build_prefix`): its path and files,
-    and the files to give clang, the main file with those lines blanked out
-    (None when the main file has no ``#include`` beyond osdep.h's, when the
-    file analysed is among the ones the prefix reads, or when building failed)."""
+    :func:`~qemu_lint.frontends.clang.pch.build_prefix`), the main file with
+    those lines blanked out; None when the main file has no ``#include``
+    beyond osdep.h's, when the file analysed is among the ones the prefix
+    reads, or when building failed.
+
+    For a header whose ``#include`` is in the main file's leading run, the
+    main file given to clang also ends after that line: nothing after it
+    changes the header's declarations when the header is guarded (a second
+    ``#include`` of it is then empty), which clang tells after the parse."""
     if not plan.main:
         return None
     same = os.path.realpath(plan.main) == target
@@ -1372,7 +1389,7 @@ def _prefix(
                 head = fh.read()
         except OSError:
             return None
-    end, includes = pchs.include_prefix(plan, head)
+    end, includes, after = pchs.include_prefix(plan, head)
     if includes < 2:
         return None
     path = f"{pch[0][: -len('.pch')]}-{os.getpid()}-{next(_prefixes)}.pch"
@@ -1380,10 +1397,20 @@ def _prefix(
     if built is None or target in built[0]:
         _unlink(path)
         return None
-    unsaved = [(plan.main, pchs.blank(head, end))]
-    if not same:
-        unsaved.append((plan.abspath, data))
-    return (path, built[0]), unsaved, built[1] if same else 0
+    if same:
+        return _Prefix((path, built[0]), [(plan.main, pchs.blank(head, end))], built[1], [])
+    whole = [(plan.main, pchs.blank(head, end)), (plan.abspath, data)]
+    if not after:
+        return _Prefix((path, built[0]), whole, 0, [])
+    cut = [(plan.main, pchs.blank(head, end, after)), whole[1]]
+    return _Prefix((path, built[0]), cut, 0, whole)
+
+
+def _guarded(ci: Any, tu: Any, target: str) -> bool:
+    """Did clang find ``target`` wrapped in an include guard (or ``#pragma once``)?"""
+    lib = ci.conf.lib
+    f = lib.clang_getFile(tu, target)
+    return bool(f) and bool(lib.clang_isFileMultipleIncludeGuarded(tu, ci.File(f)))
 
 
 def _unlink(path: str) -> None:

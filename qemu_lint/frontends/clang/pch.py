@@ -131,15 +131,17 @@ _PREFIX_PART = re.compile(
     rb'|#[ \t]*include[ \t]*["<]([^">\n]+)[">][ \t]*(?://[^\n]*)?(?:\n|\Z)',
     re.S,
 )
-def include_prefix(plan: Plan, head: bytes) -> tuple[int, int]:
+def include_prefix(plan: Plan, head: bytes) -> tuple[int, int, int]:
     """The leading run of the main file that a precompiled prefix can hold.
 
     :param head: the main file's bytes
-    :return: ``(end, includes)``: the offset where the run of comments and
-        ``#include`` lines that begins the file ends, before the first other
-        line (a ``#define``, a conditional, code) or, when the plan is for a
-        header read through this file, before the ``#include`` naming that
-        header; and how many ``#include`` lines it holds (osdep.h's among them)
+    :return: ``(end, includes, after)``: the offset where the run of
+        comments and ``#include`` lines that begins the file ends, before the
+        first other line (a ``#define``, a conditional, code) or, when the
+        plan is for a header read through this file, before the ``#include``
+        naming that header; how many ``#include`` lines it holds (osdep.h's
+        among them); and where that header's ``#include`` line ends (0 when
+        it is not in the run, or the plan is for the main file)
     """
     root = plan.abspath[: len(plan.abspath) - len(plan.path)]
     here = os.path.dirname(os.path.relpath(plan.main, root)) if root else ""
@@ -148,22 +150,25 @@ def include_prefix(plan: Plan, head: bytes) -> tuple[int, int]:
     while True:
         m = _PREFIX_PART.match(head, pos)
         if m is None or m.end() == pos:
-            return pos, includes
+            return pos, includes, 0
         name = m.group(1)
         if name is not None:
             if header is not None:
                 text = name.decode("utf-8", "replace")
                 cands = (os.path.normpath(os.path.join(here, text)), "include/" + text, text)
                 if header in (c.replace(os.sep, "/") for c in cands):
-                    return pos, includes
+                    return pos, includes, m.end()
             includes += 1
         pos = m.end()
 
 
-def blank(data: bytes, end: int) -> bytes:
-    """``data`` with its first ``end`` bytes made spaces, newlines kept (the
-    lines and offsets after it unchanged)."""
-    return re.sub(rb"[^\n]", b" ", data[:end]) + data[end:]
+def blank(data: bytes, end: int, after: int = 0) -> bytes:
+    """``data`` with its first ``end`` bytes, and from ``after`` on when it is
+    not 0, made spaces, newlines kept (lines and offsets unchanged)."""
+    head = re.sub(rb"[^\n]", b" ", data[:end])
+    if not after:
+        return head + data[end:]
+    return head + data[end:after] + re.sub(rb"[^\n]", b" ", data[after:])
 
 
 def build_prefix(
