@@ -1291,26 +1291,9 @@ def extract_unit(
         | 0x200  # CXTranslationUnit_KeepGoing: go on past missing headers
     )
     args = list(plan.args) + ["-working-directory", plan.directory]
-    errors = 0  # clang's errors located in the file, as tree-sitter's ERROR nodes
     base = pch
     try:
-        tu = None
-        prefix = _prefix(plan, data, pch, target) if pch is not None else None
-        if prefix is not None:  # the main file's own #include lines precompiled too
-            try:
-                tu = _parse(ci, main, args, prefix.unsaved, opts, prefix.pch)
-                if tu is not None and prefix.whole and not _guarded(ci, tu, target):
-                    tu = _parse(ci, main, args, prefix.whole, opts, prefix.pch)
-            finally:
-                _unlink(prefix.pch[0])
-            if tu is not None:
-                pch, errors = prefix.pch, prefix.errors
-        if tu is None:
-            tu = _parse(ci, main, args, unsaved, opts, pch)
-        if tu is None:  # the precompiled header was refused
-            pch = None
-            tu = _parse(ci, main, args, unsaved, opts, None)
-        assert tu is not None
+        tu, pch, errors = _parse_unit(ci, plan, data, target, (main, args, unsaved, opts), pch)
     except ci.TranslationUnitLoadError as e:
         return f"skipped: libclang could not parse it ({e})", ()
     deps = {_realpath(plan.directory, inc.include.name) for inc in tu.get_includes()}
@@ -1349,6 +1332,41 @@ def extract_unit(
         deps.add(os.path.realpath(plan.main))
     deps.add(target)
     return facts, tuple(sorted(deps))
+
+
+def _parse_unit(
+    ci: Any,
+    plan: Plan,
+    data: bytes,
+    target: str,
+    how: tuple[str, list[str], list[tuple[str, bytes | str]], int],
+    pch: tuple[str, Deps] | None,
+) -> tuple[Any, tuple[str, Deps] | None, int]:
+    """Parse a unit: with its own leading ``#include`` lines precompiled on
+    top of ``pch`` when it can (:func:`_prefix`), else with ``pch``, else whole.
+
+    :param how: the main file, the arguments, the files to give clang, the options
+    :return: the unit, the precompiled header used (None: none), and the
+        number of clang's errors located in the lines it holds of the file analysed
+    """
+    main, args, unsaved, opts = how
+    tu = None
+    prefix = _prefix(plan, data, pch, target) if pch is not None else None
+    if prefix is not None:
+        try:
+            tu = _parse(ci, main, args, prefix.unsaved, opts, prefix.pch)
+            if tu is not None and prefix.whole and not _guarded(ci, tu, target):
+                tu = _parse(ci, main, args, prefix.whole, opts, prefix.pch)
+        finally:
+            _unlink(prefix.pch[0])
+        if tu is not None:
+            return tu, prefix.pch, prefix.errors
+    tu = _parse(ci, main, args, unsaved, opts, pch)
+    if tu is None:  # the precompiled header was refused
+        pch = None
+        tu = _parse(ci, main, args, unsaved, opts, None)
+    assert tu is not None
+    return tu, pch, 0
 
 
 _prefixes = itertools.count()
