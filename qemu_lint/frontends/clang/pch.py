@@ -1,8 +1,11 @@
-"""Stage 2 (front-ends), libclang: one precompiled ``qemu/osdep.h`` per set of flags.
+"""Stage 2 (front-ends), libclang: one precompiled ``qemu/osdep.h`` per set of
+flags, and a unit's own leading ``#include`` lines precompiled on top of it.
 
 Entry points: :func:`plan_pchs` (which units of a batch can share which
 precompiled header), :func:`build` (precompile ``qemu/osdep.h`` with one set
-of flags, by libclang itself) and :class:`Pch` (what a unit's parse is given).
+of flags, by libclang itself), :class:`Pch` (what a unit's parse is given),
+and for one unit :func:`include_prefix`, :func:`build_prefix` and
+:func:`blank` (see below).
 
 Every QEMU ``.c`` file starts with ``#include "qemu/osdep.h"``, which pulls in
 glib and the system headers: about a quarter of a unit's parse.  Units parsed
@@ -19,8 +22,21 @@ A unit does not use one when its main file does not begin with that
 when the file whose facts are wanted is osdep.h or one of the headers it
 includes (their declarations would come from the precompiled file, not
 parsed), when only one unit of the batch has those flags (building costs about
-a parse), or when precompiling failed (errors: no build's generated headers).
-The facts are the same either way (``tests/test_clang_pch.py``).
+a parse), or when precompiling failed.  Clang's errors do not stop it: it
+goes on past a missing header as a unit's parse does (without a build,
+``config-host.h`` is missing), and they are located in osdep.h's files, whose
+facts are not taken from such a unit.
+
+On top of it, each unit precompiles the rest of its main file's leading run
+of ``#include`` lines (comments and blank lines aside; up to the first other
+line, or up to the ``#include`` of the header analysed through that file),
+again without function bodies: the headers' inline bodies were about 60 % of
+a unit's parse, and their declarations then stay out of the unit's top level.
+The header is given to clang in the main file's folder (so ``#include "…"``
+finds the same files) and the main file with those lines blanked out, so
+clang reads the same tokens in the same order; the errors clang reports on
+those lines are counted from the prefix's parse.  The facts are the same
+either way (``tests/test_clang_pch.py``).
 """
 
 from __future__ import annotations
