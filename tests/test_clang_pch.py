@@ -167,3 +167,86 @@ def test_a_refused_precompiled_header_falls_back(tree: Path) -> None:
     got, deps = extract_unit(_plans(tree, ["hw/a.c"])[0], data, (spec.path, ("/nowhere.h",)))
     assert repr(got) == repr(whole)
     assert "/nowhere.h" not in deps
+
+
+# -- a unit's own leading #include lines, precompiled on top of osdep.h ------
+
+BASE_H = """\
+#ifndef HW_BASE_H
+#define HW_BASE_H
+typedef struct Base { int x; } Base;
+#define BASE_X 1
+#endif
+"""
+T_H = """\
+#ifndef HW_T_H
+#define HW_T_H
+#include "hw/base.h"
+typedef struct T { Base b; struct Later *later; } T;
+#define T_X(t) ((t)->b.x + BASE_X)
+static inline int t_x(T *t) { return T_X(t); }
+#endif
+"""
+U_H = "int u_count;\nstatic inline int u_more(void) { return u_count + 1; }\n"  # no guard
+C_C = """\
+/* leading comment */
+#include "qemu/osdep.h"
+#include "hw/base.h"
+#include "hw/t.h"   // trailing comment
+#include "hw/u.h"
+#include "gen/missing.h"
+#define LOCAL 2
+struct Later { int y; };
+int c(T *t) { return T_X(t) + t_x(t) + u_more() + LOCAL; }
+"""
+
+
+@pytest.fixture
+def prefixed(tree: Path) -> Path:
+    for rel, text in {"include/hw/base.h": BASE_H, "include/hw/t.h": T_H}.items():
+        (tree / rel).write_text(text)
+    (tree / "include/hw/u.h").write_text(U_H)
+    (tree / "hw/c.c").write_text(C_C)
+    return tree
+
+
+@pytest.mark.parametrize("path", ["hw/c.c", "include/hw/t.h", "include/hw/u.h"])
+def test_same_facts_with_the_main_files_includes_precompiled(
+    prefixed: Path, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qemu_lint.frontends.clang import extract, pch
+
+    built: list[object] = []
+    real = pch.build_prefix
+
+    def counting(*args: object) -> object:
+        got = real(*args)  # type: ignore[arg-type]
+        built.append(got)
+        return got
+
+    monkeypatch.setattr(pch, "build_prefix", counting)
+    guarded: list[bool] = []
+    real_guarded = extract._guarded
+
+    def asking(*args: object) -> bool:
+        guarded.append(real_guarded(*args))  # type: ignore[arg-type]
+        return guarded[-1]
+
+    monkeypatch.setattr(extract, "_guarded", asking)
+    (whole, whole_deps), (shared, shared_deps), _ = _with_and_without(prefixed, path, "hw/c.c")
+    assert len(built) == 1 and built[0] is not None  # the prefix was precompiled and used
+    assert isinstance(whole, FileFacts) and repr(shared) == repr(whole)
+    if path == "hw/c.c":
+        # the missing header's error is on a line of the prefix: still counted
+        assert whole.error_nodes == 1 and [d.name for d in whole.defines] == ["LOCAL"]
+        assert set(shared_deps) == set(whole_deps) and guarded == []
+    elif path == "include/hw/t.h":
+        # read through hw/c.c, which clang was given up to its #include line: a
+        # guarded header's declarations do not depend on what follows
+        assert [f.name for f in whole.functions] == ["t_x"]
+        assert str(prefixed / "include/hw/u.h") in whole_deps
+        assert str(prefixed / "include/hw/u.h") not in shared_deps
+        assert set(shared_deps) <= set(whole_deps) and guarded == [True]
+    else:  # not guarded: the main file is parsed whole after all
+        assert [f.name for f in whole.functions] == ["u_more"]
+        assert set(shared_deps) == set(whole_deps) and guarded == [False]

@@ -39,12 +39,13 @@ from __future__ import annotations
 import bisect
 import ctypes
 import functools
+import itertools
 import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from qemu_lint.facts import (
     Define,
@@ -62,6 +63,7 @@ from qemu_lint.facts import (
     Var,
     qom_macro_uses,
 )
+from qemu_lint.frontends.clang import pch as pchs
 from qemu_lint.frontends.clang.compdb import Plan
 from qemu_lint.frontends.clang.loader import load_cindex
 
@@ -1289,12 +1291,9 @@ def extract_unit(
         | 0x200  # CXTranslationUnit_KeepGoing: go on past missing headers
     )
     args = list(plan.args) + ["-working-directory", plan.directory]
+    base = pch
     try:
-        tu = _parse(ci, main, args, unsaved, opts, pch)
-        if tu is None:  # the precompiled header was refused
-            pch = None
-            tu = _parse(ci, main, args, unsaved, opts, None)
-        assert tu is not None
+        tu, pch, errors = _parse_unit(ci, plan, data, target, (main, args, unsaved, opts), pch)
     except ci.TranslationUnitLoadError as e:
         return f"skipped: libclang could not parse it ({e})", ()
     deps = {_realpath(plan.directory, inc.include.name) for inc in tu.get_includes()}
@@ -1303,10 +1302,9 @@ def extract_unit(
     if plan.main and os.path.realpath(plan.main) != target and target not in deps:
         # its #include is compiled out in that unit: parse it on its own
         alone = Plan(plan.path, plan.abspath, "", plan.args, plan.directory, plan.osdep, plan.how)
-        return extract_unit(alone, data, pch)
+        return extract_unit(alone, data, base)
     # clang's errors located in the file itself (those of its headers count
     # with the headers' own facts), as tree-sitter's ERROR nodes do
-    errors = 0
     for d in tu.diagnostics:
         if d.severity >= ci.Diagnostic.Error:
             f = d.location.file
@@ -1336,6 +1334,110 @@ def extract_unit(
     return facts, tuple(sorted(deps))
 
 
+def _parse_unit(
+    ci: Any,
+    plan: Plan,
+    data: bytes,
+    target: str,
+    how: tuple[str, list[str], list[tuple[str, bytes | str]], int],
+    pch: tuple[str, Deps] | None,
+) -> tuple[Any, tuple[str, Deps] | None, int]:
+    """Parse a unit: with its own leading ``#include`` lines precompiled on
+    top of ``pch`` when it can (:func:`_prefix`), else with ``pch``, else whole.
+
+    :param how: the main file, the arguments, the files to give clang, the options
+    :return: the unit, the precompiled header used (None: none), and the
+        number of clang's errors located in the lines it holds of the file analysed
+    """
+    main, args, unsaved, opts = how
+    tu = None
+    prefix = _prefix(plan, data, pch, target) if pch is not None else None
+    if prefix is not None:
+        try:
+            tu = _parse(ci, main, args, prefix.unsaved, opts, prefix.pch)
+            if tu is not None and prefix.whole and not _guarded(ci, tu, target):
+                tu = _parse(ci, main, args, prefix.whole, opts, prefix.pch)
+        finally:
+            _unlink(prefix.pch[0])
+        if tu is not None:
+            return tu, prefix.pch, prefix.errors
+    tu = _parse(ci, main, args, unsaved, opts, pch)
+    if tu is None:  # the precompiled header was refused
+        pch = None
+        tu = _parse(ci, main, args, unsaved, opts, None)
+    assert tu is not None
+    return tu, pch, 0
+
+
+_prefixes = itertools.count()
+
+
+class _Prefix(NamedTuple):
+    """A unit's precompiled leading ``#include`` lines (see :func:`_prefix`)."""
+
+    pch: tuple[str, Deps]  # its path, and the files it read (osdep.h's too)
+    unsaved: list[tuple[str, bytes]]  # the files to give clang
+    errors: int  # clang's errors located in those lines of the file analysed
+    #: for a header read through the main file: the files to give clang when
+    #: the header turns out not to be guarded (the main file whole after the
+    #: header's #include); else empty
+    whole: list[tuple[str, bytes]]
+
+
+def _prefix(plan: Plan, data: bytes, pch: tuple[str, Deps], target: str) -> _Prefix | None:
+    """A precompiled header of the main file's leading ``#include`` lines,
+    built on the precompiled osdep.h ``pch`` (see
+    :func:`~qemu_lint.frontends.clang.pch.build_prefix`), the main file with
+    those lines blanked out; None when the main file has no ``#include``
+    beyond osdep.h's, when the file analysed is among the ones the prefix
+    reads, or when building failed.
+
+    For a header whose ``#include`` is in the main file's leading run, the
+    main file given to clang also ends after that line: nothing after it
+    changes the header's declarations when the header is guarded (a second
+    ``#include`` of it is then empty), which clang tells after the parse."""
+    if not plan.main:
+        return None
+    same = os.path.realpath(plan.main) == target
+    if same:
+        head = data
+    else:
+        try:
+            with open(plan.main, "rb") as fh:
+                head = fh.read()
+        except OSError:
+            return None
+    end, includes, after = pchs.include_prefix(plan, head)
+    if includes < 2:
+        return None
+    path = f"{pch[0][: -len('.pch')]}-{os.getpid()}-{next(_prefixes)}.pch"
+    built = pchs.build_prefix(plan, head, end, pch, path)
+    if built is None or target in built[0]:
+        _unlink(path)
+        return None
+    if same:
+        return _Prefix((path, built[0]), [(plan.main, pchs.blank(head, end))], built[1], [])
+    whole = [(plan.main, pchs.blank(head, end)), (plan.abspath, data)]
+    if not after:
+        return _Prefix((path, built[0]), whole, 0, [])
+    cut = [(plan.main, pchs.blank(head, end, after)), whole[1]]
+    return _Prefix((path, built[0]), cut, 0, whole)
+
+
+def _guarded(ci: Any, tu: Any, target: str) -> bool:
+    """Did clang find ``target`` wrapped in an include guard (or ``#pragma once``)?"""
+    lib = ci.conf.lib
+    f = lib.clang_getFile(tu, target)
+    return bool(f) and bool(lib.clang_isFileMultipleIncludeGuarded(tu, ci.File(f)))
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:  # never written; or still open (Windows): the folder goes at the end
+        pass
+
+
 @functools.lru_cache(maxsize=65536)
 def _realpath(directory: str, name: str) -> str:
     return os.path.realpath(os.path.join(directory, name))
@@ -1345,7 +1447,7 @@ def _parse(
     ci: Any,
     main: str,
     args: list[str],
-    unsaved: list[tuple[str, bytes | str]],
+    unsaved: Sequence[tuple[str, bytes | str]],
     opts: int,
     pch: tuple[str, Deps] | None,
 ) -> Any:
