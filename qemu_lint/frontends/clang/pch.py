@@ -147,6 +147,8 @@ _PREFIX_PART = re.compile(
     rb'|#[ \t]*include[ \t]*["<]([^">\n]+)[">][ \t]*(?://[^\n]*)?(?:\n|\Z)',
     re.S,
 )
+
+
 def include_prefix(plan: Plan, head: bytes) -> tuple[int, int, int]:
     """The leading run of the main file that a precompiled prefix can hold.
 
