@@ -45,14 +45,22 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the ``memory_heavy`` tests first, in their order.  Under
-    ``--dist worksteal`` the first run of tests goes to the first worker and
-    another worker steals from the end of that run, so these run one after
-    the other on one worker, at the start, while the other worker is still
-    small: their peaks never add up (each is about 1 GB)."""
+    """Run the ``memory_heavy`` tests first, by their ``rank`` (default 1),
+    then in their order.  Under ``--dist worksteal`` the first run of tests
+    goes to the first worker and another worker steals from the end of that
+    run, so these run one after the other on one worker, at the start,
+    while the other worker is still small: their peaks never add up (each
+    is about 1 GB).  The whole-tree model (rank 0, the largest) goes first,
+    while the other worker has barely started."""
     heavy = [i for i in items if i.get_closest_marker("memory_heavy")]
     if heavy:
+        heavy.sort(key=_heavy_rank)
         items[:] = heavy + [i for i in items if not i.get_closest_marker("memory_heavy")]
+
+
+def _heavy_rank(item: pytest.Item) -> int:
+    mark = item.get_closest_marker("memory_heavy")
+    return int(mark.kwargs.get("rank", 1)) if mark else 1
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -116,6 +124,11 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 #: the environment variable naming the folder that every process of one test
 #: run shares (the controller's basetemp/shared under xdist)
 _RUN_DIR = "QEMU_LINT_TEST_RUN_DIR"
+
+def run_dir() -> Path:
+    """The folder every process of this test run shares (see :func:`once_per_run`)."""
+    return Path(os.environ[_RUN_DIR])
+
 
 #: what :func:`once_per_run` computed or read in this process
 _ONCE: dict[str, Any] = {}
@@ -202,6 +215,34 @@ def shared_facts() -> str:
     of the released trees stay cold."""
     cold_report("10.0.13")
     return str(Path(os.environ[_RUN_DIR]) / "facts")
+
+
+def variant_config(root: Path | str, **settings: Any) -> Any:
+    """``default_config(root, cache_dir=shared_facts(), **settings)`` for a
+    variant of 10.0.13 (a hard-linked copy, ``tests/qemu_variants.py``),
+    with the build configuration the cold check of 10.0.13 recorded in that
+    cache also recorded under the variant's key: the variants' ``meson.build``
+    and Kconfig files are the released tree's, and reading them all again
+    took about 0.9 s of each variant's check (40-odd in a run).  The check
+    still decides: it reuses a recorded build configuration only when the
+    digests of the variant's own build inputs equal the recorded ones
+    (``select.build_facts``), and else computes it, as for a variant that
+    edits a build file.  The variant's own check stays cold otherwise (no
+    tree state of it is recorded)."""
+    from qemu_lint.cache.session import salt, tree_key
+    from qemu_lint.cache.store import Cache
+    from qemu_lint.rules import default_config
+
+    facts = shared_facts()
+    config = default_config(root=str(root), cache_dir=facts, **settings)
+    cache = Cache(facts, salt(config.frontend))
+    key = tree_key(config)
+    if cache.get_build(key) is None:
+        base = default_config(root=str(qemu_tree("10.0.13")), cache_dir=facts)
+        recorded = cache.get_build(tree_key(base))
+        if recorded is not None:
+            cache.put_build(key, recorded)
+    return config
 
 
 MARKER = re.compile(

@@ -18,7 +18,7 @@ from qemu_lint.engine import run
 from qemu_lint.findings import Report
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree, shared_facts
+from tests.conftest import qemu_tree, shared_facts, variant_config
 
 pytestmark = pytest.mark.real_qemu
 
@@ -40,7 +40,7 @@ def variant(
         if name not in cache:
             dest = tmp_path_factory.mktemp(f"qemu-{name}")
             root = qv.make_variant(tree_10013, dest, qv.ATTRIBUTION_VARIANTS[name])
-            report = run(default_config(root=str(root), cache_dir=shared_facts()))
+            report = run(variant_config(root))
             errors = [p for p in report.problems if p.level == "error"]
             assert not errors, errors
             cache[name] = (root, report)

@@ -29,9 +29,8 @@ import pytest
 from qemu_lint.engine import run
 from qemu_lint.findings import Finding, Report
 from qemu_lint.fix import plan_fixes
-from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree, shared_facts
+from tests.conftest import qemu_tree, variant_config
 
 pytestmark = pytest.mark.real_qemu
 
@@ -115,7 +114,7 @@ def checked(
     root = qv.make_variant(qemu_tree("10.0.13"), dest, VARIANTS[name])
     # every rule on by default, as `qemu-lint check` runs them; the files the
     # edits left alone come from the test run's facts cache
-    report = run(default_config(root=str(root), cache_dir=shared_facts()))
+    report = run(variant_config(root))
     errors = [p for p in report.problems if p.level == "error"]
     assert not errors, errors
     return name, root, report

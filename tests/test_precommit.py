@@ -7,8 +7,8 @@ fresh environment of its own (one per call), from the checkout's git-tracked
 files: uncommitted changes to tracked files and staged new files are included
 (try-repo commits them to a shadow clone), untracked files are not.  The docs/ci.md
 snippet is run too, with ``pre-commit run`` and a snapshot of the checkout made
-the same way.  ``PRE_COMMIT_HOME`` is a temporary folder, so nothing is left
-behind.  The tests are skipped, with the reason, only when pip cannot reach a
+the same way, once per test run.  ``PRE_COMMIT_HOME`` is a temporary folder
+of the test run (shared by its workers), so nothing is left behind.  The tests are skipped, with the reason, only when pip cannot reach a
 package index (or the checkout is not a git repository, which try-repo needs).
 """
 
@@ -20,12 +20,13 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import REPO, SAMPLES, once_per_run, run_dir
 
 pytestmark = pytest.mark.precommit
 
@@ -98,9 +99,13 @@ def _precommit(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Complet
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Check the prerequisites once; return the environment for pre-commit and git."""
+    """Check the prerequisites once; return the environment for pre-commit and git.
+    ``PRE_COMMIT_HOME`` (pre-commit's store of hook environments) is one
+    folder of the test run, shared by the workers: the docs/ci.md snippet's
+    hook environment is installed once per run (pre-commit installs under a
+    lock of its store, as for two commits at once), not once per worker."""
     base = tmp_path_factory.mktemp("pre-commit")
-    env = _env(base / "home")
+    env = _env(run_dir() / "pre-commit-home")
     if shutil.which("git") is None:
         pytest.fail("git is not installed; pre-commit needs it")
     r = subprocess.run(
@@ -187,15 +192,24 @@ def test_manifest_is_valid(setup: dict[str, str]) -> None:
     assert tree["stages"] == ["pre-push", "manual"]
 
 
-def test_try_repo_per_file_hook(demo: Path, setup: dict[str, str]) -> None:
+def test_try_repo_per_file_hook(
+    demo: Path, setup: dict[str, str], hook_repo: tuple[Path, str]
+) -> None:
     cpu = demo / "hw" / "acpi" / "cpu.c"
-    # a good change, staged: passes
+    # a good change, staged: passes.  Run by `pre-commit run` with the config
+    # try-repo writes (this hook of a repository holding the checkout's
+    # tracked files), in the module's PRE_COMMIT_HOME, which installs the
+    # hook environment once for the module: try-repo itself installs it
+    # afresh on every call (a temporary store), about 13 s of CPU each
     _edit(cpu, "/* OSPM ran _EJ0 on the selected vCPU */", "/* OSPM ran _EJ0 on this vCPU */")
     _git(demo, setup, "add", "hw/acpi/cpu.c")
-    status, out = _try_repo(demo, setup, "qemu-lint")
+    path, rev = hook_repo
+    config = f"repos:\n- repo: {path}\n  rev: {rev}\n  hooks:\n  - id: qemu-lint\n"
+    status, out = _run(demo, setup, config, "--verbose")
     assert status == 0, out
     assert re.search(r"^qemu-lint\.+Passed$", out, re.M), out
-    # a bad change, staged: fails, naming the release
+    # a bad change, staged: fails, naming the release (try-repo of the checkout)
+    (demo / ".pre-commit-config.yaml").unlink()
     _edit(cpu, UNPLUG_GUARDED, UNPLUG_BAD)
     _git(demo, setup, "add", "hw/acpi/cpu.c")
     status, out = _try_repo(demo, setup, "qemu-lint")
@@ -231,7 +245,20 @@ def _snapshot(dest: Path, env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def snippet_config(setup: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+def hook_repo(setup: dict[str, str]) -> tuple[Path, str]:
+    """A snapshot of this checkout (:func:`_snapshot`) and its commit, made
+    once per test run: the workers install the same hook repository."""
+
+    def make() -> tuple[str, str]:
+        path = tempfile.mkdtemp(prefix="pre-commit-hook-repo-", dir=run_dir())
+        return path, _snapshot(Path(path), setup)
+
+    path, rev = once_per_run("pre-commit-hook-repo", make)
+    return Path(path), rev
+
+
+@pytest.fixture(scope="module")
+def snippet_config(setup: dict[str, str], hook_repo: tuple[Path, str]) -> str:
     """docs/ci.md's .pre-commit-config.yaml, its placeholders replaced by a
     snapshot of this checkout.  The hook environment is installed once (the
     module shares PRE_COMMIT_HOME)."""
@@ -239,9 +266,8 @@ def snippet_config(setup: dict[str, str], tmp_path_factory: pytest.TempPathFacto
     section = text[text.index("## pre-commit") :]
     m = re.search(r"```yaml\n(repos:\n.*?)```", section, re.S)
     assert m, "docs/ci.md: no .pre-commit-config.yaml snippet in the pre-commit section"
-    hook_repo = tmp_path_factory.mktemp("hook-repo")
-    rev = _snapshot(hook_repo, setup)
-    config, n = re.subn(r"(?m)^(\s*- repo:) .*$", rf"\1 {hook_repo}", m.group(1))
+    path, rev = hook_repo
+    config, n = re.subn(r"(?m)^(\s*- repo:) .*$", rf"\1 {path}", m.group(1))
     config, k = re.subn(r"(?m)^(\s*rev:) .*$", rf"\1 {rev}", config)
     assert n == k == 1, m.group(1)
     return config

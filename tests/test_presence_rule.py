@@ -28,8 +28,7 @@ import pytest
 from qemu_lint.engine import run, run_model
 from qemu_lint.findings import Finding
 from qemu_lint.model.export import model_to_json
-from qemu_lint.rules import default_config
-from tests.conftest import qemu_tree, shared_facts
+from tests.conftest import qemu_tree, variant_config
 from tests.qemu_variants import ACPI_CPU_C, APPEND, RELEASE, Edits, line_of, make_variant, merge
 from tests.test_presence import BIT0, CPRS_AML, STATUS_FLAGS, _rd
 
@@ -75,7 +74,7 @@ SEVERAL: Edits = merge(
 
 
 def _findings(root: Path) -> list[Finding]:
-    report = run(default_config(root=str(root), jobs=1, cache_dir=shared_facts()))
+    report = run(variant_config(root, jobs=1))
     return [f for f in report.findings if f.rule == RULE]
 
 
@@ -83,7 +82,7 @@ def _findings(root: Path) -> list[Finding]:
 def fixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Finding], dict[str, Any]]:
     root = make_variant(qemu_tree("10.0.13"), tmp_path_factory.mktemp("fixed") / "qemu", FIXED)
     found = _findings(root)
-    model, _ = run_model(default_config(root=str(root), jobs=1, cache_dir=shared_facts()))
+    model, _ = run_model(variant_config(root, jobs=1))
     return root, found, model_to_json(model)
 
 

@@ -28,7 +28,7 @@ from qemu_lint.findings import Finding, Report
 from qemu_lint.model.export import model_to_json
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import cold_model_10013, cold_report, qemu_tree, shared_facts
+from tests.conftest import cold_model_10013, cold_report, qemu_tree, variant_config
 
 pytestmark = pytest.mark.real_qemu
 
@@ -55,7 +55,7 @@ def _timed(label: str, fn: Callable[[], Any]) -> Any:
 def _check(root: Path, label: str, cold: bool = False) -> Report:
     # a variant's check takes its tree's unchanged files from the session's
     # facts cache; the released trees' checks (cold=True) parse every file
-    config = default_config(root=str(root), cache_dir=None if cold else shared_facts())
+    config = default_config(root=str(root), cache_dir=None) if cold else variant_config(root)
     report: Report = _timed(f"check {label}", lambda: run(config))
     errors = [p for p in report.problems if p.level == "error"]
     assert not errors, errors
@@ -66,7 +66,7 @@ def _run_model(root: Path, cold: bool = False, **kw: bool) -> Any:
     # As ``qemu-lint model`` does: the check's file closure leaves out the
     # files registering hook implementations unless asked for hook tables.
     accepted = inspect.signature(run_model).parameters
-    config = default_config(root=str(root), cache_dir=None if cold else shared_facts())
+    config = default_config(root=str(root), cache_dir=None) if cold else variant_config(root)
     return run_model(config, **{k: v for k, v in kw.items() if k in accepted})
 
 
@@ -351,7 +351,7 @@ def test_model_generic_loader_decoy(model_10013: dict[str, Any], tree_10013: Pat
     assert not from_loader, from_loader
 
 
-@pytest.mark.memory_heavy
+@pytest.mark.memory_heavy(rank=0)  # the largest: first (tests/conftest.py)
 def test_model_closure_matches_whole_tree(model_10013: dict[str, Any], tree_10013: Path) -> None:
     """The model built from the chosen files equals the one built from every file."""
     if "whole_tree" not in inspect.signature(run_model).parameters:

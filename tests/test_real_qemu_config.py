@@ -16,9 +16,8 @@ import pytest
 from qemu_lint.engine import run
 from qemu_lint.errors import ConfigError
 from qemu_lint.findings import Finding
-from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import qemu_tree, shared_facts
+from tests.conftest import qemu_tree, variant_config
 
 pytestmark = pytest.mark.real_qemu
 
@@ -26,7 +25,7 @@ REQUIRED = "persistence-hook-required"
 
 
 def _findings(root: Path, **settings: object) -> list[Finding]:
-    config = default_config(root=str(root), cache_dir=shared_facts(), **settings)
+    config = variant_config(root, **settings)
     report = run(config)
     assert not [p for p in report.problems if p.level == "error"], report.problems
     return list(report.findings)

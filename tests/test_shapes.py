@@ -13,8 +13,7 @@ import pytest
 
 from qemu_lint.engine import run
 from qemu_lint.findings import Finding
-from qemu_lint.rules import default_config
-from tests.conftest import qemu_tree, shared_facts
+from tests.conftest import qemu_tree, variant_config
 from tests.qemu_variants import (
     ACPI_CPU_C,
     CPU_COMMON_C,
@@ -74,7 +73,7 @@ def real() -> Path:
 
 def _check(real: Path, tmp_path: Path, edits: Edits) -> tuple[Path, list[Finding]]:
     root = make_variant(real, tmp_path / "qemu", edits)
-    report = run(default_config(root=str(root), jobs=1, cache_dir=shared_facts()))
+    report = run(variant_config(root, jobs=1))
     return root, [f for f in report.findings if f.rule == "acpi-cpu-persistence"]
 
 
