@@ -125,6 +125,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 #: run shares (the controller's basetemp/shared under xdist)
 _RUN_DIR = "QEMU_LINT_TEST_RUN_DIR"
 
+
 def run_dir() -> Path:
     """The folder every process of this test run shares (see :func:`once_per_run`)."""
     return Path(os.environ[_RUN_DIR])

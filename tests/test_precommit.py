@@ -5,10 +5,11 @@ made from ``samples/trees/demo``.
 ``pre-commit try-repo <checkout>`` installs the hook repository with pip in a
 fresh environment of its own (one per call), from the checkout's git-tracked
 files: uncommitted changes to tracked files and staged new files are included
-(try-repo commits them to a shadow clone), untracked files are not.  The docs/ci.md
-snippet is run too, with ``pre-commit run`` and a snapshot of the checkout made
-the same way, once per test run.  ``PRE_COMMIT_HOME`` is a temporary folder
-of the test run (shared by its workers), so nothing is left behind.  The tests are skipped, with the reason, only when pip cannot reach a
+(try-repo commits them to a shadow clone), untracked files are not.  The
+docs/ci.md snippet is run too, with ``pre-commit run`` and a snapshot of the
+checkout made the same way, once per test run.  ``PRE_COMMIT_HOME`` is a
+temporary folder of the test run (shared by its workers), so nothing is left
+behind.  The tests are skipped, with the reason, only when pip cannot reach a
 package index (or the checkout is not a git repository, which try-repo needs).
 """
 
