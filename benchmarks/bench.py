@@ -306,7 +306,7 @@ def _bench(src: str, work: str, jobs: list[str], quick: bool) -> int:
     base, shas = qemu_repo(Path(src), linked)  # a git copy at the tip of the series
     repo = Path(work) / "git"  # its clone: files of its own, not links (see above)
     subprocess.run(["git", "clone", "-q", str(linked), str(repo)], check=True)
-    shutil.rmtree(linked)
+    shutil.rmtree(linked, ignore_errors=True)  # a detached "git gc --auto" may still run in it
     _git(repo, "checkout", "-q", base)  # pre-commit and the check rows: the released tree
     root = str(repo)
     cache = os.path.join(work, "cache")
