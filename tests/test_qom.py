@@ -292,7 +292,7 @@ def test_registrations_of_one_function_come_in_line_order(tmp_path: Path) -> Non
     )
     cpu.write_text(cpu.read_text() + extra)
     docs = []
-    for seed in ("0", "1", "2", "3"):
+    for seed in ("0", "1"):  # two orders of the set; the line order is the strong check
         cmd = [sys.executable, "-m", "qemu_lint", "model", "--no-cache", "--format", "json"]
         r = subprocess.run(
             [*cmd, str(root)],
