@@ -919,6 +919,21 @@ def test_each_patch_reparses_only_changed_files(
         assert all(s in ([], ["hw/acpi/cpu.c"]) for s in per_state[1:]), per_state
 
 
+def test_without_a_cache_the_states_share_their_unchanged_files_facts(
+    demo: tuple[Path, str, list[str]],
+) -> None:
+    """With ``--no-cache`` too, a patch's state parses only the files the
+    patch changed: the states of one audit share the facts of the others (by
+    path and bytes), and the verdicts are those of states analysed alone."""
+    repo, _, _ = demo
+    series = load_series(str(repo), ["HEAD~5..HEAD"])
+    cfg = default_config(root=str(repo.resolve()), cache_dir=None, jobs=1)
+    result, per_state = _parsed_per_state(cfg, series)
+    assert [v.verdict for v in result.patches] == VERDICTS
+    assert len(per_state) == 6 and len(per_state[0]) > 10
+    assert all(s in ([], ["hw/acpi/cpu.c"]) for s in per_state[1:]), per_state
+
+
 def test_internal_error_and_interrupt_remove_the_temporary_state(
     demo: tuple[Path, str, list[str]],
     capsys: Capsys,
@@ -936,13 +951,13 @@ def test_internal_error_and_interrupt_remove_the_temporary_state(
     for exc, status in ((RuntimeError("boom"), 3), (KeyboardInterrupt(), 2)):
         calls.clear()
 
-        def failing(cfg: Config, exc: BaseException = exc) -> Any:
+        def failing(cfg: Config, exc: BaseException = exc, **kw: Any) -> Any:
             calls.append(cfg.git_objects)
             assert cfg.root == str(repo.resolve())  # the user's tree, read only
             assert Path(cfg.git_objects).is_dir()  # the objects exist while analysed
             if len(calls) == 3:
                 raise exc
-            return real_run(cfg)
+            return real_run(cfg, **kw)
 
         monkeypatch.setattr(qemu_lint.audit.driver, "run", failing)
         assert _audit(capsys, repo, "HEAD~5..HEAD")[0] == status
@@ -961,12 +976,12 @@ signal.signal(signal.SIGTERM, signal.SIG_DFL)
 import qemu_lint.audit.driver
 real = qemu_lint.audit.driver.run
 n = []
-def run(cfg):
+def run(cfg, **kw):
     n.append(1)
     if len(n) == 2:
         print(cfg.git_objects, flush=True)
         os.kill(os.getpid(), getattr(signal, sys.argv[1]))
-    return real(cfg)
+    return real(cfg, **kw)
 qemu_lint.audit.driver.run = run
 from qemu_lint.cli import main
 sys.exit(main(sys.argv[2:]))

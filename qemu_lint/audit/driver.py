@@ -25,7 +25,7 @@ from collections.abc import Callable
 from qemu_lint.audit.apply import IndexState
 from qemu_lint.audit.series import Series
 from qemu_lint.audit.verdicts import AuditResult, StateRun, compare
-from qemu_lint.engine import run
+from qemu_lint.engine import Chain, run
 from qemu_lint.findings import Report
 from qemu_lint.findings.stamp import Frames
 from qemu_lint.settings import Config
@@ -82,8 +82,11 @@ def run_audit(
             config, only=(), git_objects=state.objects, cache_key=f"{config.root}@audit"
         )
 
+        # the states share the facts of the files they have unchanged
+        chain = Chain()
+
         def check(rev: str) -> Report:
-            report = run(dataclasses.replace(cfg, revision=rev))
+            report = run(dataclasses.replace(cfg, revision=rev), chain=chain)
             return _reframe(report, state, rev, series.prefix)
 
         note(0, f"base {series.base[:12]}")

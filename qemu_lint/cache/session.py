@@ -447,14 +447,7 @@ class Session:
             on_progress,
             known_digests,
         )
-        if shared is not None:
-            self.files.loaded = shared.files.loaded
-            self.files.memo = shared.files.memo
-            # Unchanged since the work tree's record but not since this
-            # state's: read now, as a discovery of its own would have (their
-            # inline suppressions are scanned again).
-            for i in self.files.changed:
-                self.files.read(i)
+        self._share(work, shared)
         #: the bytes discovery read (the files new or changed since the last run)
         self.read_by_discovery: Mapping[str, bytes] = dict(contents)
         if config.frontend == "clang":
@@ -468,6 +461,23 @@ class Session:
         #: the same bytes, the same files skipped for the same reasons, and the
         #: same bytes in its other inputs (the build configuration's)
         self.unchanged = self._compare(shared)
+
+    def _share(self, work: Session | None, shared: Session | None) -> None:
+        """Take the facts (and their call-graph parts) of the earlier run
+        ``work`` of the chain over the same tree: a file's facts are those
+        of its bytes, by path and digest.  A ``--diff-base`` state that
+        shares the work tree's discovery (``shared``) also reads its changed
+        files now; the states of one audit share only the facts."""
+        if work is None or work.config.root != self.config.root:
+            return
+        self.files.loaded = work.files.loaded
+        self.files.memo = work.files.memo
+        if shared is not None:
+            # Unchanged since the work tree's record but not since this
+            # state's: read now, as a discovery of its own would have (their
+            # inline suppressions are scanned again).
+            for i in self.files.changed:
+                self.files.read(i)
 
     def _discover(
         self, shared: Session | None
