@@ -120,8 +120,9 @@ class _Pending:
 
 def _start_build(session: Session, workers: Workers) -> None:
     """Start computing the build configuration in one of ``workers``, unless
-    it is known (computed by this run's chain, or recorded by the cache)."""
-    if session.build is not None:
+    it is known (computed by this run's chain, or recorded by the cache) or
+    there are no workers (then :func:`build_facts` does it all, as ever)."""
+    if session.build is not None or workers.jobs <= 1:
         return
     recorded = _recorded_build(session)
     if recorded is not None:

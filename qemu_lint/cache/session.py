@@ -207,8 +207,9 @@ class Files:
         if self.workers is not None:
             extracted = extract_files(items, self.jobs, self.workers)
         else:  # no selection's workers (the whole tree): made for these files
-            with Workers(self.jobs if len(items) > WHOLE_TREE_CHUNK else 1) as workers:
-                extracted = extract_files(items, self.jobs, workers)
+            jobs = self.jobs if len(items) > WHOLE_TREE_CHUNK else 1
+            with Workers(jobs) as workers:
+                extracted = extract_files(items, jobs, workers)
         for r in extracted:
             out.append(r)
             if isinstance(r, FileFacts):

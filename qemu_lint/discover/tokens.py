@@ -177,8 +177,8 @@ def _may_define(window: bytes, at: int, word: bytes) -> bool:
     """Can :func:`_definition`'s pattern match in ``window``, which holds
     ``word`` at offset ``at``?  A test of a few bytes, true whenever the
     pattern matches (so answers are those of the pattern alone), false for
-    about 19 in 20 hits on QEMU 10.0.13 (most uses of a type name), which
-    then need no search.  Each alternative of the pattern holds the name (or
+    12,450 of the 17,449 hits a cold check of QEMU 10.0.13 tests (most uses
+    of a type name), which then need no search.  Each alternative of the pattern holds the name (or
     the QOM base name) as a whole word: either this one, followed by ``{`` or
     ``;`` (``struct N {``, ``typedef … N;``), or preceded by ``}`` (``} N;``),
     with ``define`` or ``DECLARE`` in the window, or an earlier occurrence in
