@@ -131,6 +131,7 @@ def _analyse(
     """
     diags: list[tuple[Rule, Diagnostic]] = []
     crashes: list[Problem] = []
+    session.replay()  # the recorded results, if this run's changes cannot change them
     recorded, summary = session.state.results, session.state.summary
     if summary is not None and all(r.id in recorded for r in selected):
         log.debug("cache: unchanged tree, diagnostics reused")

@@ -208,7 +208,7 @@ def collect(
         if config.frontend == "tree-sitter":
             tf.jobs = config.jobs or 1
         results = tf.facts(range(len(tf.paths)))
-    elif prev is not None and session.unchanged and mode in prev.chosen:
+    elif prev is not None and mode in prev.chosen and session.replay():
         pos = {p: i for i, p in enumerate(tf.paths)}
         results = tf.facts([pos[p] for p in prev.chosen[mode]])
         log.debug("closure: unchanged tree, %d files reused", len(results))

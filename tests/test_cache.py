@@ -163,6 +163,69 @@ def test_same_size_edit_within_the_same_second_is_seen(demo: Path, tmp_path: Pat
     assert [f.rule for f in after.findings] == ["acpi-cpu-kept-alive"], after.findings
 
 
+def _chosen(root: Path) -> list[str]:
+    """The files the ``check`` selection chooses in ``root`` (a run without cache)."""
+    from qemu_lint.engine import collect_facts
+
+    return [f.path for f in collect_facts(default_config(root=str(root), jobs=1)).facts]
+
+
+def _append_to_line(path: Path, line: int, text: str) -> None:
+    lines = path.read_text().split("\n")
+    lines[line - 1] += text
+    path.write_text("\n".join(lines))
+
+
+def test_a_comment_within_a_line_replays_the_record(demo: Path, tmp_path: Path) -> None:
+    """A chosen file whose change leaves its facts as they were (a comment
+    appended to a line) is parsed once, to compare its facts; the rules do
+    not run, and the report is a fresh run's, its parsed bytes included."""
+    cache = tmp_path / "cache"
+    before = _check(demo, cache)
+    (site,) = before.findings
+    _append_to_line(demo / site.file, site.line, " /* still released here */")
+    with files_parsed() as parsed, rules_fail():
+        after = _check(demo, cache)
+    assert parsed == [site.file]
+    fresh = _check(demo, None)
+    assert _key(after) == _key(fresh) and _stats(after) == _stats(fresh)
+    assert after.stats.bytes == before.stats.bytes + len(" /* still released here */")
+    with files_parsed() as parsed, rules_fail():  # and recorded: the next run is warm
+        again = _check(demo, cache)
+    assert parsed == [] and _key(again) == _key(fresh)
+
+
+def test_a_file_the_selection_left_out_replays_the_record(demo: Path, tmp_path: Path) -> None:
+    """A changed file that the selection did not choose, and that still
+    answers no question of the recorded run, is neither parsed nor followed
+    by a rule run."""
+    cache = tmp_path / "cache"
+    chosen = set(_chosen(demo))
+    other = next(p for p in ("target/riscv/cpu.c", "target/arm/cpu.c") if p not in chosen)
+    before = _check(demo, cache)
+    (demo / other).write_text((demo / other).read_text() + "\nint bench_unrelated_global;\n")
+    with files_parsed() as parsed, rules_fail():
+        after = _check(demo, cache)
+    assert parsed == []
+    assert _key(after) == _key(before) == _key(_check(demo, None))
+
+
+def test_a_changed_answer_is_not_replayed(demo: Path, tmp_path: Path) -> None:
+    """A left-out file that now mentions what the selection looks for (a
+    word of its seeds, even in a comment) is a changed answer: the selection
+    runs again and parses it, as a run without cache does."""
+    cache = tmp_path / "cache"
+    chosen = set(_chosen(demo))
+    other = next(p for p in ("target/riscv/cpu.c", "target/arm/cpu.c") if p not in chosen)
+    before = _check(demo, cache)
+    (demo / other).write_text((demo / other).read_text() + "\n/* AcpiCpuStatus */\n")
+    assert other in _chosen(demo), "the word makes the selection choose the file"
+    with files_parsed() as parsed:
+        after = _check(demo, cache)
+    assert other in parsed
+    assert _key(after) == _key(before) == _key(_check(demo, None))
+
+
 def test_new_and_removed_files(demo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     before = _check(demo, cache)

@@ -38,6 +38,11 @@ S = TypeVar("S")
 #: tree) is spread over --jobs processes
 WHOLE_TREE_CHUNK = 64
 
+#: the most changed files for which a run checks whether the recorded run's
+#: outcome still stands (see :meth:`Session.replay`): each is searched for
+#: every recorded question, and parsed if the selection chose it
+REPLAY_FILES = 32
+
 
 @dataclass(frozen=True, slots=True)
 class FactsResult:
@@ -389,6 +394,8 @@ class Session:
     files: Files
     #: the record kept under this run's key (``prev`` may be the work tree's)
     _recorded: TreeState | None = None
+    #: what :meth:`replay` found (None: not asked yet)
+    _replayed: bool | None = None
 
     def __init__(
         self,
@@ -526,13 +533,97 @@ class Session:
             self.inputs_now = input_digests(self.config.root, prev.inputs, self.build_changes)
         if self.inputs_now != prev.inputs:
             return False
+        self._take_over(prev, prev.summary)
+        return True
+
+    def _take_over(self, prev: TreeState, summary: FactsSummary | None) -> None:
+        """Record what ``prev`` recorded of the selection, the results and the build."""
         self.state.inputs = dict(prev.inputs)
         self.state.build_counts = prev.build_counts
         self.state.answers = dict(prev.answers)
         self.state.chosen = dict(prev.chosen)
         self.state.results = dict(prev.results)
-        self.state.summary = prev.summary
+        self.state.summary = summary
+
+    def replay(self) -> bool:
+        """Does the recorded run's outcome stand for this run: nothing changed
+        (:attr:`unchanged`), or only files whose changes cannot change it?
+
+        The selection and the rules are functions of the facts of the files
+        chosen, the answers of the token index and the build configuration.
+        When the same files are discovered and skipped, the build
+        configuration's inputs are unchanged, every question the recorded
+        run asked still has its recorded answer in the changed files, and
+        each changed file the selection chose has the facts it had but for
+        its size (a comment or spaces within lines), the selection would
+        choose the same files and the rules yield the same diagnostics: they
+        are taken over (the summary's parsed bytes corrected).  Tree-sitter
+        facts only (a unit's clang facts depend on its includes), and at
+        most :data:`REPLAY_FILES` changed files.
+        """
+        if self._replayed is None:
+            self._replayed = self.unchanged or self._replayable()
+        return self._replayed
+
+    def _replayable(self) -> bool:
+        prev, tf = self.prev, self.files
+        if prev is None or prev.summary is None or tf.clang is not None or self.cache is None:
+            return False
+        now, then = _contents(self.state), _contents(prev)
+        if now.keys() != then.keys() or len(tf.changed) > REPLAY_FILES:
+            return False
+        if any(now[p][1] != then[p][1] for p in now):  # a skip reason changed
+            return False
+        changed = [tf.paths[i] for i in tf.changed]
+        if any(p.file in changed for p in prev.summary.problems):
+            return False
+        inputs_now = input_digests(self.config.root, prev.inputs, self.build_changes)
+        if inputs_now != prev.inputs or not self._same_answers(prev):
+            return False
+        delta = self._size_change(prev, then)
+        if delta is None:
+            return False
+        log.debug("cache: %d files changed, with the same facts and answers", len(changed))
+        self.inputs_now = inputs_now
+        summary = prev.summary
+        self._take_over(
+            prev, dataclasses.replace(summary, parsed_bytes=summary.parsed_bytes + delta)
+        )
         return True
+
+    def _same_answers(self, prev: TreeState) -> bool:
+        """Does every question of the recorded run have its recorded answer?"""
+        from qemu_lint.discover.tokens import MemoIndex
+
+        tf = self.files
+        tokens = MemoIndex(tf.paths, tf.read, prev.answers, tf.changed)
+        tokens.prefetch(prev.answers)
+        for q in prev.answers:
+            tokens.answer(q)
+        return tokens.answers == prev.answers
+
+    def _size_change(
+        self, prev: TreeState, then: Mapping[str, tuple[str | None, str | None]]
+    ) -> int | None:
+        """How many bytes the changed files chosen by the ``check`` selection
+        grew by, or None if one of the chosen changed files has other facts."""
+        assert self.cache is not None
+        tf = self.files
+        chosen = {p for paths in prev.chosen.values() for p in paths}
+        check = set(prev.chosen.get("check", ()))
+        delta = 0
+        for i in tf.changed:
+            path = tf.paths[i]
+            if path not in chosen:
+                continue
+            old = self.cache.get_facts(path, then[path][0] or "")
+            new = tf.facts([i])[0]
+            if old is None or not isinstance(new, FileFacts):
+                return None
+            if dataclasses.replace(new, size=old.size) != old:
+                return None
+            delta += new.size - old.size if path in check else 0
+        return delta
 
     def suppressions(
         self, scan: Callable[[Mapping[str, bytes]], Sequence[S]], kind: type[S]
