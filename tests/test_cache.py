@@ -171,9 +171,11 @@ def _chosen(root: Path) -> list[str]:
 
 
 def _append_to_line(path: Path, line: int, text: str) -> None:
-    lines = path.read_text().split("\n")
+    """Append ``text`` to line ``line`` of ``path``, replacing the file (it
+    may be a hard link to a cached QEMU tree)."""
+    lines = qv.read_text(path).split("\n")
     lines[line - 1] += text
-    path.write_text("\n".join(lines))
+    qv.replace_file(path, "\n".join(lines))
 
 
 def test_a_comment_within_a_line_replays_the_record(demo: Path, tmp_path: Path) -> None:
@@ -398,6 +400,17 @@ def test_real_qemu_warm_and_touch(real_copy: Callable[[], Path], tmp_path: Path)
     assert [(f.file, f.archs) for f in cold.findings] == [("hw/acpi/cpu.c", ("i386", "loongarch"))]
     warm = _check(root, cache)
     assert _key(warm) == _key(cold) and _stats(warm) == _stats(cold)
+    # a comment appended to the release's line: parsed once to compare its
+    # facts, the record replayed (no rule runs), the report a fresh run's
+    (site,) = cold.findings
+    original = qv.read_text(root / site.file)
+    _append_to_line(root / site.file, site.line, " /* released */")
+    with files_parsed() as parsed, rules_fail():
+        commented = _check(root, cache)
+    assert parsed == [site.file]
+    assert _key(commented) == _key(cold)
+    assert commented.stats.bytes == cold.stats.bytes + len(" /* released */")
+    qv.replace_file(root / site.file, original)
     # guard the release with design 1 (hook + wrapper): the finding must go,
     # and the eject path's object_unparent() of the kept vCPU is reported
     for rel, edits in qv.D1_GUARDED.items():
