@@ -250,3 +250,47 @@ def test_same_facts_with_the_main_files_includes_precompiled(
     else:  # not guarded: the main file is parsed whole after all
         assert [f.name for f in whole.functions] == ["u_more"]
         assert set(shared_deps) == set(whole_deps) and guarded == [False]
+
+
+def test_the_rounds_of_a_selection_share_what_they_precompiled(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches given the same workers (a file selection's rounds) build a
+    header once: a later batch's single unit with those flags uses it; the
+    folder goes when the workers close.  A batch without workers builds
+    and removes its own."""
+    import os
+
+    from qemu_lint.frontends import pool
+
+    real = pool._build_pch
+    builds: list[str] = []
+
+    def spy(spec):  # type: ignore[no-untyped-def]
+        builds.append(spec.path)
+        return real(spec)
+
+    monkeypatch.setattr(pool, "_build_pch", spy)
+    a, b, alone = _plans(tree, ["hw/a.c", "hw/b.c", "hw/b.c"])
+    batch = [(a, (tree / "hw/a.c").read_bytes()), (b, (tree / "hw/b.c").read_bytes())]
+    workers = pool.Workers(1)
+    first = pool.extract_units(batch, 1, scratch=str(tree), workers=workers)
+    assert len(builds) == 1 and os.path.isfile(builds[0])
+    used: list[object] = []
+    real_unit = pool._extract_unit
+
+    def unit_spy(task):  # type: ignore[no-untyped-def]
+        used.append(task[2])
+        return real_unit(task)
+
+    monkeypatch.setattr(pool, "_extract_unit", unit_spy)
+    later = pool.extract_units([(alone, batch[1][1])], 1, scratch=str(tree), workers=workers)
+    assert len(builds) == 1, "built again"
+    assert used and used[0] is not None and used[0][0] == builds[0]  # type: ignore[index]
+    assert repr(later[0][0]) == repr(first[1][0])
+    folder = os.path.dirname(builds[0])
+    workers.close()
+    assert not os.path.exists(folder)
+    # on its own, one unit with those flags builds nothing
+    pool.extract_units([(alone, batch[1][1])], 1, scratch=str(tree))
+    assert len(builds) == 1

@@ -245,7 +245,7 @@ class Files:
                 out.append(got)
         items = [(plan, self.read(i)) for i, plan, _ in todo]
         scratch = self.cache.directory if self.cache is not None else None
-        got_all = extract_units(items, self.jobs, self.on_progress, scratch)
+        got_all = extract_units(items, self.jobs, self.on_progress, scratch, self.workers)
         for (_, _, key), (r, deps) in zip(todo, got_all, strict=True):
             out.append(r)
             if isinstance(r, FileFacts) and self.cache is not None:

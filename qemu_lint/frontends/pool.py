@@ -100,29 +100,77 @@ def _extract_chunk(chunk: Sequence[tuple[SourceFile, bytes]]) -> list[FileFacts 
     return out
 
 
+class Precompiled:
+    """The precompiled headers of one file selection (clang front-end), in
+    one temporary folder inside ``scratch`` (the cache folder; else the
+    system's): each built once, for every round that can use it; the folder
+    removed by :meth:`close`."""
+
+    def __init__(self, scratch: str | None) -> None:
+        self.scratch = scratch if scratch is not None and os.path.isdir(scratch) else None
+        self._folder: str | None = None
+        #: each header built or tried: the files it read, None when it failed
+        self.built: dict[Pch, tuple[str, ...] | None] = {}
+
+    @property
+    def folder(self) -> str:
+        if self._folder is None:
+            import tempfile
+
+            self._folder = tempfile.mkdtemp(prefix="qemu-lint-pch-", dir=self.scratch)
+        return self._folder
+
+    def close(self) -> None:
+        if self._folder is not None:
+            import shutil
+
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+        self.built.clear()
+
+
 class Workers:
     """The worker processes of one file selection: forked on first use,
     shared by its rounds (and by the build configuration computed beside
-    them), ended by :meth:`close` (or the ``with`` block).  With ``jobs``
-    of 1 there are none: :meth:`submit` then returns None."""
+    them), ended by :meth:`close` (or the ``with`` block), which also
+    removes the selection's precompiled headers.  With ``jobs`` of 1 there
+    are none: :meth:`submit` then returns None."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self._pool: ProcessPoolExecutor | None = None
+        self._precompiled: Precompiled | None = None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
         """``fn(*args)`` in a worker (its result pickled back), or None
-        without workers."""
+        without workers.  Workers that broke (libclang crashed one) are
+        replaced first."""
         if self.jobs <= 1:
             return None
+        from concurrent.futures.process import BrokenProcessPool
+
         if self._pool is None:
             self._pool = _pool(self.jobs)
-        return self._pool.submit(fn, *args)
+        try:
+            return self._pool.submit(fn, *args)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = _pool(self.jobs)
+            return self._pool.submit(fn, *args)
+
+    def precompiled(self, scratch: str | None) -> Precompiled:
+        """The selection's precompiled headers (made on first use)."""
+        if self._precompiled is None:
+            self._precompiled = Precompiled(scratch)
+        return self._precompiled
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._precompiled is not None:
+            self._precompiled.close()
+            self._precompiled = None
 
     def __enter__(self) -> Workers:
         return self
@@ -213,71 +261,82 @@ def extract_units(
     jobs: int,
     on_progress: Progress | None = None,
     scratch: str | None = None,
+    workers: Workers | None = None,
 ) -> list[UnitResult]:
     """Parse translation units, in ``jobs`` processes when there are several
     (results in the order of ``items``, work largest main file first); a unit
     that crashed its worker is a Problem.  Units sharing their flags share a
     precompiled ``qemu/osdep.h`` (:mod:`qemu_lint.frontends.clang.pch`),
     written in a temporary folder inside ``scratch`` (the cache folder; else
-    the system's) and removed at the end."""
-    import shutil
-    import tempfile
+    the system's).
 
+    :param workers: the file selection's workers: its rounds share their
+        processes (libclang loaded once in each) and their precompiled
+        headers, removed when the selection ends; without them both are made
+        for this batch and ended with it
+    """
     from qemu_lint.frontends.clang import pch as pchs
 
-    if scratch is not None and not os.path.isdir(scratch):
-        scratch = None
-    folder = tempfile.mkdtemp(prefix="qemu-lint-pch-", dir=scratch)
+    own = workers is None
+    run = workers if workers is not None else Workers(min(jobs, len(items)))
     try:
+        store = run.precompiled(scratch)
         heads = {p.abspath: d[:65536] for p, d in items}
         specs = pchs.plan_pchs(
-            [p for p, _ in items], folder, lambda m: heads[m] if m in heads else _head(m)
+            [p for p, _ in items],
+            store.folder,
+            lambda m: heads[m] if m in heads else _head(m),
+            store.built,
         )
         order = sorted(range(len(items)), key=lambda n: -_cost(*items[n]))
-        return _run_units(items, specs, order, jobs, on_progress)
+        return _run_units(items, specs, order, run, on_progress)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if own:
+            run.close()
 
 
 def _run_units(
     items: Sequence[tuple[Plan, bytes]],
     specs: Sequence[Pch | None],
     order: Sequence[int],
-    jobs: int,
+    workers: Workers,
     on_progress: Progress | None,
 ) -> list[UnitResult]:
-    """Build the precompiled headers, then parse the units in ``order``."""
+    """Build the precompiled headers not built yet, then parse the units in ``order``."""
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     total = len(items)
     note = on_progress or (lambda done, total, what: None)
     results: list[UnitResult | None] = [None] * total
-    distinct = list(dict.fromkeys(s for s in specs if s is not None))
+    built = workers.precompiled(None).built
+    todo = [s for s in dict.fromkeys(s for s in specs if s is not None) if s not in built]
     done = 0
     note(0, total, "clang")
 
-    def task(n: int, built: dict[Pch, tuple[str, ...] | None]) -> UnitTask:
+    def task(n: int) -> UnitTask:
         spec = specs[n]
         deps = built.get(spec) if spec is not None else None
         return items[n][0], items[n][1], (spec.path, deps) if spec and deps else None
 
     try:
-        if jobs <= 1 or total <= 1:
-            built = {s: _build_pch(s) for s in distinct}
+        if workers.jobs <= 1 or total <= 1:
+            built.update((s, _build_pch(s)) for s in todo)
             for n in order:
-                results[n] = _extract_unit(task(n, built))
+                results[n] = _extract_unit(task(n))
                 done += 1
                 note(done, total, "clang")
         else:
             try:
-                with _pool(min(jobs, total)) as pool:
-                    built = dict(zip(distinct, pool.map(_build_pch, distinct), strict=True))
-                    futures = {pool.submit(_extract_unit, task(n, built)): n for n in order}
-                    for fut in as_completed(futures):
-                        results[futures[fut]] = fut.result()
-                        done += 1
-                        note(done, total, "clang")
+                pending = [workers.submit(_build_pch, s) for s in todo]
+                built.update(
+                    (s, f.result() if f else None) for s, f in zip(todo, pending, strict=True)
+                )
+                futures = {workers.submit(_extract_unit, task(n)): n for n in order}
+                for fut in as_completed(f for f in futures if f is not None):
+                    results[futures[fut]] = fut.result()
+                    done += 1
+                    note(done, total, "clang")
             except BrokenProcessPool:  # libclang crashed a worker
                 pass
     finally:

@@ -21,11 +21,13 @@ A unit does not use one when its main file does not begin with that
 (``-include``, ``-imacros``: it would come after osdep.h instead of before),
 when the file whose facts are wanted is osdep.h or one of the headers it
 includes (their declarations would come from the precompiled file, not
-parsed), when only one unit of the batch has those flags (building costs about
-a parse), or when precompiling failed.  Clang's errors do not stop it: it
-goes on past a missing header as a unit's parse does (without a build,
-``config-host.h`` is missing), and they are located in osdep.h's files, whose
-facts are not taken from such a unit.
+parsed), when only one unit of the batch has those flags and no earlier batch
+of the same file selection built it (building costs about a parse), or when
+precompiling failed.  A file selection's batches (its rounds) share the
+headers they build (:class:`~qemu_lint.frontends.pool.Precompiled`).
+Clang's errors do not stop it: it goes on past a missing header as a unit's
+parse does (without a build, ``config-host.h`` is missing), and they are
+located in osdep.h's files, whose facts are not taken from such a unit.
 
 On top of it, each unit precompiles the rest of its main file's leading run
 of ``#include`` lines (comments and blank lines aside; up to the first other
@@ -44,7 +46,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from qemu_lint.frontends.clang.compdb import Plan
@@ -84,12 +86,17 @@ def _eligible(plan: Plan, read_main: Callable[[str], bytes | None]) -> bool:
 
 
 def plan_pchs(
-    plans: Sequence[Plan], folder: str, read_main: Callable[[str], bytes | None]
+    plans: Sequence[Plan],
+    folder: str,
+    read_main: Callable[[str], bytes | None],
+    built: Collection[Pch] = (),
 ) -> list[Pch | None]:
     """Which precompiled header each plan can use (None: parsed whole).
 
     :param folder: where the precompiled headers are to be written
     :param read_main: the bytes of a unit's main file (None when unreadable)
+    :param built: headers already built (by an earlier batch of the same
+        file selection): a single unit may use one of them
     :return: one entry per plan; plans sharing a :class:`Pch` are equal
     """
     keys: list[Pch | None] = []
@@ -109,7 +116,7 @@ def plan_pchs(
         pch = Pch(path, osdep, plan.args, plan.directory)
         keys.append(pch)
         count[pch] = count.get(pch, 0) + 1
-    return [k if k is not None and count[k] > 1 else None for k in keys]
+    return [k if k is not None and (count[k] > 1 or k in built) else None for k in keys]
 
 
 def build(pch: Pch) -> tuple[str, ...] | None:
