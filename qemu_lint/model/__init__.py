@@ -105,6 +105,9 @@ class Model:
     #: by the file selection's rounds; its counters show how often files
     #: were indexed), or None when built without one
     memo: IndexMemo | None = None
+    #: the functions of a hook wrapper's shape, in order (computed on first
+    #: use by :mod:`qemu_lint.model.consult`, once for all the sites)
+    wrapper_shapes: tuple[tuple[FnRef, FunctionDef], ...] | None = None
 
     def with_build(self, build: BuildConfig | None) -> Model:
         """This model, given the build configuration after it was built.
