@@ -228,6 +228,26 @@ def test_a_changed_answer_is_not_replayed(demo: Path, tmp_path: Path) -> None:
     assert _key(after) == _key(before) == _key(_check(demo, None))
 
 
+def test_a_run_without_cache_digests_only_what_it_parses(demo: Path) -> None:
+    """Without a record to compare with, a file's digest is computed when
+    first asked for: a ``--no-cache`` check digests the files it parses."""
+    from qemu_lint.cache.session import Session
+    from qemu_lint.engine import _analyse, _selected
+
+    config = default_config(root=str(demo), jobs=1)
+    session = Session(config)
+    assert dict(session.files.digests) == {}
+    _analyse(config, session, _selected(config))
+    parsed = set(session.state.chosen["check"])
+    assert set(dict(session.files.digests)) == parsed and parsed
+    assert len(parsed) < len(session.files.paths)
+    # a lookup still gives every file's digest
+    from qemu_lint.cache.store import digest
+
+    path = next(p for p in session.files.paths if p not in parsed)
+    assert session.files.digests[path] == digest((demo / path).read_bytes())
+
+
 def test_new_and_removed_files(demo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     before = _check(demo, cache)

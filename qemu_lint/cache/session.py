@@ -126,6 +126,25 @@ def tree_key(config: Config) -> str:
     return repr(neutral)
 
 
+class _Digests(dict[str, str]):
+    """Path → digest of its bytes, each computed on its first lookup: a run
+    with no record of the tree to compare with (``--no-cache``, a first run)
+    needs the digests of the files it parses, not of all (QEMU 10.0.13's
+    3,580 files take about 0.1 s to digest)."""
+
+    def __init__(self, contents: Mapping[str, bytes]) -> None:
+        super().__init__()
+        self._contents = contents
+
+    def __missing__(self, path: str) -> str:
+        got = digest(self._contents[path])
+        self[path] = got
+        return got
+
+    def get(self, path: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self[path] if path in self or path in self._contents else default
+
+
 class Files:
     """The discovered files of one run: their bytes (read lazily when an
     earlier run's record says they are unchanged), digests and facts."""
@@ -154,15 +173,18 @@ class Files:
         self.cache = cache
         self.jobs = jobs
         self.on_progress = on_progress
-        self.digests: dict[str, str] = {}
+        #: path → digest of its bytes; without a record to compare with, each
+        #: is computed when first looked up (see :class:`_Digests`)
+        self.digests: dict[str, str] = _Digests(contents) if prev is None else {}
         known = known or {}
         for f in files:
             if f.path in known:
                 self.digests[f.path] = known[f.path]
+            elif prev is None:
+                continue  # digested on first use
             elif f.path in contents:
                 self.digests[f.path] = digest(contents[f.path])
             else:  # unchanged since prev: discovery did not read it
-                assert prev is not None
                 self.digests[f.path] = prev.files[f.path][1] or ""
         self.changed = [
             i
@@ -277,6 +299,8 @@ class Files:
         seconds before this run started may be modified again within the same
         timestamp tick, so its stat key is not trusted (git's "racy clean")."""
         st = TreeState()
+        if self.cache is None:  # nothing is recorded: the files' digests are not needed
+            return st
         horizon = started_ns - 2_000_000_000
 
         def trusted(p: str) -> StatKey | None:
