@@ -77,20 +77,12 @@ class _Seq(NamedTuple):
     into: Stmt | None = None
 
 
-class _Wrap(NamedTuple):
-    """What a handler of a one-operand kind (``a->b``, ``!a``, a cast…) returns.
-
-    ``expr`` converts ``operand`` itself and builds the node (``args`` =
-    the operand, then ``rest``), so such chains cost one frame per level, as
-    they always did.
-    """
-
-    kind: str
-    operand: Node
-    text: str = ""
-    op: str = ""
-    type: TypeRef | None = None
-    rest: tuple[Expr, ...] = ()
+#: What a handler of a one-operand kind (``a->b``, ``!a``, a cast…) returns:
+#: ``(kind, operand, text, op, type, rest)``.  ``expr`` converts ``operand``
+#: itself and builds the node (``args`` = the operand, then ``rest``), so such
+#: chains cost one frame per level, as they always did.  A plain tuple: a
+#: NamedTuple's constructor (Python code) cost 2 % of the extraction.
+_Wrap = tuple[str, Node, str, str, TypeRef | None, tuple[Expr, ...]]
 
 
 _CONTAINERS = frozenset(
@@ -123,6 +115,8 @@ class _Extractor:
         self.skipped_bytes = 0
         self.cut: list[tuple[str, int, str]] = []
         self._locals: list[Var] = []
+        #: the file's text when it is ASCII only (see _AsciiExtractor)
+        self.src: str | None = None
 
     # -- helpers ---------------------------------------------------------
     def text(self, node: Node) -> str:
@@ -425,7 +419,10 @@ class _Extractor:
                 elif got.rest:
                     out.extend(self.stmts(got.rest))
                 continue
-            s = _STMT.get(t, _Extractor.stmt_other)(self, n, self.pos(n))
+            handler = _STMT.get(t, _Extractor.stmt_other)
+            if handler is _Extractor.stmt_none:  # a comment: no position needed
+                continue
+            s = handler(self, n, self.pos(n))
             if s is not None:
                 out.append(s)
         return tuple(out)
@@ -597,14 +594,23 @@ class _Extractor:
                 break
             n = kids[0]
             t = n.type
+        kind = _LEAF.get(t)
+        if kind is not None:
+            # Names, numbers and strings (two nodes in three) are built
+            # here: no handler, and the end of a token on one line from its
+            # length, one ``Point`` instead of two.
+            sb, eb = n.start_byte, n.end_byte
+            src = self.src
+            txt = src[sb:eb] if src is not None else self.data[sb:eb].decode("utf-8", "replace")
+            if "\n" not in txt:
+                row, col = n.start_point
+                return Expr(kind, row + 1, col + 1, row + 1, col + 1 + eb - sb, txt)
         p = self.pos(n)
         got = _EXPR.get(t, _Extractor.expr_other)(self, n, p)
-        if not isinstance(got, _Wrap):
+        if type(got) is not tuple:
             return got
-        operand = self.expr(got.operand)
-        return Expr(
-            got.kind, *p, text=got.text, op=got.op, args=(operand, *got.rest), type=got.type
-        )
+        kind, operand, text, op, typ, rest = got
+        return Expr(kind, *p, text, op, (self.expr(operand), *rest), typ)
 
     def expr_paren(self, n: Node, p: Pos) -> Expr:
         """Parentheses around other than one expression (one is unwrapped by ``expr``)."""
@@ -621,7 +627,7 @@ class _Extractor:
         opt = self.text(op) if op is not None else "->"
         if base is None:
             return Expr("field", *p, text=text, op=opt)
-        return _Wrap("field", base, text=text, op=opt)
+        return ("field", base, text, opt, None, ())
 
     def expr_index(self, n: Node, p: Pos) -> Expr:
         parts = (n.child_by_field_id(_F_ARGUMENT), n.child_by_field_id(_F_INDEX))
@@ -637,13 +643,13 @@ class _Extractor:
         )
         if fn is None:
             return Expr("call", *p, args=(Expr("opaque", *p), *args))
-        return _Wrap("call", fn, rest=args)
+        return ("call", fn, "", "", None, args)
 
     def expr_unary(self, n: Node, p: Pos) -> Expr | _Wrap:
         op = n.child_by_field_id(_F_OPERATOR)
         arg = n.child_by_field_id(_F_ARGUMENT)
         opt = self.text(op) if op is not None else ""
-        return Expr("unary", *p, op=opt) if arg is None else _Wrap("unary", arg, op=opt)
+        return Expr("unary", *p, op=opt) if arg is None else ("unary", arg, "", opt, None, ())
 
     def expr_operator(self, n: Node, p: Pos) -> Expr:
         """``binary`` and ``assign``: operator, left, right."""
@@ -670,7 +676,7 @@ class _Extractor:
         tref = self.type_descriptor(n.child_by_field_id(_F_TYPE))
         val = n.child_by_field_id(_F_VALUE)
         kind = "cast" if n.type == "cast_expression" else "compound"
-        return Expr(kind, *p, type=tref) if val is None else _Wrap(kind, val, type=tref)
+        return Expr(kind, *p, type=tref) if val is None else (kind, val, "", "", tref, ())
 
     def expr_number(self, n: Node, p: Pos) -> Expr:
         return Expr("const", *p, text=self.text(n))
@@ -696,7 +702,9 @@ class _Extractor:
             d0 = des[-1]
             fid = d0.named_children[0] if d0.named_children else None
             name = self.text(fid) if fid is not None else self.text(d0)
-        return Expr("designated", *p, text=name) if val is None else _Wrap("designated", val, name)
+        if val is None:
+            return Expr("designated", *p, text=name)
+        return ("designated", val, name, "", None, ())
 
     def expr_sizeof(self, n: Node, p: Pos) -> Expr:
         return Expr("sizeof", *p)
@@ -724,7 +732,7 @@ class _AsciiExtractor(_Extractor):
 
     def __init__(self, path: str, data: bytes) -> None:
         super().__init__(path, data)
-        self.src = data.decode("ascii")
+        self.src: str = data.decode("ascii")
 
     def text(self, node: Node) -> str:
         return self.src[node.start_byte : node.end_byte]
@@ -769,6 +777,14 @@ _SEQ: dict[str, Callable[[_Extractor, Node], _Seq]] = {
     "declaration": _Extractor.seq_decl,
     "labeled_statement": _Extractor.seq_label,
     "case_statement": _Extractor.seq_case,
+}
+
+#: the expression node types that ``expr`` builds itself (from their text), with their kind
+_LEAF = {
+    "identifier": "name",
+    "number_literal": "const",
+    "char_literal": "const",
+    "string_literal": "string",
 }
 
 #: expression node type → handler (anything else: ``expr_other``)
