@@ -65,15 +65,14 @@ def _slot_init(cls: type) -> Callable[..., None]:
         assert f.default_factory is dataclasses.MISSING and f.init  # not handled below
         params.append(f.name if f.default is dataclasses.MISSING else f"{f.name}=_d_{f.name}")
     assert not hasattr(cls, "__post_init__")
-    names = cls.__slots__
-    assert tuple(f.name for f in dataclasses.fields(cls)) == tuple(names)
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert tuple(names) == cls.__dict__["__slots__"]
     scope: dict[str, Any] = {f"_s_{n}": cls.__dict__[n].__set__ for n in names}
     scope.update({f"_d_{f.name}": f.default for f in dataclasses.fields(cls)})
     body = "".join(f"    _s_{n}(self, {n})\n" for n in names)
     exec(f"def __init__(self, {', '.join(params)}):\n{body}", scope)  # noqa: S102
     init: Callable[..., None] = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = cls.__init__.__doc__
     return init
 
 
@@ -429,4 +428,4 @@ for _cls in (
     assert len(_cls.__slots__) > 1  # attrgetter of one name returns the value, not a tuple
     _FIELDS[_cls] = operator.attrgetter(*_cls.__slots__)
     _cls.__reduce__ = _reduce  # type: ignore[method-assign]  # see _reduce
-    _cls.__init__ = _slot_init(_cls)  # type: ignore[misc]  # see _slot_init
+    _cls.__init__ = _slot_init(_cls)  # type: ignore[method-assign]  # see _slot_init

@@ -131,7 +131,7 @@ def test_facts_constructors_are_the_dataclass_ones() -> None:
     and pickle as before."""
     for cls in facts._FIELDS:
         fields = dataclasses.fields(cls)
-        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        params = list(inspect.signature(cls).parameters.values())
         assert [p.name for p in params] == [f.name for f in fields]
         for p, f in zip(params, fields, strict=True):
             want = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default

@@ -607,7 +607,7 @@ class _Extractor:
                 return Expr(kind, row + 1, col + 1, row + 1, col + 1 + eb - sb, txt)
         p = self.pos(n)
         got = _EXPR.get(t, _Extractor.expr_other)(self, n, p)
-        if type(got) is not tuple:
+        if isinstance(got, Expr):
             return got
         kind, operand, text, op, typ, rest = got
         return Expr(kind, *p, text, op, (self.expr(operand), *rest), typ)
