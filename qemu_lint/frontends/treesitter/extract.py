@@ -32,9 +32,35 @@ from qemu_lint.facts import (
     depth,
     qom_macro_uses,
 )
+from qemu_lint.frontends.treesitter.parse import language
 
 Node = Any  # tree_sitter.Node; kept loose so this module type-checks without stubs
 Pos = tuple[int, int, int, int]  # line, column, end line, end column (1-based)
+
+# The grammar's field ids, looked up once: ``child_by_field_id`` is cheaper
+# than ``child_by_field_name`` (which looks the name up at every call).
+_field_id = language().field_id_for_name
+_F_ALTERNATIVE = _field_id("alternative")
+_F_ARGUMENT = _field_id("argument")
+_F_ARGUMENTS = _field_id("arguments")
+_F_BODY = _field_id("body")
+_F_CONDITION = _field_id("condition")
+_F_CONSEQUENCE = _field_id("consequence")
+_F_DECLARATOR = _field_id("declarator")
+_F_DESIGNATOR = _field_id("designator")
+_F_FIELD = _field_id("field")
+_F_FUNCTION = _field_id("function")
+_F_INDEX = _field_id("index")
+_F_INITIALIZER = _field_id("initializer")
+_F_LABEL = _field_id("label")
+_F_LEFT = _field_id("left")
+_F_NAME = _field_id("name")
+_F_OPERATOR = _field_id("operator")
+_F_PARAMETERS = _field_id("parameters")
+_F_RIGHT = _field_id("right")
+_F_TYPE = _field_id("type")
+_F_UPDATE = _field_id("update")
+_F_VALUE = _field_id("value")
 
 
 class _Seq(NamedTuple):
@@ -51,20 +77,12 @@ class _Seq(NamedTuple):
     into: Stmt | None = None
 
 
-class _Wrap(NamedTuple):
-    """What a handler of a one-operand kind (``a->b``, ``!a``, a cast…) returns.
-
-    ``expr`` converts ``operand`` itself and builds the node (``args`` =
-    the operand, then ``rest``), so such chains cost one frame per level, as
-    they always did.
-    """
-
-    kind: str
-    operand: Node
-    text: str = ""
-    op: str = ""
-    type: TypeRef | None = None
-    rest: tuple[Expr, ...] = ()
+#: What a handler of a one-operand kind (``a->b``, ``!a``, a cast…) returns:
+#: ``(kind, operand, text, op, type, rest)``.  ``expr`` converts ``operand``
+#: itself and builds the node (``args`` = the operand, then ``rest``), so such
+#: chains cost one frame per level, as they always did.  A plain tuple: a
+#: NamedTuple's constructor (Python code) cost 2 % of the extraction.
+_Wrap = tuple[str, Node, str, str, TypeRef | None, tuple[Expr, ...]]
 
 
 _CONTAINERS = frozenset(
@@ -97,6 +115,8 @@ class _Extractor:
         self.skipped_bytes = 0
         self.cut: list[tuple[str, int, str]] = []
         self._locals: list[Var] = []
+        #: the file's text when it is ASCII only (see _AsciiExtractor)
+        self.src: str | None = None
 
     # -- helpers ---------------------------------------------------------
     def text(self, node: Node) -> str:
@@ -117,10 +137,10 @@ class _Extractor:
             return ""
         t = node.type
         if t in ("struct_specifier", "union_specifier", "enum_specifier"):
-            name = node.child_by_field_name("name")
+            name = node.child_by_field_id(_F_NAME)
             return self.text(name) if name is not None else ""
         if t == "macro_type_specifier":
-            inner = node.child_by_field_name("type")
+            inner = node.child_by_field_id(_F_TYPE)
             return self.base_type(inner) if inner is not None else ""
         if t in ("type_identifier", "primitive_type", "sized_type_specifier"):
             return self.text(node)
@@ -140,11 +160,11 @@ class _Extractor:
             elif t == "array_declarator" or t == "abstract_array_declarator":
                 pointers += 1
             elif t == "function_declarator" or t == "abstract_function_declarator":
-                inner = node.child_by_field_name("declarator")
+                inner = node.child_by_field_id(_F_DECLARATOR)
                 if inner is not None and inner.type == "parenthesized_declarator":
                     is_fnptr = True
                 if params is None:
-                    params = node.child_by_field_name("parameters")
+                    params = node.child_by_field_id(_F_PARAMETERS)
             elif t == "parenthesized_declarator":
                 node = node.named_children[0] if node.named_children else None
                 continue
@@ -155,7 +175,7 @@ class _Extractor:
                 continue
             else:
                 return "", pointers, params, is_fnptr
-            node = node.child_by_field_name("declarator")
+            node = node.child_by_field_id(_F_DECLARATOR)
         return "", pointers, params, is_fnptr
 
     def type_of(
@@ -178,7 +198,7 @@ class _Extractor:
             if p.type != "parameter_declaration":
                 continue
             name, tref, _ = self.type_of(
-                p.child_by_field_name("type"), p.child_by_field_name("declarator")
+                p.child_by_field_id(_F_TYPE), p.child_by_field_id(_F_DECLARATOR)
             )
             if name:
                 out.append(Var(name, tref, p.start_point[0] + 1))
@@ -218,7 +238,7 @@ class _Extractor:
             elif t == "preproc_def":
                 self.define(child, None)
             elif t == "preproc_function_def":
-                self.define(child, child.child_by_field_name("parameters"))
+                self.define(child, child.child_by_field_id(_F_PARAMETERS))
             elif t in _CONTAINERS:
                 if t == "ERROR":
                     self.note_error(child)
@@ -237,8 +257,8 @@ class _Extractor:
                 self.count_errors(c)
 
     def define(self, node: Node, params: Node | None) -> None:
-        name = node.child_by_field_name("name")
-        value = node.child_by_field_name("value")
+        name = node.child_by_field_id(_F_NAME)
+        value = node.child_by_field_id(_F_VALUE)
         if name is None:
             return
         ptuple = None
@@ -254,8 +274,8 @@ class _Extractor:
         )
 
     def type_definition(self, node: Node) -> None:
-        tnode = node.child_by_field_name("type")
-        decls = node.children_by_field_name("declarator")
+        tnode = node.child_by_field_id(_F_TYPE)
+        decls = node.children_by_field_id(_F_DECLARATOR)
         tdname = None
         for d in decls:
             name, tref, _ = self.type_of(tnode, d)
@@ -268,10 +288,10 @@ class _Extractor:
             self.count_errors(node)
 
     def struct(self, node: Node, tdname: str | None) -> None:
-        body = node.child_by_field_name("body")
+        body = node.child_by_field_id(_F_BODY)
         if body is None:
             return
-        nm = node.child_by_field_name("name")
+        nm = node.child_by_field_id(_F_NAME)
         name = self.text(nm) if nm is not None else (tdname or "")
         fields: list[Field] = []
         self.fields(body, fields)
@@ -290,14 +310,14 @@ class _Extractor:
                 continue
             if fd.type != "field_declaration":
                 continue
-            tnode = fd.child_by_field_name("type")
-            decls = fd.children_by_field_name("declarator")
+            tnode = fd.child_by_field_id(_F_TYPE)
+            decls = fd.children_by_field_id(_F_DECLARATOR)
             if (
                 not decls
                 and tnode is not None
                 and tnode.type in ("struct_specifier", "union_specifier")
             ):
-                inner = tnode.child_by_field_name("body")
+                inner = tnode.child_by_field_id(_F_BODY)
                 if inner is not None:  # anonymous member struct/union: flatten
                     self.fields(inner, out)
                 continue
@@ -309,13 +329,13 @@ class _Extractor:
                     out.append(Field(name, tref, d.start_point[0] + 1))
 
     def declaration(self, node: Node) -> None:
-        tnode = node.child_by_field_name("type")
+        tnode = node.child_by_field_id(_F_TYPE)
         if tnode is not None and tnode.type in ("struct_specifier", "union_specifier"):
             self.struct(tnode, None)
-        for d in node.children_by_field_name("declarator"):
+        for d in node.children_by_field_id(_F_DECLARATOR):
             init = None
             if d.type == "init_declarator":
-                init = d.child_by_field_name("value")
+                init = d.child_by_field_id(_F_VALUE)
             name, tref, params = self.type_of(tnode, d)
             if not name:
                 continue
@@ -345,14 +365,14 @@ class _Extractor:
                 reason = f"nested {got} levels deep (more than {MAX_DEPTH})"
         if reason:
             del self.functions[known:]
-            decl = node.child_by_field_name("declarator")
+            decl = node.child_by_field_id(_F_DECLARATOR)
             name = self.declarator(decl)[0] if decl is not None else ""
             self.cut.append((name or "?", node.start_point[0] + 1, reason))
 
     def function(self, node: Node) -> None:
-        tnode = node.child_by_field_name("type")
-        name, rtype, plist = self.type_of(tnode, node.child_by_field_name("declarator"))
-        body = node.child_by_field_name("body")
+        tnode = node.child_by_field_id(_F_TYPE)
+        name, rtype, plist = self.type_of(tnode, node.child_by_field_id(_F_DECLARATOR))
+        body = node.child_by_field_id(_F_BODY)
         if not name or body is None:
             return
         is_static = any(
@@ -399,7 +419,10 @@ class _Extractor:
                 elif got.rest:
                     out.extend(self.stmts(got.rest))
                 continue
-            s = _STMT.get(t, _Extractor.stmt_other)(self, n, self.pos(n))
+            handler = _STMT.get(t, _Extractor.stmt_other)
+            if handler is _Extractor.stmt_none:  # a comment: no position needed
+                continue
+            s = handler(self, n, self.pos(n))
             if s is not None:
                 out.append(s)
         return tuple(out)
@@ -409,10 +432,10 @@ class _Extractor:
         return _Seq(self.local_decl(node))
 
     def local_decl(self, node: Node) -> list[Stmt]:
-        tnode = node.child_by_field_name("type")
+        tnode = node.child_by_field_id(_F_TYPE)
         out: list[Stmt] = []
-        for d in node.children_by_field_name("declarator"):
-            init = d.child_by_field_name("value") if d.type == "init_declarator" else None
+        for d in node.children_by_field_id(_F_DECLARATOR):
+            init = d.child_by_field_id(_F_VALUE) if d.type == "init_declarator" else None
             name, tref, _ = self.type_of(tnode, d)
             if not name:
                 continue
@@ -431,12 +454,12 @@ class _Extractor:
         return out
 
     def seq_label(self, n: Node) -> _Seq:
-        lab = n.child_by_field_name("label")
+        lab = n.child_by_field_id(_F_LABEL)
         label = Stmt("label", *self.pos(n), text=self.text(lab) if lab is not None else "")
         return _Seq([label], [c for c in n.named_children if c.type != "statement_identifier"])
 
     def seq_case(self, n: Node) -> _Seq:
-        value = n.child_by_field_name("value")
+        value = n.child_by_field_id(_F_VALUE)
         rest = [c for c in n.named_children if value is None or c.id != value.id]
         case = Stmt("case", *self.pos(n), expr=self.expr(value) if value is not None else None)
         return _Seq([], rest, case)
@@ -451,9 +474,9 @@ class _Extractor:
         return Stmt("expr", *p, expr=self.expr(e)) if e is not None else None
 
     def stmt_if(self, n: Node, p: Pos) -> Stmt:
-        cond = n.child_by_field_name("condition")
-        then = n.child_by_field_name("consequence")
-        alt = n.child_by_field_name("alternative")
+        cond = n.child_by_field_id(_F_CONDITION)
+        then = n.child_by_field_id(_F_CONSEQUENCE)
+        alt = n.child_by_field_id(_F_ALTERNATIVE)
         orelse: tuple[Stmt, ...] = ()
         if alt is not None:
             inner = [c for c in alt.named_children] if alt.type == "else_clause" else [alt]
@@ -470,8 +493,8 @@ class _Extractor:
         """``while``, ``do`` and ``for``; a ``for``'s initializer and update go
         in a block before the loop."""
         t = n.type
-        cond = n.child_by_field_name("condition")
-        body = n.child_by_field_name("body")
+        cond = n.child_by_field_id(_F_CONDITION)
+        body = n.child_by_field_id(_F_BODY)
         pre = self.for_parts(n) if t == "for_statement" else ()
         loop = Stmt(
             "loop",
@@ -484,21 +507,21 @@ class _Extractor:
 
     def for_parts(self, n: Node) -> tuple[Stmt, ...]:
         pre: tuple[Stmt, ...] = ()
-        init = n.child_by_field_name("initializer")
+        init = n.child_by_field_id(_F_INITIALIZER)
         if init is not None:
             pre = (
                 self.stmts([init])
                 if init.type == "declaration"
                 else (Stmt("expr", *self.pos(init), expr=self.expr(init)),)
             )
-        upd = n.child_by_field_name("update")
+        upd = n.child_by_field_id(_F_UPDATE)
         if upd is not None:
             pre = pre + (Stmt("expr", *self.pos(upd), expr=self.expr(upd)),)
         return pre
 
     def stmt_switch(self, n: Node, p: Pos) -> Stmt:
-        cond = n.child_by_field_name("condition")
-        body = n.child_by_field_name("body")
+        cond = n.child_by_field_id(_F_CONDITION)
+        body = n.child_by_field_id(_F_BODY)
         return Stmt(
             "switch",
             *p,
@@ -511,7 +534,7 @@ class _Extractor:
         return Stmt("return", *p, expr=self.expr(e) if e is not None else None)
 
     def stmt_goto(self, n: Node, p: Pos) -> Stmt:
-        lab = n.child_by_field_name("label")
+        lab = n.child_by_field_id(_F_LABEL)
         return Stmt("goto", *p, text=self.text(lab) if lab is not None else "")
 
     def stmt_break(self, n: Node, p: Pos) -> Stmt:
@@ -529,7 +552,7 @@ class _Extractor:
             c
             for c in n.named_children
             if c.type not in ("preproc_arg", "identifier", "preproc_defined")
-            and n.child_by_field_name("condition") != c
+            and n.child_by_field_id(_F_CONDITION) != c
         ]
         return Stmt("block", *p, body=self.stmts(kids))
 
@@ -571,14 +594,23 @@ class _Extractor:
                 break
             n = kids[0]
             t = n.type
+        kind = _LEAF.get(t)
+        if kind is not None:
+            # Names, numbers and strings (two nodes in three) are built
+            # here: no handler, and the end of a token on one line from its
+            # length, one ``Point`` instead of two.
+            sb, eb = n.start_byte, n.end_byte
+            src = self.src
+            txt = src[sb:eb] if src is not None else self.data[sb:eb].decode("utf-8", "replace")
+            if "\n" not in txt:
+                row, col = n.start_point
+                return Expr(kind, row + 1, col + 1, row + 1, col + 1 + eb - sb, txt)
         p = self.pos(n)
         got = _EXPR.get(t, _Extractor.expr_other)(self, n, p)
-        if not isinstance(got, _Wrap):
+        if isinstance(got, Expr):
             return got
-        operand = self.expr(got.operand)
-        return Expr(
-            got.kind, *p, text=got.text, op=got.op, args=(operand, *got.rest), type=got.type
-        )
+        kind, operand, text, op, typ, rest = got
+        return Expr(kind, *p, text, op, (self.expr(operand), *rest), typ)
 
     def expr_paren(self, n: Node, p: Pos) -> Expr:
         """Parentheses around other than one expression (one is unwrapped by ``expr``)."""
@@ -588,22 +620,22 @@ class _Extractor:
         return Expr("name", *p, text=self.text(n))
 
     def expr_field(self, n: Node, p: Pos) -> Expr | _Wrap:
-        base = n.child_by_field_name("argument")
-        fld = n.child_by_field_name("field")
-        op = n.child_by_field_name("operator")
+        base = n.child_by_field_id(_F_ARGUMENT)
+        fld = n.child_by_field_id(_F_FIELD)
+        op = n.child_by_field_id(_F_OPERATOR)
         text = self.text(fld) if fld is not None else ""
         opt = self.text(op) if op is not None else "->"
         if base is None:
             return Expr("field", *p, text=text, op=opt)
-        return _Wrap("field", base, text=text, op=opt)
+        return ("field", base, text, opt, None, ())
 
     def expr_index(self, n: Node, p: Pos) -> Expr:
-        parts = (n.child_by_field_name("argument"), n.child_by_field_name("index"))
+        parts = (n.child_by_field_id(_F_ARGUMENT), n.child_by_field_id(_F_INDEX))
         return Expr("index", *p, args=tuple(map(self.expr, [x for x in parts if x is not None])))
 
     def expr_call(self, n: Node, p: Pos) -> Expr | _Wrap:
-        fn = n.child_by_field_name("function")
-        al = n.child_by_field_name("arguments")
+        fn = n.child_by_field_id(_F_FUNCTION)
+        al = n.child_by_field_id(_F_ARGUMENTS)
         args = (
             tuple(map(self.expr, [a for a in al.named_children if a.type != "comment"]))
             if al is not None
@@ -611,18 +643,18 @@ class _Extractor:
         )
         if fn is None:
             return Expr("call", *p, args=(Expr("opaque", *p), *args))
-        return _Wrap("call", fn, rest=args)
+        return ("call", fn, "", "", None, args)
 
     def expr_unary(self, n: Node, p: Pos) -> Expr | _Wrap:
-        op = n.child_by_field_name("operator")
-        arg = n.child_by_field_name("argument")
+        op = n.child_by_field_id(_F_OPERATOR)
+        arg = n.child_by_field_id(_F_ARGUMENT)
         opt = self.text(op) if op is not None else ""
-        return Expr("unary", *p, op=opt) if arg is None else _Wrap("unary", arg, op=opt)
+        return Expr("unary", *p, op=opt) if arg is None else ("unary", arg, "", opt, None, ())
 
     def expr_operator(self, n: Node, p: Pos) -> Expr:
         """``binary`` and ``assign``: operator, left, right."""
-        op = n.child_by_field_name("operator")
-        sides = (n.child_by_field_name("left"), n.child_by_field_name("right"))
+        op = n.child_by_field_id(_F_OPERATOR)
+        sides = (n.child_by_field_id(_F_LEFT), n.child_by_field_id(_F_RIGHT))
         is_binary = n.type == "binary_expression"
         return Expr(
             "binary" if is_binary else "assign",
@@ -632,19 +664,19 @@ class _Extractor:
         )
 
     def expr_ternary(self, n: Node, p: Pos) -> Expr:
-        parts = [n.child_by_field_name(f) for f in ("condition", "consequence", "alternative")]
+        parts = [n.child_by_field_id(f) for f in (_F_CONDITION, _F_CONSEQUENCE, _F_ALTERNATIVE)]
         return Expr("ternary", *p, args=tuple(map(self.expr, [x for x in parts if x is not None])))
 
     def expr_comma(self, n: Node, p: Pos) -> Expr:
-        sides = (n.child_by_field_name("left"), n.child_by_field_name("right"))
+        sides = (n.child_by_field_id(_F_LEFT), n.child_by_field_id(_F_RIGHT))
         return Expr("comma", *p, args=tuple(map(self.expr, [x for x in sides if x is not None])))
 
     def expr_typed(self, n: Node, p: Pos) -> Expr | _Wrap:
         """``cast`` and ``compound`` (literal): a written type and one operand."""
-        tref = self.type_descriptor(n.child_by_field_name("type"))
-        val = n.child_by_field_name("value")
+        tref = self.type_descriptor(n.child_by_field_id(_F_TYPE))
+        val = n.child_by_field_id(_F_VALUE)
         kind = "cast" if n.type == "cast_expression" else "compound"
-        return Expr(kind, *p, type=tref) if val is None else _Wrap(kind, val, type=tref)
+        return Expr(kind, *p, type=tref) if val is None else (kind, val, "", "", tref, ())
 
     def expr_number(self, n: Node, p: Pos) -> Expr:
         return Expr("const", *p, text=self.text(n))
@@ -663,14 +695,16 @@ class _Extractor:
         return Expr("init", *p, args=tuple(map(self.expr, kids)))
 
     def expr_designated(self, n: Node, p: Pos) -> Expr | _Wrap:
-        des = n.children_by_field_name("designator")
-        val = n.child_by_field_name("value")
+        des = n.children_by_field_id(_F_DESIGNATOR)
+        val = n.child_by_field_id(_F_VALUE)
         name = ""
         if des:
             d0 = des[-1]
             fid = d0.named_children[0] if d0.named_children else None
             name = self.text(fid) if fid is not None else self.text(d0)
-        return Expr("designated", *p, text=name) if val is None else _Wrap("designated", val, name)
+        if val is None:
+            return Expr("designated", *p, text=name)
+        return ("designated", val, name, "", None, ())
 
     def expr_sizeof(self, n: Node, p: Pos) -> Expr:
         return Expr("sizeof", *p)
@@ -686,9 +720,22 @@ class _Extractor:
     def type_descriptor(self, tdesc: Node | None) -> TypeRef | None:
         if tdesc is None:
             return None
-        base = self.base_type(tdesc.child_by_field_name("type"))
-        _, pointers, _, _ = self.declarator(tdesc.child_by_field_name("declarator"))
+        base = self.base_type(tdesc.child_by_field_id(_F_TYPE))
+        _, pointers, _, _ = self.declarator(tdesc.child_by_field_id(_F_DECLARATOR))
         return TypeRef(base, pointers)
+
+
+class _AsciiExtractor(_Extractor):
+    """The extractor of a file of ASCII bytes only (all but a few): a node's
+    text is sliced from the file's text, decoded once, instead of each
+    node's bytes being decoded (the same strings)."""
+
+    def __init__(self, path: str, data: bytes) -> None:
+        super().__init__(path, data)
+        self.src: str = data.decode("ascii")
+
+    def text(self, node: Node) -> str:
+        return self.src[node.start_byte : node.end_byte]
 
 
 _StmtHandler = Callable[[_Extractor, Node, Pos], Stmt | None]
@@ -732,6 +779,14 @@ _SEQ: dict[str, Callable[[_Extractor, Node], _Seq]] = {
     "case_statement": _Extractor.seq_case,
 }
 
+#: the expression node types that ``expr`` builds itself (from their text), with their kind
+_LEAF = {
+    "identifier": "name",
+    "number_literal": "const",
+    "char_literal": "const",
+    "string_literal": "string",
+}
+
 #: expression node type → handler (anything else: ``expr_other``)
 _EXPR: dict[str, _ExprHandler] = {
     "parenthesized_expression": _Extractor.expr_paren,
@@ -769,7 +824,7 @@ def extract_file(path: str, data: bytes, tree: Any) -> FileFacts:
     :param tree: the ``tree_sitter.Tree`` of ``data``
     :return: the file's facts
     """
-    x = _Extractor(path, data)
+    x = _AsciiExtractor(path, data) if data.isascii() else _Extractor(path, data)
     # Walked from here rather than from a method: a frame less under the
     # handlers' one (the nesting a file may have stays what it always was).
     x.walk_scope(tree.root_node)

@@ -15,8 +15,14 @@ import tree_sitter_c
 
 
 @functools.cache
+def language() -> tree_sitter.Language:
+    """The C grammar (one object per process)."""
+    return tree_sitter.Language(tree_sitter_c.language())
+
+
+@functools.cache
 def _parser() -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
+    return tree_sitter.Parser(language())
 
 
 def parse_bytes(data: bytes) -> tree_sitter.Tree:
