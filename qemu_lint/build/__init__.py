@@ -54,7 +54,16 @@ from .kconfig import (
     parse_kconfig,
     plan,
 )
-from .meson import DEFAULT_PINS, Hit, MesonResult, SourceSet, Step, apply, interpret
+from .meson import (
+    DEFAULT_PINS,
+    Hit,
+    MesonResult,
+    SourceSet,
+    Step,
+    apply,
+    apply_many,
+    interpret,
+)
 
 __all__ = [
     "BuildConfig",
@@ -341,11 +350,12 @@ def _target_keys(
 
 def _emulator_sets(
     mak: TargetMak, keys: Mapping[str, str], res: MesonResult
-) -> list[tuple[SourceSet, Mapping[str, str]]]:
-    """The source sets one system emulator links, with the configuration each is applied to."""
+) -> list[tuple[SourceSet, Mapping[str, str]] | None]:
+    """The source sets one system emulator links, with the configuration each is
+    applied to, one slot each in a fixed order (``None``: the tree has none)."""
     base = mak.base_arch
     hw_dir = "sparc64" if keys.get("TARGET_NAME") == "sparc64" else base
-    out: list[tuple[SourceSet, Mapping[str, str]]] = []
+    out: list[tuple[SourceSet, Mapping[str, str]] | None] = []
     for table, key in (
         ("target_system_arch", base),
         ("target_softmmu_arch", base),
@@ -354,30 +364,52 @@ def _emulator_sets(
     ):
         value = res.variables.get(table)
         ss = value.get(key) if isinstance(value, dict) else None
-        if isinstance(ss, SourceSet):
-            out.append((ss, keys))
+        out.append((ss, keys) if isinstance(ss, SourceSet) else None)
     for name in ("common_ss", "specific_ss"):
-        if name in res.sets:
-            out.append((res.sets[name], keys))
-    out += [(res.sets[n], {}) for n in _WHOLE_LIBS if n in res.sets]
+        out.append((res.sets[name], keys) if name in res.sets else None)
+    out += [(res.sets[n], {}) if n in res.sets else None for n in _WHOLE_LIBS]
     return out
+
+
+def _all_hits(
+    per_target: Sequence[tuple[TargetMak, Mapping[str, str]]], res: MesonResult
+) -> list[dict[str, Hit]]:
+    """Each target's files, from its source sets applied to its configuration.
+
+    A target keeps a file's first hit, or its first certain one.  The targets
+    that apply the same set in the same slot share one :func:`apply_many`
+    walk of its rules; each target's hits still come in its own order.
+    """
+    hits: list[dict[str, Hit]] = [{} for _ in per_target]
+    slots = [_emulator_sets(mak, keys, res) for mak, keys in per_target]
+    for slot in range(len(slots[0]) if slots else 0):
+        groups: dict[int, list[int]] = {}
+        for i, sets in enumerate(slots):
+            if sets[slot] is not None:
+                groups.setdefault(id(sets[slot][0]), []).append(i)
+        for members in groups.values():
+            ss = slots[members[0]][slot][0]
+            by_bit = [hits[i] for i in members]
+            configs = [slots[i][slot][1] for i in members]
+            for hit, bits in apply_many(ss, configs):
+                while bits:
+                    low = bits & -bits
+                    bits ^= low
+                    got = by_bit[low.bit_length() - 1]
+                    old = got.get(hit.file)
+                    if old is None or (old.uncertain and not hit.uncertain):
+                        got[hit.file] = hit
+    return hits
 
 
 def _build_target(
     mak: TargetMak,
     kc: KconfigResult,
-    host: HostConfig,
-    res: MesonResult,
-    trails: dict[tuple[Step, ...], int],
+    keys: dict[str, str],
+    hits: Mapping[str, Hit],
+    trails: _Trails,
     doubts: dict[tuple[str, int, str], Unparsed],
 ) -> Target:
-    keys = _target_keys(mak, kc, host, res.variables)
-    hits: dict[str, Hit] = {}
-    for ss, config in _emulator_sets(mak, keys, res):
-        for hit in apply(ss, config):
-            old = hits.get(hit.file)
-            if old is None or (old.uncertain and not hit.uncertain):
-                hits[hit.file] = hit
     for hit in hits.values():
         for u in hit.uncertain:
             doubts.setdefault((u.where.file, u.where.line, u.reason), u)
@@ -389,10 +421,31 @@ def _build_target(
         symbols=kc.enabled(),
         files=frozenset(hits),
         uncertain=frozenset(f for f, h in hits.items() if h.uncertain),
-        trail_of={f: trails.setdefault(h.steps, len(trails)) for f, h in hits.items()},
+        trail_of={f: trails.index(h.steps) for f, h in hits.items()},
         doubts={f: h.uncertain for f, h in hits.items() if h.uncertain},
         reasons={k: c for k, c in kc.reasons.items() if c.where is not None or c.value},
     )
+
+
+@dataclass(slots=True)
+class _Trails:
+    """The rule chains of all targets, numbered in order of first use.
+
+    Targets share their hits' chains (the same tuples): a chain seen before is
+    found by identity, without hashing its steps again.
+    """
+
+    numbers: dict[tuple[Step, ...], int] = field(default_factory=dict)
+    #: id of a chain tuple → its number; ``keep`` holds the tuples, so no id is reused
+    by_id: dict[int, int] = field(default_factory=dict)
+    keep: list[tuple[Step, ...]] = field(default_factory=list)
+
+    def index(self, steps: tuple[Step, ...]) -> int:
+        got = self.by_id.get(id(steps))
+        if got is None:
+            got = self.by_id[id(steps)] = self.numbers.setdefault(steps, len(self.numbers))
+            self.keep.append(steps)
+        return got
 
 
 def _mentions(res: MesonResult) -> dict[str, tuple[Mention, ...]]:
@@ -440,8 +493,13 @@ def build_config(read: Reader, listdir: Lister, host: HostConfig | None = None) 
     res = interpret(read, _meson_env(names, per_target, host), {**DEFAULT_PINS, **host.pins})
     problems += res.problems
     doubts: dict[tuple[str, int, str], Unparsed] = {}
-    trails: dict[tuple[Step, ...], int] = {}
-    targets = tuple(_build_target(m, k, host, res, trails, doubts) for m, k in per_target)
+    trails = _Trails()
+    keys = [_target_keys(m, k, host, res.variables) for m, k in per_target]
+    hits = _all_hits([(m, ks) for (m, _), ks in zip(per_target, keys, strict=True)], res)
+    targets = tuple(
+        _build_target(m, k, ks, h, trails, doubts)
+        for (m, k), ks, h in zip(per_target, keys, hits, strict=True)
+    )
     mentions = _mentions(res)
     failed = tuple(
         sorted({posixpath.dirname(p.where.file) for p in res.problems if "syntax" in p.reason})
@@ -454,7 +512,7 @@ def build_config(read: Reader, listdir: Lister, host: HostConfig | None = None) 
         inputs=tuple(dict.fromkeys([*inputs, *tree.files, *res.files])),
         failed_dirs=failed,
         mentions=mentions,
-        trails=tuple(trails),
+        trails=tuple(trails.numbers),
         declared=tree.declared,
     )
 

@@ -664,27 +664,31 @@ class Hit:
     uncertain: tuple[Unparsed, ...]
 
 
-def _cond(c: Cond, config: Mapping[str, object], where: Location) -> tuple[bool, Unparsed | None]:
-    if isinstance(c, str):
-        return bool(config.get(c)), None
-    if isinstance(c, Dep) and c.found is not None:
-        return c.found, None
-    what = c.name if isinstance(c, Dep) else c.what
-    return True, Unparsed(where, what, "when: condition only the host knows; taken as true")
+def _rule_bits(rule: Rule, bits: Callable[[str], int], full: int) -> tuple[int, list[Unparsed]]:
+    """The configurations (a bit set) where a rule's ``when:`` holds, and the
+    conditions only the host knows that it rests on there (each taken as true).
 
-
-def _holds(rule: Rule, config: Mapping[str, object], doubts: list[Unparsed]) -> bool:
-    """Whether a ``when:`` with dependencies holds; an unknown one is taken as true
-    and recorded in ``doubts`` (unless a known condition is false anyway)."""
-    found: list[Unparsed] = []
+    ``config.get(key)`` decides a key; a dependency of known ``found()``
+    holds everywhere or nowhere; anything else holds, uncertain.
+    """
+    if rule.keys is not None:
+        ok = full
+        for k in rule.keys:
+            ok &= bits(k)
+            if not ok:
+                break
+        return ok, []
+    ok, found = full, []
     for c in rule.when:
-        value, doubt = _cond(c, config, rule.where)
-        if not value:
-            return False
-        if doubt is not None:
-            found.append(doubt)
-    doubts.extend(found)
-    return True
+        if isinstance(c, str):
+            ok &= bits(c)
+        elif isinstance(c, Dep) and c.found is not None:
+            ok &= full if c.found else 0
+        else:
+            what = c.name if isinstance(c, Dep) else c.what
+            reason = "when: condition only the host knows; taken as true"
+            found.append(Unparsed(rule.where, what, reason))
+    return ok, found if ok else []
 
 
 def _cond_text(c: Cond) -> str:
@@ -699,37 +703,61 @@ def apply(ss: SourceSet, config: Mapping[str, object]) -> Iterator[Hit]:
     :param config: the target's configuration keys (``CONFIG_*``, ``TARGET_*``)
     :return: hits in rule order; a file may come more than once
     """
-    stack: list[tuple[SourceSet, tuple[Step, ...], tuple[Unparsed, ...]]] = [(ss, (), ())]
-    active: set[int] = set()
+    for hit, _ in apply_many(ss, (config,)):
+        yield hit
+
+
+_Item = tuple[SourceSet, tuple[Step, ...], tuple[Unparsed, ...], int]
+
+
+def apply_many(ss: SourceSet, configs: Sequence[Mapping[str, object]]) -> Iterator[tuple[Hit, int]]:
+    """:func:`apply` for several configurations in one walk of the rules.
+
+    :param ss: a source set from :func:`interpret`
+    :param configs: the configurations; bit ``1 << i`` stands for ``configs[i]``
+    :return: ``(hit, bits)``: the hits whose bits include ``1 << i`` are those
+        ``apply(ss, configs[i])`` yields, in the same order, with equal values
+    """
+    full = (1 << len(configs)) - 1
+    key_bits: dict[str, int] = {}
+
+    def bits(key: str) -> int:
+        got = key_bits.get(key)
+        if got is None:
+            got = key_bits[key] = sum(1 << i for i, c in enumerate(configs) if c.get(key))
+        return got
+
+    # one stack for all configurations: filtered to one, it is apply's stack
+    stack: list[_Item] = [(ss, (), (), full)]
+    active: dict[int, int] = {}
     while stack:
-        cur, steps, doubts = stack.pop()
-        if id(cur) in active:
+        cur, steps, doubts, mask = stack.pop()
+        done = active.get(id(cur), 0)
+        mask &= ~done
+        if not mask:
             continue
-        active.add(id(cur))
-        nested: list[tuple[SourceSet, tuple[Step, ...], tuple[Unparsed, ...]]] = []
+        active[id(cur)] = done | mask
+        nested: list[_Item] = []
         for rule in cur.rules:
-            doubt_here: list[Unparsed] = []
-            if rule.keys is not None:
-                ok = True
-                for k in rule.keys:
-                    if not config.get(k):
-                        ok = False
-                        break
-            else:
-                ok = _holds(rule, config, doubt_here)
+            ok, found = _rule_bits(rule, bits, full)
             # under a condition only the host knows, both branches may be built
-            branches = [ok] if ok is False or not doubt_here else [True, False]
-            if rule.uncertain is not None:
-                doubt_here.append(rule.uncertain)
-            extra = (*doubts, *doubt_here) if doubt_here else doubts
-            for branch in branches:
-                items = rule.if_true if branch else rule.if_false
-                if not items:
+            for group, branches, doubt_here in (
+                (mask & ok, (True, False) if found else (True,), found),
+                (mask & ~ok, (False,), []),
+            ):
+                if not group:
                     continue
-                trail = (*steps, Step(rule.where, rule.when_text, branch))
-                for item in items:
-                    if isinstance(item, File):
-                        yield Hit(item.path, trail, extra)
-                    elif isinstance(item, SourceSet):
-                        nested.append((item, trail, extra))
+                if rule.uncertain is not None:
+                    doubt_here = [*doubt_here, rule.uncertain]
+                extra = (*doubts, *doubt_here) if doubt_here else doubts
+                for branch in branches:
+                    items = rule.if_true if branch else rule.if_false
+                    if not items:
+                        continue
+                    trail = (*steps, Step(rule.where, rule.when_text, branch))
+                    for item in items:
+                        if isinstance(item, File):
+                            yield Hit(item.path, trail, extra), group
+                        elif isinstance(item, SourceSet):
+                            nested.append((item, trail, extra, group))
         stack.extend(reversed(nested))
