@@ -398,7 +398,9 @@ class Plan:
 
     dfo: Mapping[str, int]
     names: Mapping[str, Location | None]
-    ordered: tuple[tuple[tuple[int, int, int, int], Clause], ...]
+    #: the tree's clauses in order, and their sort keys (a target's list is a copy)
+    keys: tuple[tuple[int, int, int, int], ...]
+    clauses: tuple[Clause, ...]
 
 
 def _key(dfo: Mapping[str, int], c: Clause, group: int, idx: int) -> tuple[int, int, int, int]:
@@ -418,7 +420,8 @@ def plan(tree: KconfigTree) -> Plan:
     keyed = [(_key(dfo, c, 1, i), c) for i, c in enumerate(tree.clauses)]
     keyed += [(_key(dfo, c, 3, i), c) for i, c in enumerate(defaults)]
     keyed.sort(key=lambda kc: kc[0])
-    return Plan(dfo, names, tuple(keyed))
+    keys = tuple(k for k, _ in keyed)
+    return Plan(dfo, names, keys, tuple(c for _, c in keyed))
 
 
 def evaluate(
@@ -451,10 +454,9 @@ def evaluate(
     ]
     values: dict[str, bool] = {}
     reasons: dict[str, Clause] = {}
-    merged = [c for _, c in p.ordered]
-    keys = [k for k, _ in p.ordered]
+    merged = list(p.clauses)
     for k, c in reversed(extra):  # a few dozen insertions into a presorted list
-        merged.insert(bisect.bisect_left(keys, k), c)
+        merged.insert(bisect.bisect_left(p.keys, k), c)
     for c in merged:
         _process(c, values, reasons, problems)
     return KconfigResult(values, reasons, tuple(problems))
