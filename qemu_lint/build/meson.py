@@ -287,6 +287,7 @@ def _container_method(obj: list[Value] | dict[Value, Value], name: str, args: li
     return Unknown(f"dict.{name}")
 
 
+_MISSING = object()
 _OBJECTS = {"meson": Module("meson"), "host_machine": Module("host_machine")}
 _QUIET = frozenset(
     {
@@ -458,18 +459,18 @@ class _Interp:
     # expressions --------------------------------------------------------------
 
     def eval(self, node: Node) -> Value:
-        if isinstance(node, Lit):
+        # the node classes are final: an exact type test, the commonest first
+        if type(node) is Lit:
             return node.value
-        if isinstance(node, Name):
-            if node.name in self.env:
-                return self.env[node.name]
-            return _OBJECTS.get(node.name, Unknown(node.name))
+        if type(node) is Name:
+            got = self.env.get(node.name, _MISSING)
+            return _OBJECTS.get(node.name, Unknown(node.name)) if got is _MISSING else got
+        if type(node) is Call:
+            return self.call(node)
         if isinstance(node, Array):
             return [self.eval(i) for i in node.items]
         if isinstance(node, Dict):
             return {self.eval(k): self.eval(v) for k, v in node.items}
-        if isinstance(node, Call):
-            return self.call(node)
         if isinstance(node, Index):
             return self.index(self.eval(node.obj), self.eval(node.index))
         if isinstance(node, BinOp):
@@ -539,8 +540,8 @@ class _Interp:
         return None
 
     def call(self, node: Call) -> Value:
-        args = [self.eval(a) for a in node.args]
-        kwargs = {k: self.eval(v) for k, v in node.kwargs}
+        args = list(map(self.eval, node.args))
+        kwargs = {k: self.eval(v) for k, v in node.kwargs} if node.kwargs else {}
         if node.obj is not None:
             return self.method(self.eval(node.obj), node, args, kwargs)
         f = node.func
