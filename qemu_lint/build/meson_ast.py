@@ -128,20 +128,25 @@ class MesonSyntaxError(Exception):
 # One alternative per token kind, in one group, so that findall() returns the
 # token texts as plain strings (a tuple of groups per match, or a match object,
 # cost more than the scan); tokenize() tells the kinds apart by the first
-# character.  No alternative can match the empty string, none backtracks more
-# than one character (no nested quantifiers), so scanning is linear.
+# character.  The commonest tokens come first (identifiers, punctuation and
+# newlines, strings): only the ``f'`` of an f-string must be tried before an
+# identifier, so an identifier starting with ``f`` is tried after the strings.
+# No alternative can match the empty string, none backtracks more than one
+# character (no nested quantifiers), so scanning is linear.
 _TOKEN = re.compile(
-    r"[ \t\r\f]*(\#[^\n]*|\\\r?\n|\n"
+    r"[ \t\r\f]*([A-Za-eg-z_][A-Za-z0-9_]*"
+    r"|[(),.:\[\]{}\n]|==|!=|<=|>=|\+=|[-+*/%<>=?]"
+    r"|'(?!'')(?:[^'\\\n]|\\.)*'"
     r"|f?'''(?:[^']|'(?!''))*'''"
     r"|f?'(?:[^'\\\n]|\\.)*'"
+    r"|f[A-Za-z0-9_]*"
+    r"|\#[^\n]*|\\\r?\n"
     r"|0x[0-9a-fA-F]+|[0-9]+"
-    r"|[A-Za-z_][A-Za-z0-9_]*"
-    r"|==|!=|<=|>=|\+=|[-+*/%<>=?:,.()\[\]{}]"
     r"|.)",
     re.DOTALL,
 )
 _OPS = frozenset(("==", "!=", "<=", ">=", "+=", *"-+*/%<>=?:,.()[]{}"))
-#: the kind of a token by its first character (an operator is found first)
+#: the kind of any other token, by its first character
 _FIRST = {
     **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", "id"),
     **dict.fromkeys("0123456789", "num"),
@@ -151,6 +156,7 @@ _FIRST = {
     "#": "comment",
 }
 _OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = frozenset(_OPEN.values())
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", "r": "\r"}
 _KEYWORDS = frozenset(
     {
@@ -193,16 +199,17 @@ def tokenize(text: str) -> list[Token]:
         if tok in _OPS:
             if tok in _OPEN:
                 depth += 1
-            elif tok in ")]}":
-                depth = max(0, depth - 1)
+            elif depth and tok in _CLOSE:
+                depth -= 1
             append(("op", tok, line))
             continue
         kind = _FIRST.get(tok[0], "")
-        if kind == "id" and tok[0] == "f" and tok[1:2] == "'":
-            kind, tok = "str", tok[1:]  # an f-string, kept as written
         if kind == "id":
-            append(("kw" if tok in _KEYWORDS else "id", tok, line))
-        elif kind == "nl":
+            if tok[0] != "f" or tok[1:2] != "'":
+                append(("kw" if tok in _KEYWORDS else "id", tok, line))
+                continue
+            kind, tok = "str", tok[1:]  # an f-string, kept as written
+        if kind == "nl":
             if depth == 0 and out and out[-1][0] != "nl":
                 append(("nl", "", line))
             line += 1
@@ -263,10 +270,13 @@ class _Parser:
         return tok[0] == kind and (val is None or tok[1] == val)
 
     def expect(self, kind: str, val: str | None = None) -> Token:
-        if not self.is_(kind, val):
-            k, v, line = self.peek()
-            raise MesonSyntaxError(f"expected {val or kind}, got {v or k!r}", line)
-        return self.take()
+        """:meth:`take` the next token, which must be ``kind`` (and ``val``)."""
+        tok = self.toks[self.pos]
+        if tok[0] != kind or (val is not None and tok[1] != val):
+            raise MesonSyntaxError(f"expected {val or kind}, got {tok[1] or tok[0]!r}", tok[2])
+        if kind != "eof":
+            self.pos += 1
+        return tok
 
     # statements -------------------------------------------------------------
 
@@ -370,7 +380,9 @@ class _Parser:
         if (val == "not" and kind == "kw") or (val == "-" and kind == "op"):
             self.pos += 1
             return UnOp(val, self.unary())
-        return self.postfix(self.primary())
+        node = self.primary()
+        kind, val, _ = self.toks[self.pos]
+        return self.postfix(node) if kind == "op" and val in (".", "[") else node
 
     def postfix(self, node: Node) -> Node:
         toks = self.toks
