@@ -49,9 +49,8 @@ from .kconfig import (
     Clause,
     KconfigResult,
     KconfigTree,
-    Plan,
     chain,
-    evaluate,
+    evaluate_many,
     parse_kconfig,
     plan,
 )
@@ -304,10 +303,10 @@ def _why_not(t: Target, mentions: Sequence[Mention], declared: frozenset[str]) -
 
 
 def _kconfig_for(
-    tree: KconfigTree, prepared: Plan, mak: TargetMak, dev: DeviceConfig, host: HostConfig
-) -> KconfigResult:
-    """minikconf's run for one target: the device ``.mak``, the Kconfig tree, then
-    ``host_kconfig`` and ``target_kconfig`` from the command line."""
+    tree: KconfigTree, mak: TargetMak, dev: DeviceConfig, host: HostConfig
+) -> tuple[list[Clause], list[Clause]]:
+    """minikconf's run for one target: the device ``.mak`` (before the Kconfig
+    tree), then ``host_kconfig`` and ``target_kconfig`` from the command line."""
     before = [Clause("assign", a.symbol, a.value, None, a.where) for a in dev.assignments]
     external = [(s, True, "(host)") for s in host.kconfig]
     external += [(a[7:], True, "(accelerator)") for a in _accels(mak, host)]
@@ -317,7 +316,7 @@ def _kconfig_for(
     after = [
         Clause("assign", s, v, None, None, origin=o) for s, v, o in external if s in tree.declared
     ]
-    return evaluate(tree, before, after, prepared)
+    return before, after
 
 
 def _accels(mak: TargetMak, host: HostConfig) -> list[str]:
@@ -481,13 +480,15 @@ def build_config(read: Reader, listdir: Lister, host: HostConfig | None = None) 
     inputs: list[str] = []
     tree = parse_kconfig(read)
     problems += tree.problems
-    prepared = plan(tree)
-    per_target: list[tuple[TargetMak, KconfigResult]] = []
+    configs: list[tuple[str, TargetMak, DeviceConfig]] = []
     for name in (n for n in names if n.endswith("-softmmu")):
         path = f"configs/targets/{name}.mak"
         mak = parse_target_mak(name, path, decode(read(path) or b""))
-        dev = load_device_config(name, read)
-        kc = _kconfig_for(tree, prepared, mak, dev, host)
+        configs.append((path, mak, load_device_config(name, read)))
+    # one pass over the Kconfig clauses for all the targets
+    runs = [_kconfig_for(tree, mak, dev, host) for _, mak, dev in configs]
+    per_target: list[tuple[TargetMak, KconfigResult]] = []
+    for (path, mak, dev), kc in zip(configs, evaluate_many(tree, runs, plan(tree)), strict=True):
         problems += [*mak.problems, *dev.problems, *kc.problems]
         inputs += [path, *dev.files]
         per_target.append((mak, kc))

@@ -288,6 +288,7 @@ def _container_method(obj: list[Value] | dict[Value, Value], name: str, args: li
 
 
 _MISSING = object()
+_IF_DOUBT = "condition only the host knows; both branches taken"
 _OBJECTS = {"meson": Module("meson"), "host_machine": Module("host_machine")}
 _QUIET = frozenset(
     {
@@ -396,22 +397,19 @@ class _Interp:
         assigns become :class:`Unknown` (so no branch's value is guessed).
         """
         entered = len(self.doubt)
-        doubt: Unparsed | None = None
+        unknown: Node | None = None  # the first condition only the host knows
         try:
             for cond, body in s.branches:
                 known = True if cond is None else truth(self.eval(cond))
                 if known is False:
                     continue
-                if known is True and doubt is None:
+                if known is True and unknown is None:
                     self.block(body)
                     return
-                if doubt is None:
-                    text = "if " + (_text(cond) if cond is not None else "…")
-                    reason = "condition only the host knows; both branches taken"
-                    doubt = Unparsed(Location(self.cur_file, s.line), text, reason)
+                if unknown is None:
+                    unknown = cond
                 if self.relevant(body):
-                    key = (self.cur_file, s.line, doubt.reason)
-                    self.doubt.append(self.problems.setdefault(key, doubt))
+                    self.doubt.append(self.if_doubt(s, unknown))
                     self.block(body)
                 else:
                     self.forget(body)
@@ -419,6 +417,16 @@ class _Interp:
                     return
         finally:
             del self.doubt[entered:]
+
+    def if_doubt(self, s: If, cond: Node | None) -> Unparsed:
+        """The problem an ``if`` under a condition only the host knows is reported
+        as (made when a branch that touches source sets is run under it)."""
+        key = (self.cur_file, s.line, _IF_DOUBT)
+        got = self.problems.get(key)
+        if got is None:
+            text = "if " + (_text(cond) if cond is not None else "…")
+            got = self.problems[key] = Unparsed(Location(self.cur_file, s.line), text, _IF_DOUBT)
+        return got
 
     def forget(self, body: Sequence[Stmt]) -> None:
         for name in _assigned(body):
