@@ -92,7 +92,7 @@ def random_sets(rnd: random.Random) -> SourceSet:
                 pool = [File(f"f{rnd.randint(0, 9)}.c") for _ in range(n)]
                 return tuple(pool + [rnd.choice(sets) for _ in range(rnd.randint(0, 1))])
 
-            doubt = Unparsed(Location("meson.build", line), "if x", "d") if rnd.random() < 0.2 else None
+            doubt = Unparsed(Location("meson.build", line), "if x", "d")
             keys = tuple(c for c in when if isinstance(c, str))
             text = tuple(c if isinstance(c, str) else "<c>" for c in when)
             ss.rules.append(
@@ -101,7 +101,7 @@ def random_sets(rnd: random.Random) -> SourceSet:
                     items(rnd.randint(0, 3)),
                     items(rnd.randint(0, 2)),
                     Location("meson.build", line),
-                    doubt,
+                    doubt if rnd.random() < 0.2 else None,
                     keys if len(keys) == len(when) else None,
                     text,
                 )

@@ -576,7 +576,8 @@ class _Evaluation:
         clash = hit & isset & (~yes if value else yes)
         for t in _targets(clash):
             text = f"{self.reasons[t][dest].describe()} / {c.describe()}"
-            self.problems[t].append(Unparsed(c.where or Location("Kconfig", 0), text, "contradiction"))
+            where = c.where or Location("Kconfig", 0)
+            self.problems[t].append(Unparsed(where, text, "contradiction"))
 
     def record(self, dest: str, value: bool, c: Clause, targets: int) -> None:
         """``dest`` is set to ``value`` by ``c`` in ``targets``."""
