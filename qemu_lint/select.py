@@ -59,7 +59,7 @@ def build_facts(session: Session) -> BuildConfig:
     """What each system emulator of the tree builds (:mod:`qemu_lint.build`).
 
     Computing it reads every ``meson.build``, Kconfig and ``.mak`` file
-    (about 0.45 s on QEMU 10.0.13); the cache keeps it with the digests of
+    (about 0.3 s on QEMU 10.0.13); the cache keeps it with the digests of
     those inputs and reuses it while they are unchanged.  A file selection
     computes it in a worker process beside its rounds (:func:`_start_build`);
     this takes that result, or computes it here.

@@ -29,6 +29,7 @@ Entry points: :func:`build_config` (pure, over a reader) and
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,13 +49,21 @@ from .kconfig import (
     Clause,
     KconfigResult,
     KconfigTree,
-    Plan,
     chain,
-    evaluate,
+    evaluate_many,
     parse_kconfig,
     plan,
 )
-from .meson import DEFAULT_PINS, Hit, MesonResult, SourceSet, Step, apply, interpret
+from .meson import (
+    DEFAULT_PINS,
+    Hit,
+    MesonResult,
+    SourceSet,
+    Step,
+    apply,
+    apply_many,
+    interpret,
+)
 
 __all__ = [
     "BuildConfig",
@@ -294,10 +303,10 @@ def _why_not(t: Target, mentions: Sequence[Mention], declared: frozenset[str]) -
 
 
 def _kconfig_for(
-    tree: KconfigTree, prepared: Plan, mak: TargetMak, dev: DeviceConfig, host: HostConfig
-) -> KconfigResult:
-    """minikconf's run for one target: the device ``.mak``, the Kconfig tree, then
-    ``host_kconfig`` and ``target_kconfig`` from the command line."""
+    tree: KconfigTree, mak: TargetMak, dev: DeviceConfig, host: HostConfig
+) -> tuple[list[Clause], list[Clause]]:
+    """minikconf's run for one target: the device ``.mak`` (before the Kconfig
+    tree), then ``host_kconfig`` and ``target_kconfig`` from the command line."""
     before = [Clause("assign", a.symbol, a.value, None, a.where) for a in dev.assignments]
     external = [(s, True, "(host)") for s in host.kconfig]
     external += [(a[7:], True, "(accelerator)") for a in _accels(mak, host)]
@@ -307,7 +316,7 @@ def _kconfig_for(
     after = [
         Clause("assign", s, v, None, None, origin=o) for s, v, o in external if s in tree.declared
     ]
-    return evaluate(tree, before, after, prepared)
+    return before, after
 
 
 def _accels(mak: TargetMak, host: HostConfig) -> list[str]:
@@ -341,11 +350,12 @@ def _target_keys(
 
 def _emulator_sets(
     mak: TargetMak, keys: Mapping[str, str], res: MesonResult
-) -> list[tuple[SourceSet, Mapping[str, str]]]:
-    """The source sets one system emulator links, with the configuration each is applied to."""
+) -> list[tuple[SourceSet, Mapping[str, str]] | None]:
+    """The source sets one system emulator links, with the configuration each is
+    applied to, one slot each in a fixed order (``None``: the tree has none)."""
     base = mak.base_arch
     hw_dir = "sparc64" if keys.get("TARGET_NAME") == "sparc64" else base
-    out: list[tuple[SourceSet, Mapping[str, str]]] = []
+    out: list[tuple[SourceSet, Mapping[str, str]] | None] = []
     for table, key in (
         ("target_system_arch", base),
         ("target_softmmu_arch", base),
@@ -354,30 +364,55 @@ def _emulator_sets(
     ):
         value = res.variables.get(table)
         ss = value.get(key) if isinstance(value, dict) else None
-        if isinstance(ss, SourceSet):
-            out.append((ss, keys))
+        out.append((ss, keys) if isinstance(ss, SourceSet) else None)
     for name in ("common_ss", "specific_ss"):
-        if name in res.sets:
-            out.append((res.sets[name], keys))
-    out += [(res.sets[n], {}) for n in _WHOLE_LIBS if n in res.sets]
+        out.append((res.sets[name], keys) if name in res.sets else None)
+    out += [(res.sets[n], {}) if n in res.sets else None for n in _WHOLE_LIBS]
     return out
+
+
+def _all_hits(
+    per_target: Sequence[tuple[TargetMak, Mapping[str, str]]], res: MesonResult
+) -> list[dict[str, Hit]]:
+    """Each target's files, from its source sets applied to its configuration.
+
+    A target keeps a file's first hit, or its first certain one.  The targets
+    that apply the same set in the same slot share one :func:`apply_many`
+    walk of its rules; each target's hits still come in its own order.
+    """
+    hits: list[dict[str, Hit]] = [{} for _ in per_target]
+    slots = [_emulator_sets(mak, keys, res) for mak, keys in per_target]
+    for slot in range(len(slots[0]) if slots else 0):
+        groups: dict[int, list[int]] = {}
+        chosen: dict[int, tuple[SourceSet, Mapping[str, str]]] = {}
+        for i, sets in enumerate(slots):
+            one = sets[slot]
+            if one is not None:
+                groups.setdefault(id(one[0]), []).append(i)
+                chosen[i] = one
+        for members in groups.values():
+            ss = chosen[members[0]][0]
+            by_bit = [hits[i] for i in members]
+            configs = [chosen[i][1] for i in members]
+            for hit, bits in apply_many(ss, configs):
+                while bits:
+                    low = bits & -bits
+                    bits ^= low
+                    got = by_bit[low.bit_length() - 1]
+                    old = got.get(hit.file)
+                    if old is None or (old.uncertain and not hit.uncertain):
+                        got[hit.file] = hit
+    return hits
 
 
 def _build_target(
     mak: TargetMak,
     kc: KconfigResult,
-    host: HostConfig,
-    res: MesonResult,
-    trails: dict[tuple[Step, ...], int],
+    keys: dict[str, str],
+    hits: Mapping[str, Hit],
+    trails: _Trails,
     doubts: dict[tuple[str, int, str], Unparsed],
 ) -> Target:
-    keys = _target_keys(mak, kc, host, res.variables)
-    hits: dict[str, Hit] = {}
-    for ss, config in _emulator_sets(mak, keys, res):
-        for hit in apply(ss, config):
-            old = hits.get(hit.file)
-            if old is None or (old.uncertain and not hit.uncertain):
-                hits[hit.file] = hit
     for hit in hits.values():
         for u in hit.uncertain:
             doubts.setdefault((u.where.file, u.where.line, u.reason), u)
@@ -389,10 +424,31 @@ def _build_target(
         symbols=kc.enabled(),
         files=frozenset(hits),
         uncertain=frozenset(f for f, h in hits.items() if h.uncertain),
-        trail_of={f: trails.setdefault(h.steps, len(trails)) for f, h in hits.items()},
+        trail_of={f: trails.index(h.steps) for f, h in hits.items()},
         doubts={f: h.uncertain for f, h in hits.items() if h.uncertain},
         reasons={k: c for k, c in kc.reasons.items() if c.where is not None or c.value},
     )
+
+
+@dataclass(slots=True)
+class _Trails:
+    """The rule chains of all targets, numbered in order of first use.
+
+    Targets share their hits' chains (the same tuples): a chain seen before is
+    found by identity, without hashing its steps again.
+    """
+
+    numbers: dict[tuple[Step, ...], int] = field(default_factory=dict)
+    #: id of a chain tuple → its number; ``keep`` holds the tuples, so no id is reused
+    by_id: dict[int, int] = field(default_factory=dict)
+    keep: list[tuple[Step, ...]] = field(default_factory=list)
+
+    def index(self, steps: tuple[Step, ...]) -> int:
+        got = self.by_id.get(id(steps))
+        if got is None:
+            got = self.by_id[id(steps)] = self.numbers.setdefault(steps, len(self.numbers))
+            self.keep.append(steps)
+        return got
 
 
 def _mentions(res: MesonResult) -> dict[str, tuple[Mention, ...]]:
@@ -427,21 +483,28 @@ def build_config(read: Reader, listdir: Lister, host: HostConfig | None = None) 
     inputs: list[str] = []
     tree = parse_kconfig(read)
     problems += tree.problems
-    prepared = plan(tree)
-    per_target: list[tuple[TargetMak, KconfigResult]] = []
+    configs: list[tuple[str, TargetMak, DeviceConfig]] = []
     for name in (n for n in names if n.endswith("-softmmu")):
         path = f"configs/targets/{name}.mak"
         mak = parse_target_mak(name, path, decode(read(path) or b""))
-        dev = load_device_config(name, read)
-        kc = _kconfig_for(tree, prepared, mak, dev, host)
+        configs.append((path, mak, load_device_config(name, read)))
+    # one pass over the Kconfig clauses for all the targets
+    runs = [_kconfig_for(tree, mak, dev, host) for _, mak, dev in configs]
+    per_target: list[tuple[TargetMak, KconfigResult]] = []
+    for (path, mak, dev), kc in zip(configs, evaluate_many(tree, runs, plan(tree)), strict=True):
         problems += [*mak.problems, *dev.problems, *kc.problems]
         inputs += [path, *dev.files]
         per_target.append((mak, kc))
     res = interpret(read, _meson_env(names, per_target, host), {**DEFAULT_PINS, **host.pins})
     problems += res.problems
     doubts: dict[tuple[str, int, str], Unparsed] = {}
-    trails: dict[tuple[Step, ...], int] = {}
-    targets = tuple(_build_target(m, k, host, res, trails, doubts) for m, k in per_target)
+    trails = _Trails()
+    keys = [_target_keys(m, k, host, res.variables) for m, k in per_target]
+    hits = _all_hits([(m, ks) for (m, _), ks in zip(per_target, keys, strict=True)], res)
+    targets = tuple(
+        _build_target(m, k, ks, h, trails, doubts)
+        for (m, k), ks, h in zip(per_target, keys, hits, strict=True)
+    )
     mentions = _mentions(res)
     failed = tuple(
         sorted({posixpath.dirname(p.where.file) for p in res.problems if "syntax" in p.reason})
@@ -454,7 +517,7 @@ def build_config(read: Reader, listdir: Lister, host: HostConfig | None = None) 
         inputs=tuple(dict.fromkeys([*inputs, *tree.files, *res.files])),
         failed_dirs=failed,
         mentions=mentions,
-        trails=tuple(trails),
+        trails=tuple(trails.numbers),
         declared=tree.declared,
     )
 
@@ -491,12 +554,14 @@ def load_build_config(
         (None: absent), for a tree at a git revision (``--diff-base``, audit)
     """
     changed = overrides or {}
+    top = os.fspath(root)
 
     def read(rel: str) -> bytes | None:
         if rel in changed:
             return changed[rel]
-        try:
-            return (root / rel).read_bytes()
+        try:  # plain os.path: a Path per file cost more than reading it
+            with open(os.path.join(top, rel), "rb") as f:
+                return f.read()
         except OSError:
             return None
 

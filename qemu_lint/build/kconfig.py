@@ -20,10 +20,9 @@ the written defaults.  Entry points: :func:`parse_kconfig`, :func:`evaluate`.
 
 from __future__ import annotations
 
-import bisect
 import posixpath
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .configs import Location, Reader, Unparsed, decode
@@ -133,11 +132,17 @@ class KconfigTree:
     problems: tuple[Unparsed, ...] = ()
 
 
+# One group, so that findall() returns the token texts as plain strings (a
+# match object per token cost more than the scan); _tokens() tells the kinds
+# apart by the text.  Blanks before a token, or at the end, are skipped by the
+# pattern (none is a token).
 _TOKEN = re.compile(
-    r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<comment>\#[^\n]*)"
-    r"|(?P<source>(?:source|include)(?![A-Za-z0-9_])[ \t]*(?P<path>[^\n]*))"
-    r"|(?P<id>[A-Za-z0-9][A-Za-z0-9_]*)|(?P<op>&&|\|\||[=()!])|(?P<bad>.)"
+    r"[ \t\r\f\v]*(\n|\#[^\n]*"
+    r"|(?:source|include)(?![A-Za-z0-9_])[ \t]*[^\n]*"
+    r"|[A-Za-z0-9][A-Za-z0-9_]*|&&|\|\||[=()!]|[^ \t\r\f\v\n])"
 )
+_OPS = frozenset({"&&", "||", "=", "(", ")", "!"})
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _KEYWORDS = frozenset({"depends", "on", "select", "imply", "config", "default", "y", "n", "bool"})
 _PROPS = frozenset({"default", "depends", "select", "imply", "bool"})
 
@@ -148,20 +153,24 @@ class _Error(Exception):
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
+    append = out.append
     line = 1
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "bad"
-        if kind == "path":
-            kind = "source"
-        if kind == "nl":
+    for tok in _TOKEN.findall(text):
+        c = tok[0]
+        if c == "\n":
             line += 1
-        elif kind == "source":
-            out.append(("source", (m.group("path") or "").rstrip(), line))
-        elif kind == "id":
-            word = m.group()
-            out.append(("kw" if word in _KEYWORDS else "id", word, line))
-        elif kind in ("op", "bad"):
-            out.append((kind, m.group(), line))
+        elif c == "#":
+            continue
+        elif tok in _OPS:
+            append(("op", tok, line))
+        elif c not in _WORD or c == "_":
+            append(("bad", tok, line))
+        elif tok[:6] == "source" and tok[6:7] not in _WORD:
+            append(("source", tok[6:].lstrip(" \t").rstrip(), line))
+        elif tok[:7] == "include" and tok[7:8] not in _WORD:
+            append(("source", tok[7:].lstrip(" \t").rstrip(), line))
+        else:
+            append(("kw" if tok in _KEYWORDS else "id", tok, line))
     out.append(("eof", "", line))
     return out
 
@@ -398,7 +407,9 @@ class Plan:
 
     dfo: Mapping[str, int]
     names: Mapping[str, Location | None]
-    ordered: tuple[tuple[tuple[int, int, int, int], Clause], ...]
+    #: the tree's clauses in order, and their sort keys (a target's list is a copy)
+    keys: tuple[tuple[int, int, int, int], ...]
+    clauses: tuple[Clause, ...]
 
 
 def _key(dfo: Mapping[str, int], c: Clause, group: int, idx: int) -> tuple[int, int, int, int]:
@@ -418,7 +429,8 @@ def plan(tree: KconfigTree) -> Plan:
     keyed = [(_key(dfo, c, 1, i), c) for i, c in enumerate(tree.clauses)]
     keyed += [(_key(dfo, c, 3, i), c) for i, c in enumerate(defaults)]
     keyed.sort(key=lambda kc: kc[0])
-    return Plan(dfo, names, tuple(keyed))
+    keys = tuple(k for k, _ in keyed)
+    return Plan(dfo, names, keys, tuple(c for _, c in keyed))
 
 
 def evaluate(
@@ -435,58 +447,158 @@ def evaluate(
     :param prepared: :func:`plan` of ``tree``, to share between targets
     :return: values, reasons, and contradictions, cycles or undefined symbols
     """
+    return evaluate_many(tree, [(before, after)], prepared)[0]
+
+
+def evaluate_many(
+    tree: KconfigTree,
+    runs: Sequence[tuple[Iterable[Clause], Iterable[Clause]]],
+    prepared: Plan | None = None,
+) -> list[KconfigResult]:
+    """:func:`evaluate` for several targets in one pass over the tree's clauses.
+
+    Each clause runs once for all the targets, on bit sets (bit ``1 << i``
+    stands for ``runs[i]``); an assignment of ``before`` or ``after`` runs for
+    its own target, at its place in that target's order.
+
+    :param runs: each target's ``before`` and ``after`` assignments
+    :return: one result per run, each equal to :func:`evaluate`'s
+    """
     p = prepared or plan(tree)
-    extra = [(_key(p.dfo, c, 0, i), c) for i, c in enumerate(before)]
-    extra += [(_key(p.dfo, c, 2, i), c) for i, c in enumerate(after)]
-    extra.sort(key=lambda kc: kc[0])
-    problems = [
+    undefined = [
         Unparsed(where or Location("Kconfig", 0), n, "undefined Kconfig symbol")
         for n, where in p.names.items()
         if n not in tree.declared
     ]
-    problems += [
-        Unparsed(c.where or Location("Kconfig", 0), c.dest, "undefined Kconfig symbol")
-        for _, c in extra
-        if c.dest not in tree.declared
+    state = _Evaluation(len(runs))
+    extras: list[tuple[tuple[int, int, int, int], int, Clause]] = []
+    for t, (before, after) in enumerate(runs):
+        extra = [(_key(p.dfo, c, 0, i), c) for i, c in enumerate(before)]
+        extra += [(_key(p.dfo, c, 2, i), c) for i, c in enumerate(after)]
+        extra.sort(key=lambda kc: kc[0])
+        state.problems[t] += undefined
+        state.problems[t] += [
+            Unparsed(c.where or Location("Kconfig", 0), c.dest, "undefined Kconfig symbol")
+            for _, c in extra
+            if c.dest not in tree.declared
+        ]
+        extras += [(k, t, c) for k, c in extra]
+    # a target's assignments go before the tree's clauses of a larger key
+    extras.sort(key=lambda ktc: (ktc[0], ktc[1]))
+    full = (1 << len(runs)) - 1
+    j = 0
+    for key, c in zip(p.keys, p.clauses, strict=True):
+        while j < len(extras) and extras[j][0] < key:
+            state.run(extras[j][2], 1 << extras[j][1])
+            j += 1
+        state.run(c, full)
+    for _, t, c in extras[j:]:
+        state.run(c, 1 << t)
+    return [
+        KconfigResult(v, r, tuple(pr))
+        for v, r, pr in zip(state.values, state.reasons, state.problems, strict=True)
     ]
-    values: dict[str, bool] = {}
-    reasons: dict[str, Clause] = {}
-    merged = [c for _, c in p.ordered]
-    keys = [k for k, _ in p.ordered]
-    for k, c in reversed(extra):  # a few dozen insertions into a presorted list
-        merged.insert(bisect.bisect_left(keys, k), c)
-    for c in merged:
-        _process(c, values, reasons, problems)
-    return KconfigResult(values, reasons, tuple(problems))
 
 
-def _process(
-    c: Clause, values: dict[str, bool], reasons: dict[str, Clause], problems: list[Unparsed]
-) -> None:
-    """Run one clause (minikconf's ``Clause.process``)."""
-    try:
-        ok = c.cond is None or _eval(c.cond, values)
-    except KeyError as e:
-        problems.append(Unparsed(c.where or Location("Kconfig", 0), str(e), "Kconfig cycle"))
-        return
-    if c.kind == "default":
-        if c.dest in values or not ok:
+def _targets(bits: int) -> Iterator[int]:
+    """The numbers of the bits set, lowest first."""
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
+@dataclass(slots=True)
+class _Evaluation:
+    """minikconf's run of several targets at once: per symbol, the targets
+    where it is set and those where it is y (bit sets), and per target its
+    values, reasons and problems, filled in the order one target's run would."""
+
+    count: int
+    isset: dict[str, int] = field(default_factory=dict)
+    yes: dict[str, int] = field(default_factory=dict)
+    values: list[dict[str, bool]] = field(default_factory=list)
+    reasons: list[dict[str, Clause]] = field(default_factory=list)
+    problems: list[list[Unparsed]] = field(default_factory=list)
+
+    full: int = 0
+    both: list[tuple[dict[str, bool], dict[str, Clause]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.values = [{} for _ in range(self.count)]
+        self.reasons = [{} for _ in range(self.count)]
+        self.problems = [[] for _ in range(self.count)]
+        self.full = (1 << self.count) - 1
+        self.both = list(zip(self.values, self.reasons, strict=True))
+
+    def truth(self, e: Expr, among: int) -> tuple[int, int]:
+        """``e`` for the targets ``among``: those where it holds, those where
+        reading it fails (a symbol not set yet: minikconf's cycle)."""
+        if isinstance(e, Var):
+            missing = among & ~self.isset.get(e.name, 0)
+            return among & self.yes.get(e.name, 0), missing
+        if isinstance(e, Not):
+            holds, fails = self.truth(e.arg, among)
+            return among & ~holds & ~fails, fails
+        holds, fails = self.truth(e.lhs, among)
+        if isinstance(e, And):  # the right side is read only where the left holds
+            holds, fails_rhs = self.truth(e.rhs, holds)
+            return holds, fails | fails_rhs
+        rest = among & ~holds & ~fails
+        holds_rhs, fails_rhs = self.truth(e.rhs, rest)
+        return holds | holds_rhs, fails | fails_rhs
+
+    def run(self, c: Clause, among: int) -> None:
+        """One clause for the targets ``among`` (minikconf's ``Clause.process``)."""
+        if c.cond is None:
+            ok = among
+        else:
+            ok, fails = self.truth(c.cond, among)
+            if fails:
+                self.cycle(c, c.cond, fails)
+                among &= ~fails
+        dest, isset = c.dest, self.isset.get(c.dest, 0)
+        if c.kind == "default":
+            hit, value = among & ok & ~isset, c.value
+        elif c.kind == "depends":
+            hit, value = among & ~ok, False
+        elif c.kind == "select":
+            hit, value = ok & among, True
+        else:
+            hit, value = among, c.value
+        new = hit & ~isset
+        if new:
+            self.isset[dest] = isset | new
+            if value:
+                self.yes[dest] = self.yes.get(dest, 0) | new
+            self.record(dest, value, c, new)
+        yes = self.yes.get(dest, 0)
+        clash = hit & isset & (~yes if value else yes)
+        for t in _targets(clash):
+            text = f"{self.reasons[t][dest].describe()} / {c.describe()}"
+            where = c.where or Location("Kconfig", 0)
+            self.problems[t].append(Unparsed(where, text, "contradiction"))
+
+    def record(self, dest: str, value: bool, c: Clause, targets: int) -> None:
+        """``dest`` is set to ``value`` by ``c`` in ``targets``."""
+        if targets == self.full:  # the commonest case: a loop without bit tests
+            for values, reasons in self.both:
+                values[dest] = value
+                reasons[dest] = c
             return
-        value = c.value
-    elif c.kind == "depends":
-        if ok:
-            return
-        value = False
-    elif c.kind == "select":
-        if not ok:
-            return
-        value = True
-    else:
-        value = c.value
-    old = values.get(c.dest)
-    if old is None:
-        values[c.dest] = value
-        reasons[c.dest] = c
-    elif old != value:
-        text = f"{reasons[c.dest].describe()} / {c.describe()}"
-        problems.append(Unparsed(c.where or Location("Kconfig", 0), text, "contradiction"))
+        while targets:
+            low = targets & -targets
+            t = low.bit_length() - 1
+            self.values[t][dest] = value
+            self.reasons[t][dest] = c
+            targets ^= low
+
+    def cycle(self, c: Clause, cond: Expr, fails: int) -> None:
+        """The problem of each target whose reading of ``c``'s condition fails,
+        with the symbol one target's run fails on."""
+        for t in _targets(fails):
+            try:
+                _eval(cond, self.values[t])
+            except KeyError as e:
+                where = c.where or Location("Kconfig", 0)
+                self.problems[t].append(Unparsed(where, str(e), "Kconfig cycle"))

@@ -287,6 +287,8 @@ def _container_method(obj: list[Value] | dict[Value, Value], name: str, args: li
     return Unknown(f"dict.{name}")
 
 
+_MISSING = object()
+_IF_DOUBT = "condition only the host knows; both branches taken"
 _OBJECTS = {"meson": Module("meson"), "host_machine": Module("host_machine")}
 _QUIET = frozenset(
     {
@@ -395,22 +397,19 @@ class _Interp:
         assigns become :class:`Unknown` (so no branch's value is guessed).
         """
         entered = len(self.doubt)
-        doubt: Unparsed | None = None
+        unknown: Node | None = None  # the first condition only the host knows
         try:
             for cond, body in s.branches:
                 known = True if cond is None else truth(self.eval(cond))
                 if known is False:
                     continue
-                if known is True and doubt is None:
+                if known is True and unknown is None:
                     self.block(body)
                     return
-                if doubt is None:
-                    text = "if " + (_text(cond) if cond is not None else "…")
-                    reason = "condition only the host knows; both branches taken"
-                    doubt = Unparsed(Location(self.cur_file, s.line), text, reason)
+                if unknown is None:
+                    unknown = cond
                 if self.relevant(body):
-                    key = (self.cur_file, s.line, doubt.reason)
-                    self.doubt.append(self.problems.setdefault(key, doubt))
+                    self.doubt.append(self.if_doubt(s, unknown))
                     self.block(body)
                 else:
                     self.forget(body)
@@ -418,6 +417,16 @@ class _Interp:
                     return
         finally:
             del self.doubt[entered:]
+
+    def if_doubt(self, s: If, cond: Node | None) -> Unparsed:
+        """The problem an ``if`` under a condition only the host knows is reported
+        as (made when a branch that touches source sets is run under it)."""
+        key = (self.cur_file, s.line, _IF_DOUBT)
+        got = self.problems.get(key)
+        if got is None:
+            text = "if " + (_text(cond) if cond is not None else "…")
+            got = self.problems[key] = Unparsed(Location(self.cur_file, s.line), text, _IF_DOUBT)
+        return got
 
     def forget(self, body: Sequence[Stmt]) -> None:
         for name in _assigned(body):
@@ -458,18 +467,18 @@ class _Interp:
     # expressions --------------------------------------------------------------
 
     def eval(self, node: Node) -> Value:
-        if isinstance(node, Lit):
+        # the node classes are final: an exact type test, the commonest first
+        if type(node) is Lit:
             return node.value
-        if isinstance(node, Name):
-            if node.name in self.env:
-                return self.env[node.name]
-            return _OBJECTS.get(node.name, Unknown(node.name))
+        if type(node) is Name:
+            got = self.env.get(node.name, _MISSING)
+            return _OBJECTS.get(node.name, Unknown(node.name)) if got is _MISSING else got
+        if type(node) is Call:
+            return self.call(node)
         if isinstance(node, Array):
             return [self.eval(i) for i in node.items]
         if isinstance(node, Dict):
             return {self.eval(k): self.eval(v) for k, v in node.items}
-        if isinstance(node, Call):
-            return self.call(node)
         if isinstance(node, Index):
             return self.index(self.eval(node.obj), self.eval(node.index))
         if isinstance(node, BinOp):
@@ -480,6 +489,9 @@ class _Interp:
                 t = truth(v)
                 return Unknown("not") if t is None else not t
             return -v if isinstance(v, int) else Unknown("-")
+        assert isinstance(
+            node, Ternary
+        )  # the last kind (mypy: the exact tests above do not narrow)
         c = truth(self.eval(node.cond))
         if c is None:
             return Unknown("?:")
@@ -539,8 +551,8 @@ class _Interp:
         return None
 
     def call(self, node: Call) -> Value:
-        args = [self.eval(a) for a in node.args]
-        kwargs = {k: self.eval(v) for k, v in node.kwargs}
+        args = list(map(self.eval, node.args))
+        kwargs = {k: self.eval(v) for k, v in node.kwargs} if node.kwargs else {}
         if node.obj is not None:
             return self.method(self.eval(node.obj), node, args, kwargs)
         f = node.func
@@ -664,27 +676,31 @@ class Hit:
     uncertain: tuple[Unparsed, ...]
 
 
-def _cond(c: Cond, config: Mapping[str, object], where: Location) -> tuple[bool, Unparsed | None]:
-    if isinstance(c, str):
-        return bool(config.get(c)), None
-    if isinstance(c, Dep) and c.found is not None:
-        return c.found, None
-    what = c.name if isinstance(c, Dep) else c.what
-    return True, Unparsed(where, what, "when: condition only the host knows; taken as true")
+def _rule_bits(rule: Rule, bits: Callable[[str], int], full: int) -> tuple[int, list[Unparsed]]:
+    """The configurations (a bit set) where a rule's ``when:`` holds, and the
+    conditions only the host knows that it rests on there (each taken as true).
 
-
-def _holds(rule: Rule, config: Mapping[str, object], doubts: list[Unparsed]) -> bool:
-    """Whether a ``when:`` with dependencies holds; an unknown one is taken as true
-    and recorded in ``doubts`` (unless a known condition is false anyway)."""
-    found: list[Unparsed] = []
+    ``config.get(key)`` decides a key; a dependency of known ``found()``
+    holds everywhere or nowhere; anything else holds, uncertain.
+    """
+    if rule.keys is not None:
+        ok = full
+        for k in rule.keys:
+            ok &= bits(k)
+            if not ok:
+                break
+        return ok, []
+    ok, found = full, []
     for c in rule.when:
-        value, doubt = _cond(c, config, rule.where)
-        if not value:
-            return False
-        if doubt is not None:
-            found.append(doubt)
-    doubts.extend(found)
-    return True
+        if isinstance(c, str):
+            ok &= bits(c)
+        elif isinstance(c, Dep) and c.found is not None:
+            ok &= full if c.found else 0
+        else:
+            what = c.name if isinstance(c, Dep) else c.what
+            reason = "when: condition only the host knows; taken as true"
+            found.append(Unparsed(rule.where, what, reason))
+    return ok, found if ok else []
 
 
 def _cond_text(c: Cond) -> str:
@@ -699,37 +715,61 @@ def apply(ss: SourceSet, config: Mapping[str, object]) -> Iterator[Hit]:
     :param config: the target's configuration keys (``CONFIG_*``, ``TARGET_*``)
     :return: hits in rule order; a file may come more than once
     """
-    stack: list[tuple[SourceSet, tuple[Step, ...], tuple[Unparsed, ...]]] = [(ss, (), ())]
-    active: set[int] = set()
+    for hit, _ in apply_many(ss, (config,)):
+        yield hit
+
+
+_Item = tuple[SourceSet, tuple[Step, ...], tuple[Unparsed, ...], int]
+
+
+def apply_many(ss: SourceSet, configs: Sequence[Mapping[str, object]]) -> Iterator[tuple[Hit, int]]:
+    """:func:`apply` for several configurations in one walk of the rules.
+
+    :param ss: a source set from :func:`interpret`
+    :param configs: the configurations; bit ``1 << i`` stands for ``configs[i]``
+    :return: ``(hit, bits)``: the hits whose bits include ``1 << i`` are those
+        ``apply(ss, configs[i])`` yields, in the same order, with equal values
+    """
+    full = (1 << len(configs)) - 1
+    key_bits: dict[str, int] = {}
+
+    def bits(key: str) -> int:
+        got = key_bits.get(key)
+        if got is None:
+            got = key_bits[key] = sum(1 << i for i, c in enumerate(configs) if c.get(key))
+        return got
+
+    # one stack for all configurations: filtered to one, it is apply's stack
+    stack: list[_Item] = [(ss, (), (), full)]
+    active: dict[int, int] = {}
     while stack:
-        cur, steps, doubts = stack.pop()
-        if id(cur) in active:
+        cur, steps, doubts, mask = stack.pop()
+        done = active.get(id(cur), 0)
+        mask &= ~done
+        if not mask:
             continue
-        active.add(id(cur))
-        nested: list[tuple[SourceSet, tuple[Step, ...], tuple[Unparsed, ...]]] = []
+        active[id(cur)] = done | mask
+        nested: list[_Item] = []
         for rule in cur.rules:
-            doubt_here: list[Unparsed] = []
-            if rule.keys is not None:
-                ok = True
-                for k in rule.keys:
-                    if not config.get(k):
-                        ok = False
-                        break
-            else:
-                ok = _holds(rule, config, doubt_here)
+            ok, found = _rule_bits(rule, bits, full)
             # under a condition only the host knows, both branches may be built
-            branches = [ok] if ok is False or not doubt_here else [True, False]
-            if rule.uncertain is not None:
-                doubt_here.append(rule.uncertain)
-            extra = (*doubts, *doubt_here) if doubt_here else doubts
-            for branch in branches:
-                items = rule.if_true if branch else rule.if_false
-                if not items:
+            for group, branches, doubt_here in (
+                (mask & ok, (True, False) if found else (True,), found),
+                (mask & ~ok, (False,), []),
+            ):
+                if not group:
                     continue
-                trail = (*steps, Step(rule.where, rule.when_text, branch))
-                for item in items:
-                    if isinstance(item, File):
-                        yield Hit(item.path, trail, extra)
-                    elif isinstance(item, SourceSet):
-                        nested.append((item, trail, extra))
+                if rule.uncertain is not None:
+                    doubt_here = [*doubt_here, rule.uncertain]
+                extra = (*doubts, *doubt_here) if doubt_here else doubts
+                for branch in branches:
+                    items = rule.if_true if branch else rule.if_false
+                    if not items:
+                        continue
+                    trail = (*steps, Step(rule.where, rule.when_text, branch))
+                    for item in items:
+                        if isinstance(item, File):
+                            yield Hit(item.path, trail, extra), group
+                        elif isinstance(item, SourceSet):
+                            nested.append((item, trail, extra, group))
         stack.extend(reversed(nested))

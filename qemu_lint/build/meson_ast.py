@@ -125,21 +125,38 @@ class MesonSyntaxError(Exception):
         self.line = line
 
 
-# One alternative per token kind, each a capture group, so that findall()
-# returns plain tuples (the per-match Python overhead dominated otherwise).
+# One alternative per token kind, in one group, so that findall() returns the
+# token texts as plain strings (a tuple of groups per match, or a match object,
+# cost more than the scan); tokenize() tells the kinds apart by the first
+# character.  The commonest tokens come first (identifiers, punctuation and
+# newlines, strings): only the ``f'`` of an f-string must be tried before an
+# identifier, so an identifier starting with ``f`` is tried after the strings.
 # No alternative can match the empty string, none backtracks more than one
 # character (no nested quantifiers), so scanning is linear.
 _TOKEN = re.compile(
-    r"[ \t\r\f]*(?:(\#[^\n]*)|(\\\r?\n)|(\n)"
-    r"|(f?'''(?:[^']|'(?!''))*''')"
-    r"|(f?'(?:[^'\\\n]|\\.)*')"
-    r"|(0x[0-9a-fA-F]+|[0-9]+)"
-    r"|([A-Za-z_][A-Za-z0-9_]*)"
-    r"|(==|!=|<=|>=|\+=|[-+*/%<>=?:,.()\[\]{}])"
-    r"|(.))",
+    r"[ \t\r\f]*([A-Za-eg-z_][A-Za-z0-9_]*"
+    r"|[(),.:\[\]{}\n]|==|!=|<=|>=|\+=|[-+*/%<>=?]"
+    r"|'(?!'')(?:[^'\\\n]|\\.)*'"
+    r"|f?'''(?:[^']|'(?!''))*'''"
+    r"|f?'(?:[^'\\\n]|\\.)*'"
+    r"|f[A-Za-z0-9_]*"
+    r"|\#[^\n]*|\\\r?\n"
+    r"|0x[0-9a-fA-F]+|[0-9]+"
+    r"|.)",
     re.DOTALL,
 )
+_OPS = frozenset(("==", "!=", "<=", ">=", "+=", *"-+*/%<>=?:,.()[]{}"))
+#: the kind of any other token, by its first character
+_FIRST = {
+    **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", "id"),
+    **dict.fromkeys("0123456789", "num"),
+    "'": "str",
+    "\n": "nl",
+    "\\": "cont",
+    "#": "comment",
+}
 _OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = frozenset(_OPEN.values())
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", "r": "\r"}
 _KEYWORDS = frozenset(
     {
@@ -175,31 +192,39 @@ def tokenize(text: str) -> list[Token]:
     :raise MesonSyntaxError: on a character Meson does not have
     """
     out: list[Token] = []
+    append = out.append
     depth = 0
     line = 1
-    for _comment, cont, nl, mstr, string, num, ident, op, bad in _TOKEN.findall(text):
-        if ident:
-            out.append(("kw" if ident in _KEYWORDS else "id", ident, line))
-        elif op:
-            if op in _OPEN:
+    for tok in _TOKEN.findall(text):
+        if tok in _OPS:
+            if tok in _OPEN:
                 depth += 1
-            elif op in ")]}":
-                depth = max(0, depth - 1)
-            out.append(("op", op, line))
-        elif nl or cont:
-            if nl and depth == 0 and out and out[-1][0] != "nl":
-                out.append(("nl", "", line))
+            elif depth and tok in _CLOSE:
+                depth -= 1
+            append(("op", tok, line))
+            continue
+        kind = _FIRST.get(tok[0], "")
+        if kind == "id":
+            if tok[0] != "f" or tok[1:2] != "'":
+                append(("kw" if tok in _KEYWORDS else "id", tok, line))
+                continue
+            kind, tok = "str", tok[1:]  # an f-string, kept as written
+        if kind == "nl":
+            if depth == 0 and out and out[-1][0] != "nl":
+                append(("nl", "", line))
             line += 1
-        elif string:
-            out.append(("str", _unescape(string[string.index("'") + 1 : -1]), line))
-        elif num:
-            out.append(("num", num, line))
-        elif mstr:
-            out.append(("str", mstr[mstr.index("'") + 3 : -3], line))
-            line += mstr.count("\n")
-        elif bad and not bad.isspace():
-            raise MesonSyntaxError(f"unexpected character {bad!r}", line)
-    out.append(("nl", "", line))
+        elif kind == "str" and tok.startswith("'''") and len(tok) >= 6:
+            append(("str", tok[3:-3], line))
+            line += tok.count("\n")
+        elif kind == "str" and len(tok) >= 2:
+            append(("str", _unescape(tok[1:-1]), line))
+        elif kind == "num":
+            append(("num", tok, line))
+        elif kind == "cont" and len(tok) > 1:
+            line += 1
+        elif kind != "comment" and not tok.isspace():
+            raise MesonSyntaxError(f"unexpected character {tok!r}", line)
+    append(("nl", "", line))
     # padding, so that the parser's look-ahead needs no bounds check
     out.extend([("eof", "", line)] * 4)
     return out
@@ -245,28 +270,34 @@ class _Parser:
         return tok[0] == kind and (val is None or tok[1] == val)
 
     def expect(self, kind: str, val: str | None = None) -> Token:
-        if not self.is_(kind, val):
-            k, v, line = self.peek()
-            raise MesonSyntaxError(f"expected {val or kind}, got {v or k!r}", line)
-        return self.take()
+        """:meth:`take` the next token, which must be ``kind`` (and ``val``)."""
+        tok = self.toks[self.pos]
+        if tok[0] != kind or (val is not None and tok[1] != val):
+            raise MesonSyntaxError(f"expected {val or kind}, got {tok[1] or tok[0]!r}", tok[2])
+        if kind != "eof":
+            self.pos += 1
+        return tok
 
     # statements -------------------------------------------------------------
 
     def block(self, ends: tuple[str, ...]) -> tuple[Stmt, ...]:
         body: list[Stmt] = []
+        toks = self.toks
         while True:
-            while self.is_("nl"):
-                self.take()
-            if self.is_("eof"):
+            tok = toks[self.pos]
+            while tok[0] == "nl":
+                self.pos += 1
+                tok = toks[self.pos]
+            if tok[0] == "eof":
                 if ends:
-                    raise MesonSyntaxError(f"missing {ends[-1]}", self.peek()[2])
+                    raise MesonSyntaxError(f"missing {ends[-1]}", tok[2])
                 return tuple(body)
-            if self.is_("kw") and self.peek()[1] in ends:
+            if tok[0] == "kw" and tok[1] in ends:
                 return tuple(body)
             body.append(self.statement())
 
     def statement(self) -> Stmt:
-        kind, val, line = self.peek()
+        kind, val, line = self.toks[self.pos]
         if kind == "kw" and val == "if":
             return self.if_stmt()
         if kind == "kw" and val == "foreach":
@@ -275,12 +306,12 @@ class _Parser:
             self.take()
             self.expect("nl")
             return Jump(val, line)
-        if kind == "id" and self.peek(1)[0] == "op" and self.peek(1)[1] in ("=", "+="):
-            self.take()
-            op = self.take()[1]
+        nxt = self.toks[self.pos + 1]
+        if kind == "id" and nxt[0] == "op" and nxt[1] in ("=", "+="):
+            self.pos += 2
             value = self.expr()
             self.expect("nl")
-            return Assign(val, op, value, line)
+            return Assign(val, nxt[1], value, line)
         expr = self.expr()
         self.expect("nl")
         return ExprStmt(expr, line)
@@ -321,7 +352,8 @@ class _Parser:
 
     def expr(self) -> Node:
         cond = self.binary()
-        if self.is_("op", "?"):
+        tok = self.toks[self.pos]
+        if tok[1] == "?" and tok[0] == "op":
             self.take()
             then = self.expr()
             self.expect("op", ":")
@@ -344,23 +376,27 @@ class _Parser:
             lhs = BinOp(op, lhs, rhs)
 
     def unary(self) -> Node:
-        if self.is_("kw", "not"):
-            self.take()
-            return UnOp("not", self.unary())
-        if self.is_("op", "-"):
-            self.take()
-            return UnOp("-", self.unary())
-        return self.postfix(self.primary())
+        kind, val, _ = self.toks[self.pos]
+        if (val == "not" and kind == "kw") or (val == "-" and kind == "op"):
+            self.pos += 1
+            return UnOp(val, self.unary())
+        node = self.primary()
+        kind, val, _ = self.toks[self.pos]
+        return self.postfix(node) if kind == "op" and val in (".", "[") else node
 
     def postfix(self, node: Node) -> Node:
+        toks = self.toks
         while True:
-            if self.is_("op", "."):
-                self.take()
+            kind, val, _ = toks[self.pos]
+            if kind != "op":
+                return node
+            if val == ".":
+                self.pos += 1
                 name, line = self.expect("id")[1:]
                 args, kwargs = self.arguments()
                 node = Call(str(name), args, kwargs, int(line), node)
-            elif self.is_("op", "["):
-                self.take()
+            elif val == "[":
+                self.pos += 1
                 index = self.expr()
                 self.expect("op", "]")
                 node = Index(node, index)
@@ -371,33 +407,39 @@ class _Parser:
         self.expect("op", "(")
         args: list[Node] = []
         kwargs: list[tuple[str, Node]] = []
-        while not self.is_("op", ")"):
-            if self.is_("id") and self.peek(1)[:2] == ("op", ":"):
-                key = self.take()[1]
-                self.take()
-                kwargs.append((key, self.expr()))
+        toks = self.toks
+        while True:
+            tok = toks[self.pos]
+            if tok[1] == ")" and tok[0] == "op":
+                break
+            nxt = toks[self.pos + 1]
+            if tok[0] == "id" and nxt[1] == ":" and nxt[0] == "op":
+                self.pos += 2
+                kwargs.append((tok[1], self.expr()))
             else:
                 args.append(self.expr())
-            if not self.is_("op", ","):
+            tok = toks[self.pos]
+            if tok[1] != "," or tok[0] != "op":
                 break
-            self.take()
+            self.pos += 1
         self.expect("op", ")")
         return tuple(args), tuple(kwargs)
 
     def primary(self) -> Node:
-        kind, val, line = self.peek()
+        kind, val, line = self.toks[self.pos]
         if kind == "str":
-            self.take()
+            self.pos += 1
             return Lit(val)
         if kind == "num":
-            self.take()
+            self.pos += 1
             return Lit(int(val, 0))
         if kind == "kw" and val in ("true", "false"):
-            self.take()
+            self.pos += 1
             return Lit(val == "true")
         if kind == "id":
-            self.take()
-            if self.is_("op", "("):
+            self.pos += 1
+            tok = self.toks[self.pos]
+            if tok[1] == "(" and tok[0] == "op":
                 args, kwargs = self.arguments()
                 return Call(val, args, kwargs, line)
             return Name(val)
@@ -413,13 +455,14 @@ class _Parser:
         raise MesonSyntaxError(f"unexpected {val or kind!r}", line)
 
     def array(self) -> Array:
-        self.take()
+        self.pos += 1
         items: list[Node] = []
-        while not self.is_("op", "]"):
+        toks = self.toks
+        while toks[self.pos][:2] != ("op", "]"):
             items.append(self.expr())
-            if not self.is_("op", ","):
+            if toks[self.pos][:2] != ("op", ","):
                 break
-            self.take()
+            self.pos += 1
         self.expect("op", "]")
         return Array(tuple(items))
 
