@@ -143,20 +143,12 @@ class Workers:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
         """``fn(*args)`` in a worker (its result pickled back), or None
-        without workers.  Workers that broke (libclang crashed one) are
-        replaced first."""
+        without workers."""
         if self.jobs <= 1:
             return None
-        from concurrent.futures.process import BrokenProcessPool
-
         if self._pool is None:
             self._pool = _pool(self.jobs)
-        try:
-            return self._pool.submit(fn, *args)
-        except BrokenProcessPool:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = _pool(self.jobs)
-            return self._pool.submit(fn, *args)
+        return self._pool.submit(fn, *args)
 
     def precompiled(self, scratch: str | None) -> Precompiled:
         """The selection's precompiled headers (made on first use)."""
@@ -270,17 +262,18 @@ def extract_units(
     written in a temporary folder inside ``scratch`` (the cache folder; else
     the system's).
 
-    :param workers: the file selection's workers: its rounds share their
-        processes (libclang loaded once in each) and their precompiled
-        headers, removed when the selection ends; without them both are made
-        for this batch and ended with it
+    :param workers: the file selection's workers, whose rounds share the
+        precompiled headers they build (removed when the selection ends);
+        without them this batch builds and removes its own.  The units are
+        parsed in processes of this batch, ended with it: libclang's memory
+        goes with them (processes kept for the whole selection grew to
+        twice the peak RSS on QEMU 10.0.13)
     """
     from qemu_lint.frontends.clang import pch as pchs
 
-    own = workers is None
-    run = workers if workers is not None else Workers(min(jobs, len(items)))
+    run = Workers(min(jobs, len(items)))
     try:
-        store = run.precompiled(scratch)
+        store = (workers if workers is not None else run).precompiled(scratch)
         heads = {p.abspath: d[:65536] for p, d in items}
         specs = pchs.plan_pchs(
             [p for p, _ in items],
@@ -289,10 +282,9 @@ def extract_units(
             store.built,
         )
         order = sorted(range(len(items)), key=lambda n: -_cost(*items[n]))
-        return _run_units(items, specs, order, run, on_progress)
+        return _run_units(items, specs, order, run, store.built, on_progress)
     finally:
-        if own:
-            run.close()
+        run.close()
 
 
 def _run_units(
@@ -300,16 +292,17 @@ def _run_units(
     specs: Sequence[Pch | None],
     order: Sequence[int],
     workers: Workers,
+    built: dict[Pch, tuple[str, ...] | None],
     on_progress: Progress | None,
 ) -> list[UnitResult]:
-    """Build the precompiled headers not built yet, then parse the units in ``order``."""
+    """Build the precompiled headers not in ``built`` yet (adding them),
+    then parse the units in ``order``."""
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     total = len(items)
     note = on_progress or (lambda done, total, what: None)
     results: list[UnitResult | None] = [None] * total
-    built = workers.precompiled(None).built
     todo = [s for s in dict.fromkeys(s for s in specs if s is not None) if s not in built]
     done = 0
     note(0, total, "clang")
