@@ -81,7 +81,7 @@ from qemu_lint.cli.main import main
 status = main(sys.argv[1:])
 lazy = sorted(m for m in sys.modules if m.startswith(
     ("qemu_lint.model.", "qemu_lint.select", "qemu_lint.frontends.treesitter", "rich",
-     "tomllib", "pygments")) and m != "qemu_lint.model.settings")
+     "tomllib", "pygments", "qemu_lint.facts")) and m != "qemu_lint.model.settings")
 print("IMPORTED", status, lazy, file=sys.stderr)
 """
 
@@ -134,13 +134,14 @@ def test_a_warm_pre_commit_run_parses_nothing(tmp_path: Path) -> None:
 def test_a_warm_run_imports_no_model_code_no_rich_and_no_toml(tmp_path: Path) -> None:
     """The hook run repeated, and a check of the unchanged tree, take their
     diagnostics from the records: the model's modules (but the settings it
-    declares), the file selection, rich (the text is plain: no colour, no
-    terminal) and the TOML parser (no configuration file) stay unimported."""
+    declares), the file selection, the facts' dataclasses (no facts are
+    loaded), rich (the text is plain: no colour, no terminal) and the TOML
+    parser (no configuration file) stay unimported."""
     repo = _demo_repo_with_edit(tmp_path, "/* staged */")
     git(repo, "add", ".")
     cache = tmp_path / "cache"
     _, imported = _hook(repo, cache, _LAZY, "text")
-    assert "qemu_lint.model.acpi" in imported and "qemu_lint.select" in imported  # analysed
+    assert "qemu_lint.model.acpi" in imported and "qemu_lint.facts" in imported  # analysed
     again, imported = _hook(repo, cache, _LAZY, "text")
     assert imported.split(None, 1)[1].strip() == "[]", imported
     assert again["stdout"] == ""  # the finding is present at HEAD: not reported

@@ -21,13 +21,13 @@ from qemu_lint.cache.state import FactsSummary, TreeState
 from qemu_lint.cache.store import Cache, code_digest, digest
 from qemu_lint.discover.files import Skipped, StatKey, discover, load
 from qemu_lint.errors import Problem
-from qemu_lint.facts import FileFacts
 from qemu_lint.frontends import FRONTENDS
 from qemu_lint.frontends.pool import Progress, Workers, extract_files, extract_units
 from qemu_lint.settings import Config
 from qemu_lint.source import SourceFile
 
 if TYPE_CHECKING:
+    from qemu_lint.facts import FileFacts
     from qemu_lint.frontends.clang.compdb import Command, Plan, Planner
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,8 @@ class Files:
     def facts(self, indexes: Sequence[int]) -> list[FileFacts | Problem]:
         """The facts of the files ``indexes``: from the cache, else extracted
         (in parallel when there are many) and stored."""
+        from qemu_lint.facts import FileFacts
+
         if self.clang is not None:
             return self._clang_facts(indexes, self.clang)
         out: list[FileFacts | Problem] = []
@@ -250,6 +252,8 @@ class Files:
         its flags (in the key) and on every file the unit included: each entry
         keeps those files' digests (stat for files outside the tree) and is
         used only while they all still match."""
+        from qemu_lint.facts import FileFacts
+
         out: list[FileFacts | Problem] = []
         todo: list[tuple[int, Plan, str]] = []
         for i in indexes:
@@ -631,6 +635,8 @@ class Session:
     ) -> int | None:
         """How many bytes the changed files chosen by the ``check`` selection
         grew by, or None if one of the chosen changed files has other facts."""
+        from qemu_lint.facts import FileFacts
+
         assert self.cache is not None
         tf = self.files
         chosen = {p for paths in prev.chosen.values() for p in paths}

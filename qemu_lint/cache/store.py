@@ -46,12 +46,14 @@ import shutil
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qemu_lint.cache.state import TreeState
 from qemu_lint.errors import InputError
-from qemu_lint.facts import FACTS_VERSION, FileFacts
 from qemu_lint.source import write_atomic
+
+if TYPE_CHECKING:
+    from qemu_lint.facts import FileFacts
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +164,7 @@ class Cache:
 
     def __init__(self, directory: str, salt: str) -> None:
         self.directory = os.path.abspath(directory)
-        fv = f"{salt}\0{FACTS_VERSION}".encode()
-        self._facts_dir = os.path.join(
-            self.directory, "facts-v1", hashlib.blake2b(fv, digest_size=8).hexdigest()
-        )
+        self._facts_folder = ""  # see _facts_dir
         self._trees_dir = os.path.join(self.directory, "trees-v1")
         self._salt = salt
         self._broken = False
@@ -201,12 +200,27 @@ class Cache:
 
     # -- facts -----------------------------------------------------------
 
+    @property
+    def _facts_dir(self) -> str:
+        """The facts' folder, named on first use: a run whose results come
+        from the tree's record (a warm run) does not import the facts' module
+        (about 25 ms of dataclass creation), whose version the name holds."""
+        if not self._facts_folder:
+            from qemu_lint.facts import FACTS_VERSION
+
+            fv = f"{self._salt}\0{FACTS_VERSION}".encode()
+            k = hashlib.blake2b(fv, digest_size=8).hexdigest()
+            self._facts_folder = os.path.join(self.directory, "facts-v1", k)
+        return self._facts_folder
+
     def _facts_path(self, path: str, content: str) -> str:
         k = hashlib.blake2b(f"{path}\0{content}".encode(), digest_size=16).hexdigest()
         return os.path.join(self._facts_dir, k[:2], k + ".pickle")
 
     def get_facts(self, path: str, content: str) -> FileFacts | None:
         """The cached facts of ``path`` with content digest ``content``, if any."""
+        from qemu_lint.facts import FileFacts
+
         got = self._load(self._facts_path(path, content))
         if isinstance(got, FileFacts) and got.path == path:
             self.hits += 1

@@ -13,11 +13,13 @@ import dataclasses
 import json
 import os
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from qemu_lint.errors import InputError, LintError
-from qemu_lint.facts import FileFacts
 from qemu_lint.source import SourceFile
+
+if TYPE_CHECKING:
+    from qemu_lint.facts import FileFacts
 
 
 class Frontend(Protocol):

@@ -22,12 +22,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qemu_lint.errors import Problem
-from qemu_lint.facts import FileFacts
 from qemu_lint.source import SourceFile
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from qemu_lint.facts import FileFacts
     from qemu_lint.frontends.clang.compdb import Plan
     from qemu_lint.frontends.clang.pch import Pch
 
@@ -43,7 +43,7 @@ Progress = Callable[[int, int, str], None]
 
 #: what a clang task returns: the facts or why the file was skipped, and the
 #: files the parse read
-UnitResult = tuple[FileFacts | Problem, tuple[str, ...]]
+UnitResult = tuple["FileFacts | Problem", tuple[str, ...]]
 #: what a clang task is given: the plan, the file's bytes, and the precompiled
 #: osdep.h it may use with the files that one read
 UnitTask = tuple["Plan", bytes, tuple[str, tuple[str, ...]] | None]
