@@ -271,9 +271,8 @@ def extract_units(
     """
     from qemu_lint.frontends.clang import pch as pchs
 
-    run = Workers(min(jobs, len(items)))
+    store = workers.precompiled(scratch) if workers is not None else Precompiled(scratch)
     try:
-        store = (workers if workers is not None else run).precompiled(scratch)
         heads = {p.abspath: d[:65536] for p, d in items}
         specs = pchs.plan_pchs(
             [p for p, _ in items],
@@ -282,16 +281,17 @@ def extract_units(
             store.built,
         )
         order = sorted(range(len(items)), key=lambda n: -_cost(*items[n]))
-        return _run_units(items, specs, order, run, store.built, on_progress)
+        return _run_units(items, specs, order, jobs, store.built, on_progress)
     finally:
-        run.close()
+        if workers is None:
+            store.close()
 
 
 def _run_units(
     items: Sequence[tuple[Plan, bytes]],
     specs: Sequence[Pch | None],
     order: Sequence[int],
-    workers: Workers,
+    jobs: int,
     built: dict[Pch, tuple[str, ...] | None],
     on_progress: Progress | None,
 ) -> list[UnitResult]:
@@ -313,7 +313,7 @@ def _run_units(
         return items[n][0], items[n][1], (spec.path, deps) if spec and deps else None
 
     try:
-        if workers.jobs <= 1 or total <= 1:
+        if jobs <= 1 or total <= 1:
             built.update((s, _build_pch(s)) for s in todo)
             for n in order:
                 results[n] = _extract_unit(task(n))
@@ -321,15 +321,13 @@ def _run_units(
                 note(done, total, "clang")
         else:
             try:
-                pending = [workers.submit(_build_pch, s) for s in todo]
-                built.update(
-                    (s, f.result() if f else None) for s, f in zip(todo, pending, strict=True)
-                )
-                futures = {workers.submit(_extract_unit, task(n)): n for n in order}
-                for fut in as_completed(f for f in futures if f is not None):
-                    results[futures[fut]] = fut.result()
-                    done += 1
-                    note(done, total, "clang")
+                with _pool(min(jobs, total)) as pool:
+                    built.update(zip(todo, pool.map(_build_pch, todo), strict=True))
+                    futures = {pool.submit(_extract_unit, task(n)): n for n in order}
+                    for fut in as_completed(futures):
+                        results[futures[fut]] = fut.result()
+                        done += 1
+                        note(done, total, "clang")
             except BrokenProcessPool:  # libclang crashed a worker
                 pass
     finally:
