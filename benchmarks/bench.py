@@ -210,17 +210,20 @@ CPU = [0.0]
 #: its own memory (not the bench's, which a forked child inherits until exec
 #: and which ``ru_maxrss`` would count) or of its largest worker process.
 MEASURED = """
-import resource, sys
+import atexit, resource, sys
 from qemu_lint.cli import console_main
-rc = console_main(sys.argv[1:])  # as the console script: collector off
-hwm = 0
-with open("/proc/self/status") as fh:
-    for line in fh:
-        if line.startswith("VmHWM:"):
-            hwm = int(line.split()[1])
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-sys.stderr.write(f"\\nBENCH-RSS-KIB {max(hwm, kids)}\\n")
-sys.exit(rc)
+
+def rss():
+    hwm = 0
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stderr.write(f"\\nBENCH-RSS-KIB {max(hwm, kids)}\\n")
+
+atexit.register(rss)  # console_main ends the process: its atexit functions run
+console_main(sys.argv[1:])  # as the console script: collector off, no teardown
 """
 
 

@@ -783,6 +783,63 @@ def test_o_stdout_closed(tree: Path) -> None:
     assert first_error(r.stderr) == "qemu-lint: error: standard output is closed"
 
 
+_ENDING = """
+import atexit, sys, threading, time
+from qemu_lint.cli import console_main
+
+class Late:
+    def __del__(self):
+        print("torn down", file=sys.stderr)
+
+LATE = Late()
+atexit.register(lambda: print("atexit ran", file=sys.stderr))
+if sys.argv[1] == "thread":
+    def late_thread():
+        time.sleep(0.3)
+        print("thread done", file=sys.stderr)
+    threading.Thread(target=late_thread).start()
+console_main(sys.argv[2:])
+"""
+
+
+def _ending(how: str, tree: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _ENDING, how, "check", str(tree), "--no-cache"],
+        text=True,
+        timeout=120,
+        **kw,
+    )
+
+
+def test_o_console_script_ends_without_teardown(tree: Path) -> None:
+    r = _ending("plain", tree, capture_output=True)
+    inproc = run("check", tree, "--no-cache")
+    assert r.returncode == inproc.returncode == 1
+    assert r.stdout == inproc.stdout and "[acpi-cpu-persistence]" in r.stdout  # all flushed
+    assert "atexit ran" in r.stderr  # multiprocessing's and a caller's atexit functions run
+    assert "torn down" not in r.stderr  # no teardown: objects are not freed one by one
+
+
+def test_o_console_script_waits_for_a_running_thread(tree: Path) -> None:
+    r = _ending("thread", tree, capture_output=True)
+    assert r.returncode == 1
+    assert "thread done" in r.stderr and "atexit ran" in r.stderr
+
+
+def test_o_report_lost_on_a_closed_pipe_is_an_error(tree: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qemu_lint", "check", str(tree), "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # nobody reads the report
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+
+
 def test_q_log_lines_do_not_depend_on_columns(tree: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
