@@ -58,6 +58,9 @@ class FileDiff:
     at: int
     hunks: tuple[Hunk, ...]
     is_binary: bool = False
+    #: git's ``rename from``/``rename to``: ``old_path`` became ``new_path``
+    #: (a copy leaves ``old_path`` where it was)
+    renamed: bool = False
 
     @property
     def path(self) -> str:
@@ -348,6 +351,7 @@ class _Building:
     old: str | None = None
     new: str | None = None
     is_binary: bool = False
+    renamed: bool = False
 
 
 def parse_diff(text: str, source: str) -> tuple[FileDiff, ...]:
@@ -368,7 +372,9 @@ def parse_diff(text: str, source: str) -> tuple[FileDiff, ...]:
     def flush() -> None:
         nonlocal cur, hunks
         if cur is not None:
-            files.append(FileDiff(cur.old, cur.new, cur.at, tuple(hunks), cur.is_binary))
+            files.append(
+                FileDiff(cur.old, cur.new, cur.at, tuple(hunks), cur.is_binary, cur.renamed)
+            )
         cur, hunks = None, []
 
     i, n = 0, len(lines)
@@ -392,6 +398,7 @@ def parse_diff(text: str, source: str) -> tuple[FileDiff, ...]:
             continue
         elif cur is not None and line.startswith(("rename from ", "copy from ")):
             cur.old = _check(line.split(" ", 2)[2], source, at, False)
+            cur.renamed = line.startswith("rename")
         elif cur is not None and line.startswith(("rename to ", "copy to ")):
             cur.new = _check(line.split(" ", 2)[2], source, at, False)
         elif cur is not None and line.startswith(("GIT binary patch", "Binary files ")):

@@ -7,7 +7,9 @@ audit see is an :class:`AuditResult`, nothing else.
 
 Findings are matched across states by ``(rule, file, fingerprint)``; the
 fingerprint ignores line numbers, so a patch that only shifts a finding's
-line neither introduces nor fixes it.  A finding a patch introduces is
+line neither introduces nor fixes it.  The file is followed through the
+series' renames (git's ``rename from``/``rename to``), so a patch that
+only renames a file neither introduces nor fixes its findings.  A finding a patch introduces is
 *transient* when a later patch of the series removes it again: the tip is
 clean of it, but the commits in between are not (a bisection hazard).  A
 finding a patch introduces that the base already had (an earlier patch fixed
@@ -17,11 +19,11 @@ does not add it to the base, so it does not fail the audit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from qemu_lint.audit.patch import Hunk, HunkLine, Patch
-from qemu_lint.findings import Finding, Key, Report, key
+from qemu_lint.findings import Finding, Key, Report
 
 #: Verdicts, from worst to best; a patch gets the first that applies.
 INTRODUCES = "introduces"
@@ -123,8 +125,17 @@ class AuditResult:
         return sum(1 for p in self.patches if p.applied)
 
 
+def _place(f: Finding) -> tuple[str, int, int, str, str]:
+    return (f.file, f.line, f.column, f.rule, f.fingerprint)
+
+
 def _sorted(fs: Sequence[Finding]) -> tuple[Finding, ...]:
-    return tuple(sorted(fs, key=lambda f: (f.file, f.line, f.column, f.rule, f.fingerprint)))
+    return tuple(sorted(fs, key=_place))
+
+
+def _in_order(state: Mapping[Key, Finding], keys: Iterable[Key]) -> list[Key]:
+    """``keys`` in the order of their findings (see :func:`_sorted`)."""
+    return sorted(keys, key=lambda x: _place(state[x]))
 
 
 def _nearest(hunk: Hunk, line: int, side: str) -> HunkLine:
@@ -234,12 +245,12 @@ def _applied_verdicts(
     for k, r in enumerate(applied, 1):
         before, after = states[k - 1], states[k]
         intro = tuple(
-            Change(f, fixed_later(k, key(f)), locate(r.patch, f, "new"), key(f) in states[0])
-            for f in _sorted([after[x] for x in after.keys() - before.keys()])
+            Change(after[x], fixed_later(k, x), locate(r.patch, after[x], "new"), x in states[0])
+            for x in _in_order(after, after.keys() - before.keys())
         )
         fixed = tuple(
-            Change(f, introduced_by(k - 1, key(f)), locate(r.patch, f, "old"))
-            for f in _sorted([before[x] for x in before.keys() - after.keys()])
+            Change(before[x], introduced_by(k - 1, x), locate(r.patch, before[x], "old"))
+            for x in _in_order(before, before.keys() - after.keys())
         )
         doubt, _ = _doubt(reports, k)
         verdict = _verdict(intro, fixed) if doubt is None else CANNOT_JUDGE
@@ -265,6 +276,37 @@ def _unapplied_verdicts(runs: Sequence[StateRun], patches: Sequence[Patch]) -> l
     return verdicts
 
 
+class _Names:
+    """What each file of a state was called in the base, through the renames
+    of the patches applied so far.  A name a rename left empty and a later
+    patch fills with a new file is another file: it is named after that
+    patch, so its findings are not the renamed file's."""
+
+    def __init__(self) -> None:
+        self._back: dict[str, str] = {}
+        self._vacated: dict[str, int] = {}
+
+    def of(self, path: str) -> str:
+        got = self._back.get(path)
+        if got is not None:
+            return got
+        k = self._vacated.get(path)
+        return path if k is None else f"{path}\0{k}"
+
+    def rename(self, patch: Patch) -> None:
+        moves = [(f.old_path, f.new_path) for f in patch.files if f.renamed]
+        moved = {new: self.of(old) for old, new in moves if old and new and old != new}
+        for old, new in moves:
+            if old and new and old != new:
+                self._back.pop(old, None)
+                self._vacated[old] = patch.index
+        self._back.update(moved)
+
+    def key(self, f: Finding) -> Key:
+        """The identity of ``f`` across the series' states (see :func:`~qemu_lint.findings.key`)."""
+        return (f.rule, self.of(f.file), f.site or f.fingerprint)
+
+
 def compare(
     label: str,
     root: str,
@@ -285,14 +327,17 @@ def compare(
     :param patches: the whole series (patches after a failed one are
         reported as not checked)
     """
-    states: list[Mapping[Key, Finding]] = [{key(f): f for f in base_report.findings}]
+    names = _Names()
+    states: list[Mapping[Key, Finding]] = [{names.key(f): f for f in base_report.findings}]
     reports = [base_report]
     applied = [r for r in runs if r.report is not None]
     for r in applied:
         assert r.report is not None
-        states.append({key(f): f for f in r.report.findings})
+        names.rename(r.patch)
+        states.append({names.key(f): f for f in r.report.findings})
         reports.append(r.report)
-    verdicts = _applied_verdicts(states, applied, reports) + _unapplied_verdicts(runs, patches)
+    verdicts = _applied_verdicts(states, applied, reports)
+    verdicts += _unapplied_verdicts(runs, patches)
     last = applied[-1].report if applied else base_report
     assert last is not None
     final, first = states[-1], states[0]

@@ -46,6 +46,9 @@ class Finding:
     line_hash: str | None = None
     #: the edit the rule proposes (``check --fix``), None when it has none
     fix: Fix | None = None
+    #: :attr:`fingerprint` without the file's path: the same site in a file
+    #: a patch renamed has the same one (audit verdicts follow renames)
+    site: str = ""
 
     @property
     def archs(self) -> tuple[str, ...]:

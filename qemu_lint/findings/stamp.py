@@ -112,6 +112,7 @@ def _stamp(config: Config, diags: Sequence[tuple[Rule, Diagnostic]]) -> list[Fin
                 properties=d.properties,
                 related=d.related,
                 fix=d.fix,
+                site=fingerprint(rule.id, "", d.function, d.key, occ),
             )
         )
     return out
