@@ -291,7 +291,7 @@ def _analyse(
     from qemu_lint.cli.progress import progress_bar
     from qemu_lint.engine import Chain
     from qemu_lint.engine import run as run_engine
-    from qemu_lint.findings.baseline import hide, keys, write_baseline
+    from qemu_lint.findings.baseline import hide, hide_preexisting, write_baseline
 
     chain = Chain()  # the run at the diff base shares the work tree's discovery
     report = run_engine(cfg, on_progress=progress_bar(), chain=chain)
@@ -312,7 +312,10 @@ def _analyse(
         )
         with sigterm_interrupts():
             old = run_engine(old_cfg, on_progress=progress_bar(), chain=chain)
-        report = hide(report, keys(old.findings), "preexisting")
+        root = cfg.root
+        report = hide_preexisting(
+            report, old.findings, lambda rel: os.path.lexists(os.path.join(root, rel))
+        )
     return report
 
 

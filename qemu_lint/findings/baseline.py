@@ -2,8 +2,9 @@
 
 Entry points: :func:`load_baseline` and :func:`write_baseline` (the
 ``--baseline`` / ``--write-baseline`` file), :func:`keys` (the identity of a
-report's findings) and :func:`hide` (drop the findings a baseline, or the
-``--diff-base`` revision, already has).
+report's findings), :func:`hide` (drop the findings a baseline already has)
+and :func:`hide_preexisting` (those the ``--diff-base`` revision has, in the
+same file or in one the work tree no longer has: moved code).
 
 A baseline file is JSON, ``"version": 1``, listing each finding by rule, path
 (relative to the QEMU root) and fingerprint — never by line, so it survives
@@ -25,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Set
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -152,3 +153,28 @@ def hide(report: Report, known: Set[Key], why: Literal["baselined", "preexisting
     else:
         stats = replace(stats, preexisting=stats.preexisting + n)
     return replace(report, findings=kept, stats=stats)
+
+
+def hide_preexisting(
+    report: Report, old: Sequence[Finding], exists: Callable[[str], bool]
+) -> Report:
+    """The report without the findings the diff base (``old``) already has,
+    counted in ``stats.preexisting``: the same key (rule, path, fingerprint),
+    or the same rule and site (:attr:`Finding.site`, the fingerprint without
+    the path) as a finding of the diff base whose file the work tree no longer
+    has (``exists`` false: renamed or deleted), each of those taken once.  So
+    a ``git mv`` of a file, or code moved out of a file that went, adds no
+    finding."""
+    known = keys(old)
+    moved = Counter((g.rule, g.site) for g in old if g.site and not exists(g.file))
+    kept = []
+    for f in report.findings:
+        if key(f) in known:
+            continue
+        if f.site and moved[(f.rule, f.site)] > 0:
+            moved[(f.rule, f.site)] -= 1
+            continue
+        kept.append(f)
+    n = len(report.findings) - len(kept)
+    stats = replace(report.stats, preexisting=report.stats.preexisting + n)
+    return replace(report, findings=tuple(kept), stats=stats)

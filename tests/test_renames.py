@@ -1,10 +1,14 @@
-"""Audit verdicts follow git's renames: a patch that only renames a file
-neither introduces nor fixes its findings (qemu_lint/audit/verdicts.py).
+"""Renamed files keep their findings' identity.
 
-The demo tree's hw/acpi/cpu.c has one finding in the base (acpi_cpu_eject).
+Audit verdicts follow git's renames: a patch that only renames a file
+neither introduces nor fixes its findings (qemu_lint/audit/verdicts.py).
 Each series is audited as a revision range and as the mbox ``git
 format-patch`` makes of it (applied with ``git apply --3way``, renames
-included).
+included).  ``check --diff-base`` takes a site of a file the work tree no
+longer has for the same site elsewhere (qemu_lint/findings/baseline.py
+``hide_preexisting``).
+
+The demo tree's hw/acpi/cpu.c has one finding in the base (acpi_cpu_eject).
 """
 
 from __future__ import annotations
@@ -121,3 +125,50 @@ def test_a_new_file_where_a_renamed_one_was_is_another_file(tmp_path: Path, caps
         assert p2["verdict"] == "introduces"
         assert _fns(p2["introduced"]) == [(CPU_C, "acpi_cpu_eject")]
         assert p2["introduced"][0]["in_base"] is False
+
+
+# -- check --diff-base ------------------------------------------------------------------------
+
+
+def _diff_base(capsys: Capsys, repo: Path) -> tuple[int, dict[str, Any]]:
+    status = main(["check", str(repo), "--diff-base", "HEAD", "--format", "json", "--jobs", "1"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def _found(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f["file"], f["function"]) for f in doc["findings"]]
+
+
+@pytest.mark.parametrize("how", ["git mv", "mv"])
+def test_diff_base_a_moved_file_adds_no_finding(tmp_path: Path, capsys: Capsys, how: str) -> None:
+    repo, _ = _repo(tmp_path)
+    if how == "git mv":  # staged, as a pre-commit hook sees it
+        git(repo, "mv", CPU_C, NEW)
+    else:  # a tracked file gone, an untracked one new
+        (repo / CPU_C).rename(repo / NEW)
+    status, doc = _diff_base(capsys, repo)
+    assert (status, _found(doc), doc["stats"]["preexisting"]) == (0, [], 1)
+
+
+def test_diff_base_a_moved_file_with_a_new_finding(tmp_path: Path, capsys: Capsys) -> None:
+    repo, _ = _repo(tmp_path)
+    git(repo, "mv", CPU_C, NEW)
+    request = "    cdev->is_removing = true;\n"
+    edit(repo / NEW, ((request, request + "    cdev->cpu = NULL;\n"),))
+    status, doc = _diff_base(capsys, repo)
+    assert (status, _found(doc), doc["stats"]["preexisting"]) == (
+        1,
+        [(NEW, "acpi_cpu_unplug_request_cb")],
+        1,
+    )
+
+
+def test_diff_base_a_copy_adds_its_findings(tmp_path: Path, capsys: Capsys) -> None:
+    repo, _ = _repo(tmp_path)
+    shutil.copy(repo / CPU_C, repo / NEW)
+    status, doc = _diff_base(capsys, repo)
+    assert (status, _found(doc), doc["stats"]["preexisting"]) == (
+        1,
+        [(NEW, "acpi_cpu_eject")],
+        1,
+    )
