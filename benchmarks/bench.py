@@ -22,9 +22,13 @@ For one QEMU tree, in one run, it measures (wall seconds, then ratios):
 * EDIT: a run after a line was inserted near the top of hw/acpi/cpu.c (every
   later line moves: the file's facts change and the selection runs again,
   its other files' facts from the cache; TOUCH's target);
+* CODE: a run after a statement was inserted at the top of the first
+  function body of hw/acpi/cpu.c (``(void)0;``: code, so the selection runs
+  again, its other files' facts from the cache; TOUCH's target);
 * PRE-COMMIT: in a git copy of the tree, one line of hw/acpi/cpu.c staged
   (TOUCH's comment), ``check --diff-base HEAD hw/acpi/cpu.c`` with the cache
-  a previous pre-commit run left; PRE-COMMIT EDIT the same with EDIT's line;
+  a previous pre-commit run left; PRE-COMMIT EDIT and PRE-COMMIT CODE the
+  same with EDIT's line and CODE's statement;
 * AUDIT: per patch of the five-patch series of ``tests/audit_series.py``
   (``qemu-lint audit BASE..TIP``, empty cache);
 * CLANG COLD: ``check --no-cache --frontend clang`` (no build folder);
@@ -75,6 +79,7 @@ TARGETS = {
     "WARM": 0.03,
     "TOUCH": 0.08,
     "EDIT": 0.08,
+    "CODE": 0.08,
     "PRE-COMMIT": 0.1,
     "AUDIT": 0.1,
 }
@@ -159,6 +164,21 @@ def edit_one_line(root: str) -> None:
     with open(path, "rb") as fh:
         lines = fh.read().split(b"\n")
     lines.insert(1, b"/* a line inserted by bench.py */")
+    tmp = path + ".bench-tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(b"\n".join(lines))
+    os.replace(tmp, path)
+
+
+def edit_code(root: str) -> None:
+    """Insert ``(void)0;`` at the top of the first function body of
+    hw/acpi/cpu.c (after the first line that is ``{`` alone, following a
+    line with a parenthesis), replacing the file."""
+    path = os.path.join(root, TOUCHED)
+    with open(path, "rb") as fh:
+        lines = fh.read().split(b"\n")
+    at = next(i for i in range(1, len(lines)) if lines[i] == b"{" and b"(" in lines[i - 1])
+    lines.insert(at + 1, b"    (void)0;")
     tmp = path + ".bench-tmp"
     with open(tmp, "wb") as fh:
         fh.write(b"\n".join(lines))
@@ -351,13 +371,15 @@ def _bench(src: str, work: str, jobs: list[str], quick: bool) -> int:
         ("FILL", check(root, ["--cache-dir", cache, *jobs])),
         ("WARM", check(root, ["--cache-dir", cache, *jobs])),
     ]
-    for name, change in (("TOUCH", touch_one_line), ("EDIT", edit_one_line)):
+    for name, change in (("TOUCH", touch_one_line), ("EDIT", edit_one_line), ("CODE", edit_code)):
         change(root)
         runs.append((name, check(root, ["--cache-dir", cache, *jobs])))
         _git(repo, "checkout", "-q", "--", TOUCHED)
     first, again = precommit(repo, cache, jobs, touch_one_line)
     edited, _ = precommit(repo, cache, jobs, edit_one_line)
+    coded, _ = precommit(repo, cache, jobs, edit_code)
     runs += [("PRE-COMMIT", first), ("PRE-COMMIT AGAIN", again), ("PRE-COMMIT EDIT", edited)]
+    runs.append(("PRE-COMMIT CODE", coded))
     cold = runs[0][1][0]
     rows = [
         ("tree", f"{src} (a git copy: cp -al, git init, git clone)"),
@@ -386,6 +408,7 @@ def _bench(src: str, work: str, jobs: list[str], quick: bool) -> int:
         ("command", " ".join(runs[0][1][4])),
         ("touched", f"{TOUCHED}: one comment appended to line 1 (TOUCH, PRE-COMMIT)"),
         ("edited", f"{TOUCHED}: one line inserted after line 1 (EDIT, PRE-COMMIT EDIT)"),
+        ("coded", f"{TOUCHED}: (void)0; atop its first function body (CODE, PRE-COMMIT CODE)"),
         (
             "CPUs, load average",
             f"{os.cpu_count()}, {_load(load0)} before, {_load(os.getloadavg())} after",
