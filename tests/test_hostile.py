@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from tests.audit_series import DEMO, demo_repo
+from tests.conftest import once_per_run, run_dir
 
 CPU_C = "hw/acpi/cpu.c"
 IS_ROOT = os.geteuid() == 0
@@ -468,6 +469,35 @@ def _bulk(repo: Path, n: int = 20000) -> None:
     )
 
 
+def _bulk_copy(dest: Path) -> tuple[Path, str]:
+    """At ``dest``, a copy of one repository made once per test run
+    (``conftest.once_per_run``): the demo series with :func:`_bulk`'s 20,000
+    files committed on top.  Making it costs about 11 s of CPU (``git add``
+    of 20,000 files), copying it about 3.  The working tree and the rest of
+    ``.git`` are copied (``cp -a``); ``.git/objects`` is hard-linked, as git
+    never writes an object file in place (a new object is a new file).  The
+    index is then refreshed (``git update-index --refresh``: the copies have
+    new inodes and change times), as a freshly committed repository's is."""
+    def make() -> tuple[str, str]:
+        template = run_dir() / "hostile-bulk-repo"
+        path, base, _ = demo_repo(template)
+        _bulk(path)
+        return str(path), base
+
+    made, base = once_per_run("hostile-bulk-repo", make)
+    template = Path(made)
+    dest.mkdir()
+    (dest / ".git").mkdir()
+    for top, into in ((template, dest), (template / ".git", dest / ".git")):
+        names = [str(p) for p in top.iterdir() if p.name not in (".git", "objects")]
+        subprocess.run(["cp", "-a", "--", *names, str(into)], check=True)
+    objects = template / ".git" / "objects"
+    subprocess.run(["cp", "-al", "--", str(objects), str(dest / ".git")], check=True)
+    git = ["git", "-C", str(dest), "update-index", "-q", "--refresh"]
+    subprocess.run(git, check=True, capture_output=True)
+    return dest, base
+
+
 def _wait_for(pred: Any, timeout: float = 60) -> bool:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -482,14 +512,24 @@ def _states(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("qemu-lint-audit-*"))
 
 
+@pytest.fixture()
+def bulk_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """:func:`repo`'s environment, with :func:`_bulk_copy`'s repository."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    return _bulk_copy(tmp_path / "repo")
+
+
 @pytest.mark.large_tree
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("phase", ["state", "early"])
 def test_h_signal_during_an_audit_leaves_nothing(
-    repo: tuple[Path, str], sig: int, phase: str
+    bulk_repo: tuple[Path, str], sig: int, phase: str
 ) -> None:
-    path, base = repo
-    _bulk(path)
+    path, base = bulk_repo
     tmp = Path(os.environ["TMPDIR"])
     before = snapshot(path)
     proc = subprocess.Popen(
