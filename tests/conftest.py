@@ -167,25 +167,42 @@ def cold_report(version: str) -> Any:
     parsed, no facts cache), computed once per test run (:func:`once_per_run`)
     and shared by every test that reads it.  For 10.0.13 that run also fills
     the run's facts cache (:func:`shared_facts`): it starts empty, so the run
-    is as cold as one without a cache."""
+    is as cold as one without a cache.  Each runs in a child process
+    (:func:`in_child`)."""
+    root = qemu_tree(version)
+    if version == "10.0.13":
+        return once_per_run("facts-10.0.13", lambda: in_child(_fill_facts, root))[0]
+    return once_per_run(f"cold-{version}", lambda: in_child(_cold_check, root))
+
+
+def in_child(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a process of its own (spawned: a worker has threads),
+    its result pickled back.  For a whole analysis of a real tree: what it
+    allocates (a few hundred MB) goes back to the system when the child
+    ends, where this process's heap would keep most of it for the rest of
+    the run, beside the tests that come after it (the suite's peak summed
+    RSS)."""
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _cold_check(root: Path) -> Any:
     from qemu_lint.engine import run
     from qemu_lint.rules import default_config
 
-    root = qemu_tree(version)
-    if version == "10.0.13":
-        return once_per_run("facts-10.0.13", lambda: _fill_facts(root))[0]
-
-    def make() -> Any:
-        return run(default_config(root=str(root), cache_dir=None))
-
-    return once_per_run(f"cold-{version}", make)
+    return run(default_config(root=str(root), cache_dir=None))
 
 
 def cold_model_10013() -> dict[str, Any]:
     """The model of 10.0.13 with its hook tables, as ``qemu-lint model``
     exports it (JSON), built cold: by the run that fills the facts cache."""
     root = qemu_tree("10.0.13")
-    return once_per_run("facts-10.0.13", lambda: _fill_facts(root))[1]  # type: ignore[no-any-return]
+    made = once_per_run("facts-10.0.13", lambda: in_child(_fill_facts, root))
+    return made[1]  # type: ignore[no-any-return]
 
 
 def _fill_facts(root: Path) -> tuple[Any, dict[str, Any]]:

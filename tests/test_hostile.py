@@ -478,6 +478,7 @@ def _bulk_copy(dest: Path) -> tuple[Path, str]:
     never writes an object file in place (a new object is a new file).  The
     index is then refreshed (``git update-index --refresh``: the copies have
     new inodes and change times), as a freshly committed repository's is."""
+
     def make() -> tuple[str, str]:
         template = run_dir() / "hostile-bulk-repo"
         path, base, _ = demo_repo(template)
