@@ -469,20 +469,38 @@ def _bulk(repo: Path, n: int = 20000) -> None:
     )
 
 
+#: git's configuration ``gc.auto=0``, by the environment (git 2.31 and later)
+_NO_AUTO_GC = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gc.auto", "GIT_CONFIG_VALUE_0": "0"}
+
+
 def _bulk_copy(dest: Path) -> tuple[Path, str]:
     """At ``dest``, a copy of one repository made once per test run
     (``conftest.once_per_run``): the demo series with :func:`_bulk`'s 20,000
-    files committed on top.  Making it costs about 11 s of CPU (``git add``
-    of 20,000 files), copying it about 3.  The working tree and the rest of
-    ``.git`` are copied (``cp -a``); ``.git/objects`` is hard-linked, as git
-    never writes an object file in place (a new object is a new file).  The
-    index is then refreshed (``git update-index --refresh``: the copies have
+    files committed on top, as loose objects (no automatic gc).  Making it
+    costs about 11 s of CPU (``git add`` of 20,000 files), copying it
+    about 3.  The working tree and the rest of ``.git`` are copied
+    (``cp -a``); ``.git/objects`` is hard-linked, as git never writes an
+    object file in place (a new object is a new file).  The index is then
+    refreshed (``git update-index --refresh``: the copies have
     new inodes and change times), as a freshly committed repository's is."""
 
     def make() -> tuple[str, str]:
         template = run_dir() / "hostile-bulk-repo"
         path, base, _ = demo_repo(template)
-        _bulk(path)
+        # no `git gc --auto` after the commit of 20,000 loose objects: it
+        # goes on in the background, and would pack them (removing the
+        # loose ones) while the copies are made.  Given to git by the
+        # environment, so the copies' configuration is the same as before.
+        saved = {k: os.environ.get(k) for k in _NO_AUTO_GC}
+        os.environ.update(_NO_AUTO_GC)
+        try:
+            _bulk(path)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    del os.environ[k]
+                else:
+                    os.environ[k] = v
         return str(path), base
 
     made, base = once_per_run("hostile-bulk-repo", make)
