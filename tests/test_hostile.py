@@ -429,13 +429,18 @@ def test_f_many_findings_in_one_file_is_linear(tree: Path) -> None:
 
 @pytest.fixture()
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    _audit_env(tmp_path, monkeypatch)
+    path, base, _ = demo_repo(tmp_path / "repo")
+    return path, base
+
+
+def _audit_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audits' temporary folder in ``tmp_path/tmp``; no user or system git configuration."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    path, base, _ = demo_repo(tmp_path / "repo")
-    return path, base
 
 
 def _worktrees(repo: Path) -> list[str]:
@@ -534,11 +539,7 @@ def _states(tmp: Path) -> list[Path]:
 @pytest.fixture()
 def bulk_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """:func:`repo`'s environment, with :func:`_bulk_copy`'s repository."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    _audit_env(tmp_path, monkeypatch)
     return _bulk_copy(tmp_path / "repo")
 
 
