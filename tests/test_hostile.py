@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from tests.audit_series import DEMO, demo_repo
+from tests.conftest import once_per_run, run_dir
 
 CPU_C = "hw/acpi/cpu.c"
 IS_ROOT = os.geteuid() == 0
@@ -428,13 +429,18 @@ def test_f_many_findings_in_one_file_is_linear(tree: Path) -> None:
 
 @pytest.fixture()
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    _audit_env(tmp_path, monkeypatch)
+    path, base, _ = demo_repo(tmp_path / "repo")
+    return path, base
+
+
+def _audit_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audits' temporary folder in ``tmp_path/tmp``; no user or system git configuration."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    path, base, _ = demo_repo(tmp_path / "repo")
-    return path, base
 
 
 def _worktrees(repo: Path) -> list[str]:
@@ -468,6 +474,54 @@ def _bulk(repo: Path, n: int = 20000) -> None:
     )
 
 
+#: git's configuration ``gc.auto=0``, by the environment (git 2.31 and later)
+_NO_AUTO_GC = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gc.auto", "GIT_CONFIG_VALUE_0": "0"}
+
+
+def _bulk_copy(dest: Path) -> tuple[Path, str]:
+    """At ``dest``, a copy of one repository made once per test run
+    (``conftest.once_per_run``): the demo series with :func:`_bulk`'s 20,000
+    files committed on top, as loose objects (no automatic gc).  Making it
+    costs about 11 s of CPU (``git add`` of 20,000 files), copying it
+    about 3.  The working tree and the rest of ``.git`` are copied
+    (``cp -a``); ``.git/objects`` is hard-linked, as git never writes an
+    object file in place (a new object is a new file).  The index is then
+    refreshed (``git update-index --refresh``: the copies have
+    new inodes and change times), as a freshly committed repository's is."""
+
+    def make() -> tuple[str, str]:
+        template = run_dir() / "hostile-bulk-repo"
+        path, base, _ = demo_repo(template)
+        # no `git gc --auto` after the commit of 20,000 loose objects: it
+        # goes on in the background, and would pack them (removing the
+        # loose ones) while the copies are made.  Given to git by the
+        # environment, so the copies' configuration is the same as before.
+        saved = {k: os.environ.get(k) for k in _NO_AUTO_GC}
+        os.environ.update(_NO_AUTO_GC)
+        try:
+            _bulk(path)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    del os.environ[k]
+                else:
+                    os.environ[k] = v
+        return str(path), base
+
+    made, base = once_per_run("hostile-bulk-repo", make)
+    template = Path(made)
+    dest.mkdir()
+    (dest / ".git").mkdir()
+    for top, into in ((template, dest), (template / ".git", dest / ".git")):
+        names = [str(p) for p in top.iterdir() if p.name not in (".git", "objects")]
+        subprocess.run(["cp", "-a", "--", *names, str(into)], check=True)
+    objects = template / ".git" / "objects"
+    subprocess.run(["cp", "-al", "--", str(objects), str(dest / ".git")], check=True)
+    git = ["git", "-C", str(dest), "update-index", "-q", "--refresh"]
+    subprocess.run(git, check=True, capture_output=True)
+    return dest, base
+
+
 def _wait_for(pred: Any, timeout: float = 60) -> bool:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -482,14 +536,20 @@ def _states(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("qemu-lint-audit-*"))
 
 
+@pytest.fixture()
+def bulk_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """:func:`repo`'s environment, with :func:`_bulk_copy`'s repository."""
+    _audit_env(tmp_path, monkeypatch)
+    return _bulk_copy(tmp_path / "repo")
+
+
 @pytest.mark.large_tree
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("phase", ["state", "early"])
 def test_h_signal_during_an_audit_leaves_nothing(
-    repo: tuple[Path, str], sig: int, phase: str
+    bulk_repo: tuple[Path, str], sig: int, phase: str
 ) -> None:
-    path, base = repo
-    _bulk(path)
+    path, base = bulk_repo
     tmp = Path(os.environ["TMPDIR"])
     before = snapshot(path)
     proc = subprocess.Popen(

@@ -10,9 +10,7 @@ once per module (a check takes seconds; the whole-tree model about a minute).
 
 from __future__ import annotations
 
-import concurrent.futures
 import inspect
-import multiprocessing
 import re
 import subprocess
 import time
@@ -28,7 +26,7 @@ from qemu_lint.findings import Finding, Report
 from qemu_lint.model.export import model_to_json
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
-from tests.conftest import cold_model_10013, cold_report, qemu_tree, variant_config
+from tests.conftest import cold_model_10013, cold_report, in_child, qemu_tree, variant_config
 
 pytestmark = pytest.mark.real_qemu
 
@@ -360,9 +358,7 @@ def test_model_closure_matches_whole_tree(model_10013: dict[str, Any], tree_1001
     # saves.  In a process of its own: every file's facts and the model built
     # from them (about 1 GB) go back to the system when it ends, where this
     # worker's heap would keep most of it for the rest of the run.
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
-        whole = _timed("model 10.0.13 whole tree", pool.submit(whole_tree_model, tree_10013).result)
+    whole = _timed("model 10.0.13 whole tree", lambda: in_child(whole_tree_model, tree_10013))
 
     def impls(m: dict[str, Any]) -> set[tuple[str, str, str, str]]:
         return {(i["struct"], i["hook"], i["arch"], i["function"]) for i in m["implementations"]}
