@@ -409,6 +409,52 @@ def _clang_db(config: Config) -> tuple[dict[str, Command] | None, str]:
         return db, digest(fh.read())
 
 
+#: the fields of facts holding a line number (columns stay as they were)
+_LINE_FIELDS = frozenset({"line", "end_line"})
+
+
+def line_mapped(old: object, new: object) -> bool:
+    """Are the facts ``new`` those of ``old`` but for their ``size`` and their
+    lines, renumbered by one strictly increasing map?
+
+    That is what inserting or removing lines that hold no facts (a comment,
+    a blank line) does to a tree-sitter file's facts: every later line
+    moves, nothing else does.  Every other field, columns included, must be
+    equal; a line inside a plain tuple (``FileFacts.cut``) must be equal too.
+    """
+    from qemu_lint.facts import FileFacts
+
+    if not isinstance(old, FileFacts) or not isinstance(new, FileFacts):
+        return False
+    if old.path != new.path:
+        return False
+    lines: dict[int, int] = {}
+    stack: list[tuple[object, object]] = [(old, dataclasses.replace(new, size=old.size))]
+    while stack:
+        a, b = stack.pop()
+        kind = type(a)
+        if kind is not type(b):
+            return False
+        if kind is tuple:
+            assert isinstance(a, tuple) and isinstance(b, tuple)
+            if len(a) != len(b):
+                return False
+            stack.extend(zip(a, b, strict=True))
+        elif kind.__module__ == "qemu_lint.facts":
+            for name in kind.__slots__:
+                x, y = getattr(a, name), getattr(b, name)
+                if name in _LINE_FIELDS:
+                    if lines.setdefault(x, y) != y:
+                        return False
+                else:
+                    stack.append((x, y))
+        elif a != b:
+            return False
+    from itertools import pairwise
+
+    return all(p[1] < q[1] for p, q in pairwise(sorted(lines.items())))
+
+
 class Session:
     """One run over a tree: discovery, the cache's record of the last run,
     and what this run will record for the next one.
@@ -424,6 +470,9 @@ class Session:
     _recorded: TreeState | None = None
     #: what :meth:`replay` found (None: not asked yet)
     _replayed: bool | None = None
+    #: whether every question of the recorded run still has its answer
+    #: (None: not compared yet; see :meth:`_same_answers`)
+    _answers_same: bool | None = None
 
     def __init__(
         self,
@@ -493,6 +542,8 @@ class Session:
         self.state = self.files.state(skipped, started_ns)
         #: the digests of the recorded run's other inputs, as they are now
         self.inputs_now: dict[str, str] = {}
+        #: the recorded facts of changed files, by path (see :meth:`_recorded_facts`)
+        self._old_facts: dict[str, FileFacts] = {}
         #: nothing changed since the run the cache recorded: the same files with
         #: the same bytes, the same files skipped for the same reasons, and the
         #: same bytes in its other inputs (the build configuration's)
@@ -570,6 +621,7 @@ class Session:
         self.state.build_counts = prev.build_counts
         self.state.answers = dict(prev.answers)
         self.state.chosen = dict(prev.chosen)
+        self.state.rounds = dict(prev.rounds)
         self.state.results = dict(prev.results)
         self.state.summary = summary
 
@@ -606,6 +658,7 @@ class Session:
         if any(p.file in changed for p in prev.summary.problems):
             return False
         inputs_now = input_digests(self.config.root, prev.inputs, self.build_changes)
+        self.inputs_now = inputs_now  # as they are now (the build configuration's check reuses them)
         if inputs_now != prev.inputs or not self._same_answers(prev):
             return False
         delta = self._size_change(prev, then)
@@ -620,15 +673,18 @@ class Session:
         return True
 
     def _same_answers(self, prev: TreeState) -> bool:
-        """Does every question of the recorded run have its recorded answer?"""
+        """Does every question of the recorded run have its recorded answer?
+        (One search of the changed files, done once per run.)"""
         from qemu_lint.discover.tokens import MemoIndex
 
-        tf = self.files
-        tokens = MemoIndex(tf.paths, tf.read, prev.answers, tf.changed)
-        tokens.prefetch(prev.answers)
-        for q in prev.answers:
-            tokens.answer(q)
-        return tokens.answers == prev.answers
+        if self._answers_same is None:
+            tf = self.files
+            tokens = MemoIndex(tf.paths, tf.read, prev.answers, tf.changed)
+            tokens.prefetch(prev.answers)
+            for q in prev.answers:
+                tokens.answer(q)
+            self._answers_same = tokens.answers == prev.answers
+        return self._answers_same
 
     def _size_change(
         self, prev: TreeState, then: Mapping[str, tuple[str | None, str | None]]
@@ -646,7 +702,7 @@ class Session:
             path = tf.paths[i]
             if path not in chosen:
                 continue
-            old = self.cache.get_facts(path, then[path][0] or "")
+            old = self._recorded_facts(path)
             new = tf.facts([i])[0]
             if old is None or not isinstance(new, FileFacts):
                 return None
@@ -654,6 +710,55 @@ class Session:
                 return None
             delta += new.size - old.size if path in check else 0
         return delta
+
+    def _recorded_facts(self, path: str) -> FileFacts | None:
+        """The facts of ``path`` as the recorded run saw it (from the cache,
+        loaded once per run)."""
+        got = self._old_facts.get(path)
+        if got is None and self.cache is not None and self.prev is not None:
+            entry = self.prev.files.get(path)
+            got = self.cache.get_facts(path, entry[1] or "") if entry is not None else None
+            if got is not None:
+                self._old_facts[path] = got
+        return got
+
+    def selection_stands(self, mode: str) -> bool:
+        """Would the file selection ``mode`` choose the files, in the rounds,
+        that the recorded run's chose?  (Then :mod:`qemu_lint.select` takes
+        them without running its closure; the rules still run.)
+
+        Yes when the same files are discovered and skipped for the same
+        reasons, every question of the recorded run has its recorded answer
+        (:meth:`_same_answers`), and each changed file the selection chose
+        has the recorded facts but for its size and its lines, renumbered by
+        one strictly increasing map (:func:`line_mapped`: lines inserted or
+        removed that hold no facts, a comment or blank line).  Why the
+        closure's questions cannot change then is argued (and tested) at
+        :func:`qemu_lint.select.replayed_choice`.  The build configuration
+        is not an input of the closure.  Tree-sitter facts only, at most
+        :data:`REPLAY_FILES` changed files.
+        """
+        prev, tf = self.prev, self.files
+        if prev is None or self.cache is None or tf.clang is not None:
+            return False
+        if mode not in prev.chosen or mode not in prev.rounds or len(tf.changed) > REPLAY_FILES:
+            return False
+        now, then = _contents(self.state), _contents(prev)
+        if now.keys() != then.keys() or any(now[p][1] != then[p][1] for p in now):
+            return False
+        if not self._same_answers(prev):
+            return False
+        chosen = set(prev.chosen[mode])
+        for i in tf.changed:
+            path = tf.paths[i]
+            if path not in chosen:
+                continue
+            old = self._recorded_facts(path)
+            new = tf.facts([i])[0]
+            if old is None or not line_mapped(old, new):
+                return False
+        log.debug("cache: the selection's choice stands (%d files changed)", len(tf.changed))
+        return True
 
     def suppressions(
         self, scan: Callable[[Mapping[str, bytes]], Sequence[S]], kind: type[S]
