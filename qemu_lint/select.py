@@ -309,7 +309,7 @@ def _asked(w: Wanted, tokens: MemoIndex) -> set[int]:
 def _memo(tf: Files) -> IndexMemo:
     """The run's call-graph parts: the rounds' models (and a --diff-base
     chain's) share what each file adds to the call graph."""
-    memo = tf.memo if isinstance(tf.memo, IndexMemo) else IndexMemo()
+    memo = tf.memo if isinstance(tf.memo, IndexMemo) else IndexMemo(tf.derived)
     tf.memo = memo
     return memo
 
@@ -420,11 +420,12 @@ def replayed_choice(
     rounds = prev.rounds[mode]
     if added is not None:
         added.extend(rounds)
+    memo = _memo(tf)
     results: list[FileFacts | Problem] = []
     for r in rounds:  # one request a round, as the closure makes them
         results.extend(tf.facts([pos[p] for p in r]))
     facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
-    model = build(config, facts, tf.paths, None, _memo(tf))
+    model = build(config, facts, tf.paths, None, memo)
     log.debug("closure: the recorded %d rounds stand, %d files", len(rounds), len(facts))
     return results, model, dict(prev.answers)
 

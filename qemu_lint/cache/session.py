@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from qemu_lint.cache.state import FactsSummary, TreeState
 from qemu_lint.cache.store import Cache, code_digest, digest
@@ -145,6 +145,17 @@ class _Digests(dict[str, str]):
         return self[path] if path in self or path in self._contents else default
 
 
+@runtime_checkable
+class Derives(Protocol):
+    """A later stage's per-run memo (:attr:`Files.memo`) that derives data
+    from a file's facts: :meth:`derive` is called when the facts are
+    extracted, and its result (builtin containers and the facts' own
+    objects) is stored with them in the cache, then found again in
+    :attr:`Files.derived` when they are loaded."""
+
+    def derive(self, ff: FileFacts) -> object: ...
+
+
 class Files:
     """The discovered files of one run: their bytes (read lazily when an
     earlier run's record says they are unchanged), digests and facts."""
@@ -200,8 +211,13 @@ class Files:
         #: the file selection's worker processes, while it runs (None: none)
         self.workers: Workers | None = None
         #: the model stage's per-run memo over those facts (opaque here; see
-        #: :class:`qemu_lint.model.IndexMemo`), shared along the chain too
+        #: :class:`qemu_lint.model.IndexMemo`), shared along the chain too;
+        #: when it :class:`Derives`, what it derives from a file's facts is
+        #: stored with them
         self.memo: object = None
+        #: id of loaded facts → (those facts, what the memo derived from them
+        #: when they were stored), for the memo to take instead of deriving
+        self.derived: dict[int, tuple[FileFacts, object]] = {}
 
     def read(self, i: int) -> bytes:
         f = self.files[i]
@@ -226,7 +242,11 @@ class Files:
             key = (self.paths[i], self.digests[self.paths[i]])
             got = self.loaded.get(key)
             if got is None and self.cache is not None:
-                got = self.cache.get_facts(*key)
+                entry = self.cache.get_facts_with(*key)
+                if entry is not None:
+                    got = entry[0]
+                    if entry[1] is not None:
+                        self.derived[id(got)] = entry
             if got is None:
                 todo.append(i)
             else:
@@ -239,12 +259,14 @@ class Files:
             jobs = self.jobs if len(items) > WHOLE_TREE_CHUNK else 1
             with Workers(jobs) as workers:
                 extracted = extract_files(items, jobs, workers)
+        derive = self.memo if isinstance(self.memo, Derives) else None
         for r in extracted:
             out.append(r)
             if isinstance(r, FileFacts):
                 self.loaded[(r.path, self.digests[r.path])] = r
                 if self.cache is not None:
-                    self.cache.put_facts(self.digests[r.path], r)
+                    extra = derive.derive(r) if derive is not None else None
+                    self.cache.put_facts(self.digests[r.path], r, extra)
         return out
 
     def _clang_facts(self, indexes: Sequence[int], planner: Planner) -> list[FileFacts | Problem]:
@@ -559,6 +581,7 @@ class Session:
             return
         self.files.loaded = work.files.loaded
         self.files.memo = work.files.memo
+        self.files.derived = work.files.derived
         if shared is not None:
             # Unchanged since the work tree's record but not since this
             # state's: read now, as a discovery of its own would have (their
