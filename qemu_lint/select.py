@@ -28,7 +28,13 @@ from qemu_lint.model import IndexMemo, Model, build_model
 from qemu_lint.model.callgraph import FnRef
 from qemu_lint.model.export import acpi_device_types
 from qemu_lint.model.qom import QOM_ROOTS
-from qemu_lint.model.reach import CREATION_HOOKS, DYNAMIC_CASTS, HANDLER_LOOKUPS, MACHINE_HANDLER
+from qemu_lint.model.reach import (
+    CREATION_HOOKS,
+    DYNAMIC_CASTS,
+    HANDLER_LOOKUPS,
+    MACHINE_HANDLER,
+    BuildAnswers,
+)
 from qemu_lint.rule import Seeds
 from qemu_lint.settings import Config
 
@@ -244,16 +250,18 @@ def _chosen(
     rounds' files are taken instead (:func:`replayed_choice`)."""
     tf = session.files
     rounds: list[tuple[str, ...]] = []
+    recorded = _recorded_answers(session) if mode == "check" else None
     with Workers(tf.jobs) as workers:
         tf.workers = workers
         try:
-            _start_build(session, workers)
+            if recorded is None:
+                _start_build(session, workers)
             if session.selection_stands(mode):
                 assert session.prev is not None
                 got = replayed_choice(session.config, tf, session.prev, mode, rounds)
             else:
                 got = closure(session.config, seeds, tf, session.prev, hook_tables, rounds)
-            bc = build_facts(session)
+            bc: BuildConfig | BuildAnswers = recorded or build_facts(session)
         finally:
             tf.workers = None
             if isinstance(session.build, _Pending):  # not taken: the closure failed
@@ -261,6 +269,27 @@ def _chosen(
     results, model, answers = got
     session.state.rounds[mode] = tuple(rounds)
     return results, (model.with_build(bc) if model is not None else None), answers
+
+
+def _recorded_answers(session: Session) -> BuildAnswers | None:
+    """The attribution's answers from the build configuration, as the
+    recorded run gave them, when its build inputs are unchanged (the same
+    digests: the same configuration); the configuration itself is loaded
+    only for a question not recorded (:class:`BuildAnswers`).  None when
+    the inputs changed or nothing was recorded: the configuration is then
+    loaded or computed as ever."""
+    prev = session.prev
+    if prev is None or not prev.inputs or prev.build_counts is None or session.build_changes:
+        return None
+    now = session.inputs_now
+    if now.keys() != prev.inputs.keys():
+        now = input_digests(session.config.root, prev.inputs, session.build_changes)
+    if now != prev.inputs:
+        return None
+    session.state.inputs = dict(prev.inputs)
+    session.state.build_counts = prev.build_counts
+    session.state.build_answers = dict(prev.build_answers)
+    return BuildAnswers(lambda: build_facts(session), session.state.build_answers)
 
 
 def _seeded(config: Config, seeds: Seeds, tokens: MemoIndex, paths: Sequence[str]) -> set[int]:

@@ -103,8 +103,12 @@ def demo(tmp_path: Path) -> Path:
 
 
 def _fn(line: int, end: int, body_line: int, col: int = 1) -> FileFacts:
-    call = Expr("call", body_line, 5, body_line, 12, args=(Expr("name", body_line, 5, body_line, 8, "f"),))
-    body = Stmt("block", line, 10, end, 1, body=(Stmt("expr", body_line, 5, body_line, 13, expr=call),))
+    call = Expr(
+        "call", body_line, 5, body_line, 12, args=(Expr("name", body_line, 5, body_line, 8, "f"),)
+    )
+    body = Stmt(
+        "block", line, 10, end, 1, body=(Stmt("expr", body_line, 5, body_line, 13, expr=call),)
+    )
     fn = FunctionDef("g", TypeRef("void"), (), (), body, line, col, end, False)
     return FileFacts("a.c", "tree-sitter", 100, functions=(fn,))
 
@@ -254,4 +258,3 @@ def test_real_qemu_an_inserted_line_takes_the_recorded_rounds(
     got = [(f["file"], f["line"], f["archs"]) for f in doc["findings"]]
     assert got == [("hw/acpi/cpu.c", 293, ["i386", "loongarch"])], got
     assert warm == _json(root, None, capsys)
-

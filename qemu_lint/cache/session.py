@@ -433,6 +433,8 @@ def _clang_db(config: Config) -> tuple[dict[str, Command] | None, str]:
 
 #: the fields of facts holding a line number (columns stay as they were)
 _LINE_FIELDS = frozenset({"line", "end_line"})
+#: values compared as they are
+_PLAIN = (str, int, bool, type(None))
 
 
 def line_mapped(old: object, new: object) -> bool:
@@ -444,16 +446,18 @@ def line_mapped(old: object, new: object) -> bool:
     moves, nothing else does.  Every other field, columns included, must be
     equal; a line inside a plain tuple (``FileFacts.cut``) must be equal too.
     """
+    from itertools import pairwise
+
     from qemu_lint.facts import FileFacts
 
-    if not isinstance(old, FileFacts) or not isinstance(new, FileFacts):
-        return False
-    if old.path != new.path:
+    if not isinstance(old, FileFacts) or not isinstance(new, FileFacts) or old.path != new.path:
         return False
     lines: dict[int, int] = {}
+    layout: dict[type, tuple[Callable[[object], tuple[object, ...]], frozenset[int]]] = {}
     stack: list[tuple[object, object]] = [(old, dataclasses.replace(new, size=old.size))]
+    pop, push = stack.pop, stack.append
     while stack:
-        a, b = stack.pop()
+        a, b = pop()
         kind = type(a)
         if kind is not type(b):
             return False
@@ -461,19 +465,33 @@ def line_mapped(old: object, new: object) -> bool:
             assert isinstance(a, tuple) and isinstance(b, tuple)
             if len(a) != len(b):
                 return False
-            stack.extend(zip(a, b, strict=True))
-        elif kind.__module__ == "qemu_lint.facts":
-            for name in kind.__slots__:
-                x, y = getattr(a, name), getattr(b, name)
-                if name in _LINE_FIELDS:
-                    if lines.setdefault(x, y) != y:
+            for x, y in zip(a, b, strict=True):
+                if x is not y:
+                    push((x, y))
+            continue
+        if kind in _PLAIN or kind.__module__ != "qemu_lint.facts":
+            if a != b:
+                return False
+            continue
+        got = layout.get(kind)
+        if got is None:
+            import operator
+
+            names: tuple[str, ...] = kind.__slots__  # type: ignore[attr-defined]
+            at = frozenset(i for i, n in enumerate(names) if n in _LINE_FIELDS)
+            got = layout[kind] = (operator.attrgetter(*names), at)
+        values, at = got
+        for i, (x, y) in enumerate(zip(values(a), values(b), strict=True)):
+            if i in at:
+                assert isinstance(x, int) and isinstance(y, int)
+                if lines.setdefault(x, y) != y:
+                    return False
+            elif x is not y:
+                if type(x) in _PLAIN and type(y) is type(x):
+                    if x != y:
                         return False
                 else:
-                    stack.append((x, y))
-        elif a != b:
-            return False
-    from itertools import pairwise
-
+                    push((x, y))
     return all(p[1] < q[1] for p, q in pairwise(sorted(lines.items())))
 
 
@@ -642,6 +660,7 @@ class Session:
         """Record what ``prev`` recorded of the selection, the results and the build."""
         self.state.inputs = dict(prev.inputs)
         self.state.build_counts = prev.build_counts
+        self.state.build_answers = dict(prev.build_answers)
         self.state.answers = dict(prev.answers)
         self.state.chosen = dict(prev.chosen)
         self.state.rounds = dict(prev.rounds)
@@ -681,7 +700,9 @@ class Session:
         if any(p.file in changed for p in prev.summary.problems):
             return False
         inputs_now = input_digests(self.config.root, prev.inputs, self.build_changes)
-        self.inputs_now = inputs_now  # as they are now (the build configuration's check reuses them)
+        self.inputs_now = (
+            inputs_now  # as they are now (the build configuration's check reuses them)
+        )
         if inputs_now != prev.inputs or not self._same_answers(prev):
             return False
         delta = self._size_change(prev, then)

@@ -56,3 +56,6 @@ class TreeState:
     #: what the report says of the build configuration: (constructs not
     #: understood, files whose build is uncertain), or None when not recorded
     build_counts: tuple[int, int] | None = None
+    #: what the attribution asked of the build configuration of ``inputs``
+    #: → its answer (see :class:`qemu_lint.model.reach.BuildAnswers`)
+    build_answers: dict[tuple[str, str, str], object] = field(default_factory=dict)
