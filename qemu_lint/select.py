@@ -261,7 +261,7 @@ def _chosen(
                 got = replayed_choice(session.config, tf, session.prev, mode, rounds)
             else:
                 got = closure(session.config, seeds, tf, session.prev, hook_tables, rounds)
-            bc: BuildConfig | BuildAnswers = recorded or build_facts(session)
+            bc: BuildConfig | BuildAnswers = recorded or _answering(session, mode)
         finally:
             tf.workers = None
             if isinstance(session.build, _Pending):  # not taken: the closure failed
@@ -290,6 +290,16 @@ def _recorded_answers(session: Session) -> BuildAnswers | None:
     session.state.build_counts = prev.build_counts
     session.state.build_answers = dict(prev.build_answers)
     return BuildAnswers(lambda: build_facts(session), session.state.build_answers)
+
+
+def _answering(session: Session, mode: str) -> BuildConfig | BuildAnswers:
+    """The build configuration (loaded or computed), for a check through
+    answers recorded for the next run (:func:`_recorded_answers`)."""
+    bc = build_facts(session)
+    if mode != "check":
+        return bc  # the model command's export reads the configuration itself
+    session.state.build_answers = {}
+    return BuildAnswers(lambda: bc, session.state.build_answers)
 
 
 def _seeded(config: Config, seeds: Seeds, tokens: MemoIndex, paths: Sequence[str]) -> set[int]:

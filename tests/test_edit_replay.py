@@ -258,3 +258,92 @@ def test_real_qemu_an_inserted_line_takes_the_recorded_rounds(
     got = [(f["file"], f["line"], f["archs"]) for f in doc["findings"]]
     assert got == [("hw/acpi/cpu.c", 293, ["i386", "loongarch"])], got
     assert warm == _json(root, None, capsys)
+
+
+# -- the build configuration's answers --------------------------------------
+
+
+def test_build_answers_ask_the_configuration_once_and_only_when_not_recorded() -> None:
+    from qemu_lint.model.reach import BuildAnswers
+
+    class Config:
+        asked: list[str] = []
+
+        def for_arch(self, arch: str) -> tuple[str, ...]:
+            self.asked.append(arch)
+            return ("target",) if arch == "i386" else ()
+
+        def is_built(self, arch: str, file: str) -> bool | None:
+            return True
+
+        def evidence(self, arch: str, file: str) -> str:
+            return f"{arch} builds {file}"
+
+    loads: list[int] = []
+    config = Config()
+
+    def load() -> Any:
+        loads.append(1)
+        return config
+
+    recorded: dict[tuple[str, str, str], object] = {("uses", "arm", ""): False}
+    got = BuildAnswers(load, recorded)
+    assert got.uses("arm") is False and loads == []  # recorded: nothing loaded
+    assert got.uses("i386") and got.uses("i386") and loads == [1] and config.asked == ["i386"]
+    assert got.is_built("i386", "a.c") is True and got.evidence("i386", "a.c") == "i386 builds a.c"
+    assert recorded == {  # every answer kept, to be recorded
+        ("uses", "arm", ""): False,
+        ("uses", "i386", ""): True,
+        ("built", "i386", "a.c"): True,
+        ("evidence", "i386", "a.c"): "i386 builds a.c",
+    }
+
+
+@contextmanager
+def build_loaded() -> Iterator[list[str]]:
+    """Record every load of the build configuration from the cache and
+    every computation of it."""
+    import qemu_lint.select as sel
+    from qemu_lint.cache.store import Cache
+
+    seen: list[str] = []
+    real_get, real_load = Cache.get_build, sel.load_build_config
+
+    def get(self: Cache, key: str) -> object:
+        seen.append("get")
+        return real_get(self, key)
+
+    def compute(*args: Any, **kwargs: Any) -> Any:
+        seen.append("compute")
+        return real_load(*args, **kwargs)
+
+    Cache.get_build = get  # type: ignore[method-assign]  # spies, restored below
+    sel.load_build_config = compute
+    try:
+        yield seen
+    finally:
+        Cache.get_build = real_get  # type: ignore[method-assign]
+        sel.load_build_config = real_load
+
+
+def test_an_edit_with_the_same_build_inputs_does_not_load_the_build(
+    demo: Path, tmp_path: Path
+) -> None:
+    """A check after an edit that is not of a build file (here a statement
+    added: the closure and the rules run) answers the attribution from the
+    recorded answers: the build configuration is neither loaded nor
+    computed, and the report is a run without cache's."""
+    (demo / "meson.build").write_text("project('demo')\n")
+    cache = tmp_path / "cache"
+    before = _check(demo, cache)
+    (site,) = before.findings
+    _insert_after_line(demo / site.file, site.line - 1, "    (void)0;")
+    with build_loaded() as loaded, rounds_asked() as asked:
+        after = _check(demo, cache)
+    assert asked and loaded == []
+    assert _key(after) == _key(_check(demo, None))
+    (demo / "meson.build").write_text("project('demo')\n# changed\n")
+    with build_loaded() as loaded:
+        changed = _check(demo, cache)
+    assert loaded, "a changed build input: the configuration is computed again"
+    assert _key(changed) == _key(_check(demo, None))
