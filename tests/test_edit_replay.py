@@ -21,6 +21,7 @@ from qemu_lint.findings import Report
 from qemu_lint.rules import default_config
 from tests import qemu_variants as qv
 from tests.conftest import SAMPLES, files_parsed, materialize, qemu_tree
+from tests.test_cache import _key, _stats
 
 DEMO = SAMPLES / "trees" / "demo"
 INSERTED = "// a line inserted by test_edit_replay"
@@ -28,21 +29,6 @@ INSERTED = "// a line inserted by test_edit_replay"
 
 def _check(root: Path, cache: Path | None) -> Report:
     return run(default_config(root=str(root), jobs=1, cache_dir=str(cache) if cache else None))
-
-
-def _key(r: Report) -> list[tuple[object, ...]]:
-    return [
-        (f.file, f.line, f.column, f.rule, f.kind, f.message, f.archs, f.fingerprint, f.path)
-        for f in r.findings
-    ]
-
-
-def _stats(r: Report) -> dict[str, object]:
-    import dataclasses
-
-    d = dataclasses.asdict(r.stats)
-    d.pop("seconds")
-    return d
 
 
 @contextmanager
@@ -181,31 +167,29 @@ def test_an_inserted_comment_line_takes_the_recorded_rounds(demo: Path, tmp_path
     assert parsed == [] and asked == [] and _key(again) == _key(fresh)
 
 
-def test_a_comment_line_inside_a_function_takes_the_recorded_rounds(
-    demo: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("line", "rounds_run"),
+    [
+        # a comment line inside the finding's function: the recorded rounds
+        ("    /* the release follows */", False),
+        # a statement there changes the facts otherwise than by lines
+        ("    (void)0;", True),
+    ],
+)
+def test_a_line_inserted_inside_a_function(
+    demo: Path, tmp_path: Path, line: str, rounds_run: bool
 ) -> None:
+    """Whether the closure runs again or not, the report is a run without
+    cache's (the finding one line lower)."""
     cache = tmp_path / "cache"
     before = _check(demo, cache)
     (site,) = before.findings
-    _insert_after_line(demo / site.file, site.line - 1, "    /* the release follows */")
+    _insert_after_line(demo / site.file, site.line - 1, line)
     with rounds_asked() as asked:
         after = _check(demo, cache)
-    assert asked == []
+    assert bool(asked) == rounds_run
     assert _key(after) == _key(_check(demo, None))
     assert [f.line for f in after.findings] == [site.line + 1]
-
-
-def test_a_changed_statement_runs_the_closure(demo: Path, tmp_path: Path) -> None:
-    """A line holding facts (a statement) changes them otherwise than by
-    lines: the closure runs again, as a run without cache's does."""
-    cache = tmp_path / "cache"
-    before = _check(demo, cache)
-    (site,) = before.findings
-    _insert_after_line(demo / site.file, site.line - 1, "    (void)0;")
-    with rounds_asked() as asked:
-        after = _check(demo, cache)
-    assert asked, "the closure ran"
-    assert _key(after) == _key(_check(demo, None))
 
 
 def test_a_changed_answer_runs_the_closure(demo: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
@@ -738,22 +738,27 @@ class Session:
         from qemu_lint.facts import FileFacts
 
         assert self.cache is not None
-        tf = self.files
         chosen = {p for paths in prev.chosen.values() for p in paths}
         check = set(prev.chosen.get("check", ()))
         delta = 0
-        for i in tf.changed:
-            path = tf.paths[i]
-            if path not in chosen:
-                continue
-            old = self._recorded_facts(path)
-            new = tf.facts([i])[0]
+        for path, old, new in self._changed_facts(chosen):
             if old is None or not isinstance(new, FileFacts):
                 return None
             if dataclasses.replace(new, size=old.size) != old:
                 return None
             delta += new.size - old.size if path in check else 0
         return delta
+
+    def _changed_facts(
+        self, chosen: Collection[str]
+    ) -> Iterator[tuple[str, FileFacts | None, FileFacts | Problem]]:
+        """The changed files among ``chosen``, one at a time: the path, the
+        recorded facts and the facts now (parsed when asked for)."""
+        tf = self.files
+        for i in tf.changed:
+            path = tf.paths[i]
+            if path in chosen:
+                yield path, self._recorded_facts(path), tf.facts([i])[0]
 
     def _recorded_facts(self, path: str) -> FileFacts | None:
         """The facts of ``path`` as the recorded run saw it (from the cache,
@@ -792,15 +797,9 @@ class Session:
             return False
         if not self._same_answers(prev):
             return False
-        chosen = set(prev.chosen[mode])
-        for i in tf.changed:
-            path = tf.paths[i]
-            if path not in chosen:
-                continue
-            old = self._recorded_facts(path)
-            new = tf.facts([i])[0]
-            if old is None or not line_mapped(old, new):
-                return False
+        changed = self._changed_facts(set(prev.chosen[mode]))
+        if not all(old is not None and line_mapped(old, new) for _, old, new in changed):
+            return False
         log.debug("cache: the selection's choice stands (%d files changed)", len(tf.changed))
         return True
 
