@@ -261,7 +261,7 @@ def _chosen(
                 got = replayed_choice(session.config, tf, session.prev, mode, rounds)
             else:
                 got = closure(session.config, seeds, tf, session.prev, hook_tables, rounds)
-            bc: BuildConfig | BuildAnswers = recorded or _answering(session, mode)
+            bc = recorded if recorded is not None else _answering(session, mode)
         finally:
             tf.workers = None
             if isinstance(session.build, _Pending):  # not taken: the closure failed
