@@ -28,7 +28,13 @@ from qemu_lint.model import IndexMemo, Model, build_model
 from qemu_lint.model.callgraph import FnRef
 from qemu_lint.model.export import acpi_device_types
 from qemu_lint.model.qom import QOM_ROOTS
-from qemu_lint.model.reach import CREATION_HOOKS, DYNAMIC_CASTS, HANDLER_LOOKUPS, MACHINE_HANDLER
+from qemu_lint.model.reach import (
+    CREATION_HOOKS,
+    DYNAMIC_CASTS,
+    HANDLER_LOOKUPS,
+    MACHINE_HANDLER,
+    BuildAnswers,
+)
 from qemu_lint.rule import Seeds
 from qemu_lint.settings import Config
 
@@ -96,7 +102,10 @@ def _recorded_build(session: Session) -> tuple[BuildConfig, dict[str, str]] | No
     got = session.cache.get_build(session.key) if session.cache is not None else None
     if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], BuildConfig):
         recorded, old = got
-        digests = input_digests(session.config.root, old.inputs, session.build_changes)
+        now = session.inputs_now  # digested already when the run compared its tree
+        if not now or now.keys() != set(old.inputs):
+            now = input_digests(session.config.root, old.inputs, session.build_changes)
+        digests = now
         if digests == recorded:
             return old, digests
     return None
@@ -213,7 +222,7 @@ def collect(
         results = tf.facts([pos[p] for p in prev.chosen[mode]])
         log.debug("closure: unchanged tree, %d files reused", len(results))
     else:
-        results, model, answers = _chosen(session, seeds, hook_tables)
+        results, model, answers = _chosen(session, seeds, hook_tables, mode)
         session.state.answers.update(answers)
     facts = tuple(sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path))
     problems = session.skipped + [r for r in results if isinstance(r, Problem)]
@@ -231,25 +240,66 @@ def collect(
 
 
 def _chosen(
-    session: Session, seeds: Seeds, hook_tables: bool
+    session: Session, seeds: Seeds, hook_tables: bool, mode: str
 ) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
     """:func:`closure` with the run's worker processes (made when the first
     round or the build configuration needs them, ended with the closure):
     the build configuration is computed in one of them beside the rounds,
-    and the last model gets it."""
+    and the last model gets it.  When the recorded run's choice provably
+    stands (:meth:`~qemu_lint.cache.session.Session.selection_stands`), its
+    rounds' files are taken instead (:func:`replayed_choice`)."""
     tf = session.files
+    rounds: list[tuple[str, ...]] = []
+    recorded = _recorded_answers(session) if mode == "check" else None
     with Workers(tf.jobs) as workers:
         tf.workers = workers
         try:
-            _start_build(session, workers)
-            got = closure(session.config, seeds, tf, session.prev, hook_tables)
-            bc = build_facts(session)
+            if recorded is None:
+                _start_build(session, workers)
+            if session.selection_stands(mode):
+                assert session.prev is not None
+                got = replayed_choice(session.config, tf, session.prev, mode, rounds)
+            else:
+                got = closure(session.config, seeds, tf, session.prev, hook_tables, rounds)
+            bc = recorded if recorded is not None else _answering(session, mode)
         finally:
             tf.workers = None
             if isinstance(session.build, _Pending):  # not taken: the closure failed
                 session.build = None
     results, model, answers = got
+    session.state.rounds[mode] = tuple(rounds)
     return results, (model.with_build(bc) if model is not None else None), answers
+
+
+def _recorded_answers(session: Session) -> BuildAnswers | None:
+    """The attribution's answers from the build configuration, as the
+    recorded run gave them, when its build inputs are unchanged (the same
+    digests: the same configuration); the configuration itself is loaded
+    only for a question not recorded (:class:`BuildAnswers`).  None when
+    the inputs changed or nothing was recorded: the configuration is then
+    loaded or computed as ever."""
+    prev = session.prev
+    if prev is None or not prev.inputs or prev.build_counts is None or session.build_changes:
+        return None
+    now = session.inputs_now
+    if now.keys() != prev.inputs.keys():
+        now = input_digests(session.config.root, prev.inputs, session.build_changes)
+    if now != prev.inputs:
+        return None
+    session.state.inputs = dict(prev.inputs)
+    session.state.build_counts = prev.build_counts
+    session.state.build_answers = dict(prev.build_answers)
+    return BuildAnswers(lambda: build_facts(session), session.state.build_answers)
+
+
+def _answering(session: Session, mode: str) -> BuildConfig | BuildAnswers:
+    """The build configuration (loaded or computed), for a check through
+    answers recorded for the next run (:func:`_recorded_answers`)."""
+    bc = build_facts(session)
+    if mode != "check":
+        return bc  # the model command's export reads the configuration itself
+    session.state.build_answers = {}
+    return BuildAnswers(lambda: bc, session.state.build_answers)
 
 
 def _seeded(config: Config, seeds: Seeds, tokens: MemoIndex, paths: Sequence[str]) -> set[int]:
@@ -295,31 +345,43 @@ def _asked(w: Wanted, tokens: MemoIndex) -> set[int]:
     return nxt
 
 
+def _memo(tf: Files) -> IndexMemo:
+    """The run's call-graph parts: the rounds' models (and a --diff-base
+    chain's) share what each file adds to the call graph."""
+    memo = tf.memo if isinstance(tf.memo, IndexMemo) else IndexMemo(tf.derived)
+    tf.memo = memo
+    return memo
+
+
 def closure(
     config: Config,
     seeds: Seeds,
     tf: Files,
     prev: TreeState | None,
     hook_tables: bool,
+    added: list[tuple[str, ...]] | None = None,
 ) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
     """The facts of the files the closure chooses (see :func:`collect`), its
     last model (built without the build configuration: no question depends
     on it; see :meth:`~qemu_lint.model.Model.with_build`), and the questions
-    it asked of the token index with their answers."""
+    it asked of the token index with their answers.
+
+    :param added: filled with the files each round added (for the record)
+    """
     results: list[FileFacts | Problem] = []
     tokens = MemoIndex(tf.paths, tf.read, prev.answers if prev else {}, tf.changed)
     chosen = _seeded(config, seeds, tokens, tf.paths)
     done: set[int] = set()
     model: Model | None = None
-    # the rounds' models (and a --diff-base chain's) share what each file adds to the call graph
-    memo = tf.memo if isinstance(tf.memo, IndexMemo) else IndexMemo()
-    tf.memo = memo
+    memo = _memo(tf)
     rounds = 0
     while True:
         todo = sorted(chosen - done)
         if not todo:
             break
         rounds += 1
+        if added is not None:
+            added.append(tuple(tf.paths[i] for i in todo))
         results.extend(tf.facts(todo))
         done.update(todo)
         facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
@@ -338,6 +400,73 @@ def closure(
         ENGINE,
     )
     return results, model, tokens.answers
+
+
+def replayed_choice(
+    config: Config,
+    tf: Files,
+    prev: TreeState,
+    mode: str,
+    added: list[tuple[str, ...]] | None = None,
+) -> tuple[list[FileFacts | Problem], Model | None, dict[Query, frozenset[str]]]:
+    """What :func:`closure` returns, when the recorded run's choice stands
+    (:meth:`~qemu_lint.cache.session.Session.selection_stands`): the facts
+    of the files its rounds added, in their order, and one model of them
+    all (the closure's last round builds exactly that one), without the
+    rounds' models and questions.
+
+    Why the closure would choose the same files, round by round.  A round's
+    questions are a function of its model, and its model of the facts of
+    the files chosen so far (and of the tree's paths and the configuration,
+    unchanged); the files a round adds are the answers to its questions,
+    which :meth:`~qemu_lint.cache.session.Session.selection_stands` checked
+    are the recorded ones in every changed file.  So by induction on the
+    rounds, if every round's model asks what it asked, the same files are
+    chosen in the same rounds.  A model is built from different facts only
+    where a changed chosen file's facts differ, and they differ only by
+    their lines, renumbered by a strictly increasing map ``m`` of that file
+    (columns, texts, kinds, types and the order of everything unchanged).
+    The model and :func:`wanted` use a line only
+
+    * to compare it with another line of the same file: sort keys that
+      name the file or the function first (``(caller, line, col)`` of the
+      call edges, ``(file, line, col)`` of the sites, ``(function, line)``
+      of the QOM creations), scopes (``Var.line <= line`` in
+      ``TypeEnv.var_type``, a ``goto`` label after a statement in
+      ``guards``), and the positions keying one function's flow facts
+      (``guards.FlowFacts.at``, the ``(line, col)`` of the sites kept
+      once): ``m`` keeps every such order and equality;
+    * to copy it into what the rules report (the lines of sites, hooks,
+      registrations, packings, problems and their messages): :func:`wanted`
+      reads none of them, its questions are names (functions, fields,
+      types, macros, words);
+    * never in arithmetic: the one difference of lines
+      (``end_line - line``, a wrapper's length in ``model.consult``) is in
+      the rules' code, which no round runs; and the formulas' atoms are
+      position-free (``guards.expr_key``).
+
+    Expressions compare equal by value, positions included, so two of
+    different files could become equal under ``m``; but the model keys no
+    container by an expression (only by function, file or the positions of
+    one function).  Hence each round's model asks the same questions.
+    ``tests/test_edit_replay.py`` checks the round-by-round equality on
+    the demo tree with lines inserted in every chosen file (between and
+    inside functions), and the report against a run without cache.
+
+    :param added: filled with the files each round added (the recorded ones)
+    """
+    pos = {p: i for i, p in enumerate(tf.paths)}
+    rounds = prev.rounds[mode]
+    if added is not None:
+        added.extend(rounds)
+    memo = _memo(tf)
+    results: list[FileFacts | Problem] = []
+    for r in rounds:  # one request a round, as the closure makes them
+        results.extend(tf.facts([pos[p] for p in r]))
+    facts = sorted((r for r in results if isinstance(r, FileFacts)), key=lambda f: f.path)
+    model = build(config, facts, tf.paths, None, memo)
+    log.debug("closure: the recorded %d rounds stand, %d files", len(rounds), len(facts))
+    return results, model, dict(prev.answers)
 
 
 # -- what the model lacks -----------------------------------------------------

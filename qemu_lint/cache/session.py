@@ -13,9 +13,9 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from qemu_lint.cache.state import FactsSummary, TreeState
 from qemu_lint.cache.store import Cache, code_digest, digest
@@ -145,6 +145,17 @@ class _Digests(dict[str, str]):
         return self[path] if path in self or path in self._contents else default
 
 
+@runtime_checkable
+class Derives(Protocol):
+    """A later stage's per-run memo (:attr:`Files.memo`) that derives data
+    from a file's facts: :meth:`derive` is called when the facts are
+    extracted, and its result (builtin containers and the facts' own
+    objects) is stored with them in the cache, then found again in
+    :attr:`Files.derived` when they are loaded."""
+
+    def derive(self, ff: FileFacts) -> object: ...
+
+
 class Files:
     """The discovered files of one run: their bytes (read lazily when an
     earlier run's record says they are unchanged), digests and facts."""
@@ -200,8 +211,13 @@ class Files:
         #: the file selection's worker processes, while it runs (None: none)
         self.workers: Workers | None = None
         #: the model stage's per-run memo over those facts (opaque here; see
-        #: :class:`qemu_lint.model.IndexMemo`), shared along the chain too
+        #: :class:`qemu_lint.model.IndexMemo`), shared along the chain too;
+        #: when it :class:`Derives`, what it derives from a file's facts is
+        #: stored with them
         self.memo: object = None
+        #: id of loaded facts → (those facts, what the memo derived from them
+        #: when they were stored), for the memo to take instead of deriving
+        self.derived: dict[int, tuple[FileFacts, object]] = {}
 
     def read(self, i: int) -> bytes:
         f = self.files[i]
@@ -226,7 +242,11 @@ class Files:
             key = (self.paths[i], self.digests[self.paths[i]])
             got = self.loaded.get(key)
             if got is None and self.cache is not None:
-                got = self.cache.get_facts(*key)
+                entry = self.cache.get_facts_with(*key)
+                if entry is not None:
+                    got = entry[0]
+                    if entry[1] is not None:
+                        self.derived[id(got)] = entry
             if got is None:
                 todo.append(i)
             else:
@@ -239,12 +259,14 @@ class Files:
             jobs = self.jobs if len(items) > WHOLE_TREE_CHUNK else 1
             with Workers(jobs) as workers:
                 extracted = extract_files(items, jobs, workers)
+        derive = self.memo if isinstance(self.memo, Derives) else None
         for r in extracted:
             out.append(r)
             if isinstance(r, FileFacts):
                 self.loaded[(r.path, self.digests[r.path])] = r
                 if self.cache is not None:
-                    self.cache.put_facts(self.digests[r.path], r)
+                    extra = derive.derive(r) if derive is not None else None
+                    self.cache.put_facts(self.digests[r.path], r, extra)
         return out
 
     def _clang_facts(self, indexes: Sequence[int], planner: Planner) -> list[FileFacts | Problem]:
@@ -409,6 +431,70 @@ def _clang_db(config: Config) -> tuple[dict[str, Command] | None, str]:
         return db, digest(fh.read())
 
 
+#: the fields of facts holding a line number (columns stay as they were)
+_LINE_FIELDS = frozenset({"line", "end_line"})
+#: values compared as they are
+_PLAIN = (str, int, bool, type(None))
+
+
+def line_mapped(old: object, new: object) -> bool:
+    """Are the facts ``new`` those of ``old`` but for their ``size`` and their
+    lines, renumbered by one strictly increasing map?
+
+    That is what inserting or removing lines that hold no facts (a comment,
+    a blank line) does to a tree-sitter file's facts: every later line
+    moves, nothing else does.  Every other field, columns included, must be
+    equal; a line inside a plain tuple (``FileFacts.cut``) must be equal too.
+    """
+    from itertools import pairwise
+
+    from qemu_lint.facts import FileFacts
+
+    if not isinstance(old, FileFacts) or not isinstance(new, FileFacts) or old.path != new.path:
+        return False
+    lines: dict[int, int] = {}
+    layout: dict[type, tuple[Callable[[object], tuple[object, ...]], frozenset[int]]] = {}
+    stack: list[tuple[object, object]] = [(old, dataclasses.replace(new, size=old.size))]
+    pop, push = stack.pop, stack.append
+    while stack:
+        a, b = pop()
+        kind = type(a)
+        if kind is not type(b):
+            return False
+        if kind is tuple:
+            assert isinstance(a, tuple) and isinstance(b, tuple)
+            if len(a) != len(b):
+                return False
+            for x, y in zip(a, b, strict=True):
+                if x is not y:
+                    push((x, y))
+            continue
+        if kind in _PLAIN or kind.__module__ != "qemu_lint.facts":
+            if a != b:
+                return False
+            continue
+        got = layout.get(kind)
+        if got is None:
+            import operator
+
+            names: tuple[str, ...] = kind.__slots__  # type: ignore[attr-defined]
+            at = frozenset(i for i, n in enumerate(names) if n in _LINE_FIELDS)
+            got = layout[kind] = (operator.attrgetter(*names), at)
+        values, at = got
+        for i, (x, y) in enumerate(zip(values(a), values(b), strict=True)):
+            if i in at:
+                assert isinstance(x, int) and isinstance(y, int)
+                if lines.setdefault(x, y) != y:
+                    return False
+            elif x is not y:
+                if type(x) in _PLAIN and type(y) is type(x):
+                    if x != y:
+                        return False
+                else:
+                    push((x, y))
+    return all(p[1] < q[1] for p, q in pairwise(sorted(lines.items())))
+
+
 class Session:
     """One run over a tree: discovery, the cache's record of the last run,
     and what this run will record for the next one.
@@ -424,6 +510,9 @@ class Session:
     _recorded: TreeState | None = None
     #: what :meth:`replay` found (None: not asked yet)
     _replayed: bool | None = None
+    #: whether every question of the recorded run still has its answer
+    #: (None: not compared yet; see :meth:`_same_answers`)
+    _answers_same: bool | None = None
 
     def __init__(
         self,
@@ -493,6 +582,8 @@ class Session:
         self.state = self.files.state(skipped, started_ns)
         #: the digests of the recorded run's other inputs, as they are now
         self.inputs_now: dict[str, str] = {}
+        #: the recorded facts of changed files, by path (see :meth:`_recorded_facts`)
+        self._old_facts: dict[str, FileFacts] = {}
         #: nothing changed since the run the cache recorded: the same files with
         #: the same bytes, the same files skipped for the same reasons, and the
         #: same bytes in its other inputs (the build configuration's)
@@ -508,6 +599,7 @@ class Session:
             return
         self.files.loaded = work.files.loaded
         self.files.memo = work.files.memo
+        self.files.derived = work.files.derived
         if shared is not None:
             # Unchanged since the work tree's record but not since this
             # state's: read now, as a discovery of its own would have (their
@@ -568,8 +660,10 @@ class Session:
         """Record what ``prev`` recorded of the selection, the results and the build."""
         self.state.inputs = dict(prev.inputs)
         self.state.build_counts = prev.build_counts
+        self.state.build_answers = dict(prev.build_answers)
         self.state.answers = dict(prev.answers)
         self.state.chosen = dict(prev.chosen)
+        self.state.rounds = dict(prev.rounds)
         self.state.results = dict(prev.results)
         self.state.summary = summary
 
@@ -606,6 +700,9 @@ class Session:
         if any(p.file in changed for p in prev.summary.problems):
             return False
         inputs_now = input_digests(self.config.root, prev.inputs, self.build_changes)
+        self.inputs_now = (
+            inputs_now  # as they are now (the build configuration's check reuses them)
+        )
         if inputs_now != prev.inputs or not self._same_answers(prev):
             return False
         delta = self._size_change(prev, then)
@@ -620,15 +717,18 @@ class Session:
         return True
 
     def _same_answers(self, prev: TreeState) -> bool:
-        """Does every question of the recorded run have its recorded answer?"""
+        """Does every question of the recorded run have its recorded answer?
+        (One search of the changed files, done once per run.)"""
         from qemu_lint.discover.tokens import MemoIndex
 
-        tf = self.files
-        tokens = MemoIndex(tf.paths, tf.read, prev.answers, tf.changed)
-        tokens.prefetch(prev.answers)
-        for q in prev.answers:
-            tokens.answer(q)
-        return tokens.answers == prev.answers
+        if self._answers_same is None:
+            tf = self.files
+            tokens = MemoIndex(tf.paths, tf.read, prev.answers, tf.changed)
+            tokens.prefetch(prev.answers)
+            for q in prev.answers:
+                tokens.answer(q)
+            self._answers_same = tokens.answers == prev.answers
+        return self._answers_same
 
     def _size_change(
         self, prev: TreeState, then: Mapping[str, tuple[str | None, str | None]]
@@ -638,22 +738,70 @@ class Session:
         from qemu_lint.facts import FileFacts
 
         assert self.cache is not None
-        tf = self.files
         chosen = {p for paths in prev.chosen.values() for p in paths}
         check = set(prev.chosen.get("check", ()))
         delta = 0
-        for i in tf.changed:
-            path = tf.paths[i]
-            if path not in chosen:
-                continue
-            old = self.cache.get_facts(path, then[path][0] or "")
-            new = tf.facts([i])[0]
+        for path, old, new in self._changed_facts(chosen):
             if old is None or not isinstance(new, FileFacts):
                 return None
             if dataclasses.replace(new, size=old.size) != old:
                 return None
             delta += new.size - old.size if path in check else 0
         return delta
+
+    def _changed_facts(
+        self, chosen: Collection[str]
+    ) -> Iterator[tuple[str, FileFacts | None, FileFacts | Problem]]:
+        """The changed files among ``chosen``, one at a time: the path, the
+        recorded facts and the facts now (parsed when asked for)."""
+        tf = self.files
+        for i in tf.changed:
+            path = tf.paths[i]
+            if path in chosen:
+                yield path, self._recorded_facts(path), tf.facts([i])[0]
+
+    def _recorded_facts(self, path: str) -> FileFacts | None:
+        """The facts of ``path`` as the recorded run saw it (from the cache,
+        loaded once per run)."""
+        got = self._old_facts.get(path)
+        if got is None and self.cache is not None and self.prev is not None:
+            entry = self.prev.files.get(path)
+            got = self.cache.get_facts(path, entry[1] or "") if entry is not None else None
+            if got is not None:
+                self._old_facts[path] = got
+        return got
+
+    def selection_stands(self, mode: str) -> bool:
+        """Would the file selection ``mode`` choose the files, in the rounds,
+        that the recorded run's chose?  (Then :mod:`qemu_lint.select` takes
+        them without running its closure; the rules still run.)
+
+        Yes when the same files are discovered and skipped for the same
+        reasons, every question of the recorded run has its recorded answer
+        (:meth:`_same_answers`), and each changed file the selection chose
+        has the recorded facts but for its size and its lines, renumbered by
+        one strictly increasing map (:func:`line_mapped`: lines inserted or
+        removed that hold no facts, a comment or blank line).  Why the
+        closure's questions cannot change then is argued (and tested) at
+        :func:`qemu_lint.select.replayed_choice`.  The build configuration
+        is not an input of the closure.  Tree-sitter facts only, at most
+        :data:`REPLAY_FILES` changed files.
+        """
+        prev, tf = self.prev, self.files
+        if prev is None or self.cache is None or tf.clang is not None:
+            return False
+        if mode not in prev.chosen or mode not in prev.rounds or len(tf.changed) > REPLAY_FILES:
+            return False
+        now, then = _contents(self.state), _contents(prev)
+        if now.keys() != then.keys() or any(now[p][1] != then[p][1] for p in now):
+            return False
+        if not self._same_answers(prev):
+            return False
+        changed = self._changed_facts(set(prev.chosen[mode]))
+        if not all(old is not None and line_mapped(old, new) for _, old, new in changed):
+            return False
+        log.debug("cache: the selection's choice stands (%d files changed)", len(tf.changed))
+        return True
 
     def suppressions(
         self, scan: Callable[[Mapping[str, bytes]], Sequence[S]], kind: type[S]

@@ -39,6 +39,9 @@ class TreeState:
     answers: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     #: selection mode → the files the selection chose (sorted paths)
     chosen: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: selection mode → the files each round of its closure added, round by
+    #: round (each sorted): the order in which their facts were taken
+    rounds: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     #: rule id → what the rule yielded on exactly these files
     results: dict[str, tuple[Diagnostic, ...]] = field(default_factory=dict)
     #: the summary of the facts behind ``results``
@@ -53,3 +56,6 @@ class TreeState:
     #: what the report says of the build configuration: (constructs not
     #: understood, files whose build is uncertain), or None when not recorded
     build_counts: tuple[int, int] | None = None
+    #: what the attribution asked of the build configuration of ``inputs``
+    #: → its answer (see :class:`qemu_lint.model.reach.BuildAnswers`)
+    build_answers: dict[tuple[str, str, str], object] = field(default_factory=dict)

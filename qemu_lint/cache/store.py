@@ -219,17 +219,32 @@ class Cache:
 
     def get_facts(self, path: str, content: str) -> FileFacts | None:
         """The cached facts of ``path`` with content digest ``content``, if any."""
+        got = self.get_facts_with(path, content)
+        return got[0] if got is not None else None
+
+    def get_facts_with(self, path: str, content: str) -> tuple[FileFacts, object] | None:
+        """The cached facts of ``path`` with content digest ``content`` and
+        what was stored with them (:meth:`put_facts`'s ``extra``, None if
+        nothing), if any."""
         from qemu_lint.facts import FileFacts
 
         got = self._load(self._facts_path(path, content))
+        extra: object = None
+        if isinstance(got, tuple) and len(got) == 2:
+            got, extra = got
         if isinstance(got, FileFacts) and got.path == path:
             self.hits += 1
-            return got
+            return got, extra
         self.misses += 1
         return None
 
-    def put_facts(self, content: str, facts: FileFacts) -> None:
-        self._store(self._facts_path(facts.path, content), facts)
+    def put_facts(self, content: str, facts: FileFacts, extra: object = None) -> None:
+        """Store ``facts`` under ``content``; with ``extra``, plain data
+        derived from them (a later stage's, built of builtin containers and
+        the facts' own objects) in the same entry, so that loading it shares
+        those objects instead of copying them."""
+        value = facts if extra is None else (facts, extra)
+        self._store(self._facts_path(facts.path, content), value)
 
     def get_deps(self, path: str, content: str) -> tuple[tuple[str, str], ...] | None:
         """What facts of ``path`` stored with :meth:`put_deps` were computed

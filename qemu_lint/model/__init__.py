@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the submodules load when a model is built (see the docstrin
     from qemu_lint.model.guards import FlowFacts, Formula, GuardLogic
     from qemu_lint.model.hooks import Hook
     from qemu_lint.model.qom import ClassInit, HookTable, Implementation, QomModel
-    from qemu_lint.model.reach import Attribution, Reach
+    from qemu_lint.model.reach import Attribution, BuildAnswers, Reach
     from qemu_lint.model.types import TypeEnv
 
 #: the names the package re-exports, by the submodule defining them
@@ -109,19 +109,29 @@ class Model:
     #: use by :mod:`qemu_lint.model.consult`, once for all the sites)
     wrapper_shapes: tuple[tuple[FnRef, FunctionDef], ...] | None = None
 
-    def with_build(self, build: BuildConfig | None) -> Model:
+    def with_build(self, build: BuildConfig | BuildAnswers | None) -> Model:
         """This model, given the build configuration after it was built.
 
         The file selection builds its rounds' models without it (no
         question a round asks depends on what is built, only the
         attribution does) while the build configuration is computed beside
         them; the last round's model then gets it here, before anything
-        was attributed."""
+        was attributed.  Given only its answers
+        (:class:`~qemu_lint.model.reach.BuildAnswers`, a check whose build
+        inputs are the recorded run's), :attr:`build` stays None: the
+        attribution asks through the answers, and nothing else a check
+        runs reads the configuration."""
+        from qemu_lint.model.reach import BuildAnswers
+
         assert not self._attributions, "the build configuration came after an attribution"
-        self.build = build
+        self.build = None if isinstance(build, BuildAnswers) else build
         if self.reach is not None:
             assert not self.reach._machine_handlers, "it came after a board was attributed"
-            self.reach.build = build
+            self.reach.build = (
+                build
+                if isinstance(build, BuildAnswers) or build is None
+                else BuildAnswers.of(build)
+            )
         return self
 
     def attribute(self, ref: FnRef, arch: str) -> Attribution:

@@ -20,7 +20,7 @@ ACPI devices' unplug callbacks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from qemu_lint.facts import Expr, FileFacts, FunctionDef, Stmt, TypeRef, stmt_exprs
@@ -176,12 +176,25 @@ class IndexMemo:
 
     Keyed by the facts object (held, so its ``id`` is not reused); a run
     creates one and drops it with its last model.
+
+    The cache stores a file's parts with its facts (:meth:`derive`, called
+    when the facts are extracted; ``cache.session.Derives``), so a run
+    that loads the facts takes the parts stored with them (``known``, by
+    id of the facts loaded) instead of walking every body again.  They are
+    the parts :func:`_file_parts` gives (plain lists, dicts and tuples of
+    the facts' own objects: the unpickled entry shares them), and a run's
+    cache salt holds the digest of this code.
+
+    :param known: id of facts → (those facts, their stored parts)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, known: Mapping[int, tuple[FileFacts, object]] | None = None) -> None:
         self._parts: dict[int, tuple[FileFacts, _FileParts]] = {}
+        self._known = known if known is not None else {}
         #: files whose function bodies were walked (each once per memo)
         self.files_indexed = 0
+        #: files whose parts came from the cache, stored with their facts
+        self.files_loaded = 0
         #: indexes built from this memo
         self.builds = 0
 
@@ -189,10 +202,46 @@ class IndexMemo:
         got = self._parts.get(id(ff))
         if got is not None and got[0] is ff:
             return got[1]
-        parts = _file_parts(ff)
+        known = self._known.get(id(ff))
+        parts = _stored_parts(known[1]) if known is not None and known[0] is ff else None
+        if parts is None:
+            parts = _file_parts(ff)
+            self.files_indexed += 1
+        else:
+            self.files_loaded += 1
         self._parts[id(ff)] = (ff, parts)
-        self.files_indexed += 1
         return parts
+
+    def derive(self, ff: FileFacts) -> object:
+        """The parts of ``ff`` (computed now, and kept), as plain data to
+        store with its facts."""
+        p = self.parts(ff)
+        return (
+            p.functions,
+            p.direct_calls,
+            p.field_calls,
+            p.assigns,
+            p.address_taken,
+            p.pointer_values,
+        )
+
+
+def _stored_parts(plain: object) -> _FileParts | None:
+    """The parts :meth:`IndexMemo.derive` stored, or None when ``plain`` has
+    another shape (then the bodies are walked)."""
+    if not isinstance(plain, tuple) or len(plain) != 6:
+        return None
+    functions, direct, fields, assigns, taken, pointers = plain
+    if not (
+        isinstance(functions, tuple)
+        and isinstance(direct, dict)
+        and isinstance(fields, dict)
+        and isinstance(assigns, list)
+        and isinstance(taken, dict)
+        and isinstance(pointers, dict)
+    ):
+        return None
+    return _FileParts(functions, direct, fields, assigns, taken, pointers)
 
 
 def _file_parts(ff: FileFacts) -> _FileParts:

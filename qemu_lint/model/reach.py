@@ -101,12 +101,74 @@ Resolved = int | _Known | None  # a parameter index, known types, or unknown
 Hints = dict[str, frozenset[str]]
 
 
+#: a question the attribution asks of the build configuration: (what, arch, file)
+BuildQuestion = tuple[str, str, str]
+
+
+class BuildAnswers:
+    """The three questions the attribution asks of the build configuration
+    (does ``arch`` have targets, does it build ``file``, and why), each
+    answered once and kept in :attr:`answers`.
+
+    A file selection gives the model the answers an earlier run recorded
+    under the same digests of the build configuration's inputs (it is a
+    function of them, so they are its answers), and a way to load the
+    configuration itself (:func:`qemu_lint.select.build_facts`), called
+    only for a question not recorded: a check after an edit that is not of
+    a build file so neither unpickles nor imports the build configuration.
+
+    :param load: the configuration, on first need
+    :param answers: question → answer, filled as questions are answered
+    """
+
+    def __init__(
+        self, load: Callable[[], BuildConfig], answers: dict[BuildQuestion, object] | None = None
+    ) -> None:
+        self._load = load
+        self._config: BuildConfig | None = None
+        self.answers: dict[BuildQuestion, object] = answers if answers is not None else {}
+
+    @classmethod
+    def of(cls, build: BuildConfig) -> BuildAnswers:
+        return cls(lambda: build)
+
+    def _ask(self, what: str, arch: str, file: str) -> object:
+        key = (what, arch, file)
+        if key in self.answers:
+            return self.answers[key]
+        if self._config is None:
+            self._config = self._load()
+        bc = self._config
+        got: object
+        if what == "uses":
+            got = bool(bc.for_arch(arch))
+        elif what == "built":
+            got = bc.is_built(arch, file)
+        else:
+            got = bc.evidence(arch, file)
+        self.answers[key] = got
+        return got
+
+    def uses(self, arch: str) -> bool:
+        """Does ``arch`` have a system emulator target?"""
+        return bool(self._ask("uses", arch, ""))
+
+    def is_built(self, arch: str, file: str) -> bool | None:
+        """:meth:`qemu_lint.build.BuildConfig.is_built`."""
+        got = self._ask("built", arch, file)
+        return got if isinstance(got, bool) else None
+
+    def evidence(self, arch: str, file: str) -> str:
+        """:meth:`qemu_lint.build.BuildConfig.evidence`."""
+        return str(self._ask("evidence", arch, file))
+
+
 @dataclass(slots=True)
 class Reach:
     index: CodeIndex
     qom: QomModel
     archs: frozenset[str]
-    build: BuildConfig | None
+    build: BuildAnswers | None
     flow: Callable[[FnRef], FlowFacts]
     guarded: Callable[[FnRef, Expr], bool]
     #: MemoryRegionOps table name → handler function names
@@ -119,7 +181,7 @@ class Reach:
 
     # -- what is built -------------------------------------------------------
     def uses_build(self, arch: str) -> bool:
-        return self.build is not None and bool(self.build.for_arch(arch))
+        return self.build is not None and self.build.uses(arch)
 
     def allowed(self, arch: str, file: str) -> bool:
         own = arch_of(file, self.archs)
@@ -615,9 +677,10 @@ def build_reach(
     index: CodeIndex,
     qom: QomModel,
     archs: frozenset[str],
-    build: BuildConfig | None,
+    build: BuildConfig | BuildAnswers | None,
     flow: Callable[[FnRef], FlowFacts],
     guarded: Callable[[FnRef, Expr], bool],
 ) -> Reach:
     """The attribution engine over the model's index, QOM types and build facts."""
-    return Reach(index, qom, archs, build, flow, guarded, _mmio_tables(facts))
+    answers = build if isinstance(build, BuildAnswers) or build is None else BuildAnswers.of(build)
+    return Reach(index, qom, archs, answers, flow, guarded, _mmio_tables(facts))
