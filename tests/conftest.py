@@ -255,12 +255,12 @@ def _memo_facts(folder: str) -> None:
     and so does a subprocess."""
     from qemu_lint.cache.store import Cache
 
-    real = Cache.get_facts
+    real = Cache.get_facts_with  # what get_facts and the session's loads call
     if getattr(real, "memo_of", None) == folder:
         return
     where = os.path.abspath(folder)
 
-    def get_facts(self: Cache, path: str, content: str) -> Any:
+    def get_facts_with(self: Cache, path: str, content: str) -> Any:
         if self.directory != where:
             return real(self, path, content)
         entry = self._facts_path(path, content)
@@ -273,8 +273,8 @@ def _memo_facts(folder: str) -> None:
             self.hits += 1
         return got
 
-    get_facts.memo_of = folder  # type: ignore[attr-defined]
-    Cache.get_facts = get_facts  # type: ignore[method-assign]
+    get_facts_with.memo_of = folder  # type: ignore[attr-defined]
+    Cache.get_facts_with = get_facts_with  # type: ignore[method-assign]
 
 
 def variant_config(root: Path | str, **settings: Any) -> Any:
