@@ -886,6 +886,14 @@ def test_o_console_script_waits_for_a_running_thread(tree: Path) -> None:
     assert "thread done" in r.stderr and "atexit ran" in r.stderr
 
 
+def test_o_console_script_under_a_profiler_ends_as_usual(tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "check.prof"
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "qemu_lint", "check"]
+    r = subprocess.run([*cmd, str(tree), "--no-cache"], capture_output=True, text=True, timeout=120)
+    assert "[acpi-cpu-persistence]" in r.stdout, r.stderr
+    assert out.stat().st_size > 0  # cProfile wrote its results after the program returned
+
+
 def test_o_report_lost_on_a_closed_pipe_is_an_error(tree: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "qemu_lint", "check", str(tree), "--no-cache"],

@@ -166,13 +166,15 @@ def end_process(status: int) -> NoReturn:
     with the collector off).  Output that cannot be flushed (a closed pipe)
     makes the status at least :data:`EXIT_ERROR`: the report was lost.  A
     thread still running (none of qemu-lint's) gets the usual ending, which
-    waits for it.
+    waits for it, and so does a run under a profiler or a tracer
+    (``python -m cProfile -m qemu_lint``), which writes its results after
+    the program returns.
     """
     import atexit
     import threading
 
     others = (t for t in threading.enumerate() if t is not threading.main_thread())
-    if any(t.is_alive() and not t.daemon for t in others):
+    if any(t.is_alive() and not t.daemon for t in others) or sys.getprofile() or sys.gettrace():
         sys.exit(status)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
