@@ -19,9 +19,10 @@ For one QEMU tree, in one run, it measures (wall seconds, then ratios):
 * WARM: the next run, nothing changed;
 * TOUCH: a run after one line of hw/acpi/cpu.c changed (a comment appended:
   the file's facts stay as they were, so the recorded results stand);
-* EDIT: a run after a line was inserted near the top of hw/acpi/cpu.c (every
-  later line moves: the file's facts change and the selection runs again,
-  its other files' facts from the cache; TOUCH's target);
+* EDIT: a run after a comment line was inserted near the top of
+  hw/acpi/cpu.c (every later line moves: the file's facts change by their
+  lines only, so the recorded rounds stand and one model is built; TOUCH's
+  target);
 * CODE: a run after a statement was inserted at the top of the first
   function body of hw/acpi/cpu.c (``(void)0;``: code, so the selection runs
   again, its other files' facts from the cache; TOUCH's target);
