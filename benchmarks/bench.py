@@ -146,44 +146,44 @@ def linked_copy(src: str, dest: str) -> str:
     return dest
 
 
-def touch_one_line(root: str) -> None:
-    """Append a comment to the first line of hw/acpi/cpu.c, replacing the file."""
+def _rewrite(root: str, change: Callable[[list[bytes]], None]) -> None:
+    """Change the lines of hw/acpi/cpu.c in place (``change`` edits the
+    list), replacing the file (never writing through a hard link)."""
     path = os.path.join(root, TOUCHED)
     with open(path, "rb") as fh:
         lines = fh.read().split(b"\n")
-    lines[0] += b" /* touched by bench.py */"
+    change(lines)
     tmp = path + ".bench-tmp"
     with open(tmp, "wb") as fh:
         fh.write(b"\n".join(lines))
     os.replace(tmp, path)
+
+
+def touch_one_line(root: str) -> None:
+    """Append a comment to the first line of hw/acpi/cpu.c."""
+
+    def change(lines: list[bytes]) -> None:
+        lines[0] += b" /* touched by bench.py */"
+
+    _rewrite(root, change)
 
 
 def edit_one_line(root: str) -> None:
-    """Insert a line after the first line of hw/acpi/cpu.c (every later line
-    moves down one, so the file's facts change), replacing the file."""
-    path = os.path.join(root, TOUCHED)
-    with open(path, "rb") as fh:
-        lines = fh.read().split(b"\n")
-    lines.insert(1, b"/* a line inserted by bench.py */")
-    tmp = path + ".bench-tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(b"\n".join(lines))
-    os.replace(tmp, path)
+    """Insert a comment line after the first line of hw/acpi/cpu.c (every
+    later line moves down one)."""
+    _rewrite(root, lambda lines: lines.insert(1, b"/* a line inserted by bench.py */"))
 
 
 def edit_code(root: str) -> None:
     """Insert ``(void)0;`` at the top of the first function body of
     hw/acpi/cpu.c (after the first line that is ``{`` alone, following a
-    line with a parenthesis), replacing the file."""
-    path = os.path.join(root, TOUCHED)
-    with open(path, "rb") as fh:
-        lines = fh.read().split(b"\n")
-    at = next(i for i in range(1, len(lines)) if lines[i] == b"{" and b"(" in lines[i - 1])
-    lines.insert(at + 1, b"    (void)0;")
-    tmp = path + ".bench-tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(b"\n".join(lines))
-    os.replace(tmp, path)
+    line with a parenthesis)."""
+
+    def change(lines: list[bytes]) -> None:
+        at = next(i for i in range(1, len(lines)) if lines[i] == b"{" and b"(" in lines[i - 1])
+        lines.insert(at + 1, b"    (void)0;")
+
+    _rewrite(root, change)
 
 
 def lint(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,6 +94,16 @@ def build_facts(session: Session) -> BuildConfig:
     return bc
 
 
+def _inputs_now(session: Session, names: Collection[str]) -> dict[str, str]:
+    """The digests of the build inputs ``names`` as they are now: those the
+    run made when it compared its tree (:attr:`Session.inputs_now`) when
+    they are of the same files, else made here."""
+    now = session.inputs_now
+    if now and now.keys() == set(names):
+        return now
+    return input_digests(session.config.root, names, session.build_changes)
+
+
 def _recorded_build(session: Session) -> tuple[BuildConfig, dict[str, str]] | None:
     """The cache's build configuration of the tree and its inputs' digests,
     if those inputs are unchanged."""
@@ -102,10 +112,7 @@ def _recorded_build(session: Session) -> tuple[BuildConfig, dict[str, str]] | No
     got = session.cache.get_build(session.key) if session.cache is not None else None
     if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], BuildConfig):
         recorded, old = got
-        now = session.inputs_now  # digested already when the run compared its tree
-        if not now or now.keys() != set(old.inputs):
-            now = input_digests(session.config.root, old.inputs, session.build_changes)
-        digests = now
+        digests = _inputs_now(session, old.inputs)
         if digests == recorded:
             return old, digests
     return None
@@ -281,10 +288,7 @@ def _recorded_answers(session: Session) -> BuildAnswers | None:
     prev = session.prev
     if prev is None or not prev.inputs or prev.build_counts is None or session.build_changes:
         return None
-    now = session.inputs_now
-    if now.keys() != prev.inputs.keys():
-        now = input_digests(session.config.root, prev.inputs, session.build_changes)
-    if now != prev.inputs:
+    if _inputs_now(session, prev.inputs) != prev.inputs:
         return None
     session.state.inputs = dict(prev.inputs)
     session.state.build_counts = prev.build_counts

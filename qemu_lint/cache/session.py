@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from qemu_lint.cache.state import FactsSummary, TreeState
@@ -446,8 +448,6 @@ def line_mapped(old: object, new: object) -> bool:
     moves, nothing else does.  Every other field, columns included, must be
     equal; a line inside a plain tuple (``FileFacts.cut``) must be equal too.
     """
-    from itertools import pairwise
-
     from qemu_lint.facts import FileFacts
 
     if not isinstance(old, FileFacts) or not isinstance(new, FileFacts) or old.path != new.path:
@@ -475,8 +475,6 @@ def line_mapped(old: object, new: object) -> bool:
             continue
         got = layout.get(kind)
         if got is None:
-            import operator
-
             names: tuple[str, ...] = kind.__slots__  # type: ignore[attr-defined]
             at = frozenset(i for i, n in enumerate(names) if n in _LINE_FIELDS)
             got = layout[kind] = (operator.attrgetter(*names), at)
@@ -700,9 +698,7 @@ class Session:
         if any(p.file in changed for p in prev.summary.problems):
             return False
         inputs_now = input_digests(self.config.root, prev.inputs, self.build_changes)
-        self.inputs_now = (
-            inputs_now  # as they are now (the build configuration's check reuses them)
-        )
+        self.inputs_now = inputs_now  # the build configuration's check reuses them
         if inputs_now != prev.inputs or not self._same_answers(prev):
             return False
         delta = self._size_change(prev, then)

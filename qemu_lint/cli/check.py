@@ -303,7 +303,7 @@ def _analyse(
         )
         return None
     if known is not None:
-        report = hide(report, known, "baselined")
+        report = hide(report, known)
     if rev is not None:
         # The tree at the diff base: the files that differ read from git's
         # object store, the others shared with the work tree (no copy).

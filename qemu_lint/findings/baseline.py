@@ -28,7 +28,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 from qemu_lint.errors import InputError
 from qemu_lint.findings import Finding, Key, Report, key
@@ -142,16 +142,13 @@ def load_baseline(path: str) -> frozenset[Key]:
     return frozenset(out)
 
 
-def hide(report: Report, known: Set[Key], why: Literal["baselined", "preexisting"]) -> Report:
-    """The report without the findings whose key is in ``known``, counted in
-    ``stats.baselined`` or ``stats.preexisting``."""
+def hide(report: Report, known: Set[Key]) -> Report:
+    """The report without the findings whose key is in ``known`` (a
+    baseline's), counted in ``stats.baselined``."""
     kept = tuple(f for f in report.findings if key(f) not in known)
-    n = len(report.findings) - len(kept)
-    stats = report.stats
-    if why == "baselined":
-        stats = replace(stats, baselined=stats.baselined + n)
-    else:
-        stats = replace(stats, preexisting=stats.preexisting + n)
+    stats = replace(
+        report.stats, baselined=report.stats.baselined + len(report.findings) - len(kept)
+    )
     return replace(report, findings=kept, stats=stats)
 
 

@@ -127,11 +127,7 @@ class Model:
         self.build = None if isinstance(build, BuildAnswers) else build
         if self.reach is not None:
             assert not self.reach._machine_handlers, "it came after a board was attributed"
-            self.reach.build = (
-                build
-                if isinstance(build, BuildAnswers) or build is None
-                else BuildAnswers.of(build)
-            )
+            self.reach.build = BuildAnswers.of(build)
         return self
 
     def attribute(self, ref: FnRef, arch: str) -> Attribution:

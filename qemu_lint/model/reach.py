@@ -129,7 +129,10 @@ class BuildAnswers:
         self.answers: dict[BuildQuestion, object] = answers if answers is not None else {}
 
     @classmethod
-    def of(cls, build: BuildConfig) -> BuildAnswers:
+    def of(cls, build: BuildConfig | BuildAnswers | None) -> BuildAnswers | None:
+        """``build`` asked through answers (None stays None)."""
+        if build is None or isinstance(build, BuildAnswers):
+            return build
         return cls(lambda: build)
 
     def _ask(self, what: str, arch: str, file: str) -> object:
@@ -682,5 +685,4 @@ def build_reach(
     guarded: Callable[[FnRef, Expr], bool],
 ) -> Reach:
     """The attribution engine over the model's index, QOM types and build facts."""
-    answers = build if isinstance(build, BuildAnswers) or build is None else BuildAnswers.of(build)
-    return Reach(index, qom, archs, answers, flow, guarded, _mmio_tables(facts))
+    return Reach(index, qom, archs, BuildAnswers.of(build), flow, guarded, _mmio_tables(facts))
